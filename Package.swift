@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "ec2-boot-init",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ec2-boot-init", targets: ["ec2-boot-init"]),
+        .library(name: "EC2BootKit", targets: ["EC2BootKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+    ],
+    targets: [
+        // zlib (gzip user-data) and syncfs(2), which the Glibc module hides.
+        .systemLibrary(name: "CSystem", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "EC2BootKit",
+            dependencies: [
+                "CSystem",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "ec2-boot-init",
+            dependencies: [
+                "EC2BootKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "EC2BootKitTests",
+            dependencies: ["EC2BootKit", "ec2-boot-init", .product(name: "Yams", package: "Yams")]
+        ),
+    ]
+)

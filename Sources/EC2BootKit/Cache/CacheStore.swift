@@ -1,0 +1,72 @@
+import Foundation
+
+/// `/var/spool/ec2boot`, laid out as the Ruby tool did so its users' scripts still work:
+/// `user-data.raw`, and `meta-data/` with one file per metadata path; plus
+/// `meta-data.json` (the tree, which `query` and later runs read) and
+/// `instance-identity.json`. Folder 0700, files 0600: user-data often holds passwords.
+public struct CacheStore: Sendable {
+    public let directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    var userDataFile: String { directory + "/user-data.raw" }
+    var metadataJSONFile: String { directory + "/meta-data.json" }
+    var identityFile: String { directory + "/instance-identity.json" }
+    var mirrorDir: String { directory + "/meta-data" }
+
+    public var exists: Bool { FileSystem.exists(metadataJSONFile) }
+
+    public func write(_ data: BootData) throws {
+        try FileSystem.makeDirectories(directory, mode: 0o700)
+        try writeMirror(data.metadata)
+        if let userData = data.userData {
+            try AtomicFile.write(userData, to: userDataFile, mode: 0o600, directoryMode: 0o700)
+        } else {
+            try FileSystem.remove(userDataFile)
+        }
+        if let identity = data.identityDocument {
+            try AtomicFile.write(identity, to: identityFile, mode: 0o600, directoryMode: 0o700)
+        } else {
+            try FileSystem.remove(identityFile)
+        }
+        // Written last: its presence means the cache is whole.
+        try AtomicFile.write(try data.metadata.nestedJSON(), to: metadataJSONFile, mode: 0o600, directoryMode: 0o700)
+    }
+
+    public func read() throws -> BootData? {
+        guard let json = FileSystem.read(metadataJSONFile) else { return nil }
+        return BootData(userData: FileSystem.read(userDataFile), metadata: try MetadataTree(nestedJSON: json),
+                        identityDocument: FileSystem.read(identityFile))
+    }
+
+    /// When the cache was last written.
+    public var modified: Date? {
+        (try? FileManager.default.attributesOfItem(atPath: metadataJSONFile))?[.modificationDate] as? Date
+    }
+
+    /// The mirror is built in a fresh folder, synced, then swapped in, so a reader never
+    /// sees a half-written tree nor keys left over from an earlier instance.
+    private func writeMirror(_ tree: MetadataTree) throws {
+        let staging = directory + "/.meta-data.new"
+        let old = directory + "/.meta-data.old"
+        try FileSystem.remove(staging)
+        try FileSystem.remove(old)
+        try FileSystem.makeDirectories(staging, mode: 0o700)
+        var folders: Set<String> = []
+        for (path, value) in tree.leaves {
+            let target = staging + "/" + path
+            let folder = (target as NSString).deletingLastPathComponent
+            if folders.insert(folder).inserted { try FileSystem.makeDirectories(folder, mode: 0o700, parentMode: 0o700) }
+            try FileSystem.writeUnsynced(Data(value.utf8), to: target, mode: 0o600)
+        }
+        FileSystem.syncFileSystem(of: staging)
+        if FileSystem.exists(mirrorDir), rename(mirrorDir, old) != 0 {
+            throw FileSystemError.posix("move aside \(mirrorDir)", errno)
+        }
+        guard rename(staging, mirrorDir) == 0 else { throw FileSystemError.posix("rename into \(mirrorDir)", errno) }
+        FileSystem.syncPath(directory)
+        try FileSystem.remove(old)
+    }
+}

@@ -1,0 +1,29 @@
+/// Every host path the tool touches, under one root (`--root`), so tests and image
+/// builders can run it against a folder instead of `/`.
+public struct Paths: Sendable {
+    public let root: String
+
+    public init(root: String = "/") {
+        var root = root.isEmpty ? "/" : root
+        while root.count > 1 && root.hasSuffix("/") { root.removeLast() }
+        self.root = root
+    }
+
+    /// `path` (absolute, as on a real host) under the root.
+    public func host(_ path: String) -> String {
+        root == "/" ? path : root + path
+    }
+
+    public var configDir: String { host("/etc/ec2-boot-init") }
+    public var configFile: String { configDir + "/config.yaml" }
+    public var actionsDir: String { configDir + "/actions" }
+    public var motdProvisionedTemplate: String { configDir + "/motd.provisioned" }
+    public var motdUnprovisionedTemplate: String { configDir + "/motd.unprovisioned" }
+    /// The Ruby tool's cache folder, kept so its users' scripts still find the data.
+    public var cacheDir: String { host("/var/spool/ec2boot") }
+    public var stateDir: String { host("/var/lib/ec2-boot-init") }
+    public var factsFile: String { host("/etc/facts.txt") }
+    public var facterFactsFile: String { host("/etc/facter/facts.d/ec2_boot_init.yaml") }
+    public var motdFile: String { host("/etc/motd") }
+    public var lockFile: String { host("/run/ec2-boot-init.lock") }
+}

@@ -1,0 +1,57 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Why a request failed, and whether trying again can help.
+public enum FetchError: Error, CustomStringConvertible, Sendable {
+    case status(Int, url: String)
+    case transport(String, url: String, retryable: Bool)
+    case timedOut(url: String)
+    case deadline(url: String, last: String)
+    case digestMismatch(url: String, expected: String, actual: String)
+    case unsupportedURL(String)
+    case file(String)
+
+    public var retryable: Bool {
+        switch self {
+        case .status(let code, _): return code == 429 || code >= 500
+        case .transport(_, _, let retryable): return retryable
+        case .timedOut: return true
+        default: return false
+        }
+    }
+
+    public var isNotFound: Bool {
+        if case .status(404, _) = self { return true }
+        return false
+    }
+
+    public var description: String {
+        switch self {
+        case let .status(code, url): return "\(url): HTTP \(code)"
+        case let .transport(message, url, _): return "\(url): \(message)"
+        case let .timedOut(url): return "\(url): timed out"
+        case let .deadline(url, last): return "\(url): gave up at the deadline (last error: \(last))"
+        case let .digestMismatch(url, expected, actual):
+            return "\(url): sha256 is \(actual), expected \(expected)"
+        case let .unsupportedURL(url): return "\(url): only http, https and file URLs are supported"
+        case let .file(message): return message
+        }
+    }
+
+    /// Classifies a URLSession error: connection and timeout troubles are worth retrying.
+    static func from(_ error: Error, url: String) -> FetchError {
+        if let fetchError = error as? FetchError { return fetchError }
+        guard let urlError = error as? URLError else {
+            return .transport("\(error)", url: url, retryable: true)
+        }
+        if urlError.code == .timedOut { return .timedOut(url: url) }
+        let retryable: Set<URLError.Code> = [
+            .cannotConnectToHost, .networkConnectionLost, .notConnectedToInternet,
+            .cannotFindHost, .dnsLookupFailed, .badServerResponse, .cannotParseResponse,
+            .resourceUnavailable, .secureConnectionFailed, .zeroByteResource,
+        ]
+        return .transport(urlError.localizedDescription, url: url, retryable: retryable.contains(urlError.code))
+    }
+}

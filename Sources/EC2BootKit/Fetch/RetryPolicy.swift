@@ -1,0 +1,40 @@
+import Foundation
+
+/// When and how long to retry: exponential backoff with full jitter, within one overall deadline.
+public struct RetryPolicy: Sendable {
+    public var requestTimeout: Double
+    /// Seconds all attempts together may take.
+    public var deadline: Double
+    public var backoffBase: Double
+    public var backoffMax: Double
+
+    public init(requestTimeout: Double = 5, deadline: Double = 120, backoffBase: Double = 0.1, backoffMax: Double = 5) {
+        self.requestTimeout = requestTimeout
+        self.deadline = deadline
+        self.backoffBase = backoffBase
+        self.backoffMax = backoffMax
+    }
+
+    /// Full jitter (a random wait up to the exponential bound), so many booting
+    /// machines that failed together do not retry together.
+    public func delay(afterAttempt attempt: Int) -> Double {
+        let bound = min(backoffMax, backoffBase * pow(2, Double(min(attempt, 30))))
+        return Double.random(in: 0...bound)
+    }
+}
+
+/// A point in time after which no more attempts start.
+public struct Deadline: Sendable {
+    public let end: ContinuousClock.Instant
+
+    public init(seconds: Double) {
+        end = .now + .milliseconds(Int64(seconds * 1000))
+    }
+
+    public var remaining: Double {
+        let left = end - .now
+        return max(0, Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18)
+    }
+
+    public var passed: Bool { remaining <= 0 }
+}

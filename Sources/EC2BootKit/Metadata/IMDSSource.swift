@@ -1,0 +1,181 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+
+/// EC2's instance metadata service: user-data, the identity document and the whole
+/// `meta-data/` tree, crawled concurrently over a few kept-alive connections.
+public struct IMDSSource: MetadataSource {
+    public let name = "imds"
+    public let baseURL: URL
+    public let settings: IMDSSettings
+    public let includeCredentials: Bool
+
+    public init(baseURL: URL, settings: IMDSSettings, includeCredentials: Bool) {
+        self.baseURL = baseURL
+        self.settings = settings
+        self.includeCredentials = includeCredentials
+    }
+
+    public func load(logger: Logger) async throws -> BootData {
+        let client = HTTPClient(maxConnections: settings.concurrency)
+        let deadline = Deadline(seconds: settings.deadline)
+        let token = IMDSToken(client: client, baseURL: baseURL, settings: settings, deadline: deadline, logger: logger)
+        let crawl = IMDSCrawl(client: client, token: token, baseURL: baseURL, settings: settings,
+                              includeCredentials: includeCredentials, deadline: deadline, logger: logger)
+        do {
+            return try await crawl.run()
+        } catch let error as FetchError {
+            throw SourceUnavailable("instance metadata at \(baseURL.redacted): \(error)")
+        }
+    }
+}
+
+/// The crawl itself: a pool of at most `concurrency` requests in flight. Folder listings
+/// go first, because the deepest folder chain sets how long the crawl takes.
+struct IMDSCrawl: Sendable {
+    let client: HTTPClient
+    let token: IMDSToken
+    let baseURL: URL
+    let settings: IMDSSettings
+    let includeCredentials: Bool
+    let deadline: Deadline
+    let logger: Logger
+
+    enum Job: Sendable {
+        case userData, identity
+        case folder(String)
+        case leaf(String)
+    }
+
+    enum Outcome: Sendable {
+        case userData(Data?)
+        case identity(Data?)
+        case folder(String, [IMDSListingEntry]?)
+        case leaf(String, String?)
+    }
+
+    func run() async throws -> BootData {
+        var folders: [String] = [""]
+        var others: [Job] = [.userData, .identity]
+        var leaves: [String: String] = [:]
+        var userData: Data?
+        var identity: Data?
+        try await withThrowingTaskGroup(of: Outcome.self) { group in
+            var inFlight = 0
+            func fill() {
+                while inFlight < settings.concurrency {
+                    let job: Job
+                    if let folder = folders.popLast() { job = .folder(folder) }
+                    else if let other = others.popLast() { job = other }
+                    else { return }
+                    inFlight += 1
+                    group.addTask { try await perform(job) }
+                }
+            }
+            fill()
+            while let outcome = try await group.next() {
+                inFlight -= 1
+                switch outcome {
+                case .userData(let data): userData = data
+                case .identity(let data): identity = data
+                case .leaf(let path, let value): if let value { leaves[path] = value }
+                case .folder(let path, nil):
+                    if path.isEmpty { throw FetchError.status(404, url: url(for: "meta-data/").redacted) }
+                case .folder(let path, let entries?):
+                    let (newFolders, newLeaves) = expand(path, entries)
+                    folders += newFolders
+                    others += newLeaves.map(Job.leaf)
+                }
+                fill()
+            }
+        }
+        return BootData(userData: userData, metadata: MetadataTree(leaves: leaves), identityDocument: identity)
+    }
+
+    /// Children of a listing worth fetching; folder wins over a leaf of the same name.
+    func expand(_ path: String, _ entries: [IMDSListingEntry]) -> (folders: [String], leaves: [String]) {
+        var folders: [String] = []
+        var leaves: [String] = []
+        let prefix = path.isEmpty ? "" : path + "/"
+        for entry in entries {
+            switch entry {
+            case .rejected(let name):
+                logger.warning("ignoring a metadata name that is not a safe path part",
+                               metadata: ["folder": "\(prefix)", "name": "\(MetadataPath.printable(name))"])
+            case .folder(let name):
+                if name == "security-credentials", !includeCredentials { continue }
+                folders.append(prefix + name)
+            case .leaf(let name):
+                if name == "security-credentials", !includeCredentials { continue }
+                leaves.append(prefix + name)
+            }
+        }
+        let folderSet = Set(folders)
+        let clashing = leaves.filter { folderSet.contains($0) }
+        for name in clashing {
+            logger.warning("metadata lists both a file and a folder; keeping the folder", metadata: ["path": "\(MetadataPath.printable(name))"])
+        }
+        return (folders.reversed(), leaves.filter { !folderSet.contains($0) }.reversed())
+    }
+
+    func perform(_ job: Job) async throws -> Outcome {
+        switch job {
+        case .userData:
+            return .userData(try await fetch(url(for: "user-data", top: true)))
+        case .identity:
+            return .identity(try await fetch(url(for: "dynamic/instance-identity/document", top: true)))
+        case .folder(let path):
+            let body = try await fetch(url(for: "meta-data/" + (path.isEmpty ? "" : path + "/")))
+            return .folder(path, body.map { IMDSListingEntry.parse(String(decoding: $0, as: UTF8.self)) })
+        case .leaf(let path):
+            let body = try await fetch(url(for: "meta-data/" + path))
+            return .leaf(path, body.map { String(decoding: $0, as: UTF8.self) })
+        }
+    }
+
+    /// GET with the token; nil for 404. A 401 renews the token and is tried again.
+    func fetch(_ url: URL) async throws(FetchError) -> Data? {
+        let policy = settings.retryPolicy
+        do {
+            return try await Retry.run(url: url.redacted, policy: policy, deadline: deadline, logger: logger) { timeout throws(FetchError) in
+                let headers = try await token.headers()
+                var request = URLRequest(url: url, timeoutInterval: timeout)
+                for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+                let response = try await client.perform(request)
+                switch response.status {
+                case 200..<300: return response.body
+                case 401:
+                    await token.invalidate(headers)
+                    throw FetchError.transport("HTTP 401 (token refused)", url: url.redacted, retryable: true)
+                default: throw FetchError.status(response.status, url: url.redacted)
+                }
+            }
+        } catch where error.isNotFound {
+            return nil
+        }
+    }
+
+    /// `latest/<path>` under the base, each part percent-encoded (tag keys may hold spaces).
+    func url(for path: String, top: Bool = false) -> URL {
+        let encoded = path.split(separator: "/", omittingEmptySubsequences: false)
+            .map { $0.addingPercentEncoding(withAllowedCharacters: Self.pathPartAllowed) ?? String($0) }
+            .joined(separator: "/")
+        return URL(string: baseURL.absoluteString.trimmingSuffix("/") + "/latest/" + encoded)!
+    }
+
+    static let pathPartAllowed: CharacterSet = {
+        var set = CharacterSet.urlPathAllowed
+        set.remove("/")
+        return set
+    }()
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: String) -> String {
+        var text = self
+        while text.hasSuffix(suffix) { text.removeLast(suffix.count) }
+        return text
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import Logging
+
+/// What a data source yields: everything the rest of the run is computed from.
+public struct BootData: Sendable {
+    /// User-data as served: maybe gzip, maybe a script, maybe YAML. Nil when there is none.
+    public var userData: Data?
+    public var metadata: MetadataTree
+    /// `/latest/dynamic/instance-identity/document`, JSON, when the source has one.
+    public var identityDocument: Data?
+
+    public init(userData: Data?, metadata: MetadataTree, identityDocument: Data?) {
+        self.userData = userData
+        self.metadata = metadata
+        self.identityDocument = identityDocument
+    }
+
+    public var instanceID: String? { metadata.leaves["instance-id"] }
+}
+
+/// One provider per place boot data can come from (IMDS, a seed folder).
+public protocol MetadataSource: Sendable {
+    /// A short name for log lines (`imds`, `seed`).
+    var name: String { get }
+    func load(logger: Logger) async throws -> BootData
+}
+
+/// The source could not be read at all; the run may go on from the cache.
+public struct SourceUnavailable: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

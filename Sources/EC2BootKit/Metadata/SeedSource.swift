@@ -1,0 +1,27 @@
+import Foundation
+import Logging
+
+/// A local folder standing in for IMDS: `user-data` and `meta-data.json` (the metadata tree
+/// as nested JSON), plus an optional `instance-identity.json`. For images built offline,
+/// machines outside EC2, and the demo.
+public struct SeedSource: MetadataSource {
+    public let name = "seed"
+    public let directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    public func load(logger: Logger) async throws -> BootData {
+        let metadataPath = directory + "/meta-data.json"
+        guard let json = FileSystem.read(metadataPath) else {
+            throw SourceUnavailable("seed folder \(directory) has no readable meta-data.json")
+        }
+        let tree: MetadataTree
+        do { tree = try MetadataTree(nestedJSON: json) } catch {
+            throw SourceUnavailable("\(metadataPath) is not a JSON object of metadata: \(error)")
+        }
+        return BootData(userData: FileSystem.read(directory + "/user-data"), metadata: tree,
+                        identityDocument: FileSystem.read(directory + "/instance-identity.json"))
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+
+/// One boot: fetch → cache → parse user-data → facts → actions → MOTD.
+public struct BootRun: Sendable {
+    public let paths: Paths
+    public let config: Config
+    public let source: any MetadataSource
+    public let actions: any ActionsStage
+    public let logger: Logger
+
+    public init(paths: Paths, config: Config, source: any MetadataSource,
+                actions: any ActionsStage = ActionsNotSupported(), logger: Logger) {
+        self.paths = paths
+        self.config = config
+        self.source = source
+        self.actions = actions
+        self.logger = logger
+    }
+
+    public func run() async -> ExitStatus {
+        let lock: FileLock
+        do { lock = try FileLock(path: paths.lockFile, timeout: config.lockTimeout) } catch {
+            logger.error("\(error)")
+            return .failed
+        }
+        defer { withExtendedLifetime(lock) {} }
+
+        guard let data = await fetchOrCache() else { return .noDataSource }
+        let userData = UserData.parse(data.userData)
+        for problem in userData.problems { logger.error("invalid user-data: \(problem)") }
+        if userData.isScript { logger.info("user-data is a script; it runs as one shell action") }
+
+        let facts = Facts(userData: userData, metadata: data.metadata,
+                          writeEC2Facts: userData.writeEC2Facts ?? config.writeEC2Facts)
+        do {
+            try FactsFileWriter(path: paths.factsFile).write(facts)
+            try FacterFactsWriter(path: paths.facterFactsFile).write(facts)
+        } catch {
+            logger.error("cannot write facts: \(error)")
+            return .failed
+        }
+        logger.info("wrote facts", metadata: ["count": "\(facts.entries.count)", "file": "\(paths.factsFile)"])
+
+        var failures: [String] = []
+        if userData.problems.isEmpty {
+            let context = RunContext(paths: paths, config: config)
+            failures = await actions.run(userData, data: data, context: context, logger: logger).failures
+        } else {
+            failures = ["user-data is invalid (see: ec2-boot-init validate)"]
+        }
+
+        do {
+            try MOTDWriter(paths: paths, logger: logger).write(facts: facts, metadata: data.metadata, failures: failures)
+        } catch {
+            logger.error("cannot write the MOTD: \(error)")
+            return .failed
+        }
+        if !userData.problems.isEmpty { return .badInput }
+        return failures.isEmpty ? .ok : .failed
+    }
+
+    /// Fresh data from the source, written to the cache; or the cache when the source is
+    /// out of reach; or nil when there is neither.
+    private func fetchOrCache() async -> BootData? {
+        let cache = CacheStore(directory: paths.cacheDir)
+        let start = ContinuousClock.now
+        do {
+            let data = try await source.load(logger: logger)
+            try cache.write(data)
+            logger.info("fetched instance data", metadata: [
+                "source": "\(source.name)", "keys": "\(data.metadata.leaves.count)",
+                "user_data": "\(data.userData.map { "\($0.count) bytes" } ?? "none")",
+                "ms": "\((ContinuousClock.now - start).milliseconds)",
+            ])
+            return data
+        } catch let error as SourceUnavailable {
+            do {
+                if let cached = try cache.read() {
+                    let when = cache.modified.map { ISO8601DateFormatter().string(from: $0) } ?? "?"
+                    logger.warning("\(error); going on from the cache written \(when)")
+                    return cached
+                }
+            } catch {
+                logger.error("the cache in \(paths.cacheDir) is unreadable: \(error)")
+            }
+            logger.error("no instance data: \(error), and no cache in \(paths.cacheDir)")
+            return nil
+        } catch {
+            logger.error("cannot cache instance data in \(paths.cacheDir): \(error)")
+            return nil
+        }
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}

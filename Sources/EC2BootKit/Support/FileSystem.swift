@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import CSystem
+
+public enum FileSystemError: Error, CustomStringConvertible {
+    case posix(String, Int32)
+
+    public var description: String {
+        switch self {
+        case let .posix(what, code): return "cannot \(what): \(String(cString: strerror(code)))"
+        }
+    }
+}
+
+/// Small POSIX helpers the writers share.
+public enum FileSystem {
+    /// `mkdir -p`: the folder itself gets `mode`, folders made above it `parentMode`.
+    public static func makeDirectories(_ path: String, mode: mode_t, parentMode: mode_t = 0o755) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue { return }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty, parent != path { try makeDirectories(parent, mode: parentMode, parentMode: parentMode) }
+        if mkdir(path, mode) != 0, errno != EEXIST {
+            throw FileSystemError.posix("create folder \(path)", errno)
+        }
+        // mkdir honours the umask; the mode asked for is the mode wanted.
+        chmod(path, mode)
+    }
+
+    /// fsync of the folder holding `path`, so a rename survives a power cut.
+    public static func syncDirectory(of path: String) {
+        let dir = (path as NSString).deletingLastPathComponent
+        syncPath(dir.isEmpty ? "." : dir)
+    }
+
+    public static func syncPath(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        FileManager.default.fileExists(atPath: path)
+    }
+
+    public static func read(_ path: String) -> Data? {
+        FileManager.default.contents(atPath: path)
+    }
+
+    /// `rm -rf`; a missing path is fine.
+    public static func remove(_ path: String) throws {
+        guard exists(path) else { return }
+        do { try FileManager.default.removeItem(atPath: path) } catch {
+            throw FileSystemError.posix("remove \(path)", errno == 0 ? EIO : errno)
+        }
+    }
+}
+
+extension FileSystem {
+    /// Writes a new file without its own fsync; for a batch that `syncFileSystem` makes
+    /// durable at once before it is renamed into place.
+    static func writeUnsynced(_ data: Data, to path: String, mode: mode_t) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw FileSystemError.posix("create \(path)", errno) }
+        defer { close(fd) }
+        fchmod(fd, mode)
+        try writeAll(data, to: fd, path: path)
+    }
+
+    /// write(2) until all of `data` is written.
+    static func writeAll(_ data: Data, to fd: Int32, path: String) throws {
+        try data.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw FileSystemError.posix("write \(path)", errno)
+                }
+                offset += n
+            }
+        }
+    }
+
+    /// One syncfs(2) for a batch of files: cheaper than an fsync for each.
+    static func syncFileSystem(of path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { sync(); return }
+        defer { close(fd) }
+        if CSystem.syncfs(fd) != 0 { sync() }
+    }
+}

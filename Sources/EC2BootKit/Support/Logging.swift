@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Logging
+
+/// Log lines go to stderr (time, level, message) and to syslog, which journald collects.
+/// What is logged is chosen at the call site: never user-data, passwords, keys or tokens.
+public enum LogSetup {
+    public static func bootstrap(level: Logger.Level, syslog: Bool = true) {
+        LoggingSystem.bootstrap { label in
+            var stderrHandler = StderrLogHandler(label: label)
+            stderrHandler.logLevel = level
+            guard syslog else { return stderrHandler }
+            var syslogHandler = SyslogLogHandler(label: label)
+            syslogHandler.logLevel = level
+            return MultiplexLogHandler([stderrHandler, syslogHandler])
+        }
+    }
+}
+
+/// `2026-11-22T10:00:00Z info: message key=value`, one line a record.
+public struct StderrLogHandler: LogHandler {
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+    let label: String
+
+    public init(label: String) { self.label = label }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var parts = tm()
+        var seconds = now.tv_sec
+        gmtime_r(&seconds, &parts)
+        let stamp = String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1,
+                           parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec, Int(now.tv_nsec / 1_000_000))
+        let line = "\(stamp) \(event.level): \(event.message)\(LogFormat.metadata(metadata, event.metadata))\n"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}
+
+/// syslog(3), with the level mapped to a priority.
+public struct SyslogLogHandler: LogHandler {
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+
+    private static let opened: Void = openlog("ec2-boot-init", LOG_PID, LOG_DAEMON)
+
+    public init(label: String) { Self.opened }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        let priority: Int32
+        switch event.level {
+        case .trace, .debug: priority = LOG_DEBUG
+        case .info: priority = LOG_INFO
+        case .notice: priority = LOG_NOTICE
+        case .warning: priority = LOG_WARNING
+        case .error: priority = LOG_ERR
+        case .critical: priority = LOG_CRIT
+        }
+        let text = "\(event.message)\(LogFormat.metadata(metadata, event.metadata))"
+        withVaList([text]) { vsyslog(priority, "%s", $0) }
+    }
+}
+
+enum LogFormat {
+    static func metadata(_ base: Logger.Metadata, _ extra: Logger.Metadata?) -> String {
+        let merged = base.merging(extra ?? [:]) { $1 }
+        guard !merged.isEmpty else { return "" }
+        return merged.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
+    }
+}

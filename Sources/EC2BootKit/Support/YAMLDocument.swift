@@ -1,0 +1,98 @@
+import Foundation
+import Yams
+
+/// A problem in a YAML document, with where it is.
+public struct YAMLProblem: Error, CustomStringConvertible, Sendable {
+    public let source: String
+    public let line: Int?
+    public let column: Int?
+    public let message: String
+
+    public init(source: String, mark: Mark?, message: String) {
+        self.source = source
+        self.line = mark?.line
+        self.column = mark?.column
+        self.message = message
+    }
+
+    public var description: String {
+        if let line, let column { return "\(source):\(line):\(column): \(message)" }
+        return "\(source): \(message)"
+    }
+}
+
+/// Parsing of the YAML the tool reads (user-data, config), in the Ruby tool's dialect:
+/// `:facts:` and `facts:` mean the same key, `:getactions` and `getactions` the same value.
+public enum YAMLDocument {
+    /// Parses one document; nil for an empty one.
+    public static func parse(_ text: String, source: String) throws(YAMLProblem) -> Node? {
+        do {
+            guard let node = try Yams.compose(yaml: text) else { return nil }
+            return normalizingSymbols(node)
+        } catch let error as YamlError {
+            throw problem(from: error, source: source)
+        } catch {
+            throw YAMLProblem(source: source, mark: nil, message: "\(error)")
+        }
+    }
+
+    /// Ruby symbols (`:name`, or tagged `!ruby/symbol name`) become plain strings.
+    /// Only plain (unquoted) scalars are symbols in Ruby, so `":x"` keeps its colon.
+    static func normalizingSymbols(_ node: Node) -> Node {
+        switch node {
+        case .scalar(var scalar):
+            let rubySymbolTag = scalar.tag.rawValue.hasPrefix("!ruby/sym")
+            if rubySymbolTag || (scalar.style == .plain && isSymbol(scalar.string)) {
+                var text = scalar.string
+                if !rubySymbolTag {
+                    text.removeFirst()
+                    if text.hasSuffix(":") { text.removeLast() }
+                }
+                scalar = Node.Scalar(text, Tag(.str), .plain, scalar.mark)
+            }
+            return .scalar(scalar)
+        case .mapping(let mapping):
+            let pairs = mapping.map { (normalizingSymbols($0.key), normalizingSymbols($0.value)) }
+            return .mapping(Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark))
+        case .sequence(let sequence):
+            return .sequence(Node.Sequence(sequence.map(normalizingSymbols), sequence.tag, sequence.style, sequence.mark))
+        case .alias:
+            return node
+        }
+    }
+
+    private static func isSymbol(_ text: String) -> Bool {
+        text.count > 1 && text.first == ":" && text.dropFirst().first != ":"
+    }
+
+    static func problem(from error: YamlError, source: String) -> YAMLProblem {
+        switch error {
+        case let .scanner(context, problem, mark, _),
+             let .parser(context, problem, mark, _),
+             let .composer(context, problem, mark, _):
+            let detail = context.map { "\(problem) \($0.text)" } ?? problem
+            return YAMLProblem(source: source, mark: mark, message: "invalid YAML: \(detail)")
+        case let .duplicatedKeysInMapping(duplicates, context):
+            return YAMLProblem(source: source, mark: context.mark,
+                               message: "duplicate keys: \(duplicates.joined(separator: ", "))")
+        default:
+            return YAMLProblem(source: source, mark: nil, message: "invalid YAML: \(error)")
+        }
+    }
+
+    /// Scalar text of a node, or nil for a mapping or sequence.
+    public static func scalarText(_ node: Node) -> String? {
+        guard case .scalar(let scalar) = node, node.tag.rawValue != Tag.Name.null.rawValue else { return nil }
+        return scalar.string
+    }
+
+    /// A short name for what a node is, for error messages.
+    public static func kind(_ node: Node) -> String {
+        switch node {
+        case .scalar: return "a scalar"
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import Yams
+
+/// User-data as the Ruby tool read it: a YAML mapping with `facts` (a mapping, written
+/// in order), `write_ec2_facts` and `actions` (a list of mappings with a `type`); or a
+/// `#!` script, which runs as one shell action; or nothing.
+public struct UserData {
+    public enum Content {
+        case empty
+        case script(String)
+        case document(Node)
+    }
+
+    public var content: Content = .empty
+    public var facts: [(name: String, value: String)] = []
+    public var writeEC2Facts: Bool?
+    /// Each action's mapping, in order; the actions engine gives them meaning.
+    public var actions: [Node] = []
+    /// What is wrong with the user-data; the run ends with exit 2 when any.
+    public var problems: [YAMLProblem] = []
+
+    public init() {}
+
+    public var isScript: Bool {
+        if case .script = content { return true }
+        return false
+    }
+
+    /// Never throws: a problem is recorded, and what could be read is kept.
+    public static func parse(_ raw: Data?, source: String = "user-data") -> UserData {
+        var result = UserData()
+        guard var data = raw, !data.isEmpty else { return result }
+        if Gzip.isCompressed(data) {
+            do { data = try Gzip.inflate(data) } catch {
+                result.problems.append(error)
+                return result
+            }
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            result.problems.append(YAMLProblem(source: source, mark: nil, message: "not UTF-8 text"))
+            return result
+        }
+        if text.hasPrefix("#!") {
+            result.content = .script(text)
+            return result
+        }
+        do {
+            guard let node = try YAMLDocument.parse(text, source: source) else { return result }
+            result.content = .document(node)
+            result.read(node, source: source)
+        } catch {
+            result.problems.append(error)
+        }
+        return result
+    }
+
+    private mutating func read(_ node: Node, source: String) {
+        if case .scalar = node, YAMLDocument.scalarText(node) == nil { return }
+        guard case .mapping(let top) = node else {
+            problems.append(YAMLProblem(source: source, mark: node.mark,
+                                        message: "expected a mapping (facts:, actions:), found \(YAMLDocument.kind(node))"))
+            return
+        }
+        for (key, value) in top {
+            switch key.string {
+            case "facts": readFacts(value, source: source)
+            case "write_ec2_facts":
+                if YAMLDocument.scalarText(value) == nil { continue }
+                guard let flag = value.bool else {
+                    problems.append(YAMLProblem(source: source, mark: value.mark, message: "write_ec2_facts: expected true or false"))
+                    continue
+                }
+                writeEC2Facts = flag
+            case "actions": readActions(value, source: source)
+            default: continue
+            }
+        }
+    }
+
+    private mutating func readFacts(_ node: Node, source: String) {
+        if YAMLDocument.scalarText(node) == nil, case .scalar = node { return }
+        guard case .mapping(let mapping) = node else {
+            problems.append(YAMLProblem(source: source, mark: node.mark,
+                                        message: "facts: expected a mapping of name: value, found \(YAMLDocument.kind(node))"))
+            return
+        }
+        for (key, value) in mapping {
+            guard let name = YAMLDocument.scalarText(key), !name.isEmpty else {
+                problems.append(YAMLProblem(source: source, mark: key.mark, message: "facts: a fact name must be a non-empty string"))
+                continue
+            }
+            switch value {
+            case .scalar:
+                facts.append((name, YAMLDocument.scalarText(value) ?? ""))
+            default:
+                problems.append(YAMLProblem(source: source, mark: value.mark,
+                                            message: "facts.\(name): expected a single value, found \(YAMLDocument.kind(value))"))
+            }
+        }
+    }
+
+    private mutating func readActions(_ node: Node, source: String) {
+        if YAMLDocument.scalarText(node) == nil, case .scalar = node { return }
+        guard case .sequence(let list) = node else {
+            problems.append(YAMLProblem(source: source, mark: node.mark,
+                                        message: "actions: expected a list, found \(YAMLDocument.kind(node))"))
+            return
+        }
+        for (index, action) in list.enumerated() {
+            guard case .mapping(let mapping) = action else {
+                problems.append(YAMLProblem(source: source, mark: action.mark,
+                                            message: "actions[\(index)]: expected a mapping with a type, found \(YAMLDocument.kind(action))"))
+                continue
+            }
+            guard let type = mapping["type"], let name = YAMLDocument.scalarText(type), !name.isEmpty else {
+                problems.append(YAMLProblem(source: source, mark: action.mark, message: "actions[\(index)]: missing type"))
+                continue
+            }
+            actions.append(action)
+        }
+    }
+
+    /// The document as JSON-ready values, for `query --json`.
+    public var jsonObject: Any {
+        switch content {
+        case .empty: return NSNull()
+        case .script: return ["script": true]
+        case .document(let node): return Self.json(node)
+        }
+    }
+
+    private static func json(_ node: Node) -> Any {
+        switch node {
+        case .scalar:
+            guard let text = YAMLDocument.scalarText(node) else { return NSNull() }
+            if case .scalar(let scalar) = node, scalar.style == .plain {
+                if let int = node.int { return int }
+                if let bool = node.bool { return bool }
+                if let double = node.float { return double }
+            }
+            return text
+        case .mapping(let mapping):
+            var object: [String: Any] = [:]
+            for (key, value) in mapping { object[key.string ?? "\(key)"] = json(value) }
+            return object
+        case .sequence(let sequence):
+            return sequence.map(json)
+        case .alias:
+            return NSNull()
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import EC2BootKit
+
+struct CleanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clean",
+        abstract: "Remove the cache and run state, so the next run is a first boot."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        let config = try global.load()
+        let paths = global.paths
+        do {
+            let lock = try FileLock(path: paths.lockFile, timeout: config.lockTimeout)
+            defer { withExtendedLifetime(lock) {} }
+            for path in [paths.cacheDir, paths.stateDir] {
+                try FileSystem.remove(path)
+                logger.info("removed", metadata: ["path": "\(path)"])
+            }
+        } catch {
+            logger.error("clean failed: \(error)")
+            throw ExitCode(.failed)
+        }
+    }
+}

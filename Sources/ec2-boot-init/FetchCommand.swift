@@ -1,0 +1,63 @@
+import ArgumentParser
+import EC2BootKit
+import Foundation
+
+struct FetchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fetch",
+        abstract: "Download URL to DEST with retries, atomically (for action scripts).",
+        discussion: """
+        Retries connection errors, timeouts, 429 and 5xx with backoff until the deadline; 404 fails
+        at once. DEST is replaced only by a whole download whose sha256 matches --sha256; otherwise it
+        keeps what it had. URLs: http, https, file.
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "http, https or file URL.")
+    var url: String
+
+    @Argument(help: "Where to write it.")
+    var dest: String
+
+    @Option(help: ArgumentHelp("Expected sha256, as hex.", valueName: "HEX"))
+    var sha256: String?
+
+    @Option(help: ArgumentHelp("Mode of DEST, in octal.", valueName: "OCTAL"))
+    var mode = "0644"
+
+    @Option(help: ArgumentHelp("Seconds one attempt may take.", valueName: "SECONDS"))
+    var timeout = 60.0
+
+    @Option(help: ArgumentHelp("Seconds all attempts together may take.", valueName: "SECONDS"))
+    var deadline = 300.0
+
+    func validate() throws {
+        if let sha256, sha256.count != 64 || !sha256.allSatisfy(\.isHexDigit) {
+            throw ValidationError("--sha256 takes 64 hex digits")
+        }
+        guard let parsed = mode_t(mode, radix: 8), parsed <= 0o7777 else {
+            throw ValidationError("--mode takes an octal mode such as 0644")
+        }
+        guard timeout > 0, deadline > 0 else { throw ValidationError("--timeout and --deadline must be above 0") }
+        guard let parsedURL = URL(string: url), let scheme = parsedURL.scheme?.lowercased(),
+              ["http", "https", "file"].contains(scheme) else {
+            throw ValidationError("URL must be http, https or file")
+        }
+    }
+
+    func run() async throws {
+        let config = try global.load()
+        let policy = RetryPolicy(requestTimeout: timeout, deadline: deadline,
+                                 backoffBase: config.imds.backoffBase, backoffMax: config.imds.backoffMax)
+        do {
+            let digest = try await Download().fetch(URL(string: url)!, to: dest, sha256: sha256, mode: mode_t(mode, radix: 8)!,
+                                                    policy: policy, logger: logger)
+            logger.info("fetched", metadata: ["url": "\(URL(string: url)!.redacted)", "dest": "\(dest)", "sha256": "\(digest)"])
+        } catch {
+            logger.error("fetch failed: \(error)")
+            throw ExitCode(.failed)
+        }
+    }
+}

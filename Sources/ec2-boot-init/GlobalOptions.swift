@@ -1,0 +1,66 @@
+import ArgumentParser
+import EC2BootKit
+import Foundation
+import Logging
+
+/// Options every subcommand takes; each also has a key in config.yaml.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Take every host path (config, cache, facts, MOTD, lock, state) under DIR.", valueName: "DIR"))
+    var root = "/"
+
+    @Option(help: ArgumentHelp("Config file (default: <root>/etc/ec2-boot-init/config.yaml).", valueName: "FILE"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("Instance metadata service (default: http://169.254.169.254).", valueName: "URL"))
+    var metadataURL: String?
+
+    @Option(help: ArgumentHelp("Read DIR/user-data and DIR/meta-data.json instead of IMDS.", valueName: "DIR"))
+    var seed: String?
+
+    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (default: info).", valueName: "LEVEL"))
+    var logLevel: String?
+
+    var paths: Paths { Paths(root: root) }
+
+    /// The config file with the options laid over it; sets up logging. Exit 2 when invalid.
+    func load() throws -> Config {
+        var config: Config
+        do {
+            config = try Config.load(path: self.config ?? paths.configFile)
+        } catch {
+            printError("ec2-boot-init: invalid config: \(error)")
+            throw ExitCode(ExitStatus.badInput.rawValue)
+        }
+        if let metadataURL { config.metadataURL = metadataURL }
+        if let seed { config.seed = seed }
+        if let logLevel {
+            guard let level = Logger.Level(rawValue: logLevel) else {
+                printError("ec2-boot-init: --log-level: expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ExitCode(ExitStatus.badInput.rawValue)
+            }
+            config.logLevel = level
+        }
+        LogSetup.bootstrap(level: config.logLevel, syslog: config.syslog)
+        return config
+    }
+
+    /// The data source the config names.
+    func source(_ config: Config) throws -> any MetadataSource {
+        if let seed = config.seed { return SeedSource(directory: seed) }
+        guard let url = URL(string: config.metadataURL), let scheme = url.scheme, ["http", "https"].contains(scheme) else {
+            printError("ec2-boot-init: metadata URL \(config.metadataURL) is not an http URL")
+            throw ExitCode(ExitStatus.badInput.rawValue)
+        }
+        return IMDSSource(baseURL: url, settings: config.imds, includeCredentials: config.metadata.includeCredentials)
+    }
+}
+
+let logger = Logger(label: "ec2-boot-init")
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+extension ExitCode {
+    init(_ status: ExitStatus) { self.init(status.rawValue) }
+}
