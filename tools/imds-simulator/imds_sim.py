@@ -1,0 +1,370 @@
+#!/usr/bin/env python3
+"""An EC2 instance metadata service (IMDS) simulator, for ec2-boot-init's tests and benchmark.
+
+Listens on 127.0.0.1 only. Serves a realistic metadata tree (shaped after AWS's documentation),
+IMDSv2 tokens, user-data and the identity document, and injects faults on request: latency,
+5xx, dropped connections, truncated bodies, hangs, a token endpoint that is missing or silent,
+a v2-only mode, hostile names in listings. /_sim/stats reports what clients did.
+Files under --serve DIR are served at /files/<name> (for `ec2-boot-init fetch`).
+"""
+import argparse
+import json
+import os
+import re
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
+
+AMI = "ami-0abcdef1234567890"
+INSTANCE = "i-0123456789abcdef0"
+
+
+def realistic_tree(interfaces=3, hostile=False):
+    """The meta-data tree as nested dicts; a leaf is a str."""
+    macs = {}
+    for n in range(interfaces):
+        mac = "0e:49:61:0f:c3:%02x" % (0x11 + n)
+        ip = "172.31.%d.%d" % (16 + n, 20 + n)
+        public = "54.154.%d.%d" % (1 + n, 20 + n)
+        macs[mac] = {
+            "device-number": str(n),
+            "interface-id": "eni-0%015x" % (0xabc + n),
+            "ipv4-associations": {public: ip},
+            "local-hostname": "ip-%s.eu-west-1.compute.internal" % ip.replace(".", "-"),
+            "local-ipv4s": ip + ("\n172.31.%d.%d" % (16 + n, 200 + n) if n == 0 else ""),
+            "mac": mac,
+            "network-card-index": "0",
+            "owner-id": "123456789012",
+            "public-hostname": "ec2-%s.eu-west-1.compute.amazonaws.com" % public.replace(".", "-"),
+            "public-ipv4s": public,
+            "security-group-ids": "sg-0123456789abcdef0\nsg-0fedcba9876543210",
+            "security-groups": "web\nssh",
+            "subnet-id": "subnet-0%016x" % (0x5 + n),
+            "subnet-ipv4-cidr-block": "172.31.%d.0/20" % (16 * (n + 1)),
+            "vpc-id": "vpc-0123456789abcdef0",
+            "vpc-ipv4-cidr-block": "172.31.0.0/16",
+            "vpc-ipv4-cidr-blocks": "172.31.0.0/16",
+        }
+    first = next(iter(macs))
+    tree = {
+        "ami-id": AMI,
+        "ami-launch-index": "0",
+        "ami-manifest-path": "(unknown)",
+        "block-device-mapping": {"ami": "/dev/xvda", "ebs0": "sdb", "ephemeral0": "sdc", "root": "/dev/xvda"},
+        "events": {
+            "maintenance": {
+                "history": "[]",
+                "scheduled": json.dumps([{
+                    "NotBefore": "21 Jan 2027 09:00:43 GMT", "Code": "system-reboot",
+                    "Description": "scheduled reboot", "EventId": "instance-event-0d59937288b749b32",
+                    "NotAfter": "21 Jan 2027 09:17:23 GMT", "State": "active"}]),
+            },
+        },
+        "hostname": "ip-172-31-16-20.eu-west-1.compute.internal",
+        "iam": {
+            "info": json.dumps({"Code": "Success", "LastUpdated": "2026-11-22T08:00:00Z",
+                                "InstanceProfileArn": "arn:aws:iam::123456789012:instance-profile/web",
+                                "InstanceProfileId": "AIPAEXAMPLEPROFILEID"}),
+            "security-credentials": {"web-role": json.dumps({
+                "Code": "Success", "LastUpdated": "2026-11-22T08:00:00Z", "Type": "AWS-HMAC",
+                "AccessKeyId": "ASIAEXAMPLEKEYID", "SecretAccessKey": "SIMULATED-SECRET-ACCESS-KEY",
+                "Token": "SIMULATED-SESSION-TOKEN", "Expiration": "2026-11-22T14:00:00Z"})},
+        },
+        "identity-credentials": {"ec2": {
+            "info": json.dumps({"Code": "Success", "LastUpdated": "2026-11-22T08:00:00Z", "AccountId": "123456789012"}),
+            "security-credentials": {"ec2-instance": json.dumps({"AccessKeyId": "ASIAEXAMPLE2", "SecretAccessKey": "SIMULATED-SECRET-2"})},
+        }},
+        "instance-action": "none",
+        "instance-id": INSTANCE,
+        "instance-life-cycle": "on-demand",
+        "instance-type": "t3.small",
+        "local-hostname": "ip-172-31-16-20.eu-west-1.compute.internal",
+        "local-ipv4": "172.31.16.20",
+        "mac": first,
+        "metrics": {"vhostmd": '<?xml version="1.0" encoding="UTF-8"?>'},
+        "network": {"interfaces": {"macs": macs}},
+        "placement": {"availability-zone": "eu-west-1b", "availability-zone-id": "euw1-az1",
+                      "group-name": "web-spread", "partition-number": "1", "region": "eu-west-1"},
+        "profile": "default-hvm",
+        "public-hostname": "ec2-54-154-1-20.eu-west-1.compute.amazonaws.com",
+        "public-ipv4": "54.154.1.20",
+        "public-keys": {"0=ops-key": {"openssh-key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISimulatedKey ops@example"},
+                        "1=deploy-key": {"openssh-key": "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABSimulated deploy@example"}},
+        "reservation-id": "r-0123456789abcdef0",
+        "security-groups": "web\nssh",
+        "services": {"domain": "amazonaws.com", "partition": "aws"},
+        "tags": {"instance": {"Name": "web-01", "Environment": "production", "Cost Center": "42"}},
+    }
+    if hostile:
+        tree["../escape"] = "owned"
+        tree["tags"]["instance"]["a\x01b"] = "control"
+        tree["tags"]["instance"][".."] = "dotdot"
+    return tree
+
+
+def identity_document():
+    return json.dumps({
+        "accountId": "123456789012", "architecture": "x86_64", "availabilityZone": "eu-west-1b",
+        "billingProducts": None, "devpayProductCodes": None, "marketplaceProductCodes": None,
+        "imageId": AMI, "instanceId": INSTANCE, "instanceType": "t3.small", "kernelId": None,
+        "pendingTime": "2026-11-22T08:00:00Z", "privateIp": "172.31.16.20", "ramdiskId": None,
+        "region": "eu-west-1", "version": "2017-09-30"}, indent=2)
+
+
+def lookup(tree, parts):
+    """(node, real key path) for URL parts; `0` finds the `0=name` public key folder."""
+    node = tree
+    for part in parts:
+        if not isinstance(node, dict):
+            return None
+        if part in node:
+            node = node[part]
+            continue
+        match = [k for k in node if "=" in k and k.split("=", 1)[0] == part]
+        if not match:
+            return None
+        node = node[match[0]]
+    return node
+
+
+def listing(node, top_level_public_keys=False):
+    lines = []
+    for key, value in node.items():
+        if isinstance(value, dict) and not ("=" in key):
+            lines.append(key + "/")
+        else:
+            lines.append(key)
+    return "\n".join(lines)
+
+
+class Faults:
+    """`REGEX=N` rules: the first N requests whose path matches get the fault."""
+
+    def __init__(self, specs):
+        self.rules = []
+        for spec in specs or []:
+            pattern, _, count = spec.rpartition("=")
+            code = None
+            if ":" in count:
+                count, code = count.split(":", 1)
+            self.rules.append([re.compile(pattern), int(count), int(code) if code else None])
+        self.lock = threading.Lock()
+
+    def take(self, path):
+        with self.lock:
+            for rule in self.rules:
+                if rule[1] > 0 and rule[0].search(path):
+                    rule[1] -= 1
+                    return rule[2] or True
+        return None
+
+
+class State:
+    def __init__(self, args):
+        self.args = args
+        self.tree = realistic_tree(args.interfaces, args.hostile)
+        self.user_data = open(args.user_data, "rb").read() if args.user_data else None
+        self.lock = threading.Lock()
+        self.tokens = {}  # token -> [expiry, uses]
+        self.counter = 0
+        self.stats = {"requests": 0, "connections": 0, "token_puts": 0, "v1_requests": 0,
+                      "in_flight": 0, "max_in_flight": 0, "by_path": {}}
+        self.fail = Faults(args.fail)
+        self.drop = Faults(args.drop)
+        self.truncate = Faults(args.truncate)
+        self.hang = Faults(args.hang)
+
+    def count(self, key, path=None):
+        with self.lock:
+            self.stats[key] += 1
+            if path is not None:
+                self.stats["by_path"][path] = self.stats["by_path"].get(path, 0) + 1
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    wbufsize = -1  # headers and body leave in one write (flushed by the handler loop)
+    server_version = "EC2ws"
+    sys_version = ""
+
+    def log_message(self, *args):
+        pass
+
+    def setup(self):
+        super().setup()
+        self.server.state.count("connections")
+
+    @property
+    def state(self):
+        return self.server.state
+
+    def reply(self, code, body=b"", content_type="text/plain"):
+        if isinstance(body, str):
+            body = body.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def begin(self, path):
+        state = self.state
+        if path.startswith("/_sim/"):
+            return False
+        state.count("requests", path)
+        with state.lock:
+            state.stats["in_flight"] += 1
+            state.stats["max_in_flight"] = max(state.stats["max_in_flight"], state.stats["in_flight"])
+        if state.args.latency_ms:
+            time.sleep(state.args.latency_ms / 1000.0)
+        if state.hang.take(path):
+            time.sleep(state.args.hang_seconds)
+        if state.drop.take(path):
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return True
+        code = state.fail.take(path)
+        if code:
+            self.reply(code if code is not True else 500, "simulated failure\n")
+            return True
+        if state.truncate.take(path):
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b"partial")
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return True
+        return False
+
+    def end(self):
+        with self.state.lock:
+            self.state.stats["in_flight"] -= 1
+
+    def do_PUT(self):
+        path = unquote(self.path)
+        if self.begin(path):
+            return self.end()
+        try:
+            args = self.state.args
+            if path != "/latest/api/token":
+                return self.reply(403, "forbidden\n")
+            if args.token_mode == "hang":
+                time.sleep(args.hang_seconds)
+                return self.reply(200, "too-late")
+            if args.token_mode in ("403", "404", "405"):
+                return self.reply(int(args.token_mode), "no tokens here\n")
+            ttl = self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
+            if ttl is None or not ttl.isdigit() or not (1 <= int(ttl) <= 21600):
+                return self.reply(400, "bad ttl\n")
+            with self.state.lock:
+                self.state.counter += 1
+                token = "simtoken-%d-%s" % (self.state.counter, os.urandom(8).hex())
+                self.state.tokens[token] = [time.time() + int(ttl), 0]
+                self.state.stats["token_puts"] += 1
+            self.reply(200, token)
+        finally:
+            self.end()
+
+    def token_ok(self):
+        """None when the request may go on, else the status to answer."""
+        token = self.headers.get("X-aws-ec2-metadata-token")
+        state = self.state
+        if token is None:
+            if state.args.v2_only:
+                return 401
+            state.count("v1_requests")
+            return None
+        with state.lock:
+            entry = state.tokens.get(token)
+            if entry is None or entry[0] < time.time():
+                return 401
+            entry[1] += 1
+            if state.args.token_max_uses and entry[1] > state.args.token_max_uses:
+                return 401
+        return None
+
+    def do_GET(self):
+        path = unquote(self.path.split("?", 1)[0])
+        if path == "/_sim/stats":
+            with self.state.lock:
+                return self.reply(200, json.dumps(self.state.stats), "application/json")
+        if self.begin(path):
+            return self.end()
+        try:
+            self.serve(path)
+        finally:
+            self.end()
+
+    do_HEAD = do_GET
+
+    def serve(self, path):
+        state = self.state
+        if path.startswith("/files/") and state.args.serve:
+            name = path[len("/files/"):]
+            full = os.path.join(state.args.serve, name)
+            if "/" in name or name in ("", ".", "..") or not os.path.isfile(full):
+                return self.reply(404, "not found\n")
+            return self.reply(200, open(full, "rb").read(), "application/octet-stream")
+        status = self.token_ok()
+        if status:
+            return self.reply(status, "unauthorized\n")
+        if path == "/latest/user-data":
+            if state.user_data is None:
+                return self.reply(404, "not found\n")
+            return self.reply(200, state.user_data, "application/octet-stream")
+        if path == "/latest/dynamic/instance-identity/document":
+            return self.reply(200, identity_document(), "application/json")
+        if not path.startswith("/latest/meta-data/"):
+            return self.reply(404, "not found\n")
+        rest = path[len("/latest/meta-data/"):]
+        parts = [p for p in rest.split("/") if p]
+        node = lookup(state.tree, parts)
+        if node is None:
+            return self.reply(404, "not found\n")
+        if isinstance(node, dict):
+            return self.reply(200, listing(node))
+        if path.endswith("/"):
+            return self.reply(404, "not found\n")
+        return self.reply(200, node)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port; printed as 'PORT n'")
+    parser.add_argument("--latency-ms", type=float, default=0)
+    parser.add_argument("--interfaces", type=int, default=3)
+    parser.add_argument("--user-data", help="file served as /latest/user-data (404 without)")
+    parser.add_argument("--v2-only", action="store_true", help="requests without a token get 401")
+    parser.add_argument("--token-mode", default="ok", choices=["ok", "403", "404", "405", "hang"])
+    parser.add_argument("--token-max-uses", type=int, default=0, help="a token is refused after N uses")
+    parser.add_argument("--fail", action="append", metavar="REGEX=N[:CODE]", help="first N matching requests get CODE (500)")
+    parser.add_argument("--drop", action="append", metavar="REGEX=N", help="first N matching connections are closed unanswered")
+    parser.add_argument("--truncate", action="append", metavar="REGEX=N", help="first N matching bodies are cut short")
+    parser.add_argument("--hang", action="append", metavar="REGEX=N", help="first N matching requests wait --hang-seconds")
+    parser.add_argument("--hang-seconds", type=float, default=30)
+    parser.add_argument("--hostile", action="store_true", help="add names like ../escape to listings")
+    parser.add_argument("--serve", metavar="DIR", help="serve DIR's files at /files/NAME")
+    parser.add_argument("--dump-tree", action="store_true", help="print the tree as JSON and exit")
+    args = parser.parse_args()
+    if args.dump_tree:
+        print(json.dumps(realistic_tree(args.interfaces), indent=2, sort_keys=True))
+        return
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = True
+    server.request_queue_size = 128
+    server.state = State(args)
+    print("PORT %d" % server.server_address[1], flush=True)
+    try:
+        server.serve_forever(poll_interval=0.05)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
