@@ -80,9 +80,9 @@ final class Simulator {
     let port: Int
     var url: String { "http://127.0.0.1:\(port)" }
 
-    init(_ arguments: [String] = []) throws {
+    init(_ arguments: [String] = [], port: Int = 0) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", TestEnv.simulator, "--port", "0"] + arguments
+        process.arguments = ["python3", TestEnv.simulator, "--port", String(port)] + arguments
         let output = Pipe()
         process.standardOutput = output
         try process.run()

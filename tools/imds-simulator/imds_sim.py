@@ -357,6 +357,7 @@ def main():
         return
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
+    server.handle_error = lambda request, address: None  # dropped connections are the point
     server.request_queue_size = 128
     server.state = State(args)
     print("PORT %d" % server.server_address[1], flush=True)

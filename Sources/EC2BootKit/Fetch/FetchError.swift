@@ -47,11 +47,13 @@ public enum FetchError: Error, CustomStringConvertible, Sendable {
             return .transport("\(error)", url: url, retryable: true)
         }
         if urlError.code == .timedOut { return .timedOut(url: url) }
-        let retryable: Set<URLError.Code> = [
-            .cannotConnectToHost, .networkConnectionLost, .notConnectedToInternet,
-            .cannotFindHost, .dnsLookupFailed, .badServerResponse, .cannotParseResponse,
-            .resourceUnavailable, .secureConnectionFailed, .zeroByteResource,
+        // Anything the network may fix later is retried; these it will not.
+        let permanent: Set<URLError.Code> = [
+            .badURL, .unsupportedURL, .cancelled, .userAuthenticationRequired, .fileDoesNotExist,
+            .noPermissionsToReadFile, .serverCertificateUntrusted, .serverCertificateHasBadDate,
+            .serverCertificateHasUnknownRoot, .serverCertificateNotYetValid, .clientCertificateRejected,
+            .clientCertificateRequired, .httpTooManyRedirects, .redirectToNonExistentLocation,
         ]
-        return .transport(urlError.localizedDescription, url: url, retryable: retryable.contains(urlError.code))
+        return .transport(urlError.localizedDescription, url: url, retryable: !permanent.contains(urlError.code))
     }
 }

@@ -28,14 +28,27 @@ public final class HTTPClient: Sendable {
     deinit { session.finishTasksAndInvalidate() }
 
     /// One attempt; any HTTP status comes back as a response, transport failures as `FetchError`.
-    public func perform(_ request: URLRequest) async throws(FetchError) -> HTTPResponse {
+    /// The timeout is ours: URLSession on Linux rounds it down to whole seconds.
+    public func perform(_ request: URLRequest, timeout: Double) async throws(FetchError) -> HTTPResponse {
         let url = request.url?.redacted ?? "?"
+        var request = request
+        request.timeoutInterval = max(1, timeout.rounded(.up))
         do {
-            let (data, response) = try await session.data(for: request)
-            guard let http = response as? HTTPURLResponse else {
-                throw FetchError.transport("not an HTTP response", url: url, retryable: false)
+            return try await withThrowingTaskGroup(of: HTTPResponse.self) { group in
+                group.addTask { [session, request] in
+                    let (data, response) = try await session.data(for: request)
+                    guard let http = response as? HTTPURLResponse else {
+                        throw FetchError.transport("not an HTTP response", url: url, retryable: false)
+                    }
+                    return HTTPResponse(status: http.statusCode, body: data)
+                }
+                group.addTask {
+                    try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                    throw FetchError.timedOut(url: url)
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
             }
-            return HTTPResponse(status: http.statusCode, body: data)
         } catch {
             throw FetchError.from(error, url: url)
         }
@@ -46,9 +59,9 @@ public final class HTTPClient: Sendable {
     public func get(_ url: URL, headers: [String: String] = [:], policy: RetryPolicy, deadline: Deadline,
                     logger: Logger) async throws(FetchError) -> Data {
         try await Retry.run(url: url.redacted, policy: policy, deadline: deadline, logger: logger) { timeout throws(FetchError) in
-            var request = URLRequest(url: url, timeoutInterval: timeout)
+            var request = URLRequest(url: url)
             for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-            let response = try await self.perform(request)
+            let response = try await self.perform(request, timeout: timeout)
             guard (200..<300).contains(response.status) else {
                 throw FetchError.status(response.status, url: url.redacted)
             }

@@ -141,9 +141,9 @@ struct IMDSCrawl: Sendable {
         do {
             return try await Retry.run(url: url.redacted, policy: policy, deadline: deadline, logger: logger) { timeout throws(FetchError) in
                 let headers = try await token.headers()
-                var request = URLRequest(url: url, timeoutInterval: timeout)
+                var request = URLRequest(url: url)
                 for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-                let response = try await client.perform(request)
+                let response = try await client.perform(request, timeout: timeout)
                 switch response.status {
                 case 200..<300: return response.body
                 case 401:

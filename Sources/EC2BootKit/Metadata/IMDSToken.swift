@@ -64,12 +64,12 @@ actor IMDSToken {
                                  backoffBase: settings.backoffBase, backoffMax: settings.backoffMax)
         let outcome: String? = try await Retry.run(url: endpoint.redacted, policy: policy, deadline: deadline,
                                                    logger: logger) { timeout throws(FetchError) -> String? in
-            var request = URLRequest(url: endpoint, timeoutInterval: timeout)
+            var request = URLRequest(url: endpoint)
             request.httpMethod = "PUT"
             request.setValue(String(settings.tokenTTL), forHTTPHeaderField: Self.ttlHeader)
             let response: HTTPResponse
             do throws(FetchError) {
-                response = try await client.perform(request)
+                response = try await client.perform(request, timeout: timeout)
             } catch {
                 // No answer in time: a hop limit or an IMDS without v2. Anything else
                 // (network not up yet) is retried.
