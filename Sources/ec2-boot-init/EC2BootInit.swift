@@ -18,4 +18,22 @@ struct EC2BootInit: AsyncParsableCommand {
         subcommands: [RunCommand.self, QueryCommand.self, ValidateCommand.self, FetchCommand.self, CleanCommand.self],
         defaultSubcommand: RunCommand.self
     )
+
+    /// ArgumentParser's own main, but a usage error exits 2 (its default is 64) as documented.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                printError(fullMessage(for: error))
+                exit(withError: ExitCode(.badInput))
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -49,9 +49,18 @@ public final class Download: Sendable {
         }
     }
 
+    /// `timeout` is how long the transfer may go without a byte arriving: a large file
+    /// on a slow link is fine, a stalled one is not. (URLSession on Linux does not apply it.)
     private func stream(_ url: URL, timeout: Double, into writer: AtomicFileWriter) async throws(FetchError) -> SHA256 {
         let sink = StreamSink(writer: writer)
-        let task = session.dataTask(with: URLRequest(url: url, timeoutInterval: timeout))
+        let task = session.dataTask(with: URLRequest(url: url))
+        let watchdog = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(nanoseconds: UInt64(max(0.02, timeout / 4) * 1e9))
+                if sink.idle(longerThan: timeout) { task.cancel() }
+            }
+        }
+        defer { watchdog.cancel() }
         do {
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
@@ -62,6 +71,7 @@ public final class Download: Sendable {
             } onCancel: { task.cancel() }
         } catch {
             writer.discard()
+            if sink.timedOut { throw FetchError.timedOut(url: url.redacted) }
             throw FetchError.from(error, url: url.redacted)
         }
         if let status = sink.status, !(200..<300).contains(status) {
@@ -100,8 +110,21 @@ private final class StreamSink: @unchecked Sendable {
     var status: Int?
     var writeError: Error?
     var continuation: CheckedContinuation<Void, Error>?
+    private let lock = NSLock()
+    private var lastActivity = ContinuousClock.now
+    private(set) var timedOut = false
 
     init(writer: AtomicFileWriter) { self.writer = writer }
+
+    func touch() { lock.withLock { lastActivity = .now } }
+
+    /// True (and remembered) once nothing has arrived for `seconds`.
+    func idle(longerThan seconds: Double) -> Bool {
+        lock.withLock {
+            if ContinuousClock.now - lastActivity > .milliseconds(Int64(seconds * 1000)) { timedOut = true }
+            return timedOut
+        }
+    }
 }
 
 /// URLSession has one delegate per session: this one hands each task's events to its sink.
@@ -117,12 +140,14 @@ private final class StreamRouter: NSObject, URLSessionDataDelegate, @unchecked S
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
                     completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
         let status = (response as? HTTPURLResponse)?.statusCode ?? 200
+        sink(dataTask.taskIdentifier)?.touch()
         sink(dataTask.taskIdentifier)?.status = status
         completionHandler((200..<300).contains(status) ? .allow : .cancel)
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
         guard let sink = sink(dataTask.taskIdentifier), sink.writeError == nil else { return }
+        sink.touch()
         do {
             try sink.writer.write(data)
             sink.hasher.update(data: data)
@@ -135,7 +160,7 @@ private final class StreamRouter: NSObject, URLSessionDataDelegate, @unchecked S
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
         guard let sink = lock.withLock({ sinks.removeValue(forKey: task.taskIdentifier) }) else { return }
         // A status we refused or a write that failed cancels the task; that is not a network error.
-        if let error, sink.writeError == nil, (sink.status.map { (200..<300).contains($0) } ?? true) {
+        if let error, sink.timedOut || (sink.writeError == nil && (sink.status.map { (200..<300).contains($0) } ?? true)) {
             sink.continuation?.resume(throwing: error)
         } else {
             sink.continuation?.resume()
