@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+@testable import EC2BootKit
+
+/// The pure pieces, without processes.
+@Suite struct UnitTests {
+    @Test func flatteningFollowsTheRubyTool() {
+        let tree = MetadataTree(leaves: [
+            "ami-id": "ami-1",
+            "placement/availability-zone": "us-east-1a",
+            "public-keys/0/openssh-key": "ssh-rsa AAA key\n",
+            "security-groups": "a\nb\n",
+            "tags/instance/Cost Center": "42",
+            "tags/instance/a=b": "x",
+        ])
+        #expect(tree.flattened() == [
+            "ami_id": "ami-1",
+            "placement_availability_zone": "us-east-1a",
+            "public_keys_0_openssh_key": "ssh-rsa AAA key",
+            "security_groups_0": "a",
+            "security_groups_1": "b",
+            "tags_instance_Cost_Center": "42",
+            "tags_instance_a_b": "x",
+        ])
+    }
+
+    @Test func regionPrefersPlacementRegion() {
+        #expect(MetadataTree(leaves: ["placement/availability-zone": "us-west-2-lax-1a", "placement/region": "us-west-2"]).region == "us-west-2")
+        #expect(MetadataTree(leaves: ["placement/availability-zone": "us-east-1d"]).region == "us-east-1")
+        #expect(MetadataTree(leaves: [:]).region == nil)
+    }
+
+    @Test func nestedJSONRoundTrips() throws {
+        let tree = MetadataTree(leaves: ["a/b/c": "1", "a/d": "two\nlines", "e": ""])
+        #expect(try MetadataTree(nestedJSON: tree.nestedJSON()) == tree)
+    }
+
+    @Test func listingsParseFoldersLeavesKeysAndRejectHostileNames() {
+        let entries = IMDSListingEntry.parse("ami-id\nplacement/\n0=my-key\n\n../x\n..\n.\na/b\nbad\u{1}name\n  spaced  \n")
+        #expect(entries == [.leaf("ami-id"), .folder("placement"), .folder("0"), .rejected("../x"), .rejected(".."),
+                            .rejected("."), .rejected("a/b"), .rejected("bad\u{1}name"), .leaf("spaced")])
+    }
+
+    @Test func backoffHasFullJitterUnderItsCap() {
+        let policy = RetryPolicy(backoffBase: 0.1, backoffMax: 2)
+        for attempt in 0..<40 {
+            let delay = policy.delay(afterAttempt: attempt)
+            #expect(delay >= 0 && delay <= min(2, 0.1 * pow(2, Double(attempt))))
+        }
+        let spread = Set((0..<50).map { _ in policy.delay(afterAttempt: 5) })
+        #expect(spread.count > 40, "jitter spreads retries")
+    }
+
+    @Test func onlyTransientFailuresAreRetried() {
+        #expect(FetchError.status(500, url: "u").retryable)
+        #expect(FetchError.status(429, url: "u").retryable)
+        #expect(!FetchError.status(404, url: "u").retryable)
+        #expect(!FetchError.status(403, url: "u").retryable)
+        #expect(FetchError.from(URLError(.networkConnectionLost), url: "u").retryable)
+        #expect(FetchError.from(URLError(.timedOut), url: "u").retryable)
+        #expect(!FetchError.from(URLError(.unsupportedURL), url: "u").retryable)
+    }
+
+    @Test func redactedURLsDropCredentialsAndQueries() {
+        #expect(URL(string: "https://u:p@host:8443/a/b?sig=x#f")!.redacted == "https://host:8443/a/b?…")
+        #expect(URL(string: "http://169.254.169.254/latest/meta-data/")!.redacted == "http://169.254.169.254/latest/meta-data/")
+    }
+
+    @Test func motdRenderingLeavesUnknownAndNonKeysAlone() {
+        let (text, unknown) = MOTD.render("@@a@@ @@b@@ @@ x @@ @@@@ @@a@@@@", lookup: { $0 == "a" ? "A" : nil })
+        #expect(text == "A @@b@@ @@ x @@ @@@@ A@@")
+        #expect(unknown == ["b"])
+    }
+
+    @Test func factValuesAreEscapedReversibly() {
+        #expect(FactsFileWriter.escape("plain = value") == "plain = value")
+        #expect(FactsFileWriter.escape("a\\b\nc\r\n") == #"a\\b\nc\r\n"#)
+    }
+
+    @Test func rubySymbolsNormaliseOnlyWhenUnquoted() throws {
+        let node = try #require(try YAMLDocument.parse(":a: :b\n\":c\": ':d'\n!ruby/symbol e: f\n", source: "t"))
+        let pairs = try #require(node.mapping).map { ($0.key.string!, $0.value.string!) }
+        #expect(pairs.map(\.0) == ["a", ":c", "e"])
+        #expect(pairs.map(\.1) == ["b", ":d", "f"])
+    }
+
+    @Test func atomicWritesReplaceWholeFilesWithTheirMode() throws {
+        let dir = try TestEnv.tempDir()
+        let path = dir + "/sub/file"
+        try AtomicFile.write("one", to: path, mode: 0o600)
+        try AtomicFile.write("two", to: path, mode: 0o640)
+        #expect(TestEnv.read(path) == "two")
+        #expect(TestEnv.mode(path) == 0o640)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/sub") == ["file"])
+        let writer = try AtomicFileWriter(path: path, mode: 0o600)
+        try writer.write(Data("three".utf8))
+        writer.discard()
+        #expect(TestEnv.read(path) == "two")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/sub") == ["file"])
+    }
+}

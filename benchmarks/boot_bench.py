@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Boot-time benchmark: ec2-boot-init against cloud-init's EC2 crawler, side by side.
+
+Starts the IMDS simulator (tools/imds-simulator) on 127.0.0.1 with a per-request latency and
+the realistic tree, then, in the same run and against the same simulator:
+  (a) `ec2-boot-init run` as a whole process (crawl, cache, facts, MOTD), wall time and peak RSS;
+  (b) cloud-init's crawler (cloudinit.sources.helpers.ec2, Debian's package, /usr/bin/python3),
+      crawl time measured inside its process (interpreter start-up excluded), and its whole process;
+  (c) `ec2-boot-init --version`, start-up alone.
+Prints medians, the ratio, requests and connections each used, and the targets met or missed.
+
+Usage: python3 benchmarks/boot_bench.py [--binary .build/release/ec2-boot-init] [--runs 15] [--latency-ms 1]
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+SIMULATOR = os.path.join(REPO, "tools", "imds-simulator", "imds_sim.py")
+USER_DATA = ":facts:\n  role: webserver\n:write_ec2_facts: true\n"
+
+
+def start_simulator(latency_ms, interfaces, user_data_path):
+    proc = subprocess.Popen([sys.executable, SIMULATOR, "--port", "0", "--latency-ms", str(latency_ms),
+                             "--interfaces", str(interfaces), "--user-data", user_data_path],
+                            stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if not line.startswith("PORT "):
+        raise SystemExit("simulator did not start: %r" % line)
+    return proc, "http://127.0.0.1:%d" % int(line.split()[1])
+
+
+def stats(url):
+    with urllib.request.urlopen(url + "/_sim/stats") as response:
+        return json.load(response)
+
+
+def timed(argv, env=None):
+    """(wall seconds, peak RSS in KiB, stdout) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("%s failed (%d): %s" % (argv[0], os.waitstatus_to_exitcode(status), err.decode()[-2000:]))
+    return wall, usage.ru_maxrss, out
+
+
+def tree_depth(interfaces):
+    """Requests that must follow one another: the token, then the deepest listing chain and its leaf."""
+    sys.path.insert(0, os.path.dirname(SIMULATOR))
+    import imds_sim
+
+    def depth(node):
+        if not isinstance(node, dict):
+            return 1
+        return 1 + max(depth(v) for v in node.values())
+
+    return 1 + depth(imds_sim.realistic_tree(interfaces))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", default=os.path.join(REPO, ".build", "release", "ec2-boot-init"))
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--latency-ms", type=float, default=1.0)
+    parser.add_argument("--interfaces", type=int, default=3)
+    parser.add_argument("--cloudinit-python", default="/usr/bin/python3")
+    args = parser.parse_args()
+    if not os.access(args.binary, os.X_OK):
+        raise SystemExit("no binary at %s: build it with `swift build -c release --static-swift-stdlib`" % args.binary)
+
+    work = tempfile.mkdtemp(prefix="ec2boot-bench-")
+    user_data = os.path.join(work, "user-data")
+    with open(user_data, "w") as f:
+        f.write(USER_DATA)
+    sim, url = start_simulator(args.latency_ms, args.interfaces, user_data)
+    try:
+        ours, ours_rss, ours_req, ours_conn = [], [], None, None
+        theirs_crawl, theirs_proc, theirs_req, theirs_conn = [], [], None, None
+        for i in range(args.runs):
+            root = os.path.join(work, "root-%d" % i)
+            os.makedirs(os.path.join(root, "etc", "ec2-boot-init"))
+            with open(os.path.join(root, "etc", "ec2-boot-init", "config.yaml"), "w") as f:
+                f.write("syslog: false\nlog_level: warning\n")
+            before = stats(url)
+            wall, rss, _ = timed([args.binary, "run", "--root", root, "--metadata-url", url])
+            after = stats(url)
+            ours.append(wall)
+            ours_rss.append(rss)
+            ours_req = after["requests"] - before["requests"]
+            ours_conn = after["connections"] - before["connections"]
+
+            before = stats(url)
+            wall, _, out = timed([args.cloudinit_python, os.path.join(HERE, "cloudinit_crawl.py"), url])
+            after = stats(url)
+            theirs_proc.append(wall)
+            theirs_crawl.append(json.loads(out)["crawl_s"])
+            theirs_req = after["requests"] - before["requests"]
+            theirs_conn = after["connections"] - before["connections"]
+        versions = [timed([args.binary, "--version"])[0] for _ in range(max(20, args.runs))]
+    finally:
+        sim.kill()
+        sim.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+    ms = lambda values: statistics.median(values) * 1000  # noqa: E731
+    depth = tree_depth(args.interfaces)
+    critical = depth * args.latency_ms
+    ratio = ms(theirs_crawl) / ms(ours)
+    rss_mb = max(ours_rss) / 1024
+    print("IMDS simulator: %.1f ms latency per request, %d network interfaces, %d runs (medians)"
+          % (args.latency_ms, args.interfaces, args.runs))
+    print("%-46s %9s %9s %12s" % ("", "ms", "requests", "connections"))
+    print("%-46s %9.1f %9d %12d" % ("(a) ec2-boot-init run (whole process)", ms(ours), ours_req, ours_conn))
+    print("%-46s %9.1f %9d %12d" % ("(b) cloud-init EC2 crawl (inside its process)", ms(theirs_crawl), theirs_req, theirs_conn))
+    print("%-46s %9.1f" % ("    cloud-init, whole process", ms(theirs_proc)))
+    print("%-46s %9.1f" % ("(c) ec2-boot-init --version", ms(versions)))
+    print("critical path: %d sequential requests x %.1f ms = %.1f ms" % (depth, args.latency_ms, critical))
+    print("peak RSS of ec2-boot-init run: %.1f MB" % rss_mb)
+    targets = [
+        ("(a) at least 10x faster than (b)'s crawl", ratio >= 10, "%.1fx" % ratio),
+        ("(a) within 3x the critical path", ms(ours) <= 3 * critical, "%.1fx" % (ms(ours) / critical)),
+        ("peak RSS at most 32 MB", rss_mb <= 32, "%.1f MB" % rss_mb),
+        ("--version in at most 20 ms", ms(versions) <= 20, "%.1f ms" % ms(versions)),
+    ]
+    for name, met, value in targets:
+        print("%-7s %-44s %s" % ("met" if met else "MISSED", name, value))
+
+
+if __name__ == "__main__":
+    main()

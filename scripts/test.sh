@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what the tests need (Debian 12) and runs them all. Used by CI (.ci/run) too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# facter: read back the Facter facts we write; python3: the IMDS simulator; util-linux: flock
+# (lock test); gzip: compressed user-data; zlib1g-dev: zlib headers for the build.
+packages=(facter python3 util-linux gzip zlib1g-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+swift build --build-tests
+swift test
