@@ -15,8 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
     ],
     targets: [
-        // zlib (gzip user-data) and syncfs(2), which the Glibc module hides.
-        .systemLibrary(name: "CSystem", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // zlib (gzip user-data), libcurl (HTTP) and syncfs(2), which the Glibc module hides.
+        .systemLibrary(name: "CSystem", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev", "libcurl4-openssl-dev"])]),
         .target(
             name: "EC2BootKit",
             dependencies: [
@@ -36,7 +36,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EC2BootKitTests",
-            dependencies: ["EC2BootKit", "ec2-boot-init", .product(name: "Yams", package: "Yams")]
+            dependencies: ["EC2BootKit", "CSystem", "ec2-boot-init", .product(name: "Yams", package: "Yams")]
         ),
     ]
 )

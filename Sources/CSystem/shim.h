@@ -1,3 +1,18 @@
-// C the Swift Glibc module does not expose: zlib (gzip user-data) and syncfs(2).
+// C the Swift Glibc module does not expose: zlib (gzip user-data), syncfs(2), and libcurl,
+// whose variadic curl_easy_setopt/getinfo Swift cannot call directly.
 #include <zlib.h>
+#include <curl/curl.h>
+
 int syncfs(int fd);
+
+static inline CURLcode ccurl_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode ccurl_setopt_ptr(CURL *h, CURLoption o, const void *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode ccurl_setopt_write(CURL *h, size_t (*f)(char *, size_t, size_t, void *)) {
+    return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, f);
+}
+static inline long ccurl_response_code(CURL *h) {
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    return code;
+}
+static inline CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }

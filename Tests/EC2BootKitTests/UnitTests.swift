@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CSystem
 @testable import EC2BootKit
 
 /// The pure pieces, without processes.
@@ -56,9 +57,13 @@ import Testing
         #expect(FetchError.status(429, url: "u").retryable)
         #expect(!FetchError.status(404, url: "u").retryable)
         #expect(!FetchError.status(403, url: "u").retryable)
-        #expect(FetchError.from(URLError(.networkConnectionLost), url: "u").retryable)
-        #expect(FetchError.from(URLError(.timedOut), url: "u").retryable)
-        #expect(!FetchError.from(URLError(.unsupportedURL), url: "u").retryable)
+        #expect(CurlTransfer.error(CURLE_COULDNT_CONNECT, url: "u", detail: "").retryable)
+        #expect(CurlTransfer.error(CURLE_PARTIAL_FILE, url: "u", detail: "").retryable)
+        #expect(CurlTransfer.error(CURLE_GOT_NOTHING, url: "u", detail: "").retryable)
+        #expect(CurlTransfer.error(CURLE_OPERATION_TIMEDOUT, url: "u", detail: "").retryable)
+        #expect(!CurlTransfer.error(CURLE_UNSUPPORTED_PROTOCOL, url: "u", detail: "").retryable)
+        #expect(!CurlTransfer.error(CURLE_PEER_FAILED_VERIFICATION, url: "u", detail: "").retryable)
+        #expect(CurlTransfer.error(CURLE_FILE_COULDNT_READ_FILE, url: "u", detail: "").isNotFound)
     }
 
     @Test func redactedURLsDropCredentialsAndQueries() {

@@ -183,6 +183,13 @@ class State:
                 self.stats["by_path"][path] = self.stats["by_path"].get(path, 0) + 1
 
 
+class Server(ThreadingHTTPServer):
+    # listen(2) backlog: the default 5 drops the SYNs of a client opening a dozen
+    # connections at once, and it then waits a second to retry.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
@@ -195,7 +202,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
-        self.server.state.count("connections")
+        self.counted = False  # a connection counts once it asks for something other than /_sim/
 
     @property
     def state(self):
@@ -215,6 +222,9 @@ class Handler(BaseHTTPRequestHandler):
         state = self.state
         if path.startswith("/_sim/"):
             return False
+        if not self.counted:
+            self.counted = True
+            state.count("connections")
         state.count("requests", path)
         with state.lock:
             state.stats["in_flight"] += 1
@@ -355,10 +365,8 @@ def main():
     if args.dump_tree:
         print(json.dumps(realistic_tree(args.interfaces), indent=2, sort_keys=True))
         return
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", args.port), Handler)
     server.handle_error = lambda request, address: None  # dropped connections are the point
-    server.request_queue_size = 128
     server.state = State(args)
     print("PORT %d" % server.server_address[1], flush=True)
     try:

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Why a request failed, and whether trying again can help.
 public enum FetchError: Error, CustomStringConvertible, Sendable {
@@ -40,20 +37,8 @@ public enum FetchError: Error, CustomStringConvertible, Sendable {
         }
     }
 
-    /// Classifies a URLSession error: connection and timeout troubles are worth retrying.
-    static func from(_ error: Error, url: String) -> FetchError {
-        if let fetchError = error as? FetchError { return fetchError }
-        guard let urlError = error as? URLError else {
-            return .transport("\(error)", url: url, retryable: true)
-        }
-        if urlError.code == .timedOut { return .timedOut(url: url) }
-        // Anything the network may fix later is retried; these it will not.
-        let permanent: Set<URLError.Code> = [
-            .badURL, .unsupportedURL, .cancelled, .userAuthenticationRequired, .fileDoesNotExist,
-            .noPermissionsToReadFile, .serverCertificateUntrusted, .serverCertificateHasBadDate,
-            .serverCertificateHasUnknownRoot, .serverCertificateNotYetValid, .clientCertificateRejected,
-            .clientCertificateRequired, .httpTooManyRedirects, .redirectToNonExistentLocation,
-        ]
-        return .transport(urlError.localizedDescription, url: url, retryable: !permanent.contains(urlError.code))
+    /// A `FetchError` as is; anything else (cancellation) as a failure not worth retrying.
+    static func wrap(_ error: Error, url: String) -> FetchError {
+        (error as? FetchError) ?? .transport("\(error)", url: url, retryable: false)
     }
 }

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 
 public struct HTTPResponse: Sendable {
@@ -9,49 +6,35 @@ public struct HTTPResponse: Sendable {
     public let body: Data
 }
 
-/// One URLSession (libcurl underneath) for the whole run: its connection pool keeps
-/// connections alive between requests, and at most `maxConnections` are open to a host.
+/// HTTP for the whole run through libcurl's multi interface: one connection cache, so
+/// connections stay alive between requests and at most `maxConnections` are open to a host.
 public final class HTTPClient: Sendable {
-    let session: URLSession
+    let multi: CurlMulti
 
     public init(maxConnections: Int) {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpMaximumConnectionsPerHost = maxConnections
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.urlCache = nil
-        configuration.httpCookieStorage = nil
-        configuration.httpShouldSetCookies = false
-        configuration.connectionProxyDictionary = [:]
-        session = URLSession(configuration: configuration)
+        multi = CurlMulti(maxConnections: maxConnections)
     }
 
-    deinit { session.finishTasksAndInvalidate() }
+    deinit { multi.shutdown() }
 
-    /// One attempt; any HTTP status comes back as a response, transport failures as `FetchError`.
-    /// The timeout is ours: URLSession on Linux rounds it down to whole seconds.
-    public func perform(_ request: URLRequest, timeout: Double) async throws(FetchError) -> HTTPResponse {
-        let url = request.url?.redacted ?? "?"
-        var request = request
-        request.timeoutInterval = max(1, timeout.rounded(.up))
-        do {
-            return try await withThrowingTaskGroup(of: HTTPResponse.self) { group in
-                group.addTask { [session, request] in
-                    let (data, response) = try await session.data(for: request)
-                    guard let http = response as? HTTPURLResponse else {
-                        throw FetchError.transport("not an HTTP response", url: url, retryable: false)
-                    }
-                    return HTTPResponse(status: http.statusCode, body: data)
-                }
-                group.addTask {
-                    try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
-                    throw FetchError.timedOut(url: url)
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
-            }
-        } catch {
-            throw FetchError.from(error, url: url)
-        }
+    /// One attempt with a total timeout; any HTTP status comes back as a response,
+    /// transport failures as `FetchError`.
+    public func perform(_ url: URL, method: String? = nil, headers: [String: String] = [:],
+                        timeout: Double) async throws(FetchError) -> HTTPResponse {
+        let transfer = CurlTransfer(url: url, method: method, headers: headers, timeout: timeout, idleTimeout: false)
+        let body = BodyBuffer()
+        transfer.sink = { body.data.append(contentsOf: $0) }
+        let status = try await transfer.run(on: multi)
+        return HTTPResponse(status: status, body: body.data)
+    }
+
+    /// One attempt that streams a 2xx body to `sink`; `timeout` is how long the transfer
+    /// may go without a byte arriving. Returns the status (0 for a file URL).
+    public func stream(_ url: URL, timeout: Double,
+                       to sink: @escaping (UnsafeRawBufferPointer) throws -> Void) async throws(FetchError) -> Int {
+        let transfer = CurlTransfer(url: url, headers: [:], timeout: timeout, idleTimeout: true)
+        transfer.sink = sink
+        return try await transfer.run(on: multi)
     }
 
     /// GET with retries: 2xx returns the body, 404 and other 4xx fail at once,
@@ -59,15 +42,18 @@ public final class HTTPClient: Sendable {
     public func get(_ url: URL, headers: [String: String] = [:], policy: RetryPolicy, deadline: Deadline,
                     logger: Logger) async throws(FetchError) -> Data {
         try await Retry.run(url: url.redacted, policy: policy, deadline: deadline, logger: logger) { timeout throws(FetchError) in
-            var request = URLRequest(url: url)
-            for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-            let response = try await self.perform(request, timeout: timeout)
+            let response = try await self.perform(url, headers: headers, timeout: timeout)
             guard (200..<300).contains(response.status) else {
                 throw FetchError.status(response.status, url: url.redacted)
             }
             return response.body
         }
     }
+}
+
+/// Written only from the curl thread, read after the transfer ends.
+private final class BodyBuffer: @unchecked Sendable {
+    var data = Data()
 }
 
 /// The retry loop every fetch shares.

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 
 /// EC2's instance metadata service: user-data, the identity document and the whole
@@ -141,9 +138,7 @@ struct IMDSCrawl: Sendable {
         do {
             return try await Retry.run(url: url.redacted, policy: policy, deadline: deadline, logger: logger) { timeout throws(FetchError) in
                 let headers = try await token.headers()
-                var request = URLRequest(url: url)
-                for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-                let response = try await client.perform(request, timeout: timeout)
+                let response = try await client.perform(url, headers: headers, timeout: timeout)
                 switch response.status {
                 case 200..<300: return response.body
                 case 401:

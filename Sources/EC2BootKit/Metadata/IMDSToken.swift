@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 
 /// The IMDSv2 session token: fetched once, shared by every request, renewed before it
@@ -45,7 +42,7 @@ actor IMDSToken {
             guard let token = try await task.value else { return [:] }
             return [Self.tokenHeader: token]
         } catch {
-            throw FetchError.from(error, url: endpoint.redacted)
+            throw FetchError.wrap(error, url: endpoint.redacted)
         }
     }
 
@@ -64,12 +61,10 @@ actor IMDSToken {
                                  backoffBase: settings.backoffBase, backoffMax: settings.backoffMax)
         let outcome: String? = try await Retry.run(url: endpoint.redacted, policy: policy, deadline: deadline,
                                                    logger: logger) { timeout throws(FetchError) -> String? in
-            var request = URLRequest(url: endpoint)
-            request.httpMethod = "PUT"
-            request.setValue(String(settings.tokenTTL), forHTTPHeaderField: Self.ttlHeader)
             let response: HTTPResponse
             do throws(FetchError) {
-                response = try await client.perform(request, timeout: timeout)
+                response = try await client.perform(endpoint, method: "PUT", headers: [Self.ttlHeader: String(settings.tokenTTL)],
+                                                    timeout: timeout)
             } catch {
                 // No answer in time: a hop limit or an IMDS without v2. Anything else
                 // (network not up yet) is retried.

@@ -67,11 +67,12 @@ public struct BootRun: Sendable {
         let start = ContinuousClock.now
         do {
             let data = try await source.load(logger: logger)
+            let fetched = ContinuousClock.now
             try cache.write(data)
             logger.info("fetched instance data", metadata: [
                 "source": "\(source.name)", "keys": "\(data.metadata.leaves.count)",
                 "user_data": "\(data.userData.map { "\($0.count) bytes" } ?? "none")",
-                "ms": "\((ContinuousClock.now - start).milliseconds)",
+                "ms": "\((fetched - start).milliseconds)", "cache_ms": "\((ContinuousClock.now - fetched).milliseconds)",
             ])
             return data
         } catch let error as SourceUnavailable {

@@ -1,0 +1,188 @@
+import CSystem
+import Foundation
+
+/// libcurl's multi interface driven from one thread: every transfer of a client shares
+/// its connection cache (kept-alive connections, at most `maxConnections` to a host), and a
+/// finished transfer resumes its caller directly, without the queue hops of URLSession.
+final class CurlMulti: @unchecked Sendable {
+    private let multi: UnsafeMutableRawPointer
+    private let lock = NSLock()
+    private var incoming: [CurlTransfer] = []
+    private var cancelled: [CurlTransfer] = []
+    private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
+    private var stopping = false
+
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    init(maxConnections: Int) {
+        Self.globalInit
+        multi = curl_multi_init()!
+        ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxConnections)
+        ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxConnections)
+        let thread = Thread { [self] in loop() }
+        thread.name = "curl"
+        thread.start()
+    }
+
+    /// Stops the loop; the loop thread frees the handle.
+    func shutdown() {
+        lock.withLock { stopping = true }
+        curl_multi_wakeup(multi)
+    }
+
+    func submit(_ transfer: CurlTransfer) {
+        lock.withLock { incoming.append(transfer) }
+        curl_multi_wakeup(multi)
+    }
+
+    func cancel(_ transfer: CurlTransfer) {
+        lock.withLock { cancelled.append(transfer) }
+        curl_multi_wakeup(multi)
+    }
+
+    private func loop() {
+        var running: Int32 = 0
+        while true {
+            let (added, dropped, stop) = lock.withLock {
+                defer { incoming.removeAll(); cancelled.removeAll() }
+                return (incoming, cancelled, stopping)
+            }
+            for transfer in added {
+                active[transfer.easy] = transfer
+                curl_multi_add_handle(multi, transfer.easy)
+            }
+            for transfer in dropped where active.removeValue(forKey: transfer.easy) != nil {
+                curl_multi_remove_handle(multi, transfer.easy)
+                transfer.finish(CURLE_ABORTED_BY_CALLBACK, cancelled: true)
+            }
+            if stop { break }
+            curl_multi_perform(multi, &running)
+            var left: Int32 = 0
+            while let message = curl_multi_info_read(multi, &left) {
+                guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+                let result = message.pointee.data.result
+                curl_multi_remove_handle(multi, easy)
+                active.removeValue(forKey: easy)?.finish(result, cancelled: false)
+            }
+            curl_multi_poll(multi, nil, 0, 1000, nil)
+        }
+        for transfer in active.values {
+            curl_multi_remove_handle(multi, transfer.easy)
+            transfer.finish(CURLE_ABORTED_BY_CALLBACK, cancelled: true)
+        }
+        curl_multi_cleanup(multi)
+    }
+}
+
+/// One request: an easy handle, where its body goes, and who waits for it.
+final class CurlTransfer: @unchecked Sendable {
+    let easy: UnsafeMutableRawPointer
+    let url: String
+    private var headers: UnsafeMutablePointer<curl_slist>?
+    /// Gets each chunk of the body of a 2xx response; throwing stops the transfer.
+    var sink: (UnsafeRawBufferPointer) throws -> Void = { _ in }
+    private(set) var status = 0
+    private(set) var sinkError: Error?
+    private var continuation: CheckedContinuation<Int, Error>?
+    /// curl writes its detailed message here; it must outlive the transfer.
+    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+
+    init(url: URL, method: String? = nil, headers: [String: String], timeout: Double, idleTimeout: Bool) {
+        easy = curl_easy_init()!
+        self.url = url.redacted
+        ccurl_setopt_ptr(easy, CURLOPT_URL, url.absoluteString)
+        ccurl_setopt_ptr(easy, CURLOPT_PROTOCOLS_STR, "http,https,file")
+        ccurl_setopt_ptr(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        ccurl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1)
+        ccurl_setopt_long(easy, CURLOPT_MAXREDIRS, 5)
+        ccurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        ccurl_setopt_ptr(easy, CURLOPT_PROXY, "")  // IMDS is link-local: never through a proxy
+        ccurl_setopt_ptr(easy, CURLOPT_USERAGENT, "ec2-boot-init/\(EC2BootVersion.string)")
+        ccurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(timeout * 1000)))
+        if idleTimeout {
+            // A large file on a slow link is fine; one that stalls for `timeout` is not.
+            ccurl_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, 1)
+            ccurl_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, max(1, Int(timeout.rounded(.up))))
+        } else {
+            ccurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, Int(timeout * 1000)))
+        }
+        if let method { ccurl_setopt_ptr(easy, CURLOPT_CUSTOMREQUEST, method) }
+        for (name, value) in headers { self.headers = curl_slist_append(self.headers, "\(name): \(value)") }
+        if let list = self.headers { ccurl_setopt_ptr(easy, CURLOPT_HTTPHEADER, list) }
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        ccurl_setopt_ptr(easy, CURLOPT_ERRORBUFFER, errorBuffer)
+        ccurl_setopt_ptr(easy, CURLOPT_WRITEDATA, Unmanaged.passUnretained(self).toOpaque())
+        ccurl_setopt_write(easy) { data, size, count, context in
+            let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
+            return transfer.receive(UnsafeRawBufferPointer(start: data, count: size * count))
+        }
+    }
+
+    deinit {
+        curl_easy_cleanup(easy)
+        curl_slist_free_all(headers)
+        errorBuffer.deallocate()
+    }
+
+    /// Bodies of non-2xx answers are read and dropped: only the status matters then.
+    private func receive(_ chunk: UnsafeRawBufferPointer) -> Int {
+        if status == 0 { status = ccurl_response_code(easy) }
+        let isFile = status == 0
+        if isFile || (200..<300).contains(status) {
+            do { try sink(chunk) } catch {
+                sinkError = error
+                return 0  // makes curl stop with CURLE_WRITE_ERROR
+            }
+        }
+        return chunk.count
+    }
+
+    /// Runs the transfer on `multi`; returns the HTTP status (0 for file URLs).
+    func run(on multi: CurlMulti) async throws(FetchError) -> Int {
+        do {
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    self.continuation = continuation
+                    multi.submit(self)
+                }
+            } onCancel: {
+                multi.cancel(self)
+            }
+        } catch {
+            throw FetchError.wrap(error, url: url)
+        }
+    }
+
+    /// Called once, on the loop thread.
+    fileprivate func finish(_ code: CURLcode, cancelled: Bool) {
+        if status == 0 { status = ccurl_response_code(easy) }
+        let continuation = self.continuation
+        self.continuation = nil
+        if cancelled {
+            continuation?.resume(throwing: CancellationError())
+        } else if code == CURLE_OK {
+            continuation?.resume(returning: status)
+        } else if let sinkError {
+            continuation?.resume(throwing: FetchError.file("\(sinkError)"))
+        } else {
+            continuation?.resume(throwing: Self.error(code, url: url, detail: String(cString: errorBuffer)))
+        }
+    }
+
+    static func error(_ code: CURLcode, url: String, detail: String) -> FetchError {
+        let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT:
+            return .timedOut(url: url)
+        case CURLE_FILE_COULDNT_READ_FILE:
+            return .status(404, url: url)
+        case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT, CURLE_PEER_FAILED_VERIFICATION,
+             CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE, CURLE_TOO_MANY_REDIRECTS, CURLE_LOGIN_DENIED,
+             CURLE_WRITE_ERROR:
+            return .transport(message, url: url, retryable: false)
+        default:
+            // Connection refused or reset, empty or cut-short replies, DNS: the network may fix these.
+            return .transport(message, url: url, retryable: true)
+        }
+    }
+}
