@@ -49,51 +49,79 @@ public struct MetadataTree: Sendable, Equatable {
 
     /// The tree as nested JSON objects with string leaves, keys sorted.
     public func nestedJSON() throws -> Data {
-        var root = TreeNode()
+        var root = JSONTree.folder([:])
         for (path, value) in leaves {
             root.insert(path.split(separator: "/").map(String.init)[...], value: value)
         }
-        return try JSONSerialization.data(withJSONObject: root.object, options: [.sortedKeys, .prettyPrinted])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return try encoder.encode(root)
     }
 
     /// Reads nested JSON; numbers and booleans become their text, lists become lines.
     public init(nestedJSON data: Data) throws {
-        let object = try JSONSerialization.jsonObject(with: data)
-        guard let dictionary = object as? [String: Any] else {
+        guard case .folder(let top) = try JSONDecoder().decode(JSONTree.self, from: data) else {
             throw SourceUnavailable("metadata JSON is not an object")
         }
         var leaves: [String: String] = [:]
-        Self.collect(dictionary, prefix: "", into: &leaves)
+        Self.collect(top, prefix: "", into: &leaves)
         self.leaves = leaves
     }
 
-    private static func collect(_ dictionary: [String: Any], prefix: String, into leaves: inout [String: String]) {
-        for (key, value) in dictionary {
-            guard MetadataPath.isSafeName(key) else { continue }
+    private static func collect(_ folder: [String: JSONTree], prefix: String, into leaves: inout [String: String]) {
+        for (key, value) in folder where MetadataPath.isSafeName(key) {
             let path = prefix.isEmpty ? key : prefix + "/" + key
             switch value {
-            case let nested as [String: Any]: collect(nested, prefix: path, into: &leaves)
-            case let list as [Any]: leaves[path] = list.map { "\($0)" }.joined(separator: "\n")
-            case let text as String: leaves[path] = text
-            case is NSNull: leaves[path] = ""
-            case let number as NSNumber: leaves[path] = number.stringValue
-            default: leaves[path] = "\(value)"
+            case .folder(let children): collect(children, prefix: path, into: &leaves)
+            case .leaf(let text): leaves[path] = text
             }
         }
     }
+}
 
-    private struct TreeNode {
-        var value: String?
-        var children: [String: TreeNode] = [:]
+/// The metadata tree as JSON: an object per folder, a string per leaf.
+enum JSONTree: Codable {
+    case leaf(String)
+    case folder([String: JSONTree])
 
-        mutating func insert(_ parts: ArraySlice<String>, value: String) {
-            guard let first = parts.first else { self.value = value; return }
-            children[first, default: TreeNode()].insert(parts.dropFirst(), value: value)
+    mutating func insert(_ parts: ArraySlice<String>, value: String) {
+        guard let first = parts.first else { self = .leaf(value); return }
+        guard case .folder(var children) = self else { return }  // a leaf and a folder clash: the leaf stays
+        var child = children[first] ?? .folder([:])
+        child.insert(parts.dropFirst(), value: value)
+        children[first] = child
+        self = .folder(children)
+    }
+
+    init(from decoder: Decoder) throws {
+        if let object = try? decoder.container(keyedBy: AnyCodingKey.self) {
+            var children: [String: JSONTree] = [:]
+            for key in object.allKeys { children[key.stringValue] = try object.decode(JSONTree.self, forKey: key) }
+            self = .folder(children)
+        } else if var list = try? decoder.unkeyedContainer() {
+            var lines: [String] = []
+            while !list.isAtEnd {
+                guard case .leaf(let line) = try list.decode(JSONTree.self) else {
+                    throw DecodingError.dataCorruptedError(in: list, debugDescription: "a list may hold only values")
+                }
+                lines.append(line)
+            }
+            self = .leaf(lines.joined(separator: "\n"))
+        } else {
+            let value = try decoder.singleValueContainer()
+            if value.decodeNil() { self = .leaf("") }
+            else if let text = try? value.decode(String.self) { self = .leaf(text) }
+            else if let flag = try? value.decode(Bool.self) { self = .leaf(flag ? "true" : "false") }
+            else if let whole = try? value.decode(Int64.self) { self = .leaf(String(whole)) }
+            else { self = .leaf(String(try value.decode(Double.self))) }
         }
+    }
 
-        var object: Any {
-            if children.isEmpty { return value ?? "" }
-            return children.mapValues(\.object)
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .leaf(let text): try container.encode(text)
+        case .folder(let children): try container.encode(children)
         }
     }
 }
