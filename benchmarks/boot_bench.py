@@ -13,6 +13,7 @@ Usage: python3 benchmarks/boot_bench.py [--binary .build/release/ec2-boot-init] 
 """
 import argparse
 import json
+import re
 import os
 import shutil
 import statistics
@@ -44,7 +45,7 @@ def stats(url):
 
 
 def timed(argv, env=None):
-    """(wall seconds, peak RSS in KiB, stdout) of one child process."""
+    """(wall seconds, peak RSS in KiB, stdout, stderr) of one child process."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     out = proc.stdout.read()
@@ -53,7 +54,15 @@ def timed(argv, env=None):
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit("%s failed (%d): %s" % (argv[0], os.waitstatus_to_exitcode(status), err.decode()[-2000:]))
-    return wall, usage.ru_maxrss, out
+    return wall, usage.ru_maxrss, out, err.decode()
+
+
+def phases(log):
+    """Crawl and cache-write milliseconds from ec2-boot-init's 'fetched instance data' line."""
+    match = re.search(r"fetched instance data .*?cache_ms=(\d+) .*?ms=(\d+)", log)
+    if not match:  # a build from before the line had them
+        return None, None
+    return int(match.group(2)), int(match.group(1))
 
 
 def tree_depth(interfaces):
@@ -76,33 +85,38 @@ def main():
     parser.add_argument("--latency-ms", type=float, default=1.0)
     parser.add_argument("--interfaces", type=int, default=3)
     parser.add_argument("--cloudinit-python", default="/usr/bin/python3")
+    parser.add_argument("--root-dir", default=None, help="where the runs' --root folders go (default: a temp folder; /dev/shm for tmpfs)")
     args = parser.parse_args()
     if not os.access(args.binary, os.X_OK):
         raise SystemExit("no binary at %s: build it with `swift build -c release --static-swift-stdlib`" % args.binary)
 
-    work = tempfile.mkdtemp(prefix="ec2boot-bench-")
+    work = tempfile.mkdtemp(prefix="ec2boot-bench-", dir=args.root_dir)
     user_data = os.path.join(work, "user-data")
     with open(user_data, "w") as f:
         f.write(USER_DATA)
     sim, url = start_simulator(args.latency_ms, args.interfaces, user_data)
     try:
-        ours, ours_rss, ours_req, ours_conn = [], [], None, None
+        ours, ours_rss, ours_req, ours_conn, crawl, cache = [], [], None, None, [], []
         theirs_crawl, theirs_proc, theirs_req, theirs_conn = [], [], None, None
         for i in range(args.runs):
             root = os.path.join(work, "root-%d" % i)
             os.makedirs(os.path.join(root, "etc", "ec2-boot-init"))
             with open(os.path.join(root, "etc", "ec2-boot-init", "config.yaml"), "w") as f:
-                f.write("syslog: false\nlog_level: warning\n")
+                f.write("syslog: false\nlog_level: info\n")
             before = stats(url)
-            wall, rss, _ = timed([args.binary, "run", "--root", root, "--metadata-url", url])
+            wall, rss, _, log = timed([args.binary, "run", "--root", root, "--metadata-url", url])
             after = stats(url)
             ours.append(wall)
+            crawl_ms, cache_ms = phases(log)
+            if crawl_ms is not None:
+                crawl.append(crawl_ms / 1000)
+                cache.append(cache_ms / 1000)
             ours_rss.append(rss)
             ours_req = after["requests"] - before["requests"]
             ours_conn = after["connections"] - before["connections"]
 
             before = stats(url)
-            wall, _, out = timed([args.cloudinit_python, os.path.join(HERE, "cloudinit_crawl.py"), url])
+            wall, _, out, _ = timed([args.cloudinit_python, os.path.join(HERE, "cloudinit_crawl.py"), url])
             after = stats(url)
             theirs_proc.append(wall)
             theirs_crawl.append(json.loads(out)["crawl_s"])
@@ -114,15 +128,18 @@ def main():
         sim.wait()
         shutil.rmtree(work, ignore_errors=True)
 
-    ms = lambda values: statistics.median(values) * 1000  # noqa: E731
+    ms = lambda values: statistics.median(values) * 1000 if values else float("nan")  # noqa: E731
     depth = tree_depth(args.interfaces)
     critical = depth * args.latency_ms
     ratio = ms(theirs_crawl) / ms(ours)
+    print("roots under %s" % (args.root_dir or tempfile.gettempdir()))
     rss_mb = max(ours_rss) / 1024
     print("IMDS simulator: %.1f ms latency per request, %d network interfaces, %d runs (medians)"
           % (args.latency_ms, args.interfaces, args.runs))
     print("%-46s %9s %9s %12s" % ("", "ms", "requests", "connections"))
     print("%-46s %9.1f %9d %12d" % ("(a) ec2-boot-init run (whole process)", ms(ours), ours_req, ours_conn))
+    print("%-46s %9.1f" % ("    of which the crawl (token, tree, user-data)", ms(crawl)))
+    print("%-46s %9.1f" % ("    of which the cache write", ms(cache)))
     print("%-46s %9.1f %9d %12d" % ("(b) cloud-init EC2 crawl (inside its process)", ms(theirs_crawl), theirs_req, theirs_conn))
     print("%-46s %9.1f" % ("    cloud-init, whole process", ms(theirs_proc)))
     print("%-46s %9.1f" % ("(c) ec2-boot-init --version", ms(versions)))
@@ -131,6 +148,7 @@ def main():
     targets = [
         ("(a) at least 10x faster than (b)'s crawl", ratio >= 10, "%.1fx" % ratio),
         ("(a) within 3x the critical path", ms(ours) <= 3 * critical, "%.1fx" % (ms(ours) / critical)),
+        ("    (its crawl alone within 3x)", ms(crawl) <= 3 * critical, "%.1fx" % (ms(crawl) / critical)),
         ("peak RSS at most 32 MB", rss_mb <= 32, "%.1f MB" % rss_mb),
         ("--version in at most 20 ms", ms(versions) <= 20, "%.1f ms" % ms(versions)),
     ]
