@@ -15,7 +15,7 @@ struct EC2BootInit: AsyncParsableCommand {
         user-data; 3 no data source (IMDS unreachable within the deadline and no cache).
         """,
         version: EC2BootVersion.string,
-        subcommands: [RunCommand.self, QueryCommand.self, ValidateCommand.self, FetchCommand.self, CleanCommand.self],
+        subcommands: [RunCommand.self, StatusCommand.self, QueryCommand.self, ValidateCommand.self, FetchCommand.self, CleanCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

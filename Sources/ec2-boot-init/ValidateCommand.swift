@@ -37,7 +37,9 @@ struct ValidateCommand: ParsableCommand {
             source = global.paths.cacheDir + "/user-data.raw"
             raw = FileSystem.read(source)
         }
-        let userData = UserData.parse(raw, source: source)
+        var userData = UserData.parse(raw, source: source)
+        let plan = ActionPlan.make(userData, source: source)
+        userData.problems += plan.problems
         for problem in userData.problems { printError(problem.description) }
         guard userData.problems.isEmpty else { throw ExitCode(.badInput) }
         switch userData.content {

@@ -91,7 +91,7 @@ import Testing
 
     @Test func invalidConfigNamesTheKey() throws {
         for (config, expected) in [
-            ("imds:\n  deadline: soon\n", "config.yaml:2:13: imds.deadline: expected a number"),
+            ("imds:\n  deadline: soon\n", "config.yaml:2:3: imds.deadline: expected a number"),
             ("imds:\n  dedline: 3\n", "imds.dedline: unknown key"),
             ("log_level: loud\n", "log_level: expected one of"),
             ("imds:\n  concurrency: 0\n", "imds.concurrency: expected 1 to 64"),

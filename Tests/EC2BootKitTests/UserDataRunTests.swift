@@ -86,12 +86,11 @@ import Testing
         #expect(TestEnv.read(root + "/etc/motd")?.contains("provisioned instance") == true)
     }
 
-    @Test func aScriptIsKeptForTheActionsEngine() throws {
+    @Test func aScriptIsCachedAsServedAndRun() throws {
         let (result, root) = try runSeed(Data("#!/bin/sh\necho hello\n".utf8))
+        #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("user-data is a script"))
-        // This version has no actions engine: it says so and does not claim success.
-        #expect(result.status == 1)
-        #expect(TestEnv.read(root + "/etc/motd")?.contains("not run") == true)
+        #expect(result.stderr.contains("hello action=0:shell"))
         #expect(TestEnv.read(root + "/var/spool/ec2boot/user-data.raw") == "#!/bin/sh\necho hello\n")
     }
 

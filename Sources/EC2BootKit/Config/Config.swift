@@ -15,12 +15,13 @@ public struct Config: Sendable, Decodable {
     public var lockTimeout = 300.0
     public var imds = IMDSSettings()
     public var metadata = MetadataSettings()
+    public var actions = ActionsSettings()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case metadataURL = "metadata_url", seed, logLevel = "log_level", writeEC2Facts = "write_ec2_facts"
-        case lockTimeout = "lock_timeout", syslog, imds, metadata
+        case lockTimeout = "lock_timeout", syslog, imds, metadata, actions
     }
 
     public init(from decoder: Decoder) throws {
@@ -41,6 +42,7 @@ public struct Config: Sendable, Decodable {
         syslog = try c.decodeIfPresent(Bool.self, forKey: .syslog) ?? defaults.syslog
         imds = try c.decodeIfPresent(IMDSSettings.self, forKey: .imds) ?? defaults.imds
         metadata = try c.decodeIfPresent(MetadataSettings.self, forKey: .metadata) ?? defaults.metadata
+        actions = try c.decodeIfPresent(ActionsSettings.self, forKey: .actions) ?? defaults.actions
     }
 
     /// Reads the config file; a missing file means defaults.
@@ -120,6 +122,29 @@ public struct MetadataSettings: Sendable, Decodable {
         try decoder.rejectUnknownKeys(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         includeCredentials = try c.decodeIfPresent(Bool.self, forKey: .includeCredentials) ?? false
+    }
+}
+
+/// How actions run.
+public struct ActionsSettings: Sendable, Decodable {
+    /// `stop`: an action that fails stops the run; `continue`: later actions still run.
+    public var stopOnFailure = false
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case onFailure = "on_failure"
+    }
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        switch try c.decodeIfPresent(String.self, forKey: .onFailure) {
+        case nil, "continue": stopOnFailure = false
+        case "stop": stopOnFailure = true
+        default:
+            throw DecodingError.dataCorruptedError(forKey: .onFailure, in: c, debugDescription: "expected stop or continue")
+        }
     }
 }
 

@@ -6,11 +6,11 @@ public struct BootRun: Sendable {
     public let paths: Paths
     public let config: Config
     public let source: any MetadataSource
-    public let actions: any ActionsStage
+    public let actions: ActionEngine
     public let logger: Logger
 
     public init(paths: Paths, config: Config, source: any MetadataSource,
-                actions: any ActionsStage = ActionsNotSupported(), logger: Logger) {
+                actions: ActionEngine = ActionEngine(), logger: Logger) {
         self.paths = paths
         self.config = config
         self.source = source
@@ -27,7 +27,9 @@ public struct BootRun: Sendable {
         defer { withExtendedLifetime(lock) {} }
 
         guard let data = await fetchOrCache() else { return .noDataSource }
-        let userData = UserData.parse(data.userData)
+        var userData = UserData.parse(data.userData)
+        let plan = ActionPlan.make(userData)
+        userData.problems += plan.problems
         for problem in userData.problems { logger.error("invalid user-data: \(problem)") }
         if userData.isScript { logger.info("user-data is a script; it runs as one shell action") }
 
@@ -45,7 +47,8 @@ public struct BootRun: Sendable {
         var failures: [String] = []
         if userData.problems.isEmpty {
             let context = RunContext(paths: paths, config: config)
-            failures = await actions.run(userData, data: data, context: context, logger: logger).failures
+            failures = await actions.run(plan.actions, instanceID: data.instanceID ?? "unknown", context: context,
+                                         logger: logger).failures
         } else {
             failures = ["user-data is invalid (see: ec2-boot-init validate)"]
         }

@@ -43,20 +43,24 @@ public enum YAMLDecoding {
         return YAMLProblem(source: source, mark: mark, message: name.isEmpty ? message : "\(name): \(message)")
     }
 
-    /// The mark of the deepest node along `path` that exists.
+    /// Where the deepest part of `path` that exists stands: a mapping entry's key (that is
+    /// the line a person looks for), a list item.
     static func locate(_ path: [CodingKey], in node: Node) -> Mark? {
         var current = node
+        var mark = node.mark
         for key in path {
             if let index = key.intValue, case .sequence(let seq) = current, index < seq.count {
                 current = seq[index]
+                mark = current.mark
             } else if case .mapping(let map) = current,
                       let pair = map.first(where: { $0.key.string == key.stringValue }) {
                 current = pair.value
+                mark = pair.key.mark
             } else {
                 break
             }
         }
-        return current.mark
+        return mark
     }
 
     private static func describe(_ type: Any.Type) -> String {
@@ -68,6 +72,7 @@ public enum YAMLDecoding {
             let name = "\(type)"
             if name.hasPrefix("Array") { return "a list" }
             if name.hasPrefix("Dictionary") { return "a mapping" }
+            if name.hasSuffix("Scalar") { return "a single value" }
             return name
         }
     }

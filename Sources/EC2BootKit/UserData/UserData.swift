@@ -129,7 +129,7 @@ public struct UserData {
         }
     }
 
-    private static func json(_ node: Node) -> Any {
+    static func json(_ node: Node) -> Any {
         switch node {
         case .scalar:
             guard let text = YAMLDocument.scalarText(node) else { return NSNull() }

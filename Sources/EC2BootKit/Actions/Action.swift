@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+import Yams
+
+/// One action type: a typed parameter struct, decoded and checked before anything runs,
+/// and one entry point. Each type lives in its own file and is listed in `ActionRegistry`.
+public protocol Action: Sendable {
+    associatedtype Params: Decodable & Sendable
+    /// The `type:` that selects it in user-data.
+    static var type: String { get }
+    static func run(_ params: Params, context: ActionContext) async -> ActionResult
+}
+
+/// What an action gets: where things are, the run's data, and a logger that prefixes its lines.
+public struct ActionContext: Sendable {
+    public let run: RunContext
+    public let index: Int
+    public let type: String
+    public let logger: Logger
+    /// The action's parameters as JSON (what a hosted script gets on stdin).
+    public let paramsJSON: Data
+}
+
+/// How one action ended.
+public struct ActionResult: Sendable, Equatable {
+    public enum Outcome: String, Sendable, Codable {
+        case ok, failed, skipped
+        case timedOut = "timed-out"
+    }
+
+    public var outcome: Outcome
+    public var exitCode: Int32?
+    public var message: String?
+
+    public init(_ outcome: Outcome, exitCode: Int32? = nil, message: String? = nil) {
+        self.outcome = outcome
+        self.exitCode = exitCode
+        self.message = message
+    }
+}
+
+/// Every action type, by name. A type not here is a failure of that action, not silence.
+public enum ActionRegistry {
+    static let types: [any Action.Type] = [ShellAction.self]
+
+    static func lookup(_ type: String) -> (any Action.Type)? {
+        types.first { $0.type == type }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Logging
+
+/// Which actions a run runs.
+public enum ActionSelection: Sendable {
+    /// On the first boot of an instance (and to finish an interrupted run): all; later: none.
+    case firstBoot
+    /// All, again (`run --force`).
+    case all
+    /// Only these types (`run --only`).
+    case only(Set<String>)
+    /// None (`run --no-actions`).
+    case none
+}
+
+/// Runs the planned actions in order, recording each result as it happens.
+public struct ActionEngine: Sendable {
+    public let selection: ActionSelection
+
+    public init(selection: ActionSelection = .firstBoot) {
+        self.selection = selection
+    }
+
+    public func run(_ plan: [PlannedAction], instanceID: String, context: RunContext, logger: Logger) async -> ActionsReport {
+        let previous = RunStatus.load(context.paths).flatMap { $0.instanceID == instanceID ? $0 : nil }
+        var done: Set<String> = []
+        switch selection {
+        case .none:
+            return ActionsReport()
+        case .firstBoot:
+            if let previous, previous.finished != nil {
+                logger.info("actions already ran for this instance; `run --force` runs them again",
+                            metadata: ["instance": "\(instanceID)"])
+                return ActionsReport(failures: previous.actions.filter { !["ok", "skipped"].contains($0.result) }
+                    .map { "action \($0.index) (\($0.type)): \($0.result)" })
+            }
+            // An interrupted run: what it finished is not repeated.
+            done = Set(previous?.actions.filter { $0.result == "ok" || $0.result == "skipped" }.map(\.fingerprint) ?? [])
+            if !done.isEmpty { logger.info("resuming an interrupted run", metadata: ["done": "\(done.count)"]) }
+        case .all, .only:
+            break
+        }
+        var status = RunStatus(instanceID: instanceID, started: Date(), finished: nil, actions: plan.map {
+            RunStatus.ActionStatus(index: $0.index, type: $0.type, result: "pending", fingerprint: $0.fingerprint)
+        })
+        var failures: [String] = []
+        var stopped = false
+        for (slot, action) in plan.enumerated() {
+            let selected: Bool
+            if case .only(let types) = selection { selected = types.contains(action.type) } else { selected = true }
+            if stopped || !selected || done.contains(action.fingerprint) {
+                status.actions[slot].result = done.contains(action.fingerprint) ? "ok" : "skipped"
+                status.actions[slot].message = stopped ? "not run: an earlier action failed with on_failure: stop"
+                    : (selected ? "done before the interruption" : "not selected")
+                continue
+            }
+            status.actions[slot].result = "running"
+            save(status, context, logger)
+            var actionLogger = logger
+            actionLogger[metadataKey: "action"] = "\(action.index):\(action.type)"
+            logger.info("running action", metadata: ["action": "\(action.index):\(action.type)"])
+            let start = ContinuousClock.now
+            let result = await action.body(ActionContext(run: context, index: action.index, type: action.type,
+                                                         logger: actionLogger, paramsJSON: action.paramsJSON))
+            let elapsed = ContinuousClock.now - start
+            status.actions[slot].result = result.outcome.rawValue
+            status.actions[slot].exitCode = result.exitCode
+            status.actions[slot].durationMS = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+            status.actions[slot].message = result.message
+            save(status, context, logger)
+            switch result.outcome {
+            case .ok, .skipped:
+                logger.info("action done", metadata: ["action": "\(action.index):\(action.type)", "result": "\(result.outcome.rawValue)"])
+            case .failed, .timedOut:
+                logger.error("action \(result.outcome.rawValue): \(result.message ?? "")", metadata: [
+                    "action": "\(action.index):\(action.type)", "exit_code": "\(result.exitCode.map(String.init) ?? "-")",
+                ])
+                failures.append("action \(action.index) (\(action.type)): \(result.outcome.rawValue)")
+                if action.stopOnFailure || context.config.actions.stopOnFailure { stopped = true }
+            }
+        }
+        status.finished = Date()
+        save(status, context, logger)
+        return ActionsReport(failures: failures)
+    }
+
+    private func save(_ status: RunStatus, _ context: RunContext, _ logger: Logger) {
+        do { try status.save(context.paths) } catch {
+            logger.error("cannot record the run's status: \(error)")
+        }
+    }
+}

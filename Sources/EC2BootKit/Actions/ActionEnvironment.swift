@@ -1,0 +1,64 @@
+import Foundation
+import Logging
+
+/// What every action process gets, and how it is run and reported.
+enum ActionEnvironment {
+    static let defaultTimeout = 1800.0
+
+    /// PATH and friends, plus where the run's data is.
+    static func base(_ context: ActionContext) -> [String: String] {
+        let paths = context.run.paths
+        var env: [String: String] = [:]
+        let inherited = ProcessInfo.processInfo.environment
+        for name in ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "http_proxy", "https_proxy", "no_proxy"] {
+            if let value = inherited[name] { env[name] = value }
+        }
+        if env["PATH"] == nil { env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }
+        env["EC2BOOT_ACTION"] = context.type
+        env["EC2BOOT_ROOT"] = paths.root
+        env["EC2BOOT_CACHE_DIR"] = paths.cacheDir
+        env["EC2BOOT_METADATA_JSON"] = paths.cacheDir + "/meta-data.json"
+        env["EC2BOOT_USER_DATA"] = paths.cacheDir + "/user-data.raw"
+        env["EC2BOOT_FACTS_FILE"] = paths.factsFile
+        return env
+    }
+
+    /// Runs a process for an action: output to the log line by line, the last lines
+    /// (secrets redacted) in the result when it fails.
+    static func execute(_ argv: [String], environment: [String: String], directory: String?,
+                        stdin: Data? = nil, timeout: Double?, context: ActionContext) async -> ActionResult {
+        let logger = context.logger
+        let limit = timeout ?? defaultTimeout
+        let outcome: ProcessOutcome
+        do {
+            outcome = try await ProcessRunner.run(argv, environment: environment, directory: directory, stdin: stdin,
+                                                  timeout: limit) { line in
+                logger.info("\(Redaction.redact(line))")
+            }
+        } catch {
+            return ActionResult(.failed, message: "\(error)")
+        }
+        let tail = outcome.tail.suffix(5).map(Redaction.redact).joined(separator: " | ")
+        switch outcome.ending {
+        case .exited(0):
+            return ActionResult(.ok, exitCode: 0)
+        case .exited(let code):
+            return ActionResult(.failed, exitCode: code, message: tail.isEmpty ? "exit status \(code)" : "exit status \(code): \(tail)")
+        case .signalled(let signal):
+            return ActionResult(.failed, message: "killed by signal \(signal)")
+        case .timedOut:
+            return ActionResult(.timedOut, message: "timed out after \(Int(limit)) s; its process group was killed")
+        }
+    }
+}
+
+/// Keeps secrets out of log lines and status: `password=…`, `token: …`, AWS secret keys.
+enum Redaction {
+    static let pattern = try! NSRegularExpression(
+        pattern: #"(?i)((?:pass(?:word|wd)?|secret|token|api[_-]?key|private[_-]?key|credentials?)["']?\s*[:=]\s*)("[^"]*"|'[^']*'|\S+)"#)
+
+    static func redact(_ line: String) -> String {
+        let range = NSRange(line.startIndex..., in: line)
+        return pattern.stringByReplacingMatches(in: line, range: range, withTemplate: "$1<redacted>")
+    }
+}

@@ -1,0 +1,198 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSystem
+import Foundation
+
+/// How a child process ended.
+public struct ProcessOutcome: Sendable {
+    public enum Ending: Sendable, Equatable {
+        case exited(Int32)
+        case signalled(Int32)
+        case timedOut
+    }
+
+    public let ending: Ending
+    /// The last lines of its output (stdout and stderr together), for the failure report.
+    public let tail: [String]
+    public let duration: Duration
+}
+
+/// Runs a program in its own process group with stdout and stderr merged into one pipe,
+/// hands each output line to `onLine`, and on timeout kills the whole group
+/// (TERM, then KILL after a grace period), so a script's children do not outlive it.
+public enum ProcessRunner {
+    public static func run(_ argv: [String], environment: [String: String], directory: String?,
+                           stdin: Data? = nil, timeout: Double, tailLines: Int = 20,
+                           onLine: @escaping @Sendable (String) -> Void) async throws -> ProcessOutcome {
+        let start = ContinuousClock.now
+        var output: [Int32] = [-1, -1]
+        var input: [Int32] = [-1, -1]
+        guard pipe(&output) == 0, pipe(&input) == 0 else { throw FileSystemError.posix("create a pipe", errno) }
+        _ = fcntl(output[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(input[1], F_SETFD, FD_CLOEXEC)
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, input[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, output[1], 2)
+        if let directory { posix_spawn_file_actions_addchdir_np(&actions, directory) }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // Own process group (to kill it whole); no blocked signals and default handlers,
+        // whatever this process's threads had.
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGPIPE, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let env = environment.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let status = withCStrings(argv) { argvPointers in
+            withCStrings(env) { envPointers in
+                posix_spawn(&pid, argv[0], &actions, &attributes, argvPointers, envPointers)
+            }
+        }
+        close(output[1])
+        close(input[0])
+        guard status == 0 else {
+            close(output[0]); close(input[1])
+            throw FileSystemError.posix("run \(argv[0])", status)
+        }
+        let reader = LineReader(fd: output[0], keep: tailLines, onLine: onLine)
+        reader.start()
+        // Feed stdin from a thread: a child that never reads must not block us.
+        let stdinFD = input[1]
+        let stdinData = stdin ?? Data()
+        Thread.detachNewThread {
+            signal(SIGPIPE, SIG_IGN)
+            try? FileSystem.writeAll(stdinData, to: stdinFD, path: "stdin")
+            close(stdinFD)
+        }
+
+        let waiter = ExitWaiter(pid: pid)
+        let ending: ProcessOutcome.Ending = await withTaskGroup(of: ProcessOutcome.Ending?.self) { group in
+            group.addTask { await waiter.wait() }
+            group.addTask {
+                try? await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                return Task.isCancelled ? nil : .timedOut
+            }
+            let first = await group.next()!!
+            if first == .timedOut {
+                kill(-pid, SIGTERM)
+                try? await Task.sleep(nanoseconds: 2_000_000_000)
+                kill(-pid, SIGKILL)
+                _ = await waiter.wait()
+            }
+            group.cancelAll()
+            return first
+        }
+        let tail = await reader.finish()
+        return ProcessOutcome(ending: ending, tail: tail, duration: ContinuousClock.now - start)
+    }
+
+    private static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+        var pointers = strings.map { strdup($0) }
+        pointers.append(nil)
+        defer { for pointer in pointers { free(pointer) } }
+        return body(pointers)
+    }
+}
+
+/// waitpid(2) on a thread of its own, once; later calls get the same answer.
+private final class ExitWaiter: @unchecked Sendable {
+    private let pid: pid_t
+    private let lock = NSLock()
+    private var ending: ProcessOutcome.Ending?
+    private var waiters: [CheckedContinuation<ProcessOutcome.Ending, Never>] = []
+
+    init(pid: pid_t) {
+        self.pid = pid
+        Thread.detachNewThread { [self] in
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            let result: ProcessOutcome.Ending = (status & 0x7f) == 0 ? .exited((status >> 8) & 0xff) : .signalled(status & 0x7f)
+            let pending = lock.withLock { () -> [CheckedContinuation<ProcessOutcome.Ending, Never>] in
+                ending = result
+                defer { waiters.removeAll() }
+                return waiters
+            }
+            for waiter in pending { waiter.resume(returning: result) }
+        }
+    }
+
+    func wait() async -> ProcessOutcome.Ending {
+        await withCheckedContinuation { continuation in
+            let done = lock.withLock { () -> ProcessOutcome.Ending? in
+                if let ending { return ending }
+                waiters.append(continuation)
+                return nil
+            }
+            if let done { continuation.resume(returning: done) }
+        }
+    }
+}
+
+/// Reads a pipe on a thread, line by line, keeping the last few lines.
+private final class LineReader: @unchecked Sendable {
+    private let fd: Int32
+    private let keep: Int
+    private let onLine: @Sendable (String) -> Void
+    private let lock = NSLock()
+    private var tail: [String] = []
+    private let done = DispatchSemaphore(value: 0)
+
+    init(fd: Int32, keep: Int, onLine: @escaping @Sendable (String) -> Void) {
+        self.fd = fd
+        self.keep = keep
+        self.onLine = onLine
+    }
+
+    func start() {
+        Thread.detachNewThread { [self] in
+            var pending = Data()
+            var buffer = [UInt8](repeating: 0, count: 16384)
+            while true {
+                let n = read(fd, &buffer, buffer.count)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                pending.append(contentsOf: buffer[0..<n])
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    emit(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
+                    pending.removeSubrange(pending.startIndex...newline)
+                }
+            }
+            if !pending.isEmpty { emit(String(decoding: pending, as: UTF8.self)) }
+            close(fd)
+            done.signal()
+        }
+    }
+
+    private func emit(_ line: String) {
+        onLine(line)
+        lock.withLock {
+            tail.append(line)
+            if tail.count > keep { tail.removeFirst() }
+        }
+    }
+
+    /// The kept lines, once the pipe is closed; a daemon the script started may hold it
+    /// open, so this waits two seconds at most.
+    func finish() async -> [String] {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { [self] in
+                _ = done.wait(timeout: .now() + 2)
+                continuation.resume(returning: lock.withLock { tail })
+            }
+        }
+    }
+}

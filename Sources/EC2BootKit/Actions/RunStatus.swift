@@ -1,0 +1,47 @@
+import Foundation
+
+/// The last run, as `status` shows it; written after every change, so a run that loses
+/// power midway leaves a record of what it had done.
+public struct RunStatus: Codable, Sendable {
+    public var instanceID: String
+    public var started: Date
+    public var finished: Date?
+    public var actions: [ActionStatus]
+
+    public struct ActionStatus: Codable, Sendable {
+        public var index: Int
+        public var type: String
+        /// pending, running, ok, failed, skipped, timed-out
+        public var result: String
+        public var exitCode: Int32?
+        public var durationMS: Int?
+        public var message: String?
+        public var fingerprint: String
+
+        enum CodingKeys: String, CodingKey {
+            case index, type, result, exitCode = "exit_code", durationMS = "duration_ms", message, fingerprint
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case instanceID = "instance_id", started, finished, actions
+    }
+
+    public var allOK: Bool { actions.allSatisfy { $0.result == "ok" || $0.result == "skipped" } }
+
+    static func file(_ paths: Paths) -> String { paths.stateDir + "/status.json" }
+
+    public static func load(_ paths: Paths) -> RunStatus? {
+        guard let data = FileSystem.read(file(paths)) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try? decoder.decode(RunStatus.self, from: data)
+    }
+
+    func save(_ paths: Paths) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(self), to: Self.file(paths), mode: 0o600, directoryMode: 0o700)
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+
+/// `type: shell`: runs `command` with `/bin/sh -c`.
+public struct ShellAction: Action {
+    public static let type = "shell"
+
+    public struct Params: Decodable, Sendable {
+        public var command: String
+        /// Skip the action when this path exists (under the root).
+        public var creates: String?
+        public var cwd: String?
+        public var env: [String: String]?
+        /// Seconds; default 30 minutes.
+        public var timeout: Double?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case command, creates, cwd, env, timeout
+            case type, onFailure = "on_failure"
+        }
+
+        public init(from decoder: Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            command = try c.decode(String.self, forKey: .command)
+            creates = try c.decodeIfPresent(String.self, forKey: .creates)
+            cwd = try c.decodeIfPresent(String.self, forKey: .cwd)
+            env = try c.decodeIfPresent([String: String].self, forKey: .env)
+            timeout = try c.positive(.timeout)
+        }
+    }
+
+    public static func run(_ params: Params, context: ActionContext) async -> ActionResult {
+        if let creates = params.creates, FileSystem.exists(context.run.paths.host(creates)) {
+            context.logger.info("skipped: \(creates) exists")
+            return ActionResult(.skipped, message: "\(creates) exists")
+        }
+        var environment = ActionEnvironment.base(context)
+        for (name, value) in params.env ?? [:] { environment[name] = value }
+        return await ActionEnvironment.execute(["/bin/sh", "-c", params.command], environment: environment,
+                                               directory: params.cwd.map(context.run.paths.host),
+                                               timeout: params.timeout, context: context)
+    }
+}

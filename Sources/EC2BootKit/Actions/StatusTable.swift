@@ -1,0 +1,39 @@
+import Foundation
+
+/// `status` as a person reads it.
+public enum StatusTable {
+    public static func render(_ status: RunStatus) -> String {
+        let formatter = ISO8601DateFormatter()
+        var lines = [
+            "instance: \(status.instanceID)",
+            "started:  \(formatter.string(from: status.started))",
+            "finished: \(status.finished.map(formatter.string(from:)) ?? "(running)")",
+        ]
+        guard !status.actions.isEmpty else { return (lines + ["no actions"]).joined(separator: "\n") }
+        let rows = [["#", "TYPE", "RESULT", "EXIT", "TIME", "DETAIL"]] + status.actions.map { action in
+            [String(action.index), action.type, action.result, action.exitCode.map(String.init) ?? "-",
+             action.durationMS.map { String(format: "%.1fs", Double($0) / 1000) } ?? "-", action.message ?? ""]
+        }
+        let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        lines.append("")
+        for row in rows {
+            let padded = (0..<5).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+            lines.append((padded + [row[5]]).joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Whether a run holds the lock right now.
+public enum RunLock {
+    public static func isHeld(_ paths: Paths) -> Bool {
+        let fd = open(paths.lockFile, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return false
+        }
+        return true
+    }
+}

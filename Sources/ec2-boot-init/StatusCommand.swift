@@ -1,0 +1,43 @@
+import ArgumentParser
+import EC2BootKit
+import Foundation
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the last run: each action's result, exit code and duration.",
+        discussion: "Exit 0 when every action succeeded, 1 when one failed, 2 while a run is going on or before any run."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print a JSON object: instance_id, started, finished, actions.")
+    var json = false
+
+    @Flag(help: "Wait until a run in progress ends.")
+    var wait = false
+
+    func run() async throws {
+        _ = try global.load()
+        let paths = global.paths
+        var status = RunStatus.load(paths)
+        while wait, RunLock.isHeld(paths) {
+            try await Task.sleep(nanoseconds: 200_000_000)
+            status = RunStatus.load(paths)
+        }
+        guard let status else {
+            printError("ec2-boot-init: no run recorded yet in \(paths.stateDir)")
+            throw ExitCode(.badInput)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .iso8601
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            FileHandle.standardOutput.write(try encoder.encode(status) + Data("\n".utf8))
+        } else {
+            print(StatusTable.render(status))
+        }
+        if status.finished == nil { throw ExitCode(.badInput) }
+        if !status.allOK { throw ExitCode(.failed) }
+    }
+}
