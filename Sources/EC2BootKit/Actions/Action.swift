@@ -41,7 +41,7 @@ public struct ActionResult: Sendable, Equatable {
 
 /// Every action type, by name. A type not here is a failure of that action, not silence.
 public enum ActionRegistry {
-    static let types: [any Action.Type] = [ShellAction.self]
+    static let types: [any Action.Type] = [ShellAction.self, GetActionsAction.self]
 
     static func lookup(_ type: String) -> (any Action.Type)? {
         types.first { $0.type == type }

@@ -60,8 +60,18 @@ public struct ActionEngine: Sendable {
             actionLogger[metadataKey: "action"] = "\(action.index):\(action.type)"
             logger.info("running action", metadata: ["action": "\(action.index):\(action.type)"])
             let start = ContinuousClock.now
-            let result = await action.body(ActionContext(run: context, index: action.index, type: action.type,
-                                                         logger: actionLogger, paramsJSON: action.paramsJSON))
+            let actionContext = ActionContext(run: context, index: action.index, type: action.type,
+                                              logger: actionLogger, paramsJSON: action.paramsJSON)
+            let result: ActionResult
+            // Looked up now, not when planned: getactions earlier in this run may have installed it.
+            if action.hostable, let hosted = HostedAction.find(action.type, in: context.paths.actionsDir) {
+                if ActionRegistry.lookup(action.type) != nil {
+                    logger.notice("a hosted action overrides the built-in", metadata: ["type": "\(action.type)", "file": "\(hosted.path)"])
+                }
+                result = await hosted.run(actionContext)
+            } else {
+                result = await action.body(actionContext)
+            }
             let elapsed = ContinuousClock.now - start
             status.actions[slot].result = result.outcome.rawValue
             status.actions[slot].exitCode = result.exitCode

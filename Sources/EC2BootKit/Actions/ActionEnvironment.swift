@@ -3,8 +3,6 @@ import Logging
 
 /// What every action process gets, and how it is run and reported.
 enum ActionEnvironment {
-    static let defaultTimeout = 1800.0
-
     /// PATH and friends, plus where the run's data is.
     static func base(_ context: ActionContext) -> [String: String] {
         let paths = context.run.paths
@@ -13,7 +11,10 @@ enum ActionEnvironment {
         for name in ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "http_proxy", "https_proxy", "no_proxy"] {
             if let value = inherited[name] { env[name] = value }
         }
-        if env["PATH"] == nil { env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }
+        let path = env["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        // Scripts call `ec2-boot-init fetch` and `query`: this very binary, wherever it is installed.
+        env["EC2BOOT_BIN"] = selfPath
+        env["PATH"] = ((selfPath as NSString).deletingLastPathComponent) + ":" + path
         env["EC2BOOT_ACTION"] = context.type
         env["EC2BOOT_ROOT"] = paths.root
         env["EC2BOOT_CACHE_DIR"] = paths.cacheDir
@@ -23,12 +24,16 @@ enum ActionEnvironment {
         return env
     }
 
+    static let selfPath: String = {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }()
+
     /// Runs a process for an action: output to the log line by line, the last lines
     /// (secrets redacted) in the result when it fails.
     static func execute(_ argv: [String], environment: [String: String], directory: String?,
                         stdin: Data? = nil, timeout: Double?, context: ActionContext) async -> ActionResult {
         let logger = context.logger
-        let limit = timeout ?? defaultTimeout
+        let limit = timeout ?? context.run.config.actions.timeout
         let outcome: ProcessOutcome
         do {
             outcome = try await ProcessRunner.run(argv, environment: environment, directory: directory, stdin: stdin,

@@ -11,6 +11,8 @@ public struct PlannedAction: Sendable {
     /// Tells a resumed run whether the action it finished is this same action.
     public let fingerprint: String
     public let paramsJSON: Data
+    /// False for a `#!` user-data script: it is not a `type:` a hosted file could take over.
+    let hostable: Bool
     let body: @Sendable (ActionContext) async -> ActionResult
 }
 
@@ -21,7 +23,7 @@ public enum ActionPlan {
     public static func make(_ userData: UserData, source: String = "user-data") -> (actions: [PlannedAction], problems: [YAMLProblem]) {
         if case .script(let text) = userData.content {
             let params: [String: Any] = ["command": text]
-            return ([planned(0, "shell", stop: false, json: params) { context in
+            return ([planned(0, "shell", stop: false, json: params, hostable: false) { context in
                 await ActionEnvironment.execute(["/bin/sh", "-c", text], environment: ActionEnvironment.base(context),
                                                 directory: nil, timeout: nil, context: context)
             }], [])
@@ -45,7 +47,7 @@ public enum ActionPlan {
             let json = UserData.json(.mapping(params))
             guard let actionType = ActionRegistry.lookup(type) else {
                 actions.append(planned(index, type, stop: stop, json: json) { _ in
-                    ActionResult(.failed, message: "unknown action type \(type)")
+                    ActionResult(.failed, message: "unknown action type \(type) (no built-in, nothing hosted in the actions folder)")
                 })
                 continue
             }
@@ -59,11 +61,12 @@ public enum ActionPlan {
         return (actions, problems)
     }
 
-    private static func planned(_ index: Int, _ type: String, stop: Bool, json: Any,
+    private static func planned(_ index: Int, _ type: String, stop: Bool, json: Any, hostable: Bool = true,
                                 body: @escaping @Sendable (ActionContext) async -> ActionResult) -> PlannedAction {
         let data = (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])) ?? Data("{}".utf8)
         let digest = SHA256.hash(data: Data(type.utf8) + data).map { String(format: "%02x", $0) }.joined()
-        return PlannedAction(index: index, type: type, stopOnFailure: stop, fingerprint: digest, paramsJSON: data, body: body)
+        return PlannedAction(index: index, type: type, stopOnFailure: stop, fingerprint: digest, paramsJSON: data,
+                             hostable: hostable, body: body)
     }
 }
 

@@ -56,10 +56,11 @@ public enum ProcessRunner {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         let env = environment.map { "\($0.key)=\($0.value)" }
+        let program = resolve(argv[0], path: environment["PATH"] ?? "/usr/bin:/bin")
         var pid: pid_t = 0
         let status = withCStrings(argv) { argvPointers in
             withCStrings(env) { envPointers in
-                posix_spawn(&pid, argv[0], &actions, &attributes, argvPointers, envPointers)
+                posix_spawn(&pid, program, &actions, &attributes, argvPointers, envPointers)
             }
         }
         close(output[1])
@@ -98,6 +99,15 @@ public enum ProcessRunner {
         }
         let tail = await reader.finish()
         return ProcessOutcome(ending: ending, tail: tail, duration: ContinuousClock.now - start)
+    }
+
+    /// `ruby` → `/usr/bin/ruby`, searched in the child's PATH (posix_spawnp would use ours).
+    static func resolve(_ program: String, path: String) -> String {
+        guard !program.contains("/") else { return program }
+        for folder in path.split(separator: ":") where access("\(folder)/\(program)", X_OK) == 0 {
+            return "\(folder)/\(program)"
+        }
+        return program
     }
 
     private static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {

@@ -129,11 +129,17 @@ public struct MetadataSettings: Sendable, Decodable {
 public struct ActionsSettings: Sendable, Decodable {
     /// `stop`: an action that fails stops the run; `continue`: later actions still run.
     public var stopOnFailure = false
+    /// getactions refuses files the list does not pin with a sha256.
+    public var requireSHA256 = false
+    /// Hosts getactions may fetch from; empty means any (and `file` URLs too).
+    public var allowedHosts: [String] = []
+    /// Seconds one action may run, unless it says otherwise.
+    public var timeout = 1800.0
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case onFailure = "on_failure"
+        case onFailure = "on_failure", requireSHA256 = "require_sha256", allowedHosts = "allowed_hosts", timeout
     }
 
     public init(from decoder: Decoder) throws {
@@ -145,6 +151,9 @@ public struct ActionsSettings: Sendable, Decodable {
         default:
             throw DecodingError.dataCorruptedError(forKey: .onFailure, in: c, debugDescription: "expected stop or continue")
         }
+        requireSHA256 = try c.decodeIfPresent(Bool.self, forKey: .requireSHA256) ?? false
+        allowedHosts = try c.decodeIfPresent([String].self, forKey: .allowedHosts) ?? []
+        timeout = try c.positive(.timeout) ?? timeout
     }
 }
 

@@ -6,7 +6,7 @@ import Logging
 /// renamed into place only when whole and (if pinned) of the right sha256. On any
 /// failure the destination keeps what it had. `http`, `https` and `file` URLs.
 public final class Download: Sendable {
-    private let client: HTTPClient
+    let client: HTTPClient
 
     public init(maxConnections: Int = 8) {
         client = HTTPClient(maxConnections: maxConnections)

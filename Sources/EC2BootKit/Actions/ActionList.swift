@@ -1,0 +1,43 @@
+/// A getactions list: one action file name a line, optionally followed by its sha256;
+/// `#` comments and blank lines ignored.
+struct ActionList {
+    struct Entry: Equatable {
+        let name: String
+        let sha256: String?
+    }
+
+    var entries: [Entry] = []
+    /// Lines that cannot be installed: a name outside `[A-Za-z0-9._-]+`, `.`, `..`, a bad digest.
+    var rejected: [String] = []
+
+    init(_ text: String) {
+        for raw in text.split(whereSeparator: \.isNewline) {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            guard let name = fields.first else { continue }
+            guard Self.isSafeName(name) else {
+                rejected.append("\(MetadataPath.printable(name)): not a plain file name")
+                continue
+            }
+            if fields.count > 2 {
+                rejected.append("\(name): more than a name and a sha256 on its line")
+                continue
+            }
+            let digest = fields.count == 2 ? fields[1].lowercased() : nil
+            if let digest, digest.count != 64 || !digest.allSatisfy(\.isHexDigit) {
+                rejected.append("\(name): \(MetadataPath.printable(digest)) is not a sha256")
+                continue
+            }
+            entries.append(Entry(name: name, sha256: digest))
+        }
+    }
+
+    static func isSafeName(_ name: String) -> Bool {
+        name != "." && name != ".." && !name.isEmpty && name.utf8.count <= 255 && name.unicodeScalars.allSatisfy { scalar in
+            switch scalar {
+            case "a"..."z", "A"..."Z", "0"..."9", ".", "_", "-": return true
+            default: return false
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+
+/// `type: getactions`: fetches a list of action files from a web server the operator
+/// controls and installs them in the actions folder, so later actions (in this run too)
+/// can use them. Two forms: `url` (the folder) with `list` (the list's file name), or `url`
+/// naming the list itself, the files then relative to its folder.
+public struct GetActionsAction: Action {
+    public static let type = "getactions"
+
+    public struct Params: Decodable, Sendable {
+        public var url: String
+        public var list: String?
+        /// Seconds all downloads together may take (default 120).
+        public var deadline: Double?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case url, list, deadline
+        }
+
+        public init(from decoder: Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            url = try c.decode(String.self, forKey: .url)
+            list = try c.decodeIfPresent(String.self, forKey: .list)
+            deadline = try c.positive(.deadline)
+            guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(),
+                  ["http", "https", "file"].contains(scheme) else {
+                throw DecodingError.dataCorruptedError(forKey: .url, in: c, debugDescription: "expected an http, https or file URL")
+            }
+        }
+    }
+
+    public static func run(_ params: Params, context: ActionContext) async -> ActionResult {
+        let logger = context.logger
+        let settings = context.run.config.actions
+        guard let (folder, listURL) = locations(params) else {
+            return ActionResult(.failed, message: "cannot make a URL of \(params.url) and \(params.list ?? "")")
+        }
+        if let refusal = refuse(listURL, allowed: settings.allowedHosts) {
+            return ActionResult(.failed, message: refusal)
+        }
+        let policy = RetryPolicy(requestTimeout: 30, deadline: params.deadline ?? 120,
+                                 backoffBase: context.run.config.imds.backoffBase,
+                                 backoffMax: context.run.config.imds.backoffMax)
+        let download = Download(maxConnections: 8)
+        let listText: String
+        do {
+            let body = try await download.client.get(listURL, policy: policy, deadline: Deadline(seconds: policy.deadline),
+                                                     logger: logger)
+            listText = String(decoding: body, as: UTF8.self)
+        } catch {
+            return ActionResult(.failed, message: "cannot fetch the action list: \(error)")
+        }
+        let list = ActionList(listText)
+        var problems = list.rejected
+        logger.info("fetching actions", metadata: ["list": "\(listURL.redacted)", "files": "\(list.entries.count)"])
+        let wanted = list.entries.filter { entry in
+            if settings.requireSHA256 && entry.sha256 == nil {
+                problems.append("\(entry.name): no sha256 in the list, and actions.require_sha256 is set")
+                return false
+            }
+            return true
+        }
+        let actionsDir = context.run.paths.actionsDir
+        let failures = await withTaskGroup(of: String?.self) { group in
+            for entry in wanted {
+                group.addTask {
+                    let url = folder.appendingPathComponent(entry.name)
+                    do {
+                        try await download.fetch(url, to: actionsDir + "/" + entry.name, sha256: entry.sha256, mode: 0o755,
+                                                 policy: policy, logger: logger)
+                        logger.info("installed action file", metadata: ["file": "\(entry.name)",
+                                                                         "pinned": "\(entry.sha256 != nil)"])
+                        return nil
+                    } catch {
+                        return "\(entry.name): \(error)"
+                    }
+                }
+            }
+            var failed: [String] = []
+            for await failure in group { if let failure { failed.append(failure) } }
+            return failed.sorted()
+        }
+        problems += failures
+        guard problems.isEmpty else {
+            for problem in problems { logger.error("not installed: \(problem)") }
+            return ActionResult(.failed, message: "not installed: " + problems.joined(separator: "; "))
+        }
+        return ActionResult(.ok, message: "\(wanted.count) files installed")
+    }
+
+    /// The folder the files are in, and the list's URL.
+    static func locations(_ params: Params) -> (URL, URL)? {
+        guard var url = URL(string: params.url) else { return nil }
+        if let list = params.list {
+            guard ActionList.isSafeName(list) else { return nil }
+            if !url.absoluteString.hasSuffix("/") { url = URL(string: url.absoluteString + "/")! }
+            return (url, url.appendingPathComponent(list))
+        }
+        return (url.deletingLastPathComponent(), url)
+    }
+
+    static func refuse(_ url: URL, allowed: [String]) -> String? {
+        guard !allowed.isEmpty else { return nil }
+        guard let host = url.host?.lowercased(), url.scheme != "file", allowed.map({ $0.lowercased() }).contains(host) else {
+            return "\(url.redacted) is not on actions.allowed_hosts"
+        }
+        return nil
+    }
+}

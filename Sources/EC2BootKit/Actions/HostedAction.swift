@@ -1,0 +1,80 @@
+import Foundation
+
+/// An action served from the actions folder (installed by getactions or baked in the
+/// image): an executable named `<type>` or `<type>.<ext>`, or a Ruby tool action file
+/// (`newaction("<type>") do … end`, run through the Ruby shim). It wins over a built-in
+/// of the same type, so a broken built-in can be fixed without a new image.
+enum HostedAction {
+    case executable(String)
+    case legacyRuby(String)
+
+    /// The hosted action for `type`, if the folder has one.
+    static func find(_ type: String, in folder: String) -> HostedAction? {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return nil }
+        var rubyFiles: [String] = []
+        for name in names.sorted() where !name.hasPrefix(".") {
+            let path = folder + "/" + name
+            if name.hasSuffix(".rb") { rubyFiles.append(path) }
+            let matches = name == type || (name.hasPrefix(type + ".") && !name.dropFirst(type.count + 1).contains("."))
+            guard matches, access(path, X_OK) == 0, !isDirectory(path) else { continue }
+            if name.hasSuffix(".rb"), LegacyRuby.defines(nil, in: path) { continue }
+            return .executable(path)
+        }
+        for path in rubyFiles where LegacyRuby.defines(type, in: path) {
+            return .legacyRuby(path)
+        }
+        return nil
+    }
+
+    private static func isDirectory(_ path: String) -> Bool {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
+    }
+
+    var path: String {
+        switch self {
+        case .executable(let path), .legacyRuby(let path): return path
+        }
+    }
+
+    /// Runs it by the hosted action contract (actions/README.md): parameters as JSON on stdin
+    /// and in EC2BOOT_PARAMS, each scalar one as EC2BOOT_PARAM_<NAME>, the actions folder as
+    /// working directory.
+    func run(_ context: ActionContext) async -> ActionResult {
+        var environment = ActionEnvironment.base(context)
+        environment["EC2BOOT_PARAMS"] = String(decoding: context.paramsJSON, as: UTF8.self)
+        let params = (try? JSONSerialization.jsonObject(with: context.paramsJSON)) as? [String: Any] ?? [:]
+        for (name, value) in params {
+            let text: String
+            switch value {
+            case let string as String: text = string
+            case let number as NSNumber: text = number.stringValue
+            default: continue
+            }
+            environment["EC2BOOT_PARAM_" + Self.envName(name)] = text
+        }
+        let timeout = (params["timeout"] as? NSNumber)?.doubleValue
+        let argv: [String]
+        switch self {
+        case .executable(let path):
+            argv = [path]
+        case .legacyRuby:
+            do { argv = ["ruby", try LegacyRuby.installShim(context.run.paths), context.type, context.run.paths.actionsDir] } catch {
+                return ActionResult(.failed, message: "cannot install the Ruby shim: \(error)")
+            }
+            environment["EC2BOOT_RUBY_ACTION"] = path
+        }
+        return await ActionEnvironment.execute(argv, environment: environment, directory: context.run.paths.actionsDir,
+                                               stdin: context.paramsJSON, timeout: timeout, context: context)
+    }
+
+    /// `greeting` → `GREETING`, `max-size` → `MAX_SIZE`.
+    static func envName(_ name: String) -> String {
+        String(name.uppercased().unicodeScalars.map { scalar -> Character in
+            switch scalar {
+            case "A"..."Z", "0"..."9": return Character(scalar)
+            default: return "_"
+            }
+        })
+    }
+}
