@@ -5,8 +5,8 @@ import Logging
 
 /// Options every subcommand takes; each also has a key in config.yaml.
 struct GlobalOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Take every host path (config, cache, facts, MOTD, lock, state) under DIR.", valueName: "DIR"))
-    var root = "/"
+    @Option(help: ArgumentHelp("Take every host path (config, cache, facts, MOTD, lock, state) under DIR (default: $EC2BOOT_ROOT, which actions inherit, or /).", valueName: "DIR"))
+    var root: String?
 
     @Option(help: ArgumentHelp("Config file (default: <root>/etc/ec2-boot-init/config.yaml).", valueName: "FILE"))
     var config: String?
@@ -20,7 +20,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (default: info).", valueName: "LEVEL"))
     var logLevel: String?
 
-    var paths: Paths { Paths(root: root) }
+    var paths: Paths { Paths(root: root ?? ProcessInfo.processInfo.environment["EC2BOOT_ROOT"] ?? "/") }
 
     /// The config file with the options laid over it; sets up logging. Exit 2 when invalid.
     func load() throws -> Config {

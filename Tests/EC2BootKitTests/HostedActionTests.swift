@@ -154,4 +154,19 @@ import Testing
         #expect(result.status == 1)
         #expect(result.stderr.contains("action boom failed: RuntimeError: no luck db"), "\(result.stderr)")
     }
+
+    @Test func theRepositorysExampleListInstallsByFileURLAndItsPinsHold() throws {
+        let root = try makeRoot()
+        try TestEnv.write(#"{"ami-id": "ami-42", "instance-id": "i-42"}"#, to: root + "/seed/meta-data.json")
+        let result = try run(root, userData: """
+            actions:
+              - {type: getactions, url: "file://\(Self.examples)/list.txt"}
+              - {type: hello, greeting: bonjour}
+            """)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/etc/ec2-boot-init/actions").sorted()
+                == ["fetchfiles.rb", "hello.sh", "shell.rb"])
+        #expect(TestEnv.read(root + "/etc/hello.txt") == "bonjour\n")
+        #expect(result.stderr.contains("running ami-42 action=1:hello"), "\(result.stderr)")
+    }
 }

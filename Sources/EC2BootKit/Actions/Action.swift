@@ -8,7 +8,16 @@ public protocol Action: Sendable {
     associatedtype Params: Decodable & Sendable
     /// The `type:` that selects it in user-data.
     static var type: String { get }
+    /// When it runs: on an instance's first boot only, or on every boot.
+    static var frequency: ActionFrequency { get }
     static func run(_ params: Params, context: ActionContext) async -> ActionResult
+}
+
+public enum ActionFrequency: Sendable {
+    /// On the first boot of an instance (and when an interrupted run resumes).
+    case perInstance
+    /// On every boot.
+    case perBoot
 }
 
 /// What an action gets: where things are, the run's data, and a logger that prefixes its lines.

@@ -24,15 +24,20 @@ public struct ActionEngine: Sendable {
     public func run(_ plan: [PlannedAction], instanceID: String, context: RunContext, logger: Logger) async -> ActionsReport {
         let previous = RunStatus.load(context.paths).flatMap { $0.instanceID == instanceID ? $0 : nil }
         var done: Set<String> = []
+        var plan = plan
         switch selection {
         case .none:
             return ActionsReport()
         case .firstBoot:
             if let previous, previous.finished != nil {
-                logger.info("actions already ran for this instance; `run --force` runs them again",
-                            metadata: ["instance": "\(instanceID)"])
-                return ActionsReport(failures: previous.actions.filter { !["ok", "skipped"].contains($0.result) }
-                    .map { "action \($0.index) (\($0.type)): \($0.result)" })
+                let earlier = previous.actions.filter { !["ok", "skipped"].contains($0.result) }
+                    .map { "action \($0.index) (\($0.type)): \($0.result)" }
+                plan = plan.filter { $0.frequency == .perBoot }
+                guard !plan.isEmpty else {
+                    logger.info("actions already ran for this instance; `run --force` runs them again",
+                                metadata: ["instance": "\(instanceID)"])
+                    return ActionsReport(failures: earlier)
+                }
             }
             // An interrupted run: what it finished is not repeated.
             done = Set(previous?.actions.filter { $0.result == "ok" || $0.result == "skipped" }.map(\.fingerprint) ?? [])
@@ -75,7 +80,8 @@ public struct ActionEngine: Sendable {
             let elapsed = ContinuousClock.now - start
             status.actions[slot].result = result.outcome.rawValue
             status.actions[slot].exitCode = result.exitCode
-            status.actions[slot].durationMS = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+            let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+            status.actions[slot].durationMS = Double(micros / 100) / 10
             status.actions[slot].message = result.message
             save(status, context, logger)
             switch result.outcome {

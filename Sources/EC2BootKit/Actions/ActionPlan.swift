@@ -11,6 +11,7 @@ public struct PlannedAction: Sendable {
     /// Tells a resumed run whether the action it finished is this same action.
     public let fingerprint: String
     public let paramsJSON: Data
+    public let frequency: ActionFrequency
     /// False for a `#!` user-data script: it is not a `type:` a hosted file could take over.
     let hostable: Bool
     let body: @Sendable (ActionContext) async -> ActionResult
@@ -53,7 +54,7 @@ public enum ActionPlan {
             }
             do {
                 let body = try actionType.prepare(.mapping(params), source: source, index: index)
-                actions.append(planned(index, type, stop: stop, json: json, body: body))
+                actions.append(planned(index, type, stop: stop, json: json, frequency: actionType.frequency, body: body))
             } catch {
                 problems.append(error)
             }
@@ -62,11 +63,12 @@ public enum ActionPlan {
     }
 
     private static func planned(_ index: Int, _ type: String, stop: Bool, json: Any, hostable: Bool = true,
+                                frequency: ActionFrequency = .perInstance,
                                 body: @escaping @Sendable (ActionContext) async -> ActionResult) -> PlannedAction {
         let data = (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])) ?? Data("{}".utf8)
         let digest = SHA256.hash(data: Data(type.utf8) + data).map { String(format: "%02x", $0) }.joined()
         return PlannedAction(index: index, type: type, stopOnFailure: stop, fingerprint: digest, paramsJSON: data,
-                             hostable: hostable, body: body)
+                             frequency: frequency, hostable: hostable, body: body)
     }
 }
 

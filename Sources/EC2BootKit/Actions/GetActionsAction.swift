@@ -6,6 +6,7 @@ import Foundation
 /// naming the list itself, the files then relative to its folder.
 public struct GetActionsAction: Action {
     public static let type = "getactions"
+    public static let frequency = ActionFrequency.perInstance
 
     public struct Params: Decodable, Sendable {
         public var url: String

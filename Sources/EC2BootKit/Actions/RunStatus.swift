@@ -14,7 +14,7 @@ public struct RunStatus: Codable, Sendable {
         /// pending, running, ok, failed, skipped, timed-out
         public var result: String
         public var exitCode: Int32?
-        public var durationMS: Int?
+        public var durationMS: Double?
         public var message: String?
         public var fingerprint: String
 

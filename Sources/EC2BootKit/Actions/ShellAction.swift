@@ -3,6 +3,7 @@ import Foundation
 /// `type: shell`: runs `command` with `/bin/sh -c`.
 public struct ShellAction: Action {
     public static let type = "shell"
+    public static let frequency = ActionFrequency.perInstance
 
     public struct Params: Decodable, Sendable {
         public var command: String

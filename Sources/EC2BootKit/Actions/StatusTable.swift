@@ -12,7 +12,7 @@ public enum StatusTable {
         guard !status.actions.isEmpty else { return (lines + ["no actions"]).joined(separator: "\n") }
         let rows = [["#", "TYPE", "RESULT", "EXIT", "TIME", "DETAIL"]] + status.actions.map { action in
             [String(action.index), action.type, action.result, action.exitCode.map(String.init) ?? "-",
-             action.durationMS.map { String(format: "%.1fs", Double($0) / 1000) } ?? "-", action.message ?? ""]
+             action.durationMS.map { String(format: "%.1fs", $0 / 1000) } ?? "-", action.message ?? ""]
         }
         let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
         lines.append("")

@@ -15,10 +15,11 @@ public struct MOTDWriter: Sendable {
     public func write(facts: Facts, metadata: MetadataTree, failures: [String]) throws {
         let provisioned = failures.isEmpty
         let templatePath = provisioned ? paths.motdProvisionedTemplate : paths.motdUnprovisionedTemplate
-        let template = FileSystem.read(templatePath).map { String(decoding: $0, as: UTF8.self) }
-            ?? (provisioned ? MOTD.defaultProvisioned : MOTD.defaultUnprovisioned)
+        let installed = FileSystem.read(templatePath).map { String(decoding: $0, as: UTF8.self) }
+        let template = installed ?? (provisioned ? MOTD.defaultProvisioned : MOTD.defaultUnprovisioned)
         var (text, unknown) = MOTD.render(template, lookup: KeyLookup(facts: facts, metadata: metadata).value(for:))
-        for name in unknown {
+        // The built-in template names keys a seed may lack; only a template someone wrote is worth a warning.
+        for name in unknown where installed != nil {
             logger.warning("MOTD template names an unknown key; left as is", metadata: ["key": "@@\(name)@@"])
         }
         if !provisioned {
