@@ -7,9 +7,7 @@ struct FetchCommand: AsyncParsableCommand {
         commandName: "fetch",
         abstract: "Download URL to DEST with retries, atomically (for action scripts).",
         discussion: """
-        Retries connection errors, timeouts, 429 and 5xx with backoff until the deadline; 404 fails
-        at once. DEST is replaced only by a whole download whose sha256 matches --sha256; otherwise it
-        keeps what it had. URLs: http, https, file.
+        Retries connection errors, timeouts, 429 and 5xx with backoff until the deadline; 404 fails at once. DEST is replaced only by a whole download whose sha256 matches --sha256; otherwise it keeps what it had. URLs: http, https, file.
         """
     )
 

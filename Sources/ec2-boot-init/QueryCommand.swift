@@ -7,9 +7,7 @@ struct QueryCommand: ParsableCommand {
         commandName: "query",
         abstract: "Print cached instance data, without any network.",
         discussion: """
-        KEY is a flattened metadata key (ami_id, placement_availability_zone, public_keys_0_openssh_key),
-        placement_region, or a user-data fact; ec2_<key> works too. With no KEY, prints every key as
-        key=value. Exit 1 for an unknown key, 3 when nothing is cached yet.
+        KEY is a flattened metadata key (ami_id, placement_availability_zone, public_keys_0_openssh_key), placement_region, or a user-data fact; ec2_<key> works too. With no KEY, prints every key as key=value. Exit 1 for an unknown key, 3 when nothing is cached yet.
         """
     )
 

@@ -6,8 +6,7 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Fetch and cache instance data, write facts, run the actions, write the MOTD (the default).",
         discussion: """
-        Actions run on the first boot of an instance (an instance-id not seen before), and a run that
-        was interrupted picks up where it stopped. Later runs refresh the data, facts and MOTD only.
+        Actions run on the first boot of an instance (an instance-id not seen before), and a run that was interrupted picks up where it stopped. Later runs refresh the data, facts and MOTD only.
         """
     )
 

@@ -7,9 +7,7 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check user-data without running anything.",
         discussion: """
-        Checks that FILE (- for standard input; default: the cached user-data) parses, and the
-        shape of its facts and actions. Prints each problem as FILE:LINE:COLUMN: message and exits 2
-        when there is any.
+        Checks that FILE (- for standard input; default: the cached user-data) parses, and the shape of its facts and actions. Prints each problem as FILE:LINE:COLUMN: message and exits 2 when there is any.
         """
     )
 
