@@ -144,12 +144,12 @@ def main():
     print("%-46s %9.1f" % ("    cloud-init, whole process", ms(theirs_proc)))
     print("%-46s %9.1f" % ("(c) ec2-boot-init --version", ms(versions)))
     print("critical path: %d sequential requests x %.1f ms = %.1f ms" % (depth, args.latency_ms, critical))
-    print("peak RSS of ec2-boot-init run: %.1f MB" % rss_mb)
+    print("peak RSS of ec2-boot-init run: %.1f MB at most, %.1f MB median" % (rss_mb, statistics.median(ours_rss) / 1024))
     targets = [
         ("(a) at least 10x faster than (b)'s crawl", ratio >= 10, "%.1fx" % ratio),
         ("(a) within 3x the critical path", ms(ours) <= 3 * critical, "%.1fx" % (ms(ours) / critical)),
         ("    (its crawl alone within 3x)", ms(crawl) <= 3 * critical, "%.1fx" % (ms(crawl) / critical)),
-        ("peak RSS at most 32 MB", rss_mb <= 32, "%.1f MB" % rss_mb),
+        ("peak RSS at most 32 MB (the largest run)", rss_mb <= 32, "%.1f MB" % rss_mb),
         ("--version in at most 20 ms", ms(versions) <= 20, "%.1f ms" % ms(versions)),
     ]
     for name, met, value in targets:

@@ -45,7 +45,7 @@ public struct ActionEngine: Sendable {
         case .all, .only:
             break
         }
-        var status = RunStatus(instanceID: instanceID, started: Date(), finished: nil, actions: plan.map {
+        var status = RunStatus(instanceID: instanceID, started: Timestamp.now(), finished: nil, actions: plan.map {
             RunStatus.ActionStatus(index: $0.index, type: $0.type, result: "pending", fingerprint: $0.fingerprint)
         })
         var failures: [String] = []
@@ -95,7 +95,7 @@ public struct ActionEngine: Sendable {
                 if action.stopOnFailure || context.config.actions.stopOnFailure { stopped = true }
             }
         }
-        status.finished = Date()
+        status.finished = Timestamp.now()
         save(status, context, logger)
         return ActionsReport(failures: failures)
     }

@@ -4,8 +4,9 @@ import Foundation
 /// power midway leaves a record of what it had done.
 public struct RunStatus: Codable, Sendable {
     public var instanceID: String
-    public var started: Date
-    public var finished: Date?
+    /// ISO 8601, UTC.
+    public var started: String
+    public var finished: String?
     public var actions: [ActionStatus]
 
     public struct ActionStatus: Codable, Sendable {
@@ -33,14 +34,11 @@ public struct RunStatus: Codable, Sendable {
 
     public static func load(_ paths: Paths) -> RunStatus? {
         guard let data = FileSystem.read(file(paths)) else { return nil }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try? decoder.decode(RunStatus.self, from: data)
+        return try? JSONDecoder().decode(RunStatus.self, from: data)
     }
 
     func save(_ paths: Paths) throws {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(self), to: Self.file(paths), mode: 0o600, directoryMode: 0o700)
     }

@@ -3,11 +3,10 @@ import Foundation
 /// `status` as a person reads it.
 public enum StatusTable {
     public static func render(_ status: RunStatus) -> String {
-        let formatter = ISO8601DateFormatter()
         var lines = [
             "instance: \(status.instanceID)",
-            "started:  \(formatter.string(from: status.started))",
-            "finished: \(status.finished.map(formatter.string(from:)) ?? "(running)")",
+            "started:  \(status.started)",
+            "finished: \(status.finished ?? "(not finished)")",
         ]
         guard !status.actions.isEmpty else { return (lines + ["no actions"]).joined(separator: "\n") }
         let rows = [["#", "TYPE", "RESULT", "EXIT", "TIME", "DETAIL"]] + status.actions.map { action in

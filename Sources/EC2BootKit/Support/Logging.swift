@@ -33,13 +33,7 @@ public struct StderrLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var parts = tm()
-        var seconds = now.tv_sec
-        gmtime_r(&seconds, &parts)
-        let stamp = String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1,
-                           parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec, Int(now.tv_nsec / 1_000_000))
+        let stamp = Timestamp.now(milliseconds: true)
         let line = "\(stamp) \(event.level): \(event.message)\(LogFormat.metadata(metadata, event.metadata))\n"
         FileHandle.standardError.write(Data(line.utf8))
     }
@@ -71,6 +65,21 @@ public struct SyslogLogHandler: LogHandler {
         }
         let text = "\(event.message)\(LogFormat.metadata(metadata, event.metadata))"
         withVaList([text]) { vsyslog(priority, "%s", $0) }
+    }
+}
+
+/// UTC timestamps in ISO 8601, without Foundation's date formatting machinery
+/// (a formatter costs a megabyte of memory at start-up).
+public enum Timestamp {
+    public static func now(milliseconds: Bool = false) -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var parts = tm()
+        var seconds = now.tv_sec
+        gmtime_r(&seconds, &parts)
+        let base = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1,
+                          parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec)
+        return milliseconds ? base + String(format: ".%03dZ", Int(now.tv_nsec / 1_000_000)) : base + "Z"
     }
 }
 
