@@ -6,7 +6,7 @@ struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show the last run: each action's result, exit code and duration.",
-        discussion: "Exit 0 when every action succeeded, 1 when one failed, 2 while a run is going on or before any run."
+        discussion: "Exit 0 when every action succeeded, 1 when one failed or the run was interrupted (the next run resumes it), 2 while a run is going on or before any run."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -29,14 +29,16 @@ struct StatusCommand: AsyncParsableCommand {
             printError("ec2-boot-init: no run recorded yet in \(paths.stateDir)")
             throw ExitCode(.badInput)
         }
+        let running = status.finished == nil && RunLock.isHeld(paths)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             FileHandle.standardOutput.write(try encoder.encode(status) + Data("\n".utf8))
         } else {
-            print(StatusTable.render(status))
+            print(StatusTable.render(status, running: running))
         }
-        if status.finished == nil { throw ExitCode(.badInput) }
+        if running { throw ExitCode(.badInput) }
+        if status.finished == nil { throw ExitCode(.failed) }
         if !status.allOK { throw ExitCode(.failed) }
     }
 }

@@ -144,6 +144,9 @@ import Testing
         #expect(TestEnv.read(root + "/third") == nil)
         let interrupted = try statusJSON(root)
         #expect(interrupted["finished"] == nil || interrupted["finished"] is NSNull)
+        let table = try tool(["status", "--root", root])
+        #expect(table.status == 1)
+        #expect(table.stdout.contains("interrupted"), "\(table.stdout)")
 
         let resumed = try run(root)
         #expect(resumed.status == 0, "\(resumed.stderr)")

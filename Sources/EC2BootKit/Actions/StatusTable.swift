@@ -2,11 +2,11 @@ import Foundation
 
 /// `status` as a person reads it.
 public enum StatusTable {
-    public static func render(_ status: RunStatus) -> String {
+    public static func render(_ status: RunStatus, running: Bool) -> String {
         var lines = [
             "instance: \(status.instanceID)",
             "started:  \(status.started)",
-            "finished: \(status.finished ?? "(not finished)")",
+            "finished: \(status.finished ?? (running ? "(running)" : "(interrupted; the next run resumes it)"))",
         ]
         guard !status.actions.isEmpty else { return (lines + ["no actions"]).joined(separator: "\n") }
         let rows = [["#", "TYPE", "RESULT", "EXIT", "TIME", "DETAIL"]] + status.actions.map { action in
