@@ -30,7 +30,7 @@ public struct ActionEngine: Sendable {
             return ActionsReport()
         case .firstBoot:
             if let previous, previous.finished != nil {
-                let earlier = previous.actions.filter { !["ok", "skipped"].contains($0.result) }
+                let earlier = previous.actions.filter { !$0.succeeded }
                     .map { "action \($0.index) (\($0.type)): \($0.result)" }
                 plan = plan.filter { $0.frequency == .perBoot }
                 guard !plan.isEmpty else {
@@ -39,8 +39,11 @@ public struct ActionEngine: Sendable {
                     return ActionsReport(failures: earlier)
                 }
             }
-            // An interrupted run: what it finished is not repeated.
-            done = Set(previous?.actions.filter { $0.result == "ok" || $0.result == "skipped" }.map(\.fingerprint) ?? [])
+            // An interrupted run: what it finished is not repeated. (After a finished run the
+            // per-boot actions left in the plan run again, whatever they did last time.)
+            if let previous, previous.finished == nil {
+                done = Set(previous.actions.filter(\.succeeded).map(\.fingerprint))
+            }
             if !done.isEmpty { logger.info("resuming an interrupted run", metadata: ["done": "\(done.count)"]) }
         case .all, .only:
             break

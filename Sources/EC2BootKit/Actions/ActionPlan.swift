@@ -66,7 +66,7 @@ public enum ActionPlan {
                                 frequency: ActionFrequency = .perInstance,
                                 body: @escaping @Sendable (ActionContext) async -> ActionResult) -> PlannedAction {
         let data = (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])) ?? Data("{}".utf8)
-        let digest = SHA256.hash(data: Data(type.utf8) + data).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(data: Data(type.utf8) + data).hex
         return PlannedAction(index: index, type: type, stopOnFailure: stop, fingerprint: digest, paramsJSON: data,
                              frequency: frequency, hostable: hostable, body: body)
     }

@@ -19,6 +19,9 @@ public struct RunStatus: Codable, Sendable {
         public var message: String?
         public var fingerprint: String
 
+        /// Done, and nothing to do again: ok, or skipped.
+        public var succeeded: Bool { result == "ok" || result == "skipped" }
+
         enum CodingKeys: String, CodingKey {
             case index, type, result, exitCode = "exit_code", durationMS = "duration_ms", message, fingerprint
         }
@@ -28,7 +31,7 @@ public struct RunStatus: Codable, Sendable {
         case instanceID = "instance_id", started, finished, actions
     }
 
-    public var allOK: Bool { actions.allSatisfy { $0.result == "ok" || $0.result == "skipped" } }
+    public var allOK: Bool { actions.allSatisfy(\.succeeded) }
 
     static func file(_ paths: Paths) -> String { paths.stateDir + "/status.json" }
 

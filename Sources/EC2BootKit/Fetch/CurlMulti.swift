@@ -127,8 +127,7 @@ final class CurlTransfer: @unchecked Sendable {
     /// Bodies of non-2xx answers are read and dropped: only the status matters then.
     private func receive(_ chunk: UnsafeRawBufferPointer) -> Int {
         if status == 0 { status = ccurl_response_code(easy) }
-        let isFile = status == 0
-        if isFile || (200..<300).contains(status) {
+        if Self.succeeded(status) {
             do { try sink(chunk) } catch {
                 sinkError = error
                 return 0  // makes curl stop with CURLE_WRITE_ERROR
@@ -167,6 +166,12 @@ final class CurlTransfer: @unchecked Sendable {
         } else {
             continuation?.resume(throwing: Self.error(code, url: url, detail: String(cString: errorBuffer)))
         }
+    }
+
+    /// A 2xx answer, or 0: a file URL, for which curl has no status (a transfer that ended
+    /// without error and without an HTTP status can only be one).
+    static func succeeded(_ status: Int) -> Bool {
+        status == 0 || (200..<300).contains(status)
     }
 
     static func error(_ code: CURLcode, url: String, detail: String) -> FetchError {

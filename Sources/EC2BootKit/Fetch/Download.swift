@@ -37,11 +37,11 @@ public final class Download: Sendable {
                 writer.discard()
                 throw error
             }
-            guard status == 0 || (200..<300).contains(status) else {
+            guard CurlTransfer.succeeded(status) else {
                 writer.discard()
                 throw FetchError.status(status, url: url.redacted)
             }
-            let actual = hasher.sha.finalize().map { String(format: "%02x", $0) }.joined()
+            let actual = hasher.sha.finalize().hex
             if let expected, expected != actual {
                 writer.discard()
                 throw FetchError.digestMismatch(url: url.redacted, expected: expected, actual: actual)
@@ -50,6 +50,11 @@ public final class Download: Sendable {
             return actual
         }
     }
+}
+
+extension SHA256.Digest {
+    /// Lower-case hex, as `sha256sum` prints it.
+    public var hex: String { map { String(format: "%02x", $0) }.joined() }
 }
 
 /// Updated only from the curl thread, read after the transfer ends.

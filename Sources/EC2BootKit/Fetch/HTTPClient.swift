@@ -43,8 +43,7 @@ public final class HTTPClient: Sendable {
                     logger: Logger) async throws(FetchError) -> Data {
         try await Retry.run(url: url.redacted, policy: policy, deadline: deadline, logger: logger) { timeout throws(FetchError) in
             let response = try await self.perform(url, headers: headers, timeout: timeout)
-            // A file URL has no status: curl says 0 when it could read the file.
-            guard (200..<300).contains(response.status) || (url.isFileURL && response.status == 0) else {
+            guard CurlTransfer.succeeded(response.status) else {
                 throw FetchError.status(response.status, url: url.redacted)
             }
             return response.body
