@@ -19,3 +19,10 @@ static inline long ccurl_response_code(CURL *h) {
     return code;
 }
 static inline CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+static inline CURLcode ccurl_setopt_off(CURL *h, CURLoption o, curl_off_t v) { return curl_easy_setopt(h, o, v); }
+/// Where a 3xx answer points, resolved against the request URL; NULL when it points nowhere.
+static inline const char *ccurl_redirect_url(CURL *h) {
+    char *url = NULL;
+    curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &url);
+    return url;
+}

@@ -7,7 +7,7 @@ struct FetchCommand: AsyncParsableCommand {
         commandName: "fetch",
         abstract: "Download URL to DEST with retries, atomically (for action scripts).",
         discussion: """
-        Retries connection errors, timeouts, 429 and 5xx with backoff until the deadline; 404 fails at once. DEST is replaced only by a whole download whose sha256 matches --sha256; otherwise it keeps what it had. URLs: http, https, file.
+        Retries connection errors, timeouts, 429 and 5xx with backoff until the deadline; 404 fails at once. DEST is replaced only by a whole download whose sha256 matches --sha256 and no larger than --max-bytes; otherwise it keeps what it had. Follows up to actions.max_redirects redirects, each to a host on actions.allowed_hosts when that is set, never from https to http. The deadline bounds everything, a download in progress included. URLs: http, https, file.
         """
     )
 
@@ -31,6 +31,9 @@ struct FetchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds all attempts together may take.", valueName: "SECONDS"))
     var deadline = 300.0
 
+    @Option(help: ArgumentHelp("Refuse a body larger than this (default: actions.max_file_bytes, 64 MiB).", valueName: "BYTES"))
+    var maxBytes: Int?
+
     func validate() throws {
         if let sha256, sha256.count != 64 || !sha256.allSatisfy(\.isHexDigit) {
             throw ValidationError("--sha256 takes 64 hex digits")
@@ -38,7 +41,10 @@ struct FetchCommand: AsyncParsableCommand {
         guard let parsed = mode_t(mode, radix: 8), parsed <= 0o7777 else {
             throw ValidationError("--mode takes an octal mode such as 0644")
         }
-        guard timeout > 0, deadline > 0 else { throw ValidationError("--timeout and --deadline must be above 0") }
+        guard timeout > 0, deadline > 0, timeout <= Seconds.max, deadline <= Seconds.max else {
+            throw ValidationError("--timeout and --deadline take seconds above 0 and at most \(Int(Seconds.max))")
+        }
+        if let maxBytes, maxBytes < 1 { throw ValidationError("--max-bytes must be at least 1") }
         guard let parsedURL = URL(string: url), let scheme = parsedURL.scheme?.lowercased(),
               ["http", "https", "file"].contains(scheme) else {
             throw ValidationError("URL must be http, https or file")
@@ -51,7 +57,10 @@ struct FetchCommand: AsyncParsableCommand {
                                  backoffBase: config.imds.backoffBase, backoffMax: config.imds.backoffMax)
         do {
             let digest = try await Download().fetch(URL(string: url)!, to: dest, sha256: sha256, mode: mode_t(mode, radix: 8)!,
-                                                    policy: policy, logger: logger)
+                                                    policy: policy, deadline: Deadline(seconds: deadline),
+                                                    cap: ByteCap(maxBytes ?? config.actions.maxFileBytes,
+                                                                 setting: maxBytes == nil ? "actions.max_file_bytes" : "--max-bytes"),
+                                                    redirects: config.actions.redirects, logger: logger)
             logger.info("fetched", metadata: ["url": "\(URL(string: url)!.redacted)", "dest": "\(dest)", "sha256": "\(digest)"])
         } catch {
             logger.error("fetch failed: \(error)")

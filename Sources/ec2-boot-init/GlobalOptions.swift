@@ -51,7 +51,8 @@ struct GlobalOptions: ParsableArguments {
             printError("ec2-boot-init: metadata URL \(config.metadataURL) is not an http URL")
             throw ExitCode(ExitStatus.badInput.rawValue)
         }
-        return IMDSSource(baseURL: url, settings: config.imds, includeCredentials: config.metadata.includeCredentials)
+        return IMDSSource(baseURL: url, settings: config.imds, includeCredentials: config.metadata.includeCredentials,
+                          userDataMaxBytes: config.userData.maxBytes)
     }
 }
 

@@ -44,29 +44,53 @@ struct ToolResult {
     let status: Int32
     let stdout: String
     let stderr: String
+    /// The child's peak resident set (ru_maxrss from wait4), in KiB.
+    var peakRSSKiB = 0
+    /// Wall-clock seconds from spawn to exit.
+    var seconds = 0.0
 }
 
-/// Runs a program to completion, output captured through files (no pipe can fill up).
+/// Runs a program to completion, output captured through files (no pipe can fill up);
+/// spawned and reaped here (not by Foundation's Process) so wait4 gives its peak memory.
 func runProcess(_ executable: String, _ arguments: [String], stdin: String? = nil,
                 environment: [String: String]? = nil) throws -> ToolResult {
     let dir = try TestEnv.tempDir("proc")
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let outPath = dir + "/out", errPath = dir + "/err"
-    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-    let input = Pipe()
-    process.standardInput = input
-    try process.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try input.fileHandleForWriting.close()
-    process.waitUntilExit()
-    return ToolResult(status: process.terminationStatus, stdout: TestEnv.read(outPath) ?? "", stderr: TestEnv.read(errPath) ?? "")
+    let inPath = dir + "/in", outPath = dir + "/out", errPath = dir + "/err"
+    _ = FileManager.default.createFile(atPath: inPath, contents: Data((stdin ?? "").utf8))
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    // The test runner blocks some signals in its threads; the child must start with none blocked.
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    posix_spawnattr_setsigmask(&attributes, &empty)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+    let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp = env.map { strdup($0) } + [nil]
+    defer { (argv + envp).forEach { free($0) } }
+    var pid: pid_t = 0
+    let start = Date()
+    let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+    guard spawned == 0 else { throw SpawnFailed(executable: executable, code: spawned) }
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return ToolResult(status: exit, stdout: TestEnv.read(outPath) ?? "", stderr: TestEnv.read(errPath) ?? "",
+                      peakRSSKiB: usage.ru_maxrss, seconds: Date().timeIntervalSince(start))
+}
+
+struct SpawnFailed: Error {
+    let executable: String
+    let code: Int32
 }
 
 /// Runs `ec2-boot-init` with syslog off (a test config sets it) unless a config is given.
@@ -115,6 +139,13 @@ final class Simulator {
         let v1_requests: Int
         let max_in_flight: Int
         let by_path: [String: Int]
+        /// What the listener on 127.0.0.2 (`--other-host`) was sent.
+        let other_host: [OtherRequest]?
+    }
+
+    struct OtherRequest: Decodable {
+        let path: String
+        let headers: [String: String]
     }
 
     func stats() async throws -> Stats {

@@ -6,6 +6,11 @@ IMDSv2 tokens, user-data and the identity document, and injects faults on reques
 5xx, dropped connections, truncated bodies, hangs, a token endpoint that is missing or silent,
 a v2-only mode, hostile names in listings. /_sim/stats reports what clients did.
 Files under --serve DIR are served at /files/<name> (for `ec2-boot-init fetch`).
+
+Hostile modes, for the tests of the client's bounds: redirects (to a second listener on
+127.0.0.2, "another host", that records what it is sent), endless chunked bodies, a
+one-byte-a-second trickle, a folder that nests forever, a folder with N leaves, a token
+with any value (CR/LF included).
 """
 import argparse
 import json
@@ -175,6 +180,11 @@ class State:
         self.drop = Faults(args.drop)
         self.truncate = Faults(args.truncate)
         self.hang = Faults(args.hang)
+        self.redirects = [(re.compile(pattern), url) for pattern, url in (args.redirect or [])]
+        self.endless = [re.compile(p) for p in (args.endless or [])]
+        self.trickle = [re.compile(p) for p in (args.trickle or [])]
+        self.other_port = None
+        self.stats["other_host"] = []  # what the listener on 127.0.0.2 was sent
 
     def count(self, key, path=None):
         with self.lock:
@@ -277,6 +287,20 @@ class Handler(BaseHTTPRequestHandler):
         if code:
             self.reply(code if code is not True else 500, "simulated failure\n")
             return True
+        for pattern, url in state.redirects:
+            if pattern.search(path):
+                target = url.replace("{other}", "http://127.0.0.2:%d" % (state.other_port or 9)).replace("{path}", path)
+                self.send_response(302)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+        if any(p.search(path) for p in state.endless):
+            self.endless_body()
+            return True
+        if any(p.search(path) for p in state.trickle):
+            self.trickle_body()
+            return True
         if state.truncate.take(path):
             self.send_response(200)
             self.send_header("Content-Length", "1000")
@@ -287,6 +311,36 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(2)
             return True
         return False
+
+    def endless_body(self, seconds=120):
+        """A chunked body that never ends (until the client hangs up, or `seconds`)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        chunk = b"%x\r\n%s\r\n" % (65536, b"A" * 65536)
+        stop = time.time() + seconds
+        self.close_connection = True
+        try:
+            while time.time() < stop:
+                self.wfile.write(chunk)
+        except OSError:
+            pass
+
+    def trickle_body(self, seconds=120):
+        """One byte a second of a body that says it is 100 kB."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        self.close_connection = True
+        try:
+            for _ in range(seconds):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(1)
+        except OSError:
+            pass
 
     def end(self):
         with self.state.lock:
@@ -311,6 +365,8 @@ class Handler(BaseHTTPRequestHandler):
             with self.state.lock:
                 self.state.counter += 1
                 token = "simtoken-%d-%s" % (self.state.counter, os.urandom(8).hex())
+                if args.token_value is not None:
+                    token = args.token_value.encode().decode("unicode_escape")
                 self.state.tokens[token] = [time.time() + int(ttl), 0]
                 self.state.stats["token_puts"] += 1
             self.reply(200, token)
@@ -370,6 +426,13 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(404, "not found\n")
         rest = path[len("/latest/meta-data/"):]
         parts = [p for p in rest.split("/") if p]
+        if parts and parts[0] == "deep" and state.args.deep:
+            # deep/d/d/d/...: every folder holds another folder and a leaf, forever.
+            return self.reply(200, "v" if parts[-1] == "x" else "d/\nx")
+        if parts and parts[0] == "wide" and state.args.wide:
+            if len(parts) == 1:
+                return self.reply(200, "\n".join("%x" % n for n in range(state.args.wide)))
+            return self.reply(200, "v")
         node = lookup(state.tree, parts)
         if node is None:
             return self.reply(404, "not found\n")
@@ -378,6 +441,31 @@ class Handler(BaseHTTPRequestHandler):
         if path.endswith("/"):
             return self.reply(404, "not found\n")
         return self.reply(200, node)
+
+
+def start_other_host(state, body):
+    """A listener on 127.0.0.2 standing for another host: it records what it is sent
+    (path and headers, into /_sim/stats as other_host) and answers `body` to everything."""
+
+    class Other(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            with state.lock:
+                state.stats["other_host"].append({"path": self.path, "headers": dict(self.headers.items())})
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_PUT = do_HEAD = do_GET
+
+    other = Server(("127.0.0.2", 0), Other)
+    state.other_port = other.server_address[1]
+    threading.Thread(target=other.serve_forever, daemon=True).start()
 
 
 def main():
@@ -396,6 +484,15 @@ def main():
     parser.add_argument("--hang-seconds", type=float, default=30)
     parser.add_argument("--hostile", action="store_true", help="add names like ../escape to listings")
     parser.add_argument("--serve", metavar="DIR", help="serve DIR's files at /files/NAME")
+    parser.add_argument("--redirect", nargs=2, action="append", metavar=("REGEX", "URL"),
+                        help="matching requests get 302 to URL ({other}: the 127.0.0.2 listener, {path}: the path)")
+    parser.add_argument("--endless", action="append", metavar="REGEX", help="matching requests get an endless chunked body")
+    parser.add_argument("--trickle", action="append", metavar="REGEX", help="matching requests get one byte a second")
+    parser.add_argument("--deep", action="store_true", help="meta-data/deep/ nests forever")
+    parser.add_argument("--wide", type=int, default=0, metavar="N", help="meta-data/wide/ lists N leaves")
+    parser.add_argument("--token-value", help="the token PUT answers this (backslash escapes allowed)")
+    parser.add_argument("--other-host", metavar="FILE",
+                        help="listen on 127.0.0.2 too, recording each request; every answer is FILE's content")
     parser.add_argument("--dump-tree", action="store_true", help="print the tree as JSON and exit")
     args = parser.parse_args()
     if args.dump_tree:
@@ -404,6 +501,12 @@ def main():
     server = Server(("127.0.0.1", args.port), Handler)
     server.handle_error = lambda request, address: None  # dropped connections are the point
     server.state = State(args)
+    if args.other_host:
+        start_other_host(server.state, open(args.other_host, "rb").read())
+    if args.deep:
+        server.state.tree["deep"] = {}
+    if args.wide:
+        server.state.tree["wide"] = {}
     print("PORT %d" % server.server_address[1], flush=True)
     try:
         server.serve_forever(poll_interval=0.05)

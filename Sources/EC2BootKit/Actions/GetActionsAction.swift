@@ -37,22 +37,29 @@ public struct GetActionsAction: Action {
         guard let (folder, listURL) = locations(params) else {
             return ActionResult(.failed, message: "cannot make a URL of \(params.url) and \(params.list ?? "")")
         }
-        if let refusal = refuse(listURL, allowed: settings.allowedHosts) {
-            return ActionResult(.failed, message: refusal)
+        if let refusal = RedirectPolicy.refusal(listURL, allowedHosts: settings.allowedHosts) {
+            return ActionResult(.failed, message: "\(listURL.redacted): \(refusal)")
         }
         let policy = RetryPolicy(requestTimeout: 30, deadline: params.deadline ?? 120,
                                  backoffBase: context.run.config.imds.backoffBase,
                                  backoffMax: context.run.config.imds.backoffMax)
+        // One deadline for the list and every file: what the user-data's `deadline` says.
+        let deadline = Deadline(seconds: policy.deadline)
         let download = Download(maxConnections: 8)
         let listText: String
         do {
-            let body = try await download.client.get(listURL, policy: policy, deadline: Deadline(seconds: policy.deadline),
-                                                     logger: logger)
+            let body = try await download.client.get(listURL, policy: policy, deadline: deadline,
+                                                     cap: ByteCap(settings.maxListBytes, setting: "actions.max_list_bytes"),
+                                                     redirects: settings.redirects, logger: logger)
             listText = String(decoding: body, as: UTF8.self)
         } catch {
             return ActionResult(.failed, message: "cannot fetch the action list: \(error)")
         }
         let list = ActionList(listText)
+        guard list.entries.count + list.rejected.count <= settings.maxListEntries else {
+            return ActionResult(.failed, message: "the action list has \(list.entries.count + list.rejected.count) entries, "
+                                + "more than actions.max_list_entries (\(settings.maxListEntries)); nothing installed")
+        }
         var problems = list.rejected
         logger.info("fetching actions", metadata: ["list": "\(listURL.redacted)", "files": "\(list.entries.count)"])
         let wanted = list.entries.filter { entry in
@@ -69,7 +76,9 @@ public struct GetActionsAction: Action {
                     let url = folder.appendingPathComponent(entry.name)
                     do {
                         try await download.fetch(url, to: actionsDir + "/" + entry.name, sha256: entry.sha256, mode: 0o755,
-                                                 policy: policy, logger: logger)
+                                                 policy: policy, deadline: deadline,
+                                                 cap: ByteCap(settings.maxFileBytes, setting: "actions.max_file_bytes"),
+                                                 redirects: settings.redirects, logger: logger)
                         logger.info("installed action file", metadata: ["file": "\(entry.name)",
                                                                          "pinned": "\(entry.sha256 != nil)"])
                         return nil
@@ -99,13 +108,5 @@ public struct GetActionsAction: Action {
             return (url, url.appendingPathComponent(list))
         }
         return (url.deletingLastPathComponent(), url)
-    }
-
-    static func refuse(_ url: URL, allowed: [String]) -> String? {
-        guard !allowed.isEmpty else { return nil }
-        guard let host = url.host?.lowercased(), url.scheme != "file", allowed.map({ $0.lowercased() }).contains(host) else {
-            return "\(url.redacted) is not on actions.allowed_hosts"
-        }
-        return nil
     }
 }

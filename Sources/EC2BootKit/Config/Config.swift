@@ -16,12 +16,13 @@ public struct Config: Sendable, Decodable {
     public var imds = IMDSSettings()
     public var metadata = MetadataSettings()
     public var actions = ActionsSettings()
+    public var userData = UserDataSettings()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case metadataURL = "metadata_url", seed, logLevel = "log_level", writeEC2Facts = "write_ec2_facts"
-        case lockTimeout = "lock_timeout", syslog, imds, metadata, actions
+        case lockTimeout = "lock_timeout", syslog, imds, metadata, actions, userData = "user_data"
     }
 
     public init(from decoder: Decoder) throws {
@@ -38,11 +39,12 @@ public struct Config: Sendable, Decodable {
             logLevel = parsed
         }
         writeEC2Facts = try c.decodeIfPresent(Bool.self, forKey: .writeEC2Facts) ?? defaults.writeEC2Facts
-        lockTimeout = try c.decodeIfPresent(Double.self, forKey: .lockTimeout) ?? defaults.lockTimeout
+        lockTimeout = try c.positive(.lockTimeout) ?? defaults.lockTimeout
         syslog = try c.decodeIfPresent(Bool.self, forKey: .syslog) ?? defaults.syslog
         imds = try c.decodeIfPresent(IMDSSettings.self, forKey: .imds) ?? defaults.imds
         metadata = try c.decodeIfPresent(MetadataSettings.self, forKey: .metadata) ?? defaults.metadata
         actions = try c.decodeIfPresent(ActionsSettings.self, forKey: .actions) ?? defaults.actions
+        userData = try c.decodeIfPresent(UserDataSettings.self, forKey: .userData) ?? defaults.userData
     }
 
     /// Reads the config file; a missing file means defaults.
@@ -73,6 +75,13 @@ public struct IMDSSettings: Sendable, Decodable {
     public var concurrency = 12
     public var backoffBase = 0.1
     public var backoffMax = 5.0
+    /// Bounds on what IMDS may send. Real IMDS lists a few hundred leaves, nests six or seven
+    /// levels and has no leaf past a few tens of KiB; anything far outside that is hostile.
+    public var maxLeafBytes = 1 << 20
+    public var maxListingBytes = 1 << 20
+    public var maxDepth = 16
+    public var maxLeaves = 10_000
+    public var maxRequests = 20_000
 
     public init() {}
 
@@ -80,6 +89,8 @@ public struct IMDSSettings: Sendable, Decodable {
         case requireV2 = "require_v2", tokenTTL = "token_ttl", tokenTimeout = "token_timeout"
         case requestTimeout = "request_timeout", deadline, concurrency
         case backoffBase = "backoff_base", backoffMax = "backoff_max"
+        case maxLeafBytes = "max_leaf_bytes", maxListingBytes = "max_listing_bytes", maxDepth = "max_depth"
+        case maxLeaves = "max_leaves", maxRequests = "max_requests"
     }
 
     public init(from decoder: Decoder) throws {
@@ -87,19 +98,18 @@ public struct IMDSSettings: Sendable, Decodable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = IMDSSettings()
         requireV2 = try c.decodeIfPresent(Bool.self, forKey: .requireV2) ?? d.requireV2
-        tokenTTL = try c.decodeIfPresent(Int.self, forKey: .tokenTTL) ?? d.tokenTTL
+        tokenTTL = try c.integer(.tokenTTL, in: 1...21600) ?? d.tokenTTL
         tokenTimeout = try c.positive(.tokenTimeout) ?? d.tokenTimeout
         requestTimeout = try c.positive(.requestTimeout) ?? d.requestTimeout
         deadline = try c.positive(.deadline) ?? d.deadline
-        concurrency = try c.decodeIfPresent(Int.self, forKey: .concurrency) ?? d.concurrency
+        concurrency = try c.integer(.concurrency, in: 1...64) ?? d.concurrency
         backoffBase = try c.positive(.backoffBase) ?? d.backoffBase
         backoffMax = try c.positive(.backoffMax) ?? d.backoffMax
-        guard (1...21600).contains(tokenTTL) else {
-            throw DecodingError.dataCorruptedError(forKey: .tokenTTL, in: c, debugDescription: "expected 1 to 21600 seconds")
-        }
-        guard (1...64).contains(concurrency) else {
-            throw DecodingError.dataCorruptedError(forKey: .concurrency, in: c, debugDescription: "expected 1 to 64")
-        }
+        maxLeafBytes = try c.integer(.maxLeafBytes, in: 1...(1 << 30)) ?? d.maxLeafBytes
+        maxListingBytes = try c.integer(.maxListingBytes, in: 1...(1 << 30)) ?? d.maxListingBytes
+        maxDepth = try c.integer(.maxDepth, in: 1...256) ?? d.maxDepth
+        maxLeaves = try c.integer(.maxLeaves, in: 1...10_000_000) ?? d.maxLeaves
+        maxRequests = try c.integer(.maxRequests, in: 1...10_000_000) ?? d.maxRequests
     }
 
     public var retryPolicy: RetryPolicy {
@@ -135,11 +145,19 @@ public struct ActionsSettings: Sendable, Decodable {
     public var allowedHosts: [String] = []
     /// Seconds one action may run, unless it says otherwise.
     public var timeout = 1800.0
+    /// Bounds on what an action server may send.
+    public var maxFileBytes = 64 << 20
+    public var maxListBytes = 1 << 20
+    public var maxListEntries = 1000
+    /// Redirects a list, file or `fetch` may follow (each hop checked against `allowedHosts`).
+    public var maxRedirects = 5
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case onFailure = "on_failure", requireSHA256 = "require_sha256", allowedHosts = "allowed_hosts", timeout
+        case maxFileBytes = "max_file_bytes", maxListBytes = "max_list_bytes", maxListEntries = "max_list_entries"
+        case maxRedirects = "max_redirects"
     }
 
     public init(from decoder: Decoder) throws {
@@ -154,16 +172,61 @@ public struct ActionsSettings: Sendable, Decodable {
         requireSHA256 = try c.decodeIfPresent(Bool.self, forKey: .requireSHA256) ?? false
         allowedHosts = try c.decodeIfPresent([String].self, forKey: .allowedHosts) ?? []
         timeout = try c.positive(.timeout) ?? timeout
+        maxFileBytes = try c.integer(.maxFileBytes, in: 1...(1 << 40)) ?? maxFileBytes
+        maxListBytes = try c.integer(.maxListBytes, in: 1...(1 << 30)) ?? maxListBytes
+        maxListEntries = try c.integer(.maxListEntries, in: 1...1_000_000) ?? maxListEntries
+        maxRedirects = try c.integer(.maxRedirects, in: 0...20) ?? maxRedirects
+    }
+
+    /// How a list, an action file or `fetch` may be redirected.
+    public var redirects: RedirectPolicy { RedirectPolicy(maxHops: maxRedirects, allowedHosts: allowedHosts) }
+}
+
+/// Bounds on user-data, however it arrives (IMDS, a seed, `validate`).
+public struct UserDataSettings: Sendable, Decodable {
+    /// Bytes of user-data, plain or inflated from gzip (EC2's own limit is 16 KiB).
+    public var maxBytes = 32 << 20
+    /// YAML nodes after aliases are expanded: stops a "billion laughs" document.
+    public var maxNodes = 100_000
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case maxBytes = "max_bytes", maxNodes = "max_nodes"
+    }
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        maxBytes = try c.integer(.maxBytes, in: 1...(1 << 30)) ?? maxBytes
+        maxNodes = try c.integer(.maxNodes, in: 1...100_000_000) ?? maxNodes
     }
 }
 
 extension KeyedDecodingContainer {
-    /// A number of seconds above zero.
+    /// A number of seconds above zero and at most `Seconds.max` (about 11 days): anything
+    /// larger is a mistake, and would overflow where it becomes milliseconds.
     func positive(_ key: Key) throws -> Double? {
         guard let value = try decodeIfPresent(Double.self, forKey: key) else { return nil }
-        guard value > 0 else {
-            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "expected a number above 0")
+        guard value > 0, value <= Seconds.max else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription:
+                "expected a number of seconds above 0 and at most \(Int(Seconds.max))")
         }
         return value
     }
+
+    /// A whole number within `range`.
+    func integer(_ key: Key, in range: ClosedRange<Int>) throws -> Int? {
+        guard let value = try decodeIfPresent(Int.self, forKey: key) else { return nil }
+        guard range.contains(value) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription:
+                "expected \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+}
+
+public enum Seconds {
+    /// The longest timeout or deadline any setting takes.
+    public static let max = 1_000_000.0
 }

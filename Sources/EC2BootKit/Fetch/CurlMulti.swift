@@ -82,30 +82,37 @@ final class CurlTransfer: @unchecked Sendable {
     /// Gets each chunk of the body of a 2xx response; throwing stops the transfer.
     var sink: (UnsafeRawBufferPointer) throws -> Void = { _ in }
     private(set) var status = 0
+    /// Where a 3xx answer points (resolved), for the caller's redirect policy.
+    private(set) var location: String?
     private(set) var sinkError: Error?
+    private let cap: ByteCap
+    private var received = 0
     private var continuation: CheckedContinuation<Int, Error>?
     /// curl writes its detailed message here; it must outlive the transfer.
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
-    init(url: URL, method: String? = nil, headers: [String: String], timeout: Double, idleTimeout: Bool) {
+    init(url: URL, method: String? = nil, headers: [String: String], timeout: Double, idle: Double? = nil, cap: ByteCap) {
         easy = curl_easy_init()!
         self.url = url.redacted
+        self.cap = cap
         ccurl_setopt_ptr(easy, CURLOPT_URL, url.absoluteString)
         ccurl_setopt_ptr(easy, CURLOPT_PROTOCOLS_STR, "http,https,file")
-        ccurl_setopt_ptr(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
-        ccurl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1)
-        ccurl_setopt_long(easy, CURLOPT_MAXREDIRS, 5)
+        // Redirects are never followed here: callers follow them hop by hop under a RedirectPolicy,
+        // so a token or a download never goes to a host nobody checked.
+        ccurl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
         ccurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
         ccurl_setopt_ptr(easy, CURLOPT_PROXY, "")  // IMDS is link-local: never through a proxy
         ccurl_setopt_ptr(easy, CURLOPT_USERAGENT, "ec2-boot-init/\(EC2BootVersion.string)")
-        ccurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(timeout * 1000)))
-        if idleTimeout {
-            // A large file on a slow link is fine; one that stalls for `timeout` is not.
+        ccurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(min(timeout, idle ?? timeout) * 1000)))
+        // The total bound holds even for a body that trickles in forever.
+        ccurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, Int(min(timeout, 1e9) * 1000)))
+        if let idle {
+            // A large file on a slow link is fine; one that stalls for `idle` seconds is not.
             ccurl_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, 1)
-            ccurl_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, max(1, Int(timeout.rounded(.up))))
-        } else {
-            ccurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, Int(timeout * 1000)))
+            ccurl_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, max(1, Int(min(idle, 1e9).rounded(.up))))
         }
+        // Refuses an announced Content-Length over the cap before the body; `receive` counts the rest.
+        ccurl_setopt_off(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(cap.bytes))
         if let method { ccurl_setopt_ptr(easy, CURLOPT_CUSTOMREQUEST, method) }
         for (name, value) in headers { self.headers = curl_slist_append(self.headers, "\(name): \(value)") }
         if let list = self.headers { ccurl_setopt_ptr(easy, CURLOPT_HTTPHEADER, list) }
@@ -124,9 +131,15 @@ final class CurlTransfer: @unchecked Sendable {
         errorBuffer.deallocate()
     }
 
-    /// Bodies of non-2xx answers are read and dropped: only the status matters then.
+    /// Bodies of non-2xx answers are read and dropped: only the status matters then. Every
+    /// byte counts against the cap, so no answer, however it is framed, can run on forever.
     private func receive(_ chunk: UnsafeRawBufferPointer) -> Int {
         if status == 0 { status = ccurl_response_code(easy) }
+        received += chunk.count
+        if received > cap.bytes {
+            sinkError = FetchError.tooLarge(url: url, cap: cap.bytes, setting: cap.setting)
+            return 0
+        }
         if Self.succeeded(status) {
             do { try sink(chunk) } catch {
                 sinkError = error
@@ -155,6 +168,7 @@ final class CurlTransfer: @unchecked Sendable {
     /// Called once, on the loop thread.
     fileprivate func finish(_ code: CURLcode, cancelled: Bool) {
         if status == 0 { status = ccurl_response_code(easy) }
+        if (300..<400).contains(status) { location = ccurl_redirect_url(easy).map { String(cString: $0) } }
         let continuation = self.continuation
         self.continuation = nil
         if cancelled {
@@ -162,7 +176,9 @@ final class CurlTransfer: @unchecked Sendable {
         } else if code == CURLE_OK {
             continuation?.resume(returning: status)
         } else if let sinkError {
-            continuation?.resume(throwing: FetchError.file("\(sinkError)"))
+            continuation?.resume(throwing: (sinkError as? FetchError) ?? FetchError.file("\(sinkError)"))
+        } else if code == CURLE_FILESIZE_EXCEEDED {
+            continuation?.resume(throwing: FetchError.tooLarge(url: url, cap: cap.bytes, setting: cap.setting))
         } else {
             continuation?.resume(throwing: Self.error(code, url: url, detail: String(cString: errorBuffer)))
         }
@@ -182,12 +198,22 @@ final class CurlTransfer: @unchecked Sendable {
         case CURLE_FILE_COULDNT_READ_FILE:
             return .status(404, url: url)
         case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT, CURLE_PEER_FAILED_VERIFICATION,
-             CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE, CURLE_TOO_MANY_REDIRECTS, CURLE_LOGIN_DENIED,
+             CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE, CURLE_LOGIN_DENIED,
              CURLE_WRITE_ERROR:
             return .transport(message, url: url, retryable: false)
         default:
             // Connection refused or reset, empty or cut-short replies, DNS: the network may fix these.
             return .transport(message, url: url, retryable: true)
         }
+    }
+}
+
+/// The most bytes one answer may bring, and the setting that says so (for the error message).
+public struct ByteCap: Sendable {
+    public let bytes: Int
+    public let setting: String
+    public init(_ bytes: Int, setting: String) {
+        self.bytes = bytes
+        self.setting = setting
     }
 }

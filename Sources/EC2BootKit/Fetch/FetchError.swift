@@ -9,6 +9,12 @@ public enum FetchError: Error, CustomStringConvertible, Sendable {
     case digestMismatch(url: String, expected: String, actual: String)
     case unsupportedURL(String)
     case file(String)
+    /// The body, or its announced length, passed the transfer's byte cap.
+    case tooLarge(url: String, cap: Int, setting: String)
+    /// A 3xx that may not be followed: metadata never redirects; elsewhere the hop broke the policy.
+    case redirect(url: String, location: String, reason: String)
+    /// A bound on the shape of what a server offers (folder depth, leaves, requests, list entries).
+    case bound(String)
 
     public var retryable: Bool {
         switch self {
@@ -34,7 +40,16 @@ public enum FetchError: Error, CustomStringConvertible, Sendable {
             return "\(url): sha256 is \(actual), expected \(expected)"
         case let .unsupportedURL(url): return "\(url): only http, https and file URLs are supported"
         case let .file(message): return message
+        case let .tooLarge(url, cap, setting): return "\(url): more than \(ByteCount(cap)) (\(setting))"
+        case let .redirect(url, location, reason): return "\(url): redirect to \(location) refused: \(reason)"
+        case let .bound(message): return message
         }
+    }
+
+    /// A Location for a message: redacted like any URL.
+    static func shown(_ location: String?) -> String {
+        guard let location else { return "nowhere" }
+        return URL(string: location)?.redacted ?? MetadataPath.printable(location)
     }
 
     /// A `FetchError` as is; anything else (cancellation) as a failure not worth retrying.

@@ -4,10 +4,13 @@ import Logging
 public struct HTTPResponse: Sendable {
     public let status: Int
     public let body: Data
+    /// Where a 3xx answer points, resolved against the request URL.
+    public let location: String?
 }
 
 /// HTTP for the whole run through libcurl's multi interface: one connection cache, so
 /// connections stay alive between requests and at most `maxConnections` are open to a host.
+/// Nothing here follows a redirect by itself; `get` follows them under a `RedirectPolicy`.
 public final class HTTPClient: Sendable {
     let multi: CurlMulti
 
@@ -17,36 +20,44 @@ public final class HTTPClient: Sendable {
 
     deinit { multi.shutdown() }
 
-    /// One attempt with a total timeout; any HTTP status comes back as a response,
-    /// transport failures as `FetchError`.
+    /// One attempt with a total timeout and a byte cap; any HTTP status comes back as a
+    /// response, transport failures as `FetchError`.
     public func perform(_ url: URL, method: String? = nil, headers: [String: String] = [:],
-                        timeout: Double) async throws(FetchError) -> HTTPResponse {
-        let transfer = CurlTransfer(url: url, method: method, headers: headers, timeout: timeout, idleTimeout: false)
+                        timeout: Double, cap: ByteCap) async throws(FetchError) -> HTTPResponse {
+        try HeaderValue.check(headers, url: url)
+        let transfer = CurlTransfer(url: url, method: method, headers: headers, timeout: timeout, cap: cap)
         let body = BodyBuffer()
         transfer.sink = { body.data.append(contentsOf: $0) }
         let status = try await transfer.run(on: multi)
-        return HTTPResponse(status: status, body: body.data)
+        return HTTPResponse(status: status, body: body.data, location: transfer.location)
     }
 
-    /// One attempt that streams a 2xx body to `sink`; `timeout` is how long the transfer
-    /// may go without a byte arriving. Returns the status (0 for a file URL).
-    public func stream(_ url: URL, timeout: Double,
-                       to sink: @escaping (UnsafeRawBufferPointer) throws -> Void) async throws(FetchError) -> Int {
-        let transfer = CurlTransfer(url: url, headers: [:], timeout: timeout, idleTimeout: true)
+    /// One attempt that streams a 2xx body to `sink`. `timeout` bounds the whole transfer,
+    /// `idle` how long it may go without a byte. Returns the status (0 for a file URL) and,
+    /// for a 3xx, where it points.
+    public func stream(_ url: URL, timeout: Double, idle: Double, cap: ByteCap,
+                       to sink: @escaping (UnsafeRawBufferPointer) throws -> Void) async throws(FetchError) -> (status: Int, location: String?) {
+        let transfer = CurlTransfer(url: url, headers: [:], timeout: timeout, idle: idle, cap: cap)
         transfer.sink = sink
-        return try await transfer.run(on: multi)
+        let status = try await transfer.run(on: multi)
+        return (status, transfer.location)
     }
 
     /// GET with retries: 2xx returns the body, 404 and other 4xx fail at once,
-    /// 429/5xx/connection errors/timeouts are retried until the deadline.
+    /// 429/5xx/connection errors/timeouts are retried until the deadline. Redirects are
+    /// followed as `redirects` allows; `headers` go to the first URL's host and port only.
     public func get(_ url: URL, headers: [String: String] = [:], policy: RetryPolicy, deadline: Deadline,
-                    logger: Logger) async throws(FetchError) -> Data {
-        try await Retry.run(url: url.redacted, policy: policy, deadline: deadline, logger: logger) { timeout throws(FetchError) in
-            let response = try await self.perform(url, headers: headers, timeout: timeout)
-            guard CurlTransfer.succeeded(response.status) else {
-                throw FetchError.status(response.status, url: url.redacted)
+                    cap: ByteCap, redirects: RedirectPolicy, logger: Logger) async throws(FetchError) -> Data {
+        try await redirects.follow(url) { hop throws(FetchError) in
+            let sent = hop.host == url.host && hop.port == url.port ? headers : [:]
+            return try await Retry.run(url: hop.redacted, policy: policy, deadline: deadline, logger: logger) { timeout throws(FetchError) -> Hop<Data> in
+                let response = try await self.perform(hop, headers: sent, timeout: timeout, cap: cap)
+                if (300..<400).contains(response.status) { return .redirect(response.location) }
+                guard CurlTransfer.succeeded(response.status) else {
+                    throw FetchError.status(response.status, url: hop.redacted)
+                }
+                return .done(response.body)
             }
-            return response.body
         }
     }
 }
@@ -56,29 +67,18 @@ private final class BodyBuffer: @unchecked Sendable {
     var data = Data()
 }
 
-/// The retry loop every fetch shares.
-public enum Retry {
-    public static func run<T>(isolation: isolated (any Actor)? = #isolation,
-                              url: String, policy: RetryPolicy, deadline: Deadline, logger: Logger,
-                              _ attempt: (_ timeout: Double) async throws(FetchError) -> T) async throws(FetchError) -> T {
-        var attempts = 0
-        while true {
-            let timeout = min(policy.requestTimeout, deadline.remaining)
-            do {
-                return try await attempt(timeout)
-            } catch {
-                guard error.retryable else { throw error }
-                let wait = policy.delay(afterAttempt: attempts)
-                attempts += 1
-                guard deadline.remaining > wait + 0.01, !Task.isCancelled else {
-                    throw FetchError.deadline(url: url, last: error.description)
-                }
-                logger.debug("retrying after error", metadata: [
-                    "url": "\(url)", "error": "\(error)", "attempt": "\(attempts)",
-                    "wait_ms": "\(Int(wait * 1000))",
-                ])
-                try? await Task.sleep(nanoseconds: UInt64(wait * 1e9))
-            }
+/// Header values we send. Values a server gave us and we send back (the IMDSv2 token, later
+/// ETags) must be plain tokens: a CR or LF in one would add headers or smuggle a request.
+public enum HeaderValue {
+    /// Printable ASCII without spaces, 1 to `maxLength` characters.
+    public static func isToken(_ value: String, maxLength: Int = 512) -> Bool {
+        !value.isEmpty && value.utf8.count <= maxLength && value.utf8.allSatisfy { (0x21...0x7e).contains($0) }
+    }
+
+    /// The last guard before anything is sent: no control characters in any value.
+    static func check(_ headers: [String: String], url: URL) throws(FetchError) {
+        for (name, value) in headers where value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) {
+            throw .transport("refusing to send header \(name): its value holds control characters", url: url.redacted, retryable: false)
         }
     }
 }

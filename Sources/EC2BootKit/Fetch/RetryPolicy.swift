@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// When and how long to retry: exponential backoff with full jitter, within one overall deadline.
 public struct RetryPolicy: Sendable {
@@ -37,4 +38,31 @@ public struct Deadline: Sendable {
     }
 
     public var passed: Bool { remaining <= 0 }
+}
+
+/// The retry loop every fetch shares.
+public enum Retry {
+    public static func run<T>(isolation: isolated (any Actor)? = #isolation,
+                              url: String, policy: RetryPolicy, deadline: Deadline, logger: Logger,
+                              _ attempt: (_ timeout: Double) async throws(FetchError) -> T) async throws(FetchError) -> T {
+        var attempts = 0
+        while true {
+            let timeout = min(policy.requestTimeout, deadline.remaining)
+            do {
+                return try await attempt(timeout)
+            } catch {
+                guard error.retryable else { throw error }
+                let wait = policy.delay(afterAttempt: attempts)
+                attempts += 1
+                guard deadline.remaining > wait + 0.01, !Task.isCancelled else {
+                    throw FetchError.deadline(url: url, last: error.description)
+                }
+                logger.debug("retrying after error", metadata: [
+                    "url": "\(url)", "error": "\(error)", "attempt": "\(attempts)",
+                    "wait_ms": "\(Int(wait * 1000))",
+                ])
+                try? await Task.sleep(nanoseconds: UInt64(wait * 1e9))
+            }
+        }
+    }
 }

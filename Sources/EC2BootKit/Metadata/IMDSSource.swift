@@ -8,11 +8,13 @@ public struct IMDSSource: MetadataSource {
     public let baseURL: URL
     public let settings: IMDSSettings
     public let includeCredentials: Bool
+    public let userDataMaxBytes: Int
 
-    public init(baseURL: URL, settings: IMDSSettings, includeCredentials: Bool) {
+    public init(baseURL: URL, settings: IMDSSettings, includeCredentials: Bool, userDataMaxBytes: Int) {
         self.baseURL = baseURL
         self.settings = settings
         self.includeCredentials = includeCredentials
+        self.userDataMaxBytes = userDataMaxBytes
     }
 
     public func load(logger: Logger) async throws -> BootData {
@@ -20,7 +22,8 @@ public struct IMDSSource: MetadataSource {
         let deadline = Deadline(seconds: settings.deadline)
         let token = IMDSToken(client: client, baseURL: baseURL, settings: settings, deadline: deadline, logger: logger)
         let crawl = IMDSCrawl(client: client, token: token, baseURL: baseURL, settings: settings,
-                              includeCredentials: includeCredentials, deadline: deadline, logger: logger)
+                              includeCredentials: includeCredentials, userDataCap: ByteCap(userDataMaxBytes, setting: "user_data.max_bytes"),
+                              deadline: deadline, logger: logger)
         do {
             return try await crawl.run()
         } catch let error as FetchError {
@@ -30,13 +33,15 @@ public struct IMDSSource: MetadataSource {
 }
 
 /// The crawl itself: a pool of at most `concurrency` requests in flight. Folder listings
-/// go first, because the deepest folder chain sets how long the crawl takes.
+/// go first, because the deepest folder chain sets how long the crawl takes. The shape is
+/// bounded (depth, leaves, requests, bytes per answer): past a bound the crawl stops at once.
 struct IMDSCrawl: Sendable {
     let client: HTTPClient
     let token: IMDSToken
     let baseURL: URL
     let settings: IMDSSettings
     let includeCredentials: Bool
+    let userDataCap: ByteCap
     let deadline: Deadline
     let logger: Logger
 
@@ -59,19 +64,25 @@ struct IMDSCrawl: Sendable {
         var leaves: [String: String] = [:]
         var userData: Data?
         var identity: Data?
+        var requests = 0
+        var listedLeaves = 0
         try await withThrowingTaskGroup(of: Outcome.self) { group in
             var inFlight = 0
-            func fill() {
+            func fill() throws(FetchError) {
                 while inFlight < settings.concurrency {
                     let job: Job
                     if let folder = folders.popLast() { job = .folder(folder) }
                     else if let other = others.popLast() { job = other }
                     else { return }
+                    requests += 1
+                    guard requests <= settings.maxRequests else {
+                        throw .bound("instance metadata needs more than imds.max_requests (\(settings.maxRequests)) requests")
+                    }
                     inFlight += 1
                     group.addTask { try await perform(job) }
                 }
             }
-            fill()
+            try fill()
             while let outcome = try await group.next() {
                 inFlight -= 1
                 switch outcome {
@@ -82,10 +93,17 @@ struct IMDSCrawl: Sendable {
                     if path.isEmpty { throw FetchError.status(404, url: url(for: "meta-data/").redacted) }
                 case .folder(let path, let entries?):
                     let (newFolders, newLeaves) = expand(path, entries)
+                    if !newFolders.isEmpty, path.split(separator: "/").count + 1 > settings.maxDepth {
+                        throw FetchError.bound("metadata folder meta-data/\(MetadataPath.printable(path))/ nests deeper than imds.max_depth (\(settings.maxDepth))")
+                    }
+                    listedLeaves += newLeaves.count
+                    guard listedLeaves <= settings.maxLeaves else {
+                        throw FetchError.bound("instance metadata lists more than imds.max_leaves (\(settings.maxLeaves)) leaves (at meta-data/\(MetadataPath.printable(path))/)")
+                    }
                     folders += newFolders
                     others += newLeaves.map(Job.leaf)
                 }
-                fill()
+                try fill()
             }
         }
         return BootData(userData: userData, metadata: MetadataTree(leaves: leaves), identityDocument: identity)
@@ -120,27 +138,34 @@ struct IMDSCrawl: Sendable {
     func perform(_ job: Job) async throws -> Outcome {
         switch job {
         case .userData:
-            return .userData(try await fetch(url(for: "user-data", top: true)))
+            return .userData(try await fetch(url(for: "user-data", top: true), cap: userDataCap))
         case .identity:
-            return .identity(try await fetch(url(for: "dynamic/instance-identity/document", top: true)))
+            return .identity(try await fetch(url(for: "dynamic/instance-identity/document", top: true), cap: leafCap))
         case .folder(let path):
-            let body = try await fetch(url(for: "meta-data/" + (path.isEmpty ? "" : path + "/")))
+            let body = try await fetch(url(for: "meta-data/" + (path.isEmpty ? "" : path + "/")), cap: listingCap)
             return .folder(path, body.map { IMDSListingEntry.parse(String(decoding: $0, as: UTF8.self)) })
         case .leaf(let path):
-            let body = try await fetch(url(for: "meta-data/" + path))
+            let body = try await fetch(url(for: "meta-data/" + path), cap: leafCap)
             return .leaf(path, body.map { String(decoding: $0, as: UTF8.self) })
         }
     }
 
-    /// GET with the token; nil for 404. A 401 renews the token and is tried again.
-    func fetch(_ url: URL) async throws(FetchError) -> Data? {
+    var leafCap: ByteCap { ByteCap(settings.maxLeafBytes, setting: "imds.max_leaf_bytes") }
+    var listingCap: ByteCap { ByteCap(settings.maxListingBytes, setting: "imds.max_listing_bytes") }
+
+    /// GET with the token; nil for 404. A 401 renews the token and is tried again. A redirect
+    /// is an error: real IMDS never redirects, and the token must not leave the metadata host.
+    func fetch(_ url: URL, cap: ByteCap) async throws(FetchError) -> Data? {
         let policy = settings.retryPolicy
         do {
             return try await Retry.run(url: url.redacted, policy: policy, deadline: deadline, logger: logger) { timeout throws(FetchError) in
                 let headers = try await token.headers()
-                let response = try await client.perform(url, headers: headers, timeout: timeout)
+                let response = try await client.perform(url, headers: headers, timeout: timeout, cap: cap)
                 switch response.status {
                 case 200..<300: return response.body
+                case 300..<400:
+                    throw FetchError.redirect(url: url.redacted, location: FetchError.shown(response.location),
+                                              reason: "instance metadata never redirects")
                 case 401:
                     await token.invalidate(headers)
                     throw FetchError.transport("HTTP 401 (token refused)", url: url.redacted, retryable: true)

@@ -64,7 +64,7 @@ actor IMDSToken {
             let response: HTTPResponse
             do throws(FetchError) {
                 response = try await client.perform(endpoint, method: "PUT", headers: [Self.ttlHeader: String(settings.tokenTTL)],
-                                                    timeout: timeout)
+                                                    timeout: timeout, cap: ByteCap(4096, setting: "the IMDSv2 token bound"))
             } catch {
                 // No answer in time: a hop limit or an IMDS without v2. Anything else
                 // (network not up yet) is retried.
@@ -73,10 +73,25 @@ actor IMDSToken {
             }
             switch response.status {
             case 200..<300:
-                guard let text = String(data: response.body, encoding: .utf8), !text.isEmpty else {
+                let text = String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                guard !text.isEmpty else {
                     throw FetchError.transport("empty token", url: endpoint.redacted, retryable: true)
                 }
-                return text.trimmingCharacters(in: .whitespacesAndNewlines)
+                // The token goes into a header of every request: a CR or LF in it would add
+                // headers or smuggle requests. Real tokens are 56 base64 characters.
+                guard HeaderValue.isToken(text) else {
+                    logger.warning("IMDS answered a token that is not a plain header value; treating it as no token",
+                                   metadata: ["bytes": "\(response.body.count)"])
+                    if settings.requireV2 {
+                        throw FetchError.transport("the IMDSv2 token is not a plain header value", url: endpoint.redacted,
+                                                   retryable: false)
+                    }
+                    return nil
+                }
+                return text
+            case 300..<400:
+                throw FetchError.redirect(url: endpoint.redacted, location: FetchError.shown(response.location),
+                                          reason: "instance metadata never redirects")
             case 403, 404, 405:
                 if settings.requireV2 { throw FetchError.status(response.status, url: endpoint.redacted) }
                 return nil
