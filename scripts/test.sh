@@ -4,8 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # facter: read back the Facter facts we write; ruby: Ruby tool actions through the shim; python3: the IMDS simulator; util-linux: flock
-# (lock test); gzip: compressed user-data; zlib1g-dev, libcurl4-openssl-dev: headers for the build.
-packages=(facter ruby python3 util-linux gzip zlib1g-dev libcurl4-openssl-dev)
+# (lock test); gzip: compressed user-data; time: GNU time measures each run's peak memory; zlib1g-dev, libcurl4-openssl-dev:
+# headers for the build.
+packages=(facter ruby python3 util-linux gzip time zlib1g-dev libcurl4-openssl-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

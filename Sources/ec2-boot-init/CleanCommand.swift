@@ -13,7 +13,7 @@ struct CleanCommand: ParsableCommand {
         let config = try global.load()
         let paths = global.paths
         do {
-            let lock = try FileLock(path: paths.lockFile, timeout: config.lockTimeout)
+            let lock = try FileLock(path: paths.lockFile, timeout: config.lockTimeout, logger: logger)
             defer { withExtendedLifetime(lock) {} }
             for path in [paths.cacheDir, paths.stateDir] {
                 try FileSystem.remove(path)

@@ -46,7 +46,7 @@ struct GlobalOptions: ParsableArguments {
 
     /// The data source the config names.
     func source(_ config: Config) throws -> any MetadataSource {
-        if let seed = config.seed { return SeedSource(directory: seed) }
+        if let seed = config.seed { return SeedSource(directory: seed, userDataMaxBytes: config.userData.maxBytes) }
         guard let url = URL(string: config.metadataURL), let scheme = url.scheme, ["http", "https"].contains(scheme) else {
             printError("ec2-boot-init: metadata URL \(config.metadataURL) is not an http URL")
             throw ExitCode(ExitStatus.badInput.rawValue)

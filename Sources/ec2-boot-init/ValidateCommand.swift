@@ -17,25 +17,32 @@ struct ValidateCommand: ParsableCommand {
     var file: String?
 
     func run() throws {
-        _ = try global.load()
+        let config = try global.load()
         let source: String
-        let raw: Data?
+        let read: FileSystem.BoundedRead
         switch file {
         case "-":
             source = "<stdin>"
-            raw = FileHandle.standardInput.readDataToEndOfFile()
+            read = FileSystem.read(fd: 0, maxBytes: config.userData.maxBytes)
         case let path?:
             source = path
-            raw = FileSystem.read(path)
-            if raw == nil {
-                printError("ec2-boot-init: cannot read \(path)")
-                throw ExitCode(.badInput)
-            }
+            read = FileSystem.read(path, maxBytes: config.userData.maxBytes)
         case nil:
             source = global.paths.cacheDir + "/user-data.raw"
-            raw = FileSystem.read(source)
+            read = FileSystem.read(source, maxBytes: config.userData.maxBytes)
         }
-        var userData = UserData.parse(raw, source: source)
+        let raw: Data?
+        switch read {
+        case .data(let data): raw = data
+        case .tooLarge:
+            printError("\(source): larger than user_data.max_bytes (\(config.userData.maxBytes) bytes)")
+            throw ExitCode(.badInput)
+        case .unreadable(let code):
+            guard file != nil else { raw = nil; break }  // no cached user-data: nothing to check
+            printError("ec2-boot-init: cannot read \(source): \(String(cString: strerror(code)))")
+            throw ExitCode(.badInput)
+        }
+        var userData = UserData.parse(raw, source: source, limits: config.userData)
         let plan = ActionPlan.make(userData, source: source)
         userData.problems += plan.problems
         for problem in userData.problems { printError(problem.description) }

@@ -63,15 +63,18 @@ import Testing
         expectSmall(result, seconds: 10, "endless metadata leaf")
     }
 
+    /// Over its cap, user-data is invalid user-data (exit 2, facts from the metadata), not a
+    /// broken metadata service.
     @Test func endlessUserDataStopsAtItsCap() async throws {
         let sim = try Simulator(["--endless", "user-data$"])
-        let (result, _) = try boot(sim, config: "user_data:\n  max_bytes: 4194304\n")
-        #expect(result.status == 3, "\(result.stderr)")
-        #expect(result.stderr.contains("more than 4 MiB (user_data.max_bytes)"), "\(result.stderr)")
+        let (result, root) = try boot(sim, config: "user_data:\n  max_bytes: 4194304\n")
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.contains("user-data is larger than user_data.max_bytes (4 MiB)"), "\(result.stderr)")
+        #expect(TestEnv.read(root + "/var/spool/ec2boot/meta-data/ami-id") == "ami-0abcdef1234567890")
         expectSmall(result, seconds: 10, "endless user-data, 4 MiB cap")
         let big = try Simulator(["--endless", "user-data$"])
         let (atDefault, _) = try boot(big)
-        #expect(atDefault.stderr.contains("more than 32 MiB (user_data.max_bytes)"), "\(atDefault.stderr)")
+        #expect(atDefault.stderr.contains("user-data is larger than user_data.max_bytes (32 MiB)"), "\(atDefault.stderr)")
         expectSmall(atDefault, seconds: 15, "endless user-data, default 32 MiB cap")
     }
 

@@ -44,19 +44,21 @@ struct ToolResult {
     let status: Int32
     let stdout: String
     let stderr: String
-    /// The child's peak resident set (ru_maxrss from wait4), in KiB.
+    /// The program's peak resident set in KiB, measured by GNU time (0 when not measured).
     var peakRSSKiB = 0
     /// Wall-clock seconds from spawn to exit.
     var seconds = 0.0
 }
 
-/// Runs a program to completion, output captured through files (no pipe can fill up);
-/// spawned and reaped here (not by Foundation's Process) so wait4 gives its peak memory.
+/// Runs a program to completion, output captured through files (no pipe can fill up).
+/// With `measure`, GNU time runs it and reports its peak memory: wait4's ru_maxrss cannot,
+/// because a child spawned from the test runner starts its count at the runner's own size.
 func runProcess(_ executable: String, _ arguments: [String], stdin: String? = nil,
-                environment: [String: String]? = nil) throws -> ToolResult {
+                environment: [String: String]? = nil, measure: Bool = false) throws -> ToolResult {
     let dir = try TestEnv.tempDir("proc")
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let inPath = dir + "/in", outPath = dir + "/out", errPath = dir + "/err"
+    let inPath = dir + "/in", outPath = dir + "/out", errPath = dir + "/err", rssPath = dir + "/rss"
+    let command = measure ? ["/usr/bin/time", "-f", "%M", "-o", rssPath, executable] + arguments : [executable] + arguments
     _ = FileManager.default.createFile(atPath: inPath, contents: Data((stdin ?? "").utf8))
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -73,19 +75,21 @@ func runProcess(_ executable: String, _ arguments: [String], stdin: String? = ni
     posix_spawnattr_setsigmask(&attributes, &empty)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
     let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    let argv = command.map { strdup($0) } + [nil]
     let envp = env.map { strdup($0) } + [nil]
     defer { (argv + envp).forEach { free($0) } }
     var pid: pid_t = 0
     let start = Date()
-    let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-    guard spawned == 0 else { throw SpawnFailed(executable: executable, code: spawned) }
+    let spawned = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
+    guard spawned == 0 else { throw SpawnFailed(executable: command[0], code: spawned) }
     var status: Int32 = 0
-    var usage = rusage()
-    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let seconds = Date().timeIntervalSince(start)
+    // GNU time exits as its child did (128 + N for a signal) and writes only to its file.
     let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    return ToolResult(status: exit, stdout: TestEnv.read(outPath) ?? "", stderr: TestEnv.read(errPath) ?? "",
-                      peakRSSKiB: usage.ru_maxrss, seconds: Date().timeIntervalSince(start))
+    let stderr = TestEnv.read(errPath) ?? ""
+    let peak = measure ? (TestEnv.read(rssPath) ?? "").split(separator: "\n").compactMap { Int($0) }.last ?? 0 : 0
+    return ToolResult(status: exit, stdout: TestEnv.read(outPath) ?? "", stderr: stderr, peakRSSKiB: peak, seconds: seconds)
 }
 
 struct SpawnFailed: Error {
@@ -95,7 +99,7 @@ struct SpawnFailed: Error {
 
 /// Runs `ec2-boot-init` with syslog off (a test config sets it) unless a config is given.
 func tool(_ arguments: [String], stdin: String? = nil) throws -> ToolResult {
-    try runProcess(TestEnv.binary, arguments, stdin: stdin)
+    try runProcess(TestEnv.binary, arguments, stdin: stdin, measure: true)
 }
 
 /// The IMDS simulator on a free 127.0.0.1 port, stopped when the object goes.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import CSystem
+import Yams
 @testable import EC2BootKit
 
 /// The pure pieces, without processes.
@@ -83,7 +84,7 @@ import CSystem
     }
 
     @Test func rubySymbolsNormaliseOnlyWhenUnquoted() throws {
-        let node = try #require(try YAMLDocument.parse(":a: :b\n\":c\": ':d'\n!ruby/symbol e: f\n", source: "t"))
+        let node = try #require(try YAMLDocument.parse(":a: :b\n\":c\": ':d'\n!ruby/symbol e: f\n", source: "t", maxNodes: 1000))
         let pairs = try #require(node.mapping).map { ($0.key.string!, $0.value.string!) }
         #expect(pairs.map(\.0) == ["a", ":c", "e"])
         #expect(pairs.map(\.1) == ["b", ":d", "f"])
@@ -102,5 +103,17 @@ import CSystem
         writer.discard()
         #expect(TestEnv.read(path) == "two")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/sub") == ["file"])
+    }
+
+    @Test func facterValuesAreDoubleQuotedYAMLThatReadsBackExactly() throws {
+        let values = ["plain", "quote \" and \\ back", "line\nbreak\r\n", "tab\there", "\u{1b}[2Jbell\u{7}", "del\u{7f}",
+                      "nel\u{85}ls\u{2028}ps\u{2029}", "bom\u{feff}", "C:\\temp", "true", "0755", "", "emoji 🚀 é",
+                      "\u{0}nul", "#not a comment", "- not a list", "{not: a map}"]
+        for value in values {
+            let text = "k: " + FacterFactsWriter.quoted(value) + "\n"
+            let parsed = try Yams.load(yaml: text) as? [String: Any]
+            #expect(parsed?["k"] as? String == value, "\(text.debugDescription)")
+            #expect(!text.dropLast().contains("\n"), "one line: \(text.debugDescription)")
+        }
     }
 }

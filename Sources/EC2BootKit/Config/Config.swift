@@ -53,7 +53,8 @@ public struct Config: Sendable, Decodable {
         guard let text = String(data: data, encoding: .utf8) else {
             throw YAMLProblem(source: path, mark: nil, message: "not UTF-8 text")
         }
-        guard let node = try YAMLDocument.parse(text, source: path) else { return Config() }
+        guard let node = try YAMLDocument.parse(text, source: path, maxNodes: UserDataSettings().maxNodes,
+                                                     setting: "the config file's bound") else { return Config() }
         guard case .mapping = node else {
             throw YAMLProblem(source: path, mark: node.mark, message: "expected a mapping of settings")
         }

@@ -53,6 +53,7 @@ struct IMDSCrawl: Sendable {
 
     enum Outcome: Sendable {
         case userData(Data?)
+        case userDataRefused(String)
         case identity(Data?)
         case folder(String, [IMDSListingEntry]?)
         case leaf(String, String?)
@@ -63,6 +64,7 @@ struct IMDSCrawl: Sendable {
         var others: [Job] = [.userData, .identity]
         var leaves: [String: String] = [:]
         var userData: Data?
+        var userDataRefused: String?
         var identity: Data?
         var requests = 0
         var listedLeaves = 0
@@ -87,6 +89,7 @@ struct IMDSCrawl: Sendable {
                 inFlight -= 1
                 switch outcome {
                 case .userData(let data): userData = data
+                case .userDataRefused(let why): userDataRefused = why
                 case .identity(let data): identity = data
                 case .leaf(let path, let value): if let value { leaves[path] = value }
                 case .folder(let path, nil):
@@ -106,7 +109,8 @@ struct IMDSCrawl: Sendable {
                 try fill()
             }
         }
-        return BootData(userData: userData, metadata: MetadataTree(leaves: leaves), identityDocument: identity)
+        return BootData(userData: userData, metadata: MetadataTree(leaves: leaves), identityDocument: identity,
+                        userDataRefused: userDataRefused)
     }
 
     /// Children of a listing worth fetching; folder wins over a leaf of the same name.
@@ -138,7 +142,13 @@ struct IMDSCrawl: Sendable {
     func perform(_ job: Job) async throws -> Outcome {
         switch job {
         case .userData:
-            return .userData(try await fetch(url(for: "user-data", top: true), cap: userDataCap))
+            do {
+                return .userData(try await fetch(url(for: "user-data", top: true), cap: userDataCap))
+            } catch {
+                // Bad user-data, not a bad metadata service: the run goes on as for invalid user-data.
+                guard case .tooLarge(_, let cap, let setting) = error else { throw error }
+                return .userDataRefused("user-data is larger than \(setting) (\(ByteCount(cap)))")
+            }
         case .identity:
             return .identity(try await fetch(url(for: "dynamic/instance-identity/document", top: true), cap: leafCap))
         case .folder(let path):

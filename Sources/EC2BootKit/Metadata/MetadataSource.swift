@@ -8,11 +8,15 @@ public struct BootData: Sendable {
     public var metadata: MetadataTree
     /// `/latest/dynamic/instance-identity/document`, JSON, when the source has one.
     public var identityDocument: Data?
+    /// Why user-data was not read (larger than `user_data.max_bytes`): the run treats it as
+    /// invalid user-data, and goes on with the metadata.
+    public var userDataRefused: String?
 
-    public init(userData: Data?, metadata: MetadataTree, identityDocument: Data?) {
+    public init(userData: Data?, metadata: MetadataTree, identityDocument: Data?, userDataRefused: String? = nil) {
         self.userData = userData
         self.metadata = metadata
         self.identityDocument = identityDocument
+        self.userDataRefused = userDataRefused
     }
 
     public var instanceID: String? { metadata.leaves["instance-id"] }

@@ -7,9 +7,11 @@ import Logging
 public struct SeedSource: MetadataSource {
     public let name = "seed"
     public let directory: String
+    public let userDataMaxBytes: Int
 
-    public init(directory: String) {
+    public init(directory: String, userDataMaxBytes: Int) {
         self.directory = directory
+        self.userDataMaxBytes = userDataMaxBytes
     }
 
     public func load(logger: Logger) async throws -> BootData {
@@ -21,7 +23,14 @@ public struct SeedSource: MetadataSource {
         do { tree = try MetadataTree(nestedJSON: json) } catch {
             throw SourceUnavailable("\(metadataPath) is not a JSON object of metadata: \(error)")
         }
-        return BootData(userData: FileSystem.read(directory + "/user-data"), metadata: tree,
-                        identityDocument: FileSystem.read(directory + "/instance-identity.json"))
+        var userData: Data?
+        var refused: String?
+        switch FileSystem.read(directory + "/user-data", maxBytes: userDataMaxBytes) {
+        case .data(let data): userData = data
+        case .tooLarge: refused = "user-data is larger than user_data.max_bytes (\(ByteCount(userDataMaxBytes)))"
+        case .unreadable: userData = nil
+        }
+        return BootData(userData: userData, metadata: tree,
+                        identityDocument: FileSystem.read(directory + "/instance-identity.json"), userDataRefused: refused)
     }
 }

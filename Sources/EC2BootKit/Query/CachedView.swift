@@ -10,7 +10,7 @@ public struct CachedView {
     public init?(paths: Paths, config: Config) throws {
         guard let data = try CacheStore(directory: paths.cacheDir).read() else { return nil }
         self.data = data
-        userData = UserData.parse(data.userData)
+        userData = UserData.parse(data.userData, limits: config.userData)
         facts = Facts(userData: userData, metadata: data.metadata,
                       writeEC2Facts: userData.writeEC2Facts ?? config.writeEC2Facts)
     }

@@ -20,14 +20,15 @@ public struct BootRun: Sendable {
 
     public func run() async -> ExitStatus {
         let lock: FileLock
-        do { lock = try FileLock(path: paths.lockFile, timeout: config.lockTimeout) } catch {
+        do { lock = try FileLock(path: paths.lockFile, timeout: config.lockTimeout, logger: logger) } catch {
             logger.error("\(error)")
             return .failed
         }
         defer { withExtendedLifetime(lock) {} }
 
         guard let data = await fetchOrCache() else { return .noDataSource }
-        var userData = UserData.parse(data.userData)
+        var userData = UserData.parse(data.userData, limits: config.userData)
+        if let refused = data.userDataRefused { userData.problems.append(YAMLProblem(source: "user-data", mark: nil, message: refused)) }
         let plan = ActionPlan.make(userData)
         userData.problems += plan.problems
         for problem in userData.problems { logger.error("invalid user-data: \(problem)") }

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Logging
 
 public struct LockTimeout: Error, CustomStringConvertible {
     public let path: String
@@ -14,32 +15,55 @@ public struct LockTimeout: Error, CustomStringConvertible {
 }
 
 /// An exclusive flock(2) held for the life of the object, so two runs never interleave.
+/// The holder writes its pid into the lock file, so a run that has to wait can say for whom.
 public final class FileLock {
     private let fd: Int32
 
-    /// Waits up to `timeout` seconds for the lock.
-    public init(path: String, timeout: Double) throws {
+    /// Waits up to `timeout` seconds for the lock, saying at once who holds it and how long
+    /// the wait may last, then every `reminderInterval`.
+    public init(path: String, timeout: Double, logger: Logger? = nil, reminderInterval: Duration = .seconds(30)) throws {
         try FileSystem.makeDirectories((path as NSString).deletingLastPathComponent, mode: 0o755)
-        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw FileSystemError.posix("open lock \(path)", errno) }
         let start = ContinuousClock.now
+        var nextReminder = start
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR else {
                 let err = errno
                 close(fd)
                 throw FileSystemError.posix("lock \(path)", err)
             }
-            if ContinuousClock.now - start >= .milliseconds(Int(timeout * 1000)) {
+            let waited = ContinuousClock.now - start
+            if waited >= .milliseconds(Int64(timeout * 1000)) {
                 close(fd)
                 throw LockTimeout(path: path, seconds: timeout)
+            }
+            if let logger, ContinuousClock.now >= nextReminder {
+                let holder = Self.holder(fd).map { "pid \($0)" } ?? "another process"
+                logger.notice("waiting for the lock: \(holder) holds \(path)", metadata: [
+                    "waited_s": "\(Int(waited / .seconds(1)))", "timeout_s": "\(Int(timeout))",
+                ])
+                nextReminder += reminderInterval
             }
             usleep(50_000)
         }
         self.fd = fd
+        let pid = "\(getpid())\n"
+        ftruncate(fd, 0)
+        _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
     }
 
     deinit {
+        ftruncate(fd, 0)
         flock(fd, LOCK_UN)
         close(fd)
+    }
+
+    /// The pid the holder wrote, if it wrote one.
+    private static func holder(_ fd: Int32) -> Int? {
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard count > 0 else { return nil }
+        return Int(String(decoding: buffer[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }

@@ -52,6 +52,36 @@ public enum FileSystem {
         FileManager.default.contents(atPath: path)
     }
 
+    /// Reads at most `maxBytes`: nil when the file cannot be read, `.tooLarge` past the bound,
+    /// found while reading (a file that grows, or a pipe, is never loaded whole).
+    public static func read(_ path: String, maxBytes: Int) -> BoundedRead {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .unreadable(errno) }
+        defer { close(fd) }
+        return read(fd: fd, maxBytes: maxBytes)
+    }
+
+    public static func read(fd: Int32, maxBytes: Int) -> BoundedRead {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return .unreadable(errno)
+            }
+            if count == 0 { return .data(data) }
+            guard data.count + count <= maxBytes else { return .tooLarge }
+            data.append(contentsOf: buffer[..<count])
+        }
+    }
+
+    public enum BoundedRead {
+        case data(Data)
+        case tooLarge
+        case unreadable(Int32)
+    }
+
     /// `rm -rf`; a missing path is fine.
     public static func remove(_ path: String) throws {
         guard exists(path) else { return }

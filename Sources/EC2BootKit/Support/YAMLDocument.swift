@@ -9,9 +9,13 @@ public struct YAMLProblem: Error, CustomStringConvertible, Sendable {
     public let message: String
 
     public init(source: String, mark: Mark?, message: String) {
+        self.init(source: source, line: mark?.line, column: mark?.column, message: message)
+    }
+
+    public init(source: String, line: Int?, column: Int?, message: String) {
         self.source = source
-        self.line = mark?.line
-        self.column = mark?.column
+        self.line = line
+        self.column = column
         self.message = message
     }
 
@@ -24,8 +28,11 @@ public struct YAMLProblem: Error, CustomStringConvertible, Sendable {
 /// Parsing of the YAML the tool reads (user-data, config), in the Ruby tool's dialect:
 /// `:facts:` and `facts:` mean the same key, `:getactions` and `getactions` the same value.
 public enum YAMLDocument {
-    /// Parses one document; nil for an empty one.
-    public static func parse(_ text: String, source: String) throws(YAMLProblem) -> Node? {
+    /// Parses one document; nil for an empty one. A document that expands past `maxNodes`
+    /// nodes through its aliases is refused before it is built.
+    public static func parse(_ text: String, source: String, maxNodes: Int,
+                             setting: String = "user_data.max_nodes") throws(YAMLProblem) -> Node? {
+        try YAMLBudget.check(text, maxNodes: maxNodes, setting: setting, source: source)
         do {
             guard let node = try Yams.compose(yaml: text) else { return nil }
             return normalizingSymbols(node)

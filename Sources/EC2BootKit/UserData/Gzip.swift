@@ -2,15 +2,13 @@ import CSystem
 import Foundation
 
 enum Gzip {
-    /// Inflated size at which we stop: user-data is at most 16 KiB compressed on EC2,
-    /// so anything near this is a decompression bomb, not a config.
-    static let maxInflatedSize = 32 << 20
-
     static func isCompressed(_ data: Data) -> Bool {
         data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b
     }
 
-    static func inflate(_ data: Data) throws(YAMLProblem) -> Data {
+    /// Inflates gzip data, stopping past `maxInflatedSize` (user_data.max_bytes): user-data is
+    /// at most 16 KiB compressed on EC2, so anything near that is a decompression bomb.
+    static func inflate(_ data: Data, maxInflatedSize: Int) throws(YAMLProblem) -> Data {
         var stream = z_stream()
         // 16 + MAX_WBITS: expect a gzip header.
         guard inflateInit2_(&stream, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -34,7 +32,7 @@ enum Gzip {
             } while status == Z_OK && output.count <= maxInflatedSize
         }
         if output.count > maxInflatedSize {
-            throw YAMLProblem(source: "user-data", mark: nil, message: "gzip user-data inflates past \(maxInflatedSize >> 20) MiB")
+            throw YAMLProblem(source: "user-data", mark: nil, message: "gzip user-data inflates past user_data.max_bytes (\(ByteCount(maxInflatedSize)))")
         }
         guard status == Z_STREAM_END else {
             throw YAMLProblem(source: "user-data", mark: nil, message: "gzip user-data is corrupt or truncated")

@@ -26,12 +26,18 @@ public struct UserData {
         return false
     }
 
-    /// Never throws: a problem is recorded, and what could be read is kept.
-    public static func parse(_ raw: Data?, source: String = "user-data") -> UserData {
+    /// Never throws: a problem is recorded, and what could be read is kept. `limits` bound
+    /// the inflated size and the nodes the YAML may expand to.
+    public static func parse(_ raw: Data?, source: String = "user-data", limits: UserDataSettings) -> UserData {
         var result = UserData()
         guard var data = raw, !data.isEmpty else { return result }
+        if data.count > limits.maxBytes {
+            result.problems.append(YAMLProblem(source: source, mark: nil,
+                                               message: "larger than user_data.max_bytes (\(ByteCount(limits.maxBytes)))"))
+            return result
+        }
         if Gzip.isCompressed(data) {
-            do { data = try Gzip.inflate(data) } catch {
+            do { data = try Gzip.inflate(data, maxInflatedSize: limits.maxBytes) } catch {
                 result.problems.append(error)
                 return result
             }
@@ -45,7 +51,7 @@ public struct UserData {
             return result
         }
         do {
-            guard let node = try YAMLDocument.parse(text, source: source) else { return result }
+            guard let node = try YAMLDocument.parse(text, source: source, maxNodes: limits.maxNodes) else { return result }
             result.content = .document(node)
             result.read(node, source: source)
         } catch {
