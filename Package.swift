@@ -40,3 +40,11 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets over the parsers hostile input reaches, only when scripts/fuzz.sh asks:
+// every target of that build is compiled with -sanitize=fuzzer, in its own scratch folder.
+if Context.environment["EC2BOOT_FUZZ"] != nil {
+    for name in ["FuzzUserData", "FuzzListings"] {
+        package.targets.append(.executableTarget(name: name, dependencies: ["EC2BootKit"], path: "Fuzz/\(name)"))
+    }
+}
