@@ -13,7 +13,7 @@ struct FetchCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "http, https or file URL.")
+    @Argument(help: "http, https or file URL; - reads it from standard input, so credentials or a presigned query never sit in argv.")
     var url: String
 
     @Argument(help: "Where to write it.")
@@ -45,23 +45,32 @@ struct FetchCommand: AsyncParsableCommand {
             throw ValidationError("--timeout and --deadline take seconds above 0 and at most \(Int(Seconds.max))")
         }
         if let maxBytes, maxBytes < 1 { throw ValidationError("--max-bytes must be at least 1") }
-        guard let parsedURL = URL(string: url), let scheme = parsedURL.scheme?.lowercased(),
-              ["http", "https", "file"].contains(scheme) else {
-            throw ValidationError("URL must be http, https or file")
+        if url != "-", Self.parse(url) == nil { throw ValidationError("URL must be http, https or file") }
+    }
+
+    static func parse(_ text: String) -> URL? {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https", "file"].contains(scheme) else {
+            return nil
         }
+        return url
     }
 
     func run() async throws {
         let config = try global.load()
+        let text = url == "-" ? (readLine(strippingNewline: true) ?? "") : url
+        guard let source = Self.parse(text) else {
+            printError("ec2-boot-init: fetch: URL must be http, https or file")
+            throw ExitCode(.badInput)
+        }
         let policy = RetryPolicy(requestTimeout: timeout, deadline: deadline,
                                  backoffBase: config.imds.backoffBase, backoffMax: config.imds.backoffMax)
         do {
-            let digest = try await Download().fetch(URL(string: url)!, to: dest, sha256: sha256, mode: mode_t(mode, radix: 8)!,
+            let digest = try await Download().fetch(source, to: dest, sha256: sha256, mode: mode_t(mode, radix: 8)!,
                                                     policy: policy, deadline: Deadline(seconds: deadline),
                                                     cap: ByteCap(maxBytes ?? config.actions.maxFileBytes,
                                                                  setting: maxBytes == nil ? "actions.max_file_bytes" : "--max-bytes"),
                                                     redirects: config.actions.redirects, logger: logger)
-            logger.info("fetched", metadata: ["url": "\(URL(string: url)!.redacted)", "dest": "\(dest)", "sha256": "\(digest)"])
+            logger.info("fetched", metadata: ["url": "\(source.redacted)", "dest": "\(dest)", "sha256": "\(digest)"])
         } catch {
             logger.error("fetch failed: \(error)")
             throw ExitCode(.failed)

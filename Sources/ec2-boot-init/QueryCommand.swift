@@ -41,7 +41,7 @@ struct QueryCommand: ParsableCommand {
         let lookup = view.lookup
         guard let key else {
             for (name, value) in lookup.values.sorted(by: { $0.key < $1.key }) {
-                print("\(name)=\(FactsFileWriter.escape(value))")
+                print("\(name)=\(value)")  // control characters were replaced (see Printable)
             }
             return
         }

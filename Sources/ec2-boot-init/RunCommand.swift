@@ -37,6 +37,7 @@ struct RunCommand: AsyncParsableCommand {
         } else {
             selection = force ? .all : .firstBoot
         }
+        Interruption.install()
         let run = BootRun(paths: global.paths, config: config, source: try global.source(config),
                           actions: ActionEngine(selection: selection), logger: logger)
         let status = await run.run()

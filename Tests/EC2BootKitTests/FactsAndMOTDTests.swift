@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import EC2BootKit
 
 /// facts.txt, the Facter facts file (read back by the real `facter`) and the MOTD.
 @Suite struct FactsAndMOTDTests {
@@ -28,8 +29,10 @@ import Testing
         let result = try tool(["run", "--root", root, "--seed", root + "/seed"])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = try #require(TestEnv.read(root + "/etc/facts.txt")).split(separator: "\n", omittingEmptySubsequences: false)
-        #expect(lines.prefix(6) == [#"motto=line one\nline two"#, "equation=a=b=c", #"path=C:\\temp\\new"#,
+        // Values raw, as Facter's key=value format has them; a newline became a space, with a warning.
+        #expect(lines.prefix(6) == ["motto=line one line two", "equation=a=b=c", #"path=C:\temp\new"#,
                                     "flag=true", "mode=0755", "bad_name_x=y"])
+        #expect(result.stderr.contains("control characters in fact values replaced by spaces facts=motto"), "\(result.stderr)")
         // Every line is name=value with a name free of '='.
         for line in lines.dropLast() { #expect(line.contains("=") && !line.prefix { $0 != "=" }.isEmpty) }
         #expect(lines.last == "")
@@ -46,7 +49,7 @@ import Testing
                                                   "ec2_placement_region"])
         #expect(out.status == 0, "\(out.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
-        #expect(json["motto"] as? String == "line one\nline two")
+        #expect(json["motto"] as? String == "line one line two")
         #expect(json["equation"] as? String == "a=b=c")
         #expect(json["path"] as? String == #"C:\temp\new"#)
         #expect(json["flag"] as? String == "true", "a string, not a boolean")
@@ -82,5 +85,23 @@ import Testing
         let motd = try #require(TestEnv.read(root + "/etc/motd"))
         #expect(motd.hasPrefix("NOT READY ami-1\n"))
         #expect(motd.contains("failed: user-data is invalid"))
+    }
+
+    @Test func terminalEscapesInTagsNeverReachTheMOTDOrFacts() throws {
+        let root = try makeRoot()
+        let meta = #"{"ami-id": "ami-1", "instance-id": "i-1", "tags": {"instance": {"Name": "web\u001b]0;owned\u0007\u001b[2J\r\u2028x"}}}"#
+        try TestEnv.write(meta, to: root + "/seed/meta-data.json")
+        try TestEnv.write("write_ec2_facts: true\n", to: root + "/seed/user-data")
+        try TestEnv.write("Name: @@tags_instance_Name@@\n", to: root + "/etc/ec2-boot-init/motd.provisioned")
+        let result = try tool(["run", "--root", root, "--seed", root + "/seed"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let motd = try #require(TestEnv.read(root + "/etc/motd"))
+        #expect(motd == "Name: web ]0;owned  [2J  x\n", "\(motd.debugDescription)")
+        let facts = try #require(TestEnv.read(root + "/etc/facts.txt"))
+        #expect(facts.contains("ec2_tags_instance_Name=web ]0;owned  [2J  x\n"), "\(facts.debugDescription)")
+        for text in [motd, facts] {
+            #expect(!text.unicodeScalars.contains { Printable.isUnsafe($0) && $0 != "\n" })
+        }
+        #expect(result.stderr.contains("control characters in a value replaced in the MOTD key=tags_instance_Name"), "\(result.stderr)")
     }
 }

@@ -78,9 +78,9 @@ import Yams
         #expect(unknown == ["b"])
     }
 
-    @Test func factValuesAreEscapedReversibly() {
-        #expect(FactsFileWriter.escape("plain = value") == "plain = value")
-        #expect(FactsFileWriter.escape("a\\b\nc\r\n") == #"a\\b\nc\r\n"#)
+    @Test func controlCharactersBecomeSpacesAndNothingElseChanges() {
+        #expect(Printable.cleaned("plain = value C:\\temp é 🚀") == nil)
+        #expect(Printable.cleaned("a\u{1b}[2J\u{7}b\nc\r\u{85}d\u{2028}e\u{2029}f\u{7f}\u{0}") == "a [2J b c  d e f  ")
     }
 
     @Test func rubySymbolsNormaliseOnlyWhenUnquoted() throws {
@@ -114,6 +114,25 @@ import Yams
             let parsed = try Yams.load(yaml: text) as? [String: Any]
             #expect(parsed?["k"] as? String == value, "\(text.debugDescription)")
             #expect(!text.dropLast().contains("\n"), "one line: \(text.debugDescription)")
+        }
+    }
+
+    @Test func redactionCatchesTheCloudsCredentialForms() {
+        let lines = [
+            "export AWS_SECRET_ACCESS_KEY=abc123SECRET", "aws_secret_access_key = abc123SECRET",
+            #"{"SecretAccessKey" : "abc123SECRET", "Token": "abc123SECRET"}"#, "mysql --password abc123SECRET -u root",
+            "tool --token=abc123SECRET", "Authorization: Bearer abc123SECRET", "authorization: AWS4-HMAC-SHA256 Credential=abc123SECRET",
+            "fetching https://deploy:abc123SECRET@git.example.com/repo.git",
+            "GET https://b.s3.amazonaws.com/k?X-Amz-Credential=abc123SECRET&X-Amz-Signature=abc123SECRET&x=1",
+            "password=abc123SECRET", "db_pass: 'abc123SECRET'", "api-key: abc123SECRET", "PRIVATE_KEY=abc123SECRET",
+        ]
+        for line in lines {
+            let redacted = Redaction.redact(line)
+            #expect(!redacted.contains("abc123SECRET"), "\(line) → \(redacted)")
+            #expect(redacted.contains("<redacted>"))
+        }
+        for plain in ["installed 3 files", "key_name=ops-key", "tokens are renewed before they expire"] {
+            #expect(Redaction.redact(plain) == plain)
         }
     }
 }

@@ -54,6 +54,11 @@ public struct ActionEngine: Sendable {
         var failures: [String] = []
         var stopped = false
         for (slot, action) in plan.enumerated() {
+            if let signo = Interruption.signal {
+                failures.append("interrupted by signal \(signo) before action \(action.index) (\(action.type))")
+                save(status, context, logger)
+                return ActionsReport(failures: failures)
+            }
             let selected: Bool
             if case .only(let types) = selection { selected = types.contains(action.type) } else { selected = true }
             if stopped || !selected || done.contains(action.fingerprint) {
@@ -85,7 +90,16 @@ public struct ActionEngine: Sendable {
             status.actions[slot].exitCode = result.exitCode
             let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
             status.actions[slot].durationMS = Double(micros / 100) / 10
-            status.actions[slot].message = result.message
+            status.actions[slot].message = result.message.map(Redaction.redact)
+            if let signo = Interruption.signal {
+                // Left unfinished, so the next run resumes here; never left saying "running".
+                status.actions[slot].result = "interrupted"
+                status.actions[slot].message = "the agent got signal \(signo); the action's process group was stopped"
+                save(status, context, logger)
+                logger.error("interrupted by signal \(signo); the next run resumes from action \(action.index)")
+                failures.append("action \(action.index) (\(action.type)): interrupted")
+                return ActionsReport(failures: failures)
+            }
             save(status, context, logger)
             switch result.outcome {
             case .ok, .skipped:

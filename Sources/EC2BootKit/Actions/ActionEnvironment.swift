@@ -21,7 +21,33 @@ enum ActionEnvironment {
         env["EC2BOOT_METADATA_JSON"] = paths.cacheDir + "/meta-data.json"
         env["EC2BOOT_USER_DATA"] = paths.cacheDir + "/user-data.raw"
         env["EC2BOOT_FACTS_FILE"] = paths.factsFile
+        env["EC2BOOT_PRIVATE_DIR"] = paths.privateDir
         return env
+    }
+
+    /// The 0700 folder for an action's private files (EC2BOOT_PRIVATE_DIR).
+    static func preparePrivateDir(_ paths: Paths) throws {
+        try FileSystem.ownedDirectory(paths.stateDir, mode: 0o700)
+        try FileSystem.ownedDirectory(paths.privateDir, mode: 0o700)
+    }
+
+    /// Runs `text` from a private file (0600, or 0700 to run it directly, in the 0700 private
+    /// folder; removed after), with `interpreter`, or directly when nil. Never in argv, where
+    /// every local user reads it from /proc/PID/cmdline, and of any length.
+    static func executeScript(_ text: String, interpreter: String?, environment: [String: String], directory: String?,
+                              timeout: Double?, context: ActionContext) async -> ActionResult {
+        let folder = context.run.paths.privateDir
+        let name = "\(context.index)-\(context.type)-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        let file = folder + "/" + name
+        do {
+            try preparePrivateDir(context.run.paths)
+            try AtomicFile.write(text, to: file, mode: interpreter == nil ? 0o700 : 0o600, directoryMode: 0o700)
+        } catch {
+            return ActionResult(.failed, message: "cannot write the script to run: \(error)")
+        }
+        defer { unlink(file) }
+        return await execute(interpreter.map { [$0, file] } ?? [file], environment: environment, directory: directory,
+                             timeout: timeout, context: context)
     }
 
     static let selfPath: String = {
@@ -38,7 +64,7 @@ enum ActionEnvironment {
         do {
             outcome = try await ProcessRunner.run(argv, environment: environment, directory: directory, stdin: stdin,
                                                   timeout: limit) { line in
-                logger.info("\(Redaction.redact(line))")
+                logger.info("\(line)")  // the log handlers redact secrets
             }
         } catch {
             return ActionResult(.failed, message: "\(error)")
@@ -54,16 +80,5 @@ enum ActionEnvironment {
         case .timedOut:
             return ActionResult(.timedOut, message: "timed out after \(Int(limit)) s; its process group was killed")
         }
-    }
-}
-
-/// Keeps secrets out of log lines and status: `password=…`, `token: …`, AWS secret keys.
-enum Redaction {
-    static let pattern = try! NSRegularExpression(
-        pattern: #"(?i)((?:pass(?:word|wd)?|secret|token|api[_-]?key|private[_-]?key|credentials?)["']?\s*[:=]\s*)("[^"]*"|'[^']*'|\S+)"#)
-
-    static func redact(_ line: String) -> String {
-        let range = NSRange(line.startIndex..., in: line)
-        return pattern.stringByReplacingMatches(in: line, range: range, withTemplate: "$1<redacted>")
     }
 }

@@ -25,8 +25,9 @@ public enum ActionPlan {
         if case .script(let text) = userData.content {
             let params: [String: Any] = ["command": text]
             return ([planned(0, "shell", stop: false, json: params, hostable: false) { context in
-                await ActionEnvironment.execute(["/bin/sh", "-c", text], environment: ActionEnvironment.base(context),
-                                                directory: nil, timeout: nil, context: context)
+                // Run as the file it is, so its #! line picks the interpreter (bash, python3, …).
+                await ActionEnvironment.executeScript(text, interpreter: nil, environment: ActionEnvironment.base(context),
+                                                      directory: nil, timeout: nil, context: context)
             }], [])
         }
         var actions: [PlannedAction] = []
@@ -47,6 +48,14 @@ public enum ActionPlan {
                                       mapping.tag, mapping.style, mapping.mark)
             let json = UserData.json(.mapping(params))
             guard let actionType = ActionRegistry.lookup(type) else {
+                // A hosted action's only parameter the engine reads itself.
+                if let timeout = params["timeout"] {
+                    let seconds = YAMLDocument.scalarText(timeout).flatMap(Double.init)
+                    if seconds.map({ !($0 > 0 && $0 <= Seconds.max) }) ?? true {
+                        problems.append(YAMLProblem(source: source, mark: timeout.mark, message:
+                            "actions[\(index)].timeout: expected a number of seconds above 0 and at most \(Int(Seconds.max))"))
+                    }
+                }
                 actions.append(planned(index, type, stop: stop, json: json) { _ in
                     ActionResult(.failed, message: "unknown action type \(type) (no built-in, nothing hosted in the actions folder)")
                 })

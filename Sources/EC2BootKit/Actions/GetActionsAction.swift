@@ -70,6 +70,9 @@ public struct GetActionsAction: Action {
             return true
         }
         let actionsDir = context.run.paths.actionsDir
+        do { try FileSystem.ownedDirectory(actionsDir, mode: 0o755) } catch {
+            return ActionResult(.failed, message: "\(error)")
+        }
         let failures = await withTaskGroup(of: String?.self) { group in
             for entry in wanted {
                 group.addTask {

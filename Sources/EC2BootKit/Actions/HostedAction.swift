@@ -53,13 +53,16 @@ enum HostedAction {
             }
             environment["EC2BOOT_PARAM_" + Self.envName(name)] = text
         }
-        let timeout = (params["timeout"] as? NSNumber)?.doubleValue
+        let timeout = (params["timeout"] as? NSNumber)?.doubleValue.clamped(to: 0.001...Seconds.max)
         let argv: [String]
         switch self {
         case .executable(let path):
             argv = [path]
         case .legacyRuby:
-            do { argv = ["ruby", try LegacyRuby.installShim(context.run.paths), context.type, context.run.paths.actionsDir] } catch {
+            do {
+                try ActionEnvironment.preparePrivateDir(context.run.paths)
+                argv = ["ruby", try LegacyRuby.installShim(context.run.paths), context.type, context.run.paths.actionsDir]
+            } catch {
                 return ActionResult(.failed, message: "cannot install the Ruby shim: \(error)")
             }
             environment["EC2BOOT_RUBY_ACTION"] = path

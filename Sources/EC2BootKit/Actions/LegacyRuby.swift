@@ -26,7 +26,7 @@ enum LegacyRuby {
     # ec2-boot-init's shim for actions written for the Ruby ec2-boot-init.
     # Usage: ruby ec2boot_shim.rb TYPE ACTIONS_DIR, the action's parameters as JSON on stdin.
     require "json"
-    require "tempfile"
+    require "tmpdir"
 
     $stdout.sync = true
 
@@ -42,13 +42,19 @@ enum LegacyRuby {
         end
 
         # Downloads through `ec2-boot-init fetch` (retries, atomic write). With a file, writes
-        # it and returns true; without, returns the body.
+        # it and returns true; without, returns the body. The URL goes on stdin (credentials or
+        # a presigned query never sit in argv), a body into a 0700 folder of its own.
         def self.get_url(url, file = nil)
-          target = file || Tempfile.new("ec2boot").path
-          unless system(ENV.fetch("EC2BOOT_BIN"), "fetch", "--root", ENV.fetch("EC2BOOT_ROOT"), url, target)
-            raise URLFetchFailed, "could not fetch #{url}"
+          fetch = lambda do |target|
+            IO.popen([ENV.fetch("EC2BOOT_BIN"), "fetch", "--root", ENV.fetch("EC2BOOT_ROOT"), "-", target], "w") { |io| io.puts(url) }
+            raise URLFetchFailed, "could not fetch #{url.to_s.sub(/\?.*/, "?…").sub(%r{//[^/@]*@}, "//")}" unless $?.success?
           end
-          file ? true : File.read(target)
+          return fetch.call(file) && true if file
+          Dir.mktmpdir("get_url", ENV.fetch("EC2BOOT_PRIVATE_DIR")) do |dir|
+            target = File.join(dir, "body")
+            fetch.call(target)
+            File.binread(target)
+          end
         end
       end
 
@@ -122,7 +128,10 @@ enum LegacyRuby {
     end
     raw = File.exist?(ENV["EC2BOOT_USER_DATA"].to_s) ? File.binread(ENV["EC2BOOT_USER_DATA"]) : ""
 
-    Dir.glob(File.join(actions_dir, "*.rb")).sort.each { |file| load file }
+    # Only the file that defines this action (and what it requires, from the actions folder too):
+    # other files' top-level code never runs, and no other file's definition can win.
+    $LOAD_PATH.unshift(actions_dir)
+    load ENV.fetch("EC2BOOT_RUBY_ACTION")
     runner = Object.new.extend(EC2Boot::Actions)
     method = "#{type}_action"
     unless runner.respond_to?(method)

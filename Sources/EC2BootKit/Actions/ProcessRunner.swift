@@ -26,11 +26,12 @@ public enum ProcessRunner {
                            stdin: Data? = nil, timeout: Double, tailLines: Int = 20,
                            onLine: @escaping @Sendable (String) -> Void) async throws -> ProcessOutcome {
         let start = ContinuousClock.now
+        // Every end close-on-exec: the child gets its copies as 0, 1 and 2 (dup2 clears the
+        // flag there) and nothing else, so a daemon it starts with its own redirections does
+        // not keep our log pipe open.
         var output: [Int32] = [-1, -1]
         var input: [Int32] = [-1, -1]
-        guard pipe(&output) == 0, pipe(&input) == 0 else { throw FileSystemError.posix("create a pipe", errno) }
-        _ = fcntl(output[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(input[1], F_SETFD, FD_CLOEXEC)
+        guard pipe2(&output, O_CLOEXEC) == 0, pipe2(&input, O_CLOEXEC) == 0 else { throw FileSystemError.posix("create a pipe", errno) }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -38,6 +39,8 @@ public enum ProcessRunner {
         posix_spawn_file_actions_adddup2(&actions, input[0], 0)
         posix_spawn_file_actions_adddup2(&actions, output[1], 1)
         posix_spawn_file_actions_adddup2(&actions, output[1], 2)
+        // Only 0-2 reach the child: no lock file, socket or log descriptor of ours.
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
         if let directory { posix_spawn_file_actions_addchdir_np(&actions, directory) }
 
         var attributes = posix_spawnattr_t()
@@ -80,11 +83,13 @@ public enum ProcessRunner {
             close(stdinFD)
         }
 
+        RunningGroups.shared.add(pid)
+        defer { RunningGroups.shared.remove(pid) }
         let waiter = ExitWaiter(pid: pid)
         let ending: ProcessOutcome.Ending = await withTaskGroup(of: ProcessOutcome.Ending?.self) { group in
             group.addTask { await waiter.wait() }
             group.addTask {
-                try? await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                try? await Task.sleep(nanoseconds: UInt64(min(max(timeout, 0), Seconds.max) * 1e9))
                 return Task.isCancelled ? nil : .timedOut
             }
             let first = await group.next()!!
@@ -152,8 +157,26 @@ private final class ExitWaiter: @unchecked Sendable {
     }
 }
 
-/// Reads a pipe on a thread, line by line, keeping the last few lines.
+/// The process groups of the actions running now, so a SIGTERM to the agent reaches them.
+final class RunningGroups: @unchecked Sendable {
+    static let shared = RunningGroups()
+    private let lock = NSLock()
+    private var groups: Set<pid_t> = []
+
+    func add(_ pid: pid_t) { lock.withLock { _ = groups.insert(pid) } }
+    func remove(_ pid: pid_t) { lock.withLock { _ = groups.remove(pid) } }
+
+    /// Sends `signal` to every running action's whole group.
+    func signalAll(_ signal: Int32) {
+        for pid in lock.withLock({ groups }) { kill(-pid, signal) }
+    }
+}
+
+/// Reads a pipe on a thread, line by line, keeping the last few lines. Each byte is looked at
+/// once (a long line costs linear time), and a line longer than `maxLine` is cut there and
+/// marked, the rest of it dropped.
 private final class LineReader: @unchecked Sendable {
+    static let maxLine = 64 * 1024
     private let fd: Int32
     private let keep: Int
     private let onLine: @Sendable (String) -> Void
@@ -169,25 +192,33 @@ private final class LineReader: @unchecked Sendable {
 
     func start() {
         Thread.detachNewThread { [self] in
-            var pending = Data()
+            var line: [UInt8] = []
+            var cut = false
             var buffer = [UInt8](repeating: 0, count: 16384)
             while true {
                 let n = read(fd, &buffer, buffer.count)
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
-                pending.append(contentsOf: buffer[0..<n])
-                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                    emit(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
-                    pending.removeSubrange(pending.startIndex...newline)
+                for byte in buffer[0..<n] {
+                    if byte == UInt8(ascii: "\n") {
+                        emit(line, cut: cut)
+                        line.removeAll(keepingCapacity: true)
+                        cut = false
+                    } else if line.count < Self.maxLine {
+                        line.append(byte)
+                    } else {
+                        cut = true
+                    }
                 }
             }
-            if !pending.isEmpty { emit(String(decoding: pending, as: UTF8.self)) }
+            if !line.isEmpty || cut { emit(line, cut: cut) }
             close(fd)
             done.signal()
         }
     }
 
-    private func emit(_ line: String) {
+    private func emit(_ bytes: [UInt8], cut: Bool) {
+        let line = String(decoding: bytes, as: UTF8.self) + (cut ? " [line cut at \(Self.maxLine / 1024) KiB]" : "")
         onLine(line)
         lock.withLock {
             tail.append(line)
@@ -195,8 +226,8 @@ private final class LineReader: @unchecked Sendable {
         }
     }
 
-    /// The kept lines, once the pipe is closed; a daemon the script started may hold it
-    /// open, so this waits two seconds at most.
+    /// The kept lines, once the pipe is closed; a daemon the script started without
+    /// redirecting its output may hold it open, so this waits two seconds at most.
     func finish() async -> [String] {
         await withCheckedContinuation { continuation in
             Thread.detachNewThread { [self] in

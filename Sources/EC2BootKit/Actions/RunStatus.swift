@@ -12,7 +12,7 @@ public struct RunStatus: Codable, Sendable {
     public struct ActionStatus: Codable, Sendable {
         public var index: Int
         public var type: String
-        /// pending, running, ok, failed, skipped, timed-out
+        /// pending, running, ok, failed, skipped, timed-out, interrupted (the agent was stopped)
         public var result: String
         public var exitCode: Int32?
         public var durationMS: Double?
@@ -43,6 +43,7 @@ public struct RunStatus: Codable, Sendable {
     func save(_ paths: Paths) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try FileSystem.ownedDirectory(paths.stateDir, mode: 0o700)
         try AtomicFile.write(try encoder.encode(self), to: Self.file(paths), mode: 0o600, directoryMode: 0o700)
     }
 }

@@ -37,8 +37,8 @@ public struct ShellAction: Action {
         }
         var environment = ActionEnvironment.base(context)
         for (name, value) in params.env ?? [:] { environment[name] = value }
-        return await ActionEnvironment.execute(["/bin/sh", "-c", params.command], environment: environment,
-                                               directory: params.cwd.map(context.run.paths.host),
-                                               timeout: params.timeout, context: context)
+        return await ActionEnvironment.executeScript(params.command, interpreter: "/bin/sh", environment: environment,
+                                                     directory: params.cwd.map(context.run.paths.host),
+                                                     timeout: params.timeout, context: context)
     }
 }

@@ -19,7 +19,7 @@ public struct CacheStore: Sendable {
     public var exists: Bool { FileSystem.exists(metadataJSONFile) }
 
     public func write(_ data: BootData) throws {
-        try FileSystem.makeDirectories(directory, mode: 0o700)
+        try FileSystem.ownedDirectory(directory, mode: 0o700)
         try writeMirror(data.metadata)
         if let userData = data.userData {
             try AtomicFile.write(userData, to: userDataFile, mode: 0o600, directoryMode: 0o700)

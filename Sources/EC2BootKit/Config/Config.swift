@@ -231,3 +231,7 @@ public enum Seconds {
     /// The longest timeout or deadline any setting takes.
     public static let max = 1_000_000.0
 }
+
+extension Double {
+    func clamped(to range: ClosedRange<Double>) -> Double { isNaN ? range.lowerBound : Swift.min(Swift.max(self, range.lowerBound), range.upperBound) }
+}

@@ -22,6 +22,8 @@ public struct Paths: Sendable {
     /// The Ruby tool's cache folder, kept so its users' scripts still find the data.
     public var cacheDir: String { host("/var/spool/ec2boot") }
     public var stateDir: String { host("/var/lib/ec2-boot-init") }
+    /// 0700: scripts and downloads of a running action that nobody else may read.
+    public var privateDir: String { stateDir + "/private" }
     public var factsFile: String { host("/etc/facts.txt") }
     public var facterFactsFile: String { host("/etc/facter/facts.d/ec2_boot_init.yaml") }
     public var motdFile: String { host("/etc/motd") }

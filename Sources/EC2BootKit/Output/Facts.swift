@@ -3,15 +3,28 @@
 public struct Facts: Sendable {
     public private(set) var user: [(name: String, value: String)] = []
     public private(set) var ec2: [(name: String, value: String)] = []
+    /// Facts whose values had control characters, replaced (see `Printable`); the run warns.
+    public private(set) var replaced: [String] = []
 
     public var entries: [(name: String, value: String)] { user + ec2 }
 
     public init(userData: UserData, metadata: MetadataTree, writeEC2Facts: Bool) {
         user = userData.facts.map { (Self.safeName($0.name), $0.value) }
-        guard writeEC2Facts else { return }
-        let flat = Self.publicMetadata(metadata)
-        ec2 = flat.keys.sorted().map { ("ec2_" + $0, flat[$0]!) }
-        if flat["placement_region"] == nil, let region = metadata.region { ec2.append(("ec2_placement_region", region)) }
+        if writeEC2Facts {
+            let flat = Self.publicMetadata(metadata)
+            ec2 = flat.keys.sorted().map { ("ec2_" + $0, flat[$0]!) }
+            if flat["placement_region"] == nil, let region = metadata.region { ec2.append(("ec2_placement_region", region)) }
+        }
+        user = clean(user)
+        ec2 = clean(ec2)
+    }
+
+    private mutating func clean(_ facts: [(name: String, value: String)]) -> [(name: String, value: String)] {
+        facts.map { fact in
+            guard let cleaned = Printable.cleaned(fact.value) else { return fact }
+            replaced.append(fact.name)
+            return (fact.name, cleaned)
+        }
     }
 
     /// Flattened metadata without credentials, which never go to a world-readable file.

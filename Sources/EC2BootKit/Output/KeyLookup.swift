@@ -4,10 +4,17 @@
 public struct KeyLookup: Sendable {
     /// Every name once, without the `ec2_` aliases.
     public private(set) var values: [String: String]
+    /// Names whose values had control characters, replaced (see `Printable`).
+    public private(set) var replaced: Set<String> = []
 
     public init(facts: Facts, metadata: MetadataTree) {
         var values = Facts.publicMetadata(metadata)
         if let region = metadata.region { values["placement_region"] = region }
+        for (name, value) in values {
+            guard let cleaned = Printable.cleaned(value) else { continue }
+            values[name] = cleaned
+            replaced.insert(name)
+        }
         for fact in facts.user { values[fact.name] = fact.value }
         self.values = values
     }

@@ -17,13 +17,17 @@ public struct MOTDWriter: Sendable {
         let templatePath = provisioned ? paths.motdProvisionedTemplate : paths.motdUnprovisionedTemplate
         let installed = FileSystem.read(templatePath).map { String(decoding: $0, as: UTF8.self) }
         let template = installed ?? (provisioned ? MOTD.defaultProvisioned : MOTD.defaultUnprovisioned)
-        var (text, unknown) = MOTD.render(template, lookup: KeyLookup(facts: facts, metadata: metadata).value(for:))
+        let lookup = KeyLookup(facts: facts, metadata: metadata)
+        var (text, unknown) = MOTD.render(template, lookup: lookup.value(for:))
+        for name in lookup.replaced.sorted() where template.contains("@@\(name)@@") || template.contains("@@ec2_\(name)@@") {
+            logger.warning("control characters in a value replaced in the MOTD", metadata: ["key": "\(name)"])
+        }
         // The built-in template names keys a seed may lack; only a template someone wrote is worth a warning.
         for name in unknown where installed != nil {
             logger.warning("MOTD template names an unknown key; left as is", metadata: ["key": "@@\(name)@@"])
         }
         if !provisioned {
-            text += failures.map { "     failed: \($0)\n" }.joined()
+            text += failures.map { "     failed: \(Printable.cleaned($0) ?? $0)\n" }.joined()
         }
         try AtomicFile.write(text, to: paths.motdFile, mode: 0o644)
     }

@@ -43,6 +43,9 @@ public struct BootRun: Sendable {
             logger.error("cannot write facts: \(error)")
             return .failed
         }
+        if !facts.replaced.isEmpty {
+            logger.warning("control characters in fact values replaced by spaces", metadata: ["facts": "\(facts.replaced.joined(separator: ","))"])
+        }
         logger.info("wrote facts", metadata: ["count": "\(facts.entries.count)", "file": "\(paths.factsFile)"])
 
         var failures: [String] = []

@@ -8,27 +8,28 @@ import CSystem
 
 public enum FileSystemError: Error, CustomStringConvertible {
     case posix(String, Int32)
+    case refused(String)
 
     public var description: String {
         switch self {
         case let .posix(what, code): return "cannot \(what): \(String(cString: strerror(code)))"
+        case let .refused(why): return why
         }
     }
 }
 
 /// Small POSIX helpers the writers share.
 public enum FileSystem {
-    /// `mkdir -p`: the folder itself gets `mode`, folders made above it `parentMode`.
+    /// `mkdir -p`: a folder made gets `mode`, folders made above it `parentMode`; an existing
+    /// one is left as it is. No symlink another user could have planted is followed.
     public static func makeDirectories(_ path: String, mode: mode_t, parentMode: mode_t = 0o755) throws {
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue { return }
-        let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty, parent != path { try makeDirectories(parent, mode: parentMode, parentMode: parentMode) }
-        if mkdir(path, mode) != 0, errno != EEXIST {
-            throw FileSystemError.posix("create folder \(path)", errno)
-        }
-        // mkdir honours the umask; the mode asked for is the mode wanted.
-        chmod(path, mode)
+        close(try SafeDirectory.open(path, mode: mode, parentMode: parentMode))
+    }
+
+    /// A folder the tool owns (cache, state, actions): made if missing, refused when another
+    /// user owns it or it is reached through an untrusted symlink, and set to `mode`.
+    public static func ownedDirectory(_ path: String, mode: mode_t, parentMode: mode_t = 0o755) throws {
+        close(try SafeDirectory.open(path, mode: mode, parentMode: parentMode, owned: true))
     }
 
     /// fsync of the folder holding `path`, so a rename survives a power cut.

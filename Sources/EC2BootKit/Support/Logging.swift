@@ -34,7 +34,8 @@ public struct StderrLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let stamp = Timestamp.now(milliseconds: true)
-        let line = "\(stamp) \(event.level): \(event.message)\(LogFormat.metadata(metadata, event.metadata))\n"
+        let text = Redaction.redact("\(event.message)\(LogFormat.metadata(metadata, event.metadata))")
+        let line = "\(stamp) \(event.level): \(text)\n"
         FileHandle.standardError.write(Data(line.utf8))
     }
 }
@@ -63,7 +64,7 @@ public struct SyslogLogHandler: LogHandler {
         case .error: priority = LOG_ERR
         case .critical: priority = LOG_CRIT
         }
-        let text = "\(event.message)\(LogFormat.metadata(metadata, event.metadata))"
+        let text = Redaction.redact("\(event.message)\(LogFormat.metadata(metadata, event.metadata))")
         withVaList([text]) { vsyslog(priority, "%s", $0) }
     }
 }

@@ -6,10 +6,14 @@ import Darwin
 import Foundation
 
 /// Writes files so a reader (or a power cut) sees the old content or the new, never half:
-/// a temp file beside the target, fsync, rename, fsync of the folder.
+/// a temp file beside the target, fsync, rename, fsync of the folder. The folder is opened
+/// once (through `SafeDirectory`) and every step is relative to it, so a symlink swapped in
+/// meanwhile cannot redirect the write; a symlink at the target itself is replaced.
 public final class AtomicFileWriter {
     public let path: String
-    private let tempPath: String
+    private let name: String
+    private let tempName: String
+    private let dirFD: Int32
     private var fd: Int32
     private var finished = false
 
@@ -17,12 +21,22 @@ public final class AtomicFileWriter {
     public init(path: String, mode: mode_t, directoryMode: mode_t = 0o755) throws {
         self.path = path
         let dir = (path as NSString).deletingLastPathComponent
-        try FileSystem.makeDirectories(dir.isEmpty ? "." : dir, mode: directoryMode)
-        var template = ((dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-XXXXXX").utf8CString
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw FileSystemError.posix("create a temp file for \(path)", errno) }
+        name = (path as NSString).lastPathComponent
+        dirFD = try SafeDirectory.open(dir.isEmpty ? "." : dir, mode: directoryMode)
+        var fd: Int32 = -1
+        var tempName = ""
+        for _ in 0..<16 where fd < 0 {
+            tempName = ".\(name).tmp-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+            fd = openat(dirFD, tempName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd < 0, errno != EEXIST { break }
+        }
+        guard fd >= 0 else {
+            let err = errno
+            close(dirFD)
+            throw FileSystemError.posix("create a temp file for \(path)", err)
+        }
         self.fd = fd
-        self.tempPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        self.tempName = tempName
         guard fchmod(fd, mode) == 0 else {
             let err = errno
             discard()
@@ -30,7 +44,10 @@ public final class AtomicFileWriter {
         }
     }
 
-    deinit { discard() }
+    deinit {
+        discard()
+        close(dirFD)
+    }
 
     public func write(_ data: Data) throws {
         try FileSystem.writeAll(data, to: fd, path: path)
@@ -43,16 +60,16 @@ public final class AtomicFileWriter {
         defer { fd = -1 }
         guard fsync(fd) == 0 else {
             let err = errno
-            close(fd); unlink(tempPath)
+            close(fd); unlinkat(dirFD, tempName, 0)
             throw FileSystemError.posix("fsync \(path)", err)
         }
         close(fd)
-        guard rename(tempPath, path) == 0 else {
+        guard renameat(dirFD, tempName, dirFD, name) == 0 else {
             let err = errno
-            unlink(tempPath)
+            unlinkat(dirFD, tempName, 0)
             throw FileSystemError.posix("rename into \(path)", err)
         }
-        FileSystem.syncDirectory(of: path)
+        fsync(dirFD)
     }
 
     /// Drops the temp file; the target keeps its old content.
@@ -60,7 +77,7 @@ public final class AtomicFileWriter {
         guard !finished else { return }
         finished = true
         close(fd)
-        unlink(tempPath)
+        unlinkat(dirFD, tempName, 0)
         fd = -1
     }
 }

@@ -1,0 +1,48 @@
+import Dispatch
+import Glibc
+import Foundation
+
+/// SIGTERM or SIGINT to the agent (systemd stopping the unit, Ctrl-C on a manual run): the
+/// running action's whole process group gets SIGTERM (SIGKILL 2 s later), the engine records
+/// the action as interrupted and starts nothing more, and the run exits. The next run resumes.
+public enum Interruption {
+    private static let state = State()
+
+    /// Takes over SIGTERM and SIGINT for the rest of the process.
+    public static func install() {
+        for signo in [SIGTERM, SIGINT] {
+            Glibc.signal(signo, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
+            source.setEventHandler { trigger(signo) }
+            source.resume()
+            state.keep(source)
+        }
+    }
+
+    /// The signal that asked the run to stop, if one did.
+    public static var signal: Int32? { state.received }
+
+    static func trigger(_ signo: Int32) {
+        guard state.receive(signo) else { return }
+        RunningGroups.shared.signalAll(SIGTERM)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 2) { RunningGroups.shared.signalAll(SIGKILL) }
+    }
+
+    private final class State: @unchecked Sendable {
+        private let lock = NSLock()
+        private var sources: [any DispatchSourceSignal] = []
+        private var signo: Int32?
+
+        func keep(_ source: any DispatchSourceSignal) { lock.withLock { sources.append(source) } }
+        var received: Int32? { lock.withLock { signo } }
+
+        /// True the first time.
+        func receive(_ value: Int32) -> Bool {
+            lock.withLock {
+                guard signo == nil else { return false }
+                signo = value
+                return true
+            }
+        }
+    }
+}

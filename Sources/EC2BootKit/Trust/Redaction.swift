@@ -1,0 +1,30 @@
+import Foundation
+
+/// Keeps secrets out of log lines, syslog, `status.json` and failure reports. Each rule keeps
+/// the name and replaces the value with `<redacted>`:
+/// - `name=value`, `name: value`, `"name" : "value"` where the name holds password, passwd,
+///   pass, secret, token, api key, private key, credential or access key, whatever else it
+///   holds (`AWS_SECRET_ACCESS_KEY=…`, `aws_secret_access_key = …`, `"SecretAccessKey": "…"`);
+/// - command-line flags of those names: `--password VALUE`, `--token=VALUE`;
+/// - `Authorization:` headers (scheme and credentials);
+/// - the password in `scheme://user:password@host`;
+/// - presigned URL parts: `X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token`.
+enum Redaction {
+    private static let secretName = #"[\w.-]*(?:pass(?:word|wd)?|secret|token|api[_-]?key|private[_-]?key|credentials?|access[_-]?key)[\w.-]*"#
+
+    private static let rules: [(NSRegularExpression, String)] = [
+        (#"(?i)(authorization["']?\s*[:=]\s*)[^\r\n]*"#, "$1<redacted>"),
+        (#"(?i)(://[^/\s:@]+:)[^/\s@]+(@)"#, "$1<redacted>$2"),
+        (#"(?i)(x-amz-(?:signature|credential|security-token)=)[^&\s"']+"#, "$1<redacted>"),
+        (#"(?i)(--?"# + secretName + #"(?:=|\s+))("[^"]*"|'[^']*'|[^\s-]\S*)"#, "$1<redacted>"),
+        (#"(?i)((?<![\w-])"# + secretName + #"["']?\s*[:=]\s*)("[^"]*"|'[^']*'|\S+)"#, "$1<redacted>"),
+    ].map { (try! NSRegularExpression(pattern: $0.0), $0.1) }
+
+    static func redact(_ line: String) -> String {
+        var text = line
+        for (pattern, template) in rules {
+            text = pattern.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: template)
+        }
+        return text
+    }
+}
