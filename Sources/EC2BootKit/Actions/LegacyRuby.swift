@@ -49,7 +49,10 @@ enum LegacyRuby {
             IO.popen([ENV.fetch("EC2BOOT_BIN"), "fetch", "--root", ENV.fetch("EC2BOOT_ROOT"), "-", target], "w") { |io| io.puts(url) }
             raise URLFetchFailed, "could not fetch #{url.to_s.sub(/\?.*/, "?…").sub(%r{//[^/@]*@}, "//")}" unless $?.success?
           end
-          return fetch.call(file) && true if file
+          if file
+            fetch.call(file)
+            return true
+          end
           Dir.mktmpdir("get_url", ENV.fetch("EC2BOOT_PRIVATE_DIR")) do |dir|
             target = File.join(dir, "body")
             fetch.call(target)
