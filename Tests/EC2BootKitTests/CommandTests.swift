@@ -62,6 +62,8 @@ import Testing
 
     @Test func validateChecksFilesStdinAndTheCache() throws {
         let root = try ranRoot()
+        let motdBefore = try #require(TestEnv.read(root + "/etc/motd"))
+        let factsBefore = try #require(TestEnv.read(root + "/etc/facts.txt"))
         let good = try tool(["validate", "--root", root])
         #expect(good.status == 0)
         #expect(good.stdout.contains("ok: 1 facts, 0 actions"))
@@ -75,7 +77,9 @@ import Testing
         #expect(stdin.stdout.contains("<stdin>: ok: 0 facts, 1 actions"))
         let missing = try tool(["validate", "--root", root, root + "/nope.yaml"])
         #expect(missing.status == 2)
-        #expect(!FileManager.default.fileExists(atPath: root + "/etc/motd.new"))
+        #expect(missing.stderr.contains("No such file or directory"), "the reason is given: \(missing.stderr)")
+        #expect(TestEnv.read(root + "/etc/motd") == motdBefore, "validate writes nothing")
+        #expect(TestEnv.read(root + "/etc/facts.txt") == factsBefore)
     }
 
     @Test func cleanMakesTheNextRunAFirstBoot() throws {
@@ -123,10 +127,12 @@ import Testing
         // util-linux flock holds the same lock for 3 s.
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = [root + "/run/ec2-boot-init.lock", "sleep", "3"]
+        holder.arguments = [root + "/run/ec2-boot-init.lock", "sh", "-c", "echo held > \"$0\"; sleep 3", root + "/held"]
         try holder.run()
         defer { holder.waitUntilExit() }
-        Thread.sleep(forTimeInterval: 0.3)
+        // Wait for the holder's own signal that it holds the lock, not for a guessed delay.
+        for _ in 0..<500 where !FileManager.default.fileExists(atPath: root + "/held") { usleep(10_000) }
+        try #require(FileManager.default.fileExists(atPath: root + "/held"))
         let start = Date()
         let result = try tool(["run", "--root", root, "--seed", root + "/seed"])
         #expect(result.status == 1)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import EC2BootKit
 
 /// Running as root among other users: secrets off argv, safe folders, redaction, numbers that
 /// cannot crash a run, signals, descriptors, long lines, and the shim's loading.
@@ -142,8 +143,14 @@ import Testing
         try #require(started)
         let sent = Date()
         kill(agent.processIdentifier, SIGTERM)
+        var exited = false
+        for _ in 0..<1000 where !exited {
+            exited = !agent.isRunning
+            if !exited { usleep(10_000) }
+        }
+        if !exited { kill(agent.processIdentifier, SIGKILL) }
         agent.waitUntilExit()
-        #expect(Date().timeIntervalSince(sent) < 5)
+        #expect(exited && Date().timeIntervalSince(sent) < 5, "the agent did not stop on SIGTERM")
         #expect(agent.terminationStatus == 1)
         let actions = try statusActions(root)
         #expect(actions.first?["result"] as? String == "interrupted")
@@ -250,9 +257,10 @@ final class ArgvWatcher: @unchecked Sendable {
 
     func start() {
         Thread.detachNewThread { [self] in
-            while lock.withLock({ running }) {
+            let end = Date().addingTimeInterval(60)  // never outlives a hung run by much
+            while lock.withLock({ running }), Date() < end {
                 for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where pid.allSatisfy(\.isNumber) {
-                    if let argv = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+                    if case .data(let argv) = FileSystem.read("/proc/\(pid)/cmdline", maxBytes: 1 << 20),
                        String(decoding: argv, as: UTF8.self).contains(needle) {
                         lock.withLock { seenArgv = true }
                     }

@@ -53,8 +53,10 @@ struct ToolResult {
 /// Runs a program to completion, output captured through files (no pipe can fill up).
 /// With `measure`, GNU time runs it and reports its peak memory: wait4's ru_maxrss cannot,
 /// because a child spawned from the test runner starts its count at the runner's own size.
+/// A program still running after `limit` seconds is killed with its whole group (status 137),
+/// so a regression that hangs fails its test instead of the whole suite.
 func runProcess(_ executable: String, _ arguments: [String], stdin: String? = nil,
-                environment: [String: String]? = nil, measure: Bool = false) throws -> ToolResult {
+                environment: [String: String]? = nil, measure: Bool = false, limit: Double = 120) throws -> ToolResult {
     let dir = try TestEnv.tempDir("proc")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let inPath = dir + "/in", outPath = dir + "/out", errPath = dir + "/err", rssPath = dir + "/rss"
@@ -73,7 +75,8 @@ func runProcess(_ executable: String, _ arguments: [String], stdin: String? = ni
     var empty = sigset_t()
     sigemptyset(&empty)
     posix_spawnattr_setsigmask(&attributes, &empty)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+    posix_spawnattr_setpgroup(&attributes, 0)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
     let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
     let argv = command.map { strdup($0) } + [nil]
     let envp = env.map { strdup($0) } + [nil]
@@ -82,14 +85,25 @@ func runProcess(_ executable: String, _ arguments: [String], stdin: String? = ni
     let start = Date()
     let spawned = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
     guard spawned == 0 else { throw SpawnFailed(executable: command[0], code: spawned) }
+    let child = pid
+    let finished = ProcessDone()
+    DispatchQueue.global().asyncAfter(deadline: .now() + limit) { if !finished.isSet { kill(-child, SIGKILL) } }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    finished.set()
     let seconds = Date().timeIntervalSince(start)
     // GNU time exits as its child did (128 + N for a signal) and writes only to its file.
     let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     let stderr = TestEnv.read(errPath) ?? ""
     let peak = measure ? (TestEnv.read(rssPath) ?? "").split(separator: "\n").compactMap { Int($0) }.last ?? 0 : 0
     return ToolResult(status: exit, stdout: TestEnv.read(outPath) ?? "", stderr: stderr, peakRSSKiB: peak, seconds: seconds)
+}
+
+final class ProcessDone: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+    var isSet: Bool { lock.withLock { done } }
+    func set() { lock.withLock { done = true } }
 }
 
 struct SpawnFailed: Error {
