@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// `type: getactions`: fetches a list of action files from a web server the operator
 /// controls and installs them in the actions folder, so later actions (in this run too)
@@ -51,6 +52,10 @@ public struct GetActionsAction: Action {
             let body = try await download.client.get(listURL, policy: policy, deadline: deadline,
                                                      cap: ByteCap(settings.maxListBytes, setting: "actions.max_list_bytes"),
                                                      redirects: settings.redirects, logger: logger)
+            if let refusal = await checkSignature(of: body, at: listURL, client: download.client, policy: policy,
+                                                  deadline: deadline, settings: settings, logger: logger) {
+                return ActionResult(.failed, message: refusal)
+            }
             listText = String(decoding: body, as: UTF8.self)
         } catch {
             return ActionResult(.failed, message: "cannot fetch the action list: \(error)")
@@ -100,6 +105,32 @@ public struct GetActionsAction: Action {
             return ActionResult(.failed, message: "not installed: " + problems.joined(separator: "; "))
         }
         return ActionResult(.ok, message: "\(wanted.count) files installed")
+    }
+
+    /// With `actions.public_keys`, `<list>.sig` must be a good signify signature of the list
+    /// by one of them, checked before any file is fetched (the list's sha256 pins are then
+    /// worth something over plain http). Without a `.sig`, the list is refused when
+    /// `actions.require_signature` is set, else used with a warning. Returns why it is refused.
+    static func checkSignature(of list: Data, at listURL: URL, client: HTTPClient, policy: RetryPolicy, deadline: Deadline,
+                               settings: ActionsSettings, logger: Logger) async -> String? {
+        guard !settings.publicKeys.isEmpty else { return nil }
+        let sigURL = URL(string: listURL.absoluteString + ".sig")!
+        let signature: Data
+        do {
+            signature = try await client.get(sigURL, policy: policy, deadline: deadline, cap: ByteCap(4096, setting: "the signature bound"),
+                                             redirects: settings.redirects, logger: logger)
+        } catch where error.isNotFound && !settings.requireSignature {
+            logger.warning("the action list is not signed; using it (set actions.require_signature to refuse that)",
+                           metadata: ["list": "\(listURL.redacted)"])
+            return nil
+        } catch {
+            return "cannot fetch the list's signature (actions.require_signature is \(settings.requireSignature)): \(error)"
+        }
+        do { try Signify.verify(list, signature: signature, keys: settings.publicKeys) } catch {
+            return "\(sigURL.redacted): \(error); nothing installed"
+        }
+        logger.info("the action list's signature is good", metadata: ["list": "\(listURL.redacted)"])
+        return nil
     }
 
     /// The folder the files are in, and the list's URL.

@@ -152,13 +152,17 @@ public struct ActionsSettings: Sendable, Decodable {
     public var maxListEntries = 1000
     /// Redirects a list, file or `fetch` may follow (each hop checked against `allowedHosts`).
     public var maxRedirects = 5
+    /// signify Ed25519 keys that may sign action lists (`list.txt.sig`).
+    public var publicKeys: [Signify.PublicKey] = []
+    /// Refuse a list without a good signature by one of `publicKeys`.
+    public var requireSignature = false
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case onFailure = "on_failure", requireSHA256 = "require_sha256", allowedHosts = "allowed_hosts", timeout
         case maxFileBytes = "max_file_bytes", maxListBytes = "max_list_bytes", maxListEntries = "max_list_entries"
-        case maxRedirects = "max_redirects"
+        case maxRedirects = "max_redirects", publicKeys = "public_keys", requireSignature = "require_signature"
     }
 
     public init(from decoder: Decoder) throws {
@@ -177,6 +181,15 @@ public struct ActionsSettings: Sendable, Decodable {
         maxListBytes = try c.integer(.maxListBytes, in: 1...(1 << 30)) ?? maxListBytes
         maxListEntries = try c.integer(.maxListEntries, in: 1...1_000_000) ?? maxListEntries
         maxRedirects = try c.integer(.maxRedirects, in: 0...20) ?? maxRedirects
+        for text in try c.decodeIfPresent([String].self, forKey: .publicKeys) ?? [] {
+            do { publicKeys.append(try Signify.publicKey(text)) } catch {
+                throw DecodingError.dataCorruptedError(forKey: .publicKeys, in: c, debugDescription: "\(error) (the second line of a signify .pub file)")
+            }
+        }
+        requireSignature = try c.decodeIfPresent(Bool.self, forKey: .requireSignature) ?? false
+        if requireSignature, publicKeys.isEmpty {
+            throw DecodingError.dataCorruptedError(forKey: .requireSignature, in: c, debugDescription: "needs actions.public_keys")
+        }
     }
 
     /// How a list, an action file or `fetch` may be redirected.
