@@ -120,6 +120,34 @@ import Testing
         #expect(messages.count == 4, "at 0, 0.3, 0.6 and 0.9 s: \(messages)")
         #expect(messages.allSatisfy { $0.contains("pid \(getpid()) holds") })
     }
+
+    /// What held before the bounds and must keep holding.
+    @Test func plantedSymlinksDeepNestingAndHostileNamesStillHold() throws {
+        let root = try seeded("""
+            facts:
+              role: "@@ami_id@@ and @@instance_id@@"
+              ../evil: x
+              a/b: y
+            """)
+        try TestEnv.write("keep", to: root + "/target-facts")
+        try TestEnv.write("keep", to: root + "/target-motd")
+        try FileManager.default.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
+        symlink(root + "/target-facts", root + "/etc/facts.txt")
+        symlink(root + "/target-motd", root + "/etc/motd")
+        try TestEnv.write("Role: @@role@@\n", to: root + "/etc/ec2-boot-init/motd.provisioned")
+        let result = try tool(["run", "--root", root, "--seed", root + "/seed"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(TestEnv.read(root + "/target-facts") == "keep" && TestEnv.read(root + "/target-motd") == "keep",
+                "a planted symlink is replaced, never written through")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: root + "/etc/facts.txt")) == nil)
+        #expect(TestEnv.read(root + "/etc/motd") == "Role: @@ami_id@@ and @@instance_id@@\n", "a value is not expanded again")
+        #expect(TestEnv.read(root + "/etc/facts.txt") == "role=@@ami_id@@ and @@instance_id@@\n.._evil=x\na_b=y\n")
+
+        let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        let nested = try tool(["validate", "-"], stdin: "facts:\n  x: " + deep + "\n")
+        #expect(nested.status == 2)
+        #expect(nested.seconds < 2 && nested.peakRSSKiB < 50 * 1024, "\(nested.seconds) s, \(nested.peakRSSKiB) KiB")
+    }
 }
 
 /// A log handler that keeps the messages.

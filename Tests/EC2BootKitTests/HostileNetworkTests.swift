@@ -96,6 +96,12 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: root + "/var/spool/ec2boot"))
         expectSmall(result, seconds: 10, "12,000-leaf listing")
 
+        let requests = try Simulator(["--wide", "300"])
+        let (bounded, _) = try boot(requests, config: "imds:\n  max_requests: 100\n")
+        #expect(bounded.status == 3)
+        #expect(bounded.stderr.contains("needs more than imds.max_requests (100) requests"), "\(bounded.stderr)")
+        #expect(try await requests.stats().requests <= 100 + 12, "stopped at the bound, give or take what was in flight")
+
         let huge = try Simulator(["--wide", "200000"])
         let (refused, _) = try boot(huge)
         #expect(refused.status == 3)

@@ -135,4 +135,19 @@ import Yams
             #expect(Redaction.redact(plain) == plain)
         }
     }
+
+    @Test func redirectsAreCheckedHopByHop() throws {
+        let policy = RedirectPolicy(maxHops: 2, allowedHosts: ["Actions.example.com"])
+        let https = URL(string: "https://actions.example.com/ec2/list.txt")!
+        #expect(try policy.next(after: https, location: "/other/list.txt", hop: 0).absoluteString
+                == "https://actions.example.com/other/list.txt")
+        #expect(throws: FetchError.self, "https to http") { try policy.next(after: https, location: "http://actions.example.com/x", hop: 0) }
+        #expect(throws: FetchError.self, "another host") { try policy.next(after: https, location: "https://evil.example.net/x", hop: 0) }
+        #expect(throws: FetchError.self, "file URL") { try policy.next(after: https, location: "file:///etc/shadow", hop: 0) }
+        #expect(throws: FetchError.self, "past the hops") { try policy.next(after: https, location: "/x", hop: 2) }
+        #expect(throws: FetchError.self, "no Location") { try policy.next(after: https, location: nil, hop: 0) }
+        #expect(throws: FetchError.self, "metadata never") { try RedirectPolicy.never.next(after: https, location: "/x", hop: 0) }
+        let open = RedirectPolicy(maxHops: 5, allowedHosts: [])
+        #expect(try open.next(after: URL(string: "http://a.example/x")!, location: "http://b.example/y", hop: 4).host == "b.example")
+    }
 }
