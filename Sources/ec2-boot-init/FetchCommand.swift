@@ -73,7 +73,7 @@ struct FetchCommand: AsyncParsableCommand {
             logger.info("fetched", metadata: ["url": "\(source.redacted)", "dest": "\(dest)", "sha256": "\(digest)"])
         } catch {
             logger.error("fetch failed: \(error)")
-            throw ExitCode(.failed)
+            throw ExitCode(error.isNotFound ? .notFound : .failed)
         }
     }
 }

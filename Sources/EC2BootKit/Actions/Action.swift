@@ -52,7 +52,12 @@ public struct ActionResult: Sendable, Equatable {
 public enum ActionRegistry {
     static let types: [any Action.Type] = [ShellAction.self, GetActionsAction.self]
 
+    /// Other names for a built-in: `getcommands` is what the Ruby tool's first releases
+    /// called getactions, and its forks' READMEs still show it.
+    static let aliases = ["getcommands": GetActionsAction.type]
+
     static func lookup(_ type: String) -> (any Action.Type)? {
-        types.first { $0.type == type }
+        let name = aliases[type] ?? type
+        return types.first { $0.type == name }
     }
 }

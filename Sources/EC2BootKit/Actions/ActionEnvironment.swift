@@ -16,6 +16,8 @@ enum ActionEnvironment {
         env["EC2BOOT_BIN"] = selfPath
         env["PATH"] = ((selfPath as NSString).deletingLastPathComponent) + ":" + path
         env["EC2BOOT_ACTION"] = context.type
+        env["EC2BOOT_ACTION_INDEX"] = String(context.index)
+        env["EC2BOOT_METADATA_URL"] = context.run.config.metadataURL
         env["EC2BOOT_ROOT"] = paths.root
         env["EC2BOOT_CACHE_DIR"] = paths.cacheDir
         env["EC2BOOT_METADATA_JSON"] = paths.cacheDir + "/meta-data.json"
@@ -64,7 +66,13 @@ enum ActionEnvironment {
         do {
             outcome = try await ProcessRunner.run(argv, environment: environment, directory: directory, stdin: stdin,
                                                   timeout: limit) { line in
-                logger.info("\(line)")  // the log handlers redact secrets
+                // A line of our own log format (an `ec2-boot-init fetch` or `query` the action ran)
+                // keeps its level and loses its prefix, so it is not stamped twice.
+                if let (level, message) = LogFormat.parse(line) {
+                    logger.log(level: level, "\(message)")
+                } else {
+                    logger.info("\(line)")  // the log handlers redact secrets
+                }
             }
         } catch {
             return ActionResult(.failed, message: "\(error)")

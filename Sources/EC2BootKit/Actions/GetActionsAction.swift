@@ -35,6 +35,9 @@ public struct GetActionsAction: Action {
     public static func run(_ params: Params, context: ActionContext) async -> ActionResult {
         let logger = context.logger
         let settings = context.run.config.actions
+        if context.type != type {
+            logger.notice("\(context.type) is the Ruby tool's old name for getactions; running getactions")
+        }
         guard let (folder, listURL) = locations(params) else {
             return ActionResult(.failed, message: "cannot make a URL of \(params.url) and \(params.list ?? "")")
         }

@@ -23,9 +23,14 @@ enum LegacyRuby {
     }
 
     static let shim = #"""
-    # ec2-boot-init's shim for actions written for the Ruby ec2-boot-init.
+    # ec2-boot-init's shim for actions written for the Ruby ec2-boot-init and its forks.
     # Usage: ruby ec2boot_shim.rb TYPE ACTIONS_DIR, the action's parameters as JSON on stdin.
+    # The action sees what it saw in the Ruby tool: user-data parsed by Ruby's own YAML (Symbol
+    # keys and values as written, at every depth), `cmd` the action's own mapping of it, and
+    # EC2Boot::Config, ::Util, ::UserData, ::MetaData with the Ruby library's readers.
     require "json"
+    require "yaml"
+    require "zlib"
     require "tmpdir"
 
     $stdout.sync = true
@@ -41,13 +46,16 @@ enum LegacyRuby {
           puts msg.to_s
         end
 
-        # Downloads through `ec2-boot-init fetch` (retries, atomic write). With a file, writes
-        # it and returns true; without, returns the body. The URL goes on stdin (credentials or
-        # a presigned query never sit in argv), a body into a 0700 folder of its own.
+        # Downloads through `ec2-boot-init fetch` (retries, atomic write, bounds). With a file,
+        # writes it and returns true; without, returns the body. The URL goes on stdin (credentials
+        # or a presigned query never sit in argv), a body into a 0700 folder of its own. A 404
+        # raises URLNotFound, any other failure URLFetchFailed, as the Ruby library did.
         def self.get_url(url, file = nil)
           fetch = lambda do |target|
             IO.popen([ENV.fetch("EC2BOOT_BIN"), "fetch", "--root", ENV.fetch("EC2BOOT_ROOT"), "-", target], "w") { |io| io.puts(url) }
-            raise URLFetchFailed, "could not fetch #{url.to_s.sub(/\?.*/, "?…").sub(%r{//[^/@]*@}, "//")}" unless $?.success?
+            shown = url.to_s.sub(/\?.*/, "?…").sub(%r{//[^/@]*@}, "//")
+            raise URLNotFound, "#{shown}: not found" if $?.exitstatus == 4
+            raise URLFetchFailed, "could not fetch #{shown}" unless $?.success?
           end
           if file
             fetch.call(file)
@@ -58,6 +66,15 @@ enum LegacyRuby {
             fetch.call(target)
             File.binread(target)
           end
+        end
+
+        # The agent writes facts and the MOTD itself, after the actions: these say so.
+        def self.update_motd(*)
+          log("update_motd: ec2-boot-init writes the MOTD itself at the end of the run")
+        end
+
+        def self.write_facts(*)
+          log("write_facts: ec2-boot-init writes the facts itself before the actions")
         end
       end
 
@@ -98,18 +115,37 @@ enum LegacyRuby {
         end
       end
 
+      # config.actions: the engine finds action files itself when each action runs, so files an
+      # action installs are used by later actions without loading them here.
+      class ActionsList
+        def load_actions; end
+        def run_actions(*); end
+      end
+
       class Config
-        attr_reader :actions_dir, :cache_dir, :facts_file
+        attr_reader :user_data_url, :meta_data_url, :cache_dir, :actions_dir, :actions, :facts_file,
+                    :motd_file, :motd_template
         def initialize(root, actions_dir)
-          @actions_dir = actions_dir
+          base = ENV.fetch("EC2BOOT_METADATA_URL", "http://169.254.169.254").sub(%r{/+\z}, "")
+          @user_data_url = "#{base}/latest/user-data"
+          @meta_data_url = "#{base}/latest/meta-data/"
           @cache_dir = File.join(root, "var/spool/ec2boot")
+          @actions_dir = actions_dir
           @facts_file = File.join(root, "etc/facts.txt")
+          @motd_file = File.join(root, "etc/motd")
+          @motd_template = File.join(root, "etc/ec2-boot-init/motd.provisioned")
+          @actions = ActionsList.new
         end
       end
     end
 
     def newaction(name, &block)
       EC2Boot::Actions.module_eval { define_method("#{name}_action", &block) }
+    end
+
+    # Some forks' action files call a bare `log`, which their main program defined.
+    def log(msg)
+      EC2Boot::Util.log(msg)
     end
 
     def symbolize(value)
@@ -120,16 +156,31 @@ enum LegacyRuby {
       end
     end
 
+    # User-data as the Ruby tool had it: YAML.load of the raw text (gzip inflated), a Hash or {}.
+    # The agent has parsed and bounded the same bytes before any action runs.
+    def ruby_user_data(raw)
+      raw = Zlib::GzipReader.new(StringIO.new(raw)).read if raw.byteslice(0, 2) == "\x1f\x8b".b
+      return {} if raw.start_with?("#!")
+      data = YAML.respond_to?(:unsafe_load) ? YAML.unsafe_load(raw) : YAML.load(raw)
+      data.is_a?(Hash) ? data : {}
+    rescue StandardError, Psych::Exception
+      {}
+    end
+
     type, actions_dir = ARGV
-    cmd = symbolize(JSON.parse($stdin.read))
-    cmd[:type] = type.to_sym
+    params = JSON.parse($stdin.read)
+    raw = File.exist?(ENV["EC2BOOT_USER_DATA"].to_s) ? File.binread(ENV["EC2BOOT_USER_DATA"]) : ""
+    user_data = ruby_user_data(raw)
+    actions = user_data[:actions] || user_data["actions"]
+    cmd = actions.is_a?(Array) ? actions[ENV["EC2BOOT_ACTION_INDEX"].to_i] : nil
+    unless cmd.is_a?(Hash)
+      # Not from this user-data (a command from elsewhere): its parameters, keys as Symbols.
+      cmd = symbolize(params)
+      cmd[:type] = type.to_sym
+    end
 
     query = IO.popen([ENV.fetch("EC2BOOT_BIN"), "query", "--json", "--root", ENV.fetch("EC2BOOT_ROOT")], &:read)
     doc = JSON.parse(query)
-    user_data = (doc["user_data"].is_a?(Hash) ? doc["user_data"] : {}).each_with_object({}) do |(k, v), h|
-      h[k.to_sym] = k == "actions" ? symbolize(v) : v
-    end
-    raw = File.exist?(ENV["EC2BOOT_USER_DATA"].to_s) ? File.binread(ENV["EC2BOOT_USER_DATA"]) : ""
 
     # Only the file that defines this action (and what it requires, from the actions folder too):
     # other files' top-level code never runs, and no other file's definition can win.

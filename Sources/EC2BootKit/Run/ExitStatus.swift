@@ -7,4 +7,6 @@ public enum ExitStatus: Int32, Sendable {
     case badInput = 2
     /// No data source: IMDS unreachable within the deadline and no cache.
     case noDataSource = 3
+    /// `fetch` only: the server said 404 (the Ruby shim raises URLNotFound for it).
+    case notFound = 4
 }

@@ -85,6 +85,15 @@ public enum Timestamp {
 }
 
 enum LogFormat {
+    /// The level and message of a line in the stderr format above (`2026-…Z info: message`), or nil.
+    static func parse(_ line: String) -> (Logger.Level, String)? {
+        guard line.count > 26, line.first?.isNumber == true,
+              let space = line.firstIndex(of: " "), line[line.index(before: space)] == "Z",
+              let colon = line[space...].range(of: ": ") else { return nil }
+        guard let level = Logger.Level(rawValue: String(line[line.index(after: space)..<colon.lowerBound])) else { return nil }
+        return (level, String(line[colon.upperBound...]))
+    }
+
     static func metadata(_ base: Logger.Metadata, _ extra: Logger.Metadata?) -> String {
         let merged = base.merging(extra ?? [:]) { $1 }
         guard !merged.isEmpty else { return "" }
