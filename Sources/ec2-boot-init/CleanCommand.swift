@@ -15,7 +15,7 @@ struct CleanCommand: ParsableCommand {
         do {
             let lock = try FileLock(path: paths.lockFile, timeout: config.lockTimeout, logger: logger)
             defer { withExtendedLifetime(lock) {} }
-            for path in [paths.cacheDir, paths.stateDir] {
+            for path in [paths.cacheDir, paths.stateDir] where FileSystem.exists(path) {
                 try FileSystem.remove(path)
                 logger.info("removed", metadata: ["path": "\(path)"])
             }

@@ -9,7 +9,7 @@ struct EC2BootInit: AsyncParsableCommand {
         discussion: """
         Reads user-data and the instance metadata (EC2 IMDS, or a --seed folder), caches them in /var/spool/ec2boot, writes /etc/facts.txt and Facter facts, runs the user-data's actions on an instance's first boot, and writes /etc/motd. With no subcommand it runs `run`.
 
-        Exit codes: 0 ok; 1 something the run was asked to do failed; 2 bad usage, config or user-data; 3 no data source (IMDS unreachable within the deadline and no cache).
+        Exit codes: 0 ok; 1 something the run was asked to do failed; 2 bad usage, config or user-data; 3 no data source (IMDS unreachable within the deadline and no cache); 4 (fetch) the server said 404.
         """,
         version: EC2BootVersion.string,
         subcommands: [RunCommand.self, StatusCommand.self, QueryCommand.self, ValidateCommand.self, FetchCommand.self, CleanCommand.self],
@@ -18,6 +18,14 @@ struct EC2BootInit: AsyncParsableCommand {
 
     /// ArgumentParser's own main, but a usage error exits 2 (its default is 64) as documented.
     static func main() async {
+        // `ec2-boot-init stauts` would otherwise be taken as an argument of the default `run`.
+        let names = configuration.subcommands.compactMap { $0.configuration.commandName }
+        if let first = CommandLine.arguments.dropFirst().first, !first.hasPrefix("-"), !names.contains(first), first != "help" {
+            let nearest = names.min { editDistance($0, first) < editDistance($1, first) }
+            let hint = nearest.map { editDistance($0, first) <= 3 ? " Did you mean '\($0)'?" : "" } ?? ""
+            printError("ec2-boot-init: unknown command '\(first)'.\(hint) Commands: \(names.joined(separator: ", ")) (see --help).")
+            exit(withError: ExitCode(.badInput))
+        }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -33,4 +41,20 @@ struct EC2BootInit: AsyncParsableCommand {
             exit(withError: error)
         }
     }
+}
+
+/// Levenshtein distance, for suggesting the command a typo meant.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    var row = Array(0...b.count)
+    for i in 1...max(a.count, 1) where !a.isEmpty {
+        var previous = row[0]
+        row[0] = i
+        for j in stride(from: 1, through: b.count, by: 1) {
+            let current = row[j]
+            row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+            previous = current
+        }
+    }
+    return a.isEmpty ? b.count : row[b.count]
 }

@@ -43,10 +43,14 @@ struct ValidateCommand: ParsableCommand {
             throw ExitCode(.badInput)
         }
         var userData = UserData.parse(raw, source: source, limits: config.userData)
-        let plan = ActionPlan.make(userData, source: source)
+        let plan = ActionPlan.make(userData, source: source, defaultFrequency: config.actions.defaultFrequency)
         userData.problems += plan.problems
         for problem in userData.problems { printError(problem.description) }
         guard userData.problems.isEmpty else { throw ExitCode(.badInput) }
+        for action in ActionPlan.unprovided(plan.actions, actionsDir: global.paths.actionsDir) {
+            printError("\(source): warning: actions[\(action.index)]: type \(action.type) is not built in and not in "
+                       + "\(global.paths.actionsDir): getactions or the image must provide it")
+        }
         switch userData.content {
         case .empty: print("\(source): no user-data")
         case .script: print("\(source): ok: a script (runs as one shell action)")

@@ -178,7 +178,7 @@ import Testing
     @Test func notFoundFailsAtOnce() async throws {
         let (sim, dir) = try server()
         let result = try tool(["fetch", sim.url + "/files/missing.sh", dir + "/x"])
-        #expect(result.status == 1)
+        #expect(result.status == 4, "fetch says 404 with its own exit code")
         #expect(result.stderr.contains("HTTP 404"))
         #expect(try await sim.stats().by_path["/files/missing.sh"] == 1)
         #expect(!FileManager.default.fileExists(atPath: dir + "/x"))

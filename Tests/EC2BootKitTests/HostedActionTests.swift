@@ -117,10 +117,11 @@ import Testing
     @Test func rubyToolActionsRunThroughTheShim() async throws {
         let ruby = try runProcess("/usr/bin/env", ["sh", "-c", "command -v ruby"])
         try #require(ruby.status == 0, "ruby is not installed: the test script installs it (apt-get install ruby)")
-        let shell = try #require(TestEnv.read(Self.examples + "/shell.rb"))
+        let echo = "newaction(\"legacyecho\") do |cmd, ud, md, config|\n  system(cmd[:command])\nend\n"
         let fetch = try #require(TestEnv.read(Self.examples + "/fetchfiles.rb"))
-        let list = "shell.rb \(try sha256(shell))\nfetchfiles.rb \(try sha256(fetch))\n"
-        let (sim, root) = try serve(["list.txt": list, "shell.rb": shell, "fetchfiles.rb": fetch,
+        // sha256sum's own order (digest first) for one line, ours for the other.
+        let list = "\(try sha256(echo))  legacyecho.rb\nfetchfiles.rb \(try sha256(fetch))\n"
+        let (sim, root) = try serve(["list.txt": list, "legacyecho.rb": echo, "fetchfiles.rb": fetch,
                                      "a.txt": "file a\n", "b.txt": "file b\n"], simulator: ["--fail", "a.txt=1:503"])
         let result = try run(root, userData: """
             ---
@@ -130,7 +131,7 @@ import Testing
             - :type: :getactions
               :url: \(sim.url)/files/
               :list: list.txt
-            - :type: :shell
+            - :type: :legacyecho
               :command: echo "via ruby $EC2BOOT_ACTION" > $EC2BOOT_ROOT/legacy-shell
             - :type: :fetchfiles
               :url: \(sim.url)/files
@@ -140,7 +141,7 @@ import Testing
               - b.txt
             """)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(TestEnv.read(root + "/legacy-shell") == "via ruby shell\n")
+        #expect(TestEnv.read(root + "/legacy-shell") == "via ruby legacyecho\n")
         #expect(TestEnv.read(root + "/a.txt") == "file a\n")
         #expect(TestEnv.read(root + "/b.txt") == "file b\n")
         #expect(result.stderr.contains("Fetching a.txt for i-7 action=2:fetchfiles"), "\(result.stderr)")
@@ -166,7 +167,7 @@ import Testing
             """)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/etc/ec2-boot-init/actions").sorted()
-                == ["fetchfiles.rb", "hello.sh", "shell.rb"])
+                == ["fetchfiles.rb", "hello.sh"])
         #expect(TestEnv.read(root + "/etc/hello.txt") == "bonjour\n")
         #expect(result.stderr.contains("running ami-42 action=1:hello"), "\(result.stderr)")
     }

@@ -12,14 +12,17 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
 
         let cache = root + "/var/spool/ec2boot"
-        #expect(TestEnv.mode(cache) == 0o700)
-        #expect(TestEnv.mode(cache + "/meta-data") == 0o700)
-        #expect(TestEnv.mode(cache + "/meta-data/placement") == 0o700)
-        for file in ["user-data.raw", "meta-data.json", "instance-identity.json", "meta-data/ami-id",
-                     "meta-data/public-keys/0/openssh-key", "meta-data/tags/instance/Cost Center",
-                     "meta-data/network/interfaces/macs/0e:49:61:0f:c3:13/ipv4-associations/54.154.3.22"] {
-            #expect(TestEnv.mode(cache + "/" + file) == 0o600, "\(file)")
+        // Metadata world-readable, as the Ruby tool had it; what came from user-data 0600. Every file.
+        #expect(TestEnv.mode(cache) == 0o755)
+        var checked = 0
+        for case let relative as String in FileManager.default.enumerator(atPath: cache)! {
+            var isDir: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: cache + "/" + relative, isDirectory: &isDir)
+            let expected = isDir.boolValue ? 0o755 : (relative == "user-data.raw" ? 0o600 : 0o644)
+            #expect(TestEnv.mode(cache + "/" + relative) == expected, "\(relative)")
+            checked += 1
         }
+        #expect(checked > 90)
         #expect(TestEnv.read(cache + "/user-data.raw") == ":facts:\n  role: webserver\n:write_ec2_facts: true\n")
         #expect(TestEnv.read(cache + "/meta-data/ami-id") == "ami-0abcdef1234567890")
         #expect(TestEnv.read(cache + "/meta-data/security-groups") == "web\nssh")
@@ -68,6 +71,10 @@ import Testing
         let secretFile = root + "/var/spool/ec2boot/meta-data/iam/security-credentials/web-role"
         #expect(TestEnv.read(secretFile)?.contains("SIMULATED-SECRET-ACCESS-KEY") == true)
         #expect(TestEnv.mode(secretFile) == 0o600)
+        #expect(TestEnv.mode(root + "/var/spool/ec2boot/meta-data/iam/security-credentials") == 0o700)
+        #expect(TestEnv.mode(root + "/var/spool/ec2boot/meta-data/identity-credentials/ec2/security-credentials/ec2-instance") == 0o600)
+        #expect(TestEnv.mode(root + "/var/spool/ec2boot/meta-data.json") == 0o600, "it holds the credentials too")
+        #expect(TestEnv.mode(root + "/var/spool/ec2boot/meta-data/iam/info") == 0o644)
         for path in ["/etc/facts.txt", "/etc/motd", "/etc/facter/facts.d/ec2_boot_init.yaml"] {
             #expect(TestEnv.read(root + path)?.contains("SIMULATED-SECRET") == false, "\(path)")
         }

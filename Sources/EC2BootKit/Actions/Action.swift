@@ -13,11 +13,12 @@ public protocol Action: Sendable {
     static func run(_ params: Params, context: ActionContext) async -> ActionResult
 }
 
-public enum ActionFrequency: Sendable {
+/// cloud-init's terms, which user-data's `frequency:` and `actions.default_frequency` take.
+public enum ActionFrequency: String, Sendable, Codable {
     /// On the first boot of an instance (and when an interrupted run resumes).
-    case perInstance
-    /// On every boot.
-    case perBoot
+    case perInstance = "per-instance"
+    /// On every boot (as the Ruby tool ran every action).
+    case perBoot = "per-boot"
 }
 
 /// What an action gets: where things are, the run's data, and a logger that prefixes its lines.

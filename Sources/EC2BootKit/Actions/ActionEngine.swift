@@ -39,17 +39,18 @@ public struct ActionEngine: Sendable {
                     return ActionsReport(failures: earlier)
                 }
             }
-            // An interrupted run: what it finished is not repeated. (After a finished run the
-            // per-boot actions left in the plan run again, whatever they did last time.)
+            // An interrupted run: the per-instance actions it finished are not repeated. Per-boot
+            // ones run again: this is another boot.
             if let previous, previous.finished == nil {
-                done = Set(previous.actions.filter(\.succeeded).map(\.fingerprint))
+                let perInstance = Set(plan.filter { $0.frequency == .perInstance }.map(\.fingerprint))
+                done = Set(previous.actions.filter(\.succeeded).map(\.fingerprint)).intersection(perInstance)
             }
             if !done.isEmpty { logger.info("resuming an interrupted run", metadata: ["done": "\(done.count)"]) }
         case .all, .only:
             break
         }
         var status = RunStatus(instanceID: instanceID, started: Timestamp.now(), finished: nil, actions: plan.map {
-            RunStatus.ActionStatus(index: $0.index, type: $0.type, result: "pending", fingerprint: $0.fingerprint)
+            RunStatus.ActionStatus(index: $0.index, type: $0.type, frequency: $0.frequency, result: "pending", fingerprint: $0.fingerprint)
         })
         var failures: [String] = []
         var stopped = false
@@ -77,7 +78,11 @@ public struct ActionEngine: Sendable {
                                               logger: actionLogger, paramsJSON: action.paramsJSON)
             let result: ActionResult
             // Looked up now, not when planned: getactions earlier in this run may have installed it.
-            if action.hostable, let hosted = HostedAction.find(action.type, in: context.paths.actionsDir) {
+            let stock = { (path: String) in
+                logger.notice("the Ruby tool's own action file is installed; using the built-in instead",
+                              metadata: ["type": "\(action.type)", "file": "\(path)"])
+            }
+            if action.hostable, let hosted = HostedAction.find(action.type, in: context.paths.actionsDir, stockRuby: stock) {
                 if ActionRegistry.lookup(action.type) != nil {
                     logger.notice("a hosted action overrides the built-in", metadata: ["type": "\(action.type)", "file": "\(hosted.path)"])
                 }

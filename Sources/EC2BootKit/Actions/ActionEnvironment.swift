@@ -3,14 +3,11 @@ import Logging
 
 /// What every action process gets, and how it is run and reported.
 enum ActionEnvironment {
-    /// PATH and friends, plus where the run's data is.
+    /// The agent's whole environment (as the Ruby tool's in-process actions saw it, so a
+    /// variable set for a manual re-run reaches the action), with `EC2BOOT_*` on top.
     static func base(_ context: ActionContext) -> [String: String] {
         let paths = context.run.paths
-        var env: [String: String] = [:]
-        let inherited = ProcessInfo.processInfo.environment
-        for name in ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "http_proxy", "https_proxy", "no_proxy"] {
-            if let value = inherited[name] { env[name] = value }
-        }
+        var env = ProcessInfo.processInfo.environment
         let path = env["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         // Scripts call `ec2-boot-init fetch` and `query`: this very binary, wherever it is installed.
         env["EC2BOOT_BIN"] = selfPath

@@ -1,4 +1,5 @@
-/// A getactions list: one action file name a line, optionally followed by its sha256;
+/// A getactions list: one action file name a line with, optionally, its sha256 before or after
+/// it (a 64-hex-digit token is unambiguous, so `sha256sum *` output works as it is);
 /// `#` comments and blank lines ignored.
 struct ActionList {
     struct Entry: Equatable {
@@ -13,7 +14,11 @@ struct ActionList {
     init(_ text: String) {
         for raw in text.split(whereSeparator: \.isNewline) {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            var fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            // sha256sum prints the digest first (and `*` before a name read in binary mode).
+            if fields.count == 2, Self.isDigest(fields[0]), !Self.isDigest(fields[1]) {
+                fields = [String(fields[1].drop { $0 == "*" }), fields[0]]
+            }
             guard let name = fields.first else { continue }
             guard Self.isSafeName(name) else {
                 rejected.append("\(MetadataPath.printable(name)): not a plain file name")
@@ -30,6 +35,10 @@ struct ActionList {
             }
             entries.append(Entry(name: name, sha256: digest))
         }
+    }
+
+    static func isDigest(_ text: String) -> Bool {
+        text.count == 64 && text.allSatisfy(\.isHexDigit)
     }
 
     static func isSafeName(_ name: String) -> Bool {

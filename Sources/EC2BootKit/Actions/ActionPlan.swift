@@ -21,7 +21,10 @@ public struct PlannedAction: Sendable {
 /// struct first, so a missing or mistyped one is reported (with the action's index and the
 /// key's line) before anything runs. An unknown type is planned as an action that fails.
 public enum ActionPlan {
-    public static func make(_ userData: UserData, source: String = "user-data") -> (actions: [PlannedAction], problems: [YAMLProblem]) {
+    /// Per-instance actions first, then per-boot ones, each in user-data order. `defaultFrequency`
+    /// is `actions.default_frequency`, for actions without `frequency:`.
+    public static func make(_ userData: UserData, source: String = "user-data",
+                            defaultFrequency: ActionFrequency = .perInstance) -> (actions: [PlannedAction], problems: [YAMLProblem]) {
         if case .script(let text) = userData.content {
             let params: [String: Any] = ["command": text]
             return ([planned(0, "shell", stop: false, json: params, hostable: false) { context in
@@ -44,7 +47,15 @@ public enum ActionPlan {
                                                 message: "actions[\(index)].on_failure: expected stop or continue"))
                 }
             }
-            let params = Node.Mapping(mapping.filter { !["type", "on_failure"].contains($0.key.string ?? "") },
+            var frequency: ActionFrequency?
+            if let node = mapping["frequency"] {
+                frequency = YAMLDocument.scalarText(node).flatMap(ActionFrequency.init(rawValue:))
+                if frequency == nil {
+                    problems.append(YAMLProblem(source: source, mark: node.mark,
+                                                message: "actions[\(index)].frequency: expected per-instance or per-boot"))
+                }
+            }
+            let params = Node.Mapping(mapping.filter { !["type", "on_failure", "frequency"].contains($0.key.string ?? "") },
                                       mapping.tag, mapping.style, mapping.mark)
             let json = UserData.json(.mapping(params))
             guard let actionType = ActionRegistry.lookup(type) else {
@@ -56,19 +67,26 @@ public enum ActionPlan {
                             "actions[\(index)].timeout: expected a number of seconds above 0 and at most \(Int(Seconds.max))"))
                     }
                 }
-                actions.append(planned(index, type, stop: stop, json: json) { _ in
+                actions.append(planned(index, type, stop: stop, json: json, frequency: frequency ?? defaultFrequency) { _ in
                     ActionResult(.failed, message: "unknown action type \(type) (no built-in, nothing hosted in the actions folder)")
                 })
                 continue
             }
             do {
                 let body = try actionType.prepare(.mapping(params), source: source, index: index)
-                actions.append(planned(index, type, stop: stop, json: json, frequency: actionType.frequency, body: body))
+                let declared = actionType.frequency == .perBoot ? ActionFrequency.perBoot : defaultFrequency
+                actions.append(planned(index, type, stop: stop, json: json, frequency: frequency ?? declared, body: body))
             } catch {
                 problems.append(error)
             }
         }
-        return (actions, problems)
+        return (actions.filter { $0.frequency == .perInstance } + actions.filter { $0.frequency == .perBoot }, problems)
+    }
+
+    /// Actions whose type is neither built in nor in the actions folder (yet): `validate` warns,
+    /// since getactions earlier in the run, or the image, may still provide them.
+    public static func unprovided(_ actions: [PlannedAction], actionsDir: String) -> [PlannedAction] {
+        actions.filter { $0.hostable && ActionRegistry.lookup($0.type) == nil && HostedAction.find($0.type, in: actionsDir) == nil }
     }
 
     private static func planned(_ index: Int, _ type: String, stop: Bool, json: Any, hostable: Bool = true,

@@ -8,8 +8,10 @@ enum HostedAction {
     case executable(String)
     case legacyRuby(String)
 
-    /// The hosted action for `type`, if the folder has one.
-    static func find(_ type: String, in folder: String) -> HostedAction? {
+    /// The hosted action for `type`, if the folder has one. The Ruby package's own action files
+    /// for a built-in (left behind by an in-place upgrade) never take over: `stockRuby` says
+    /// which one was passed over.
+    static func find(_ type: String, in folder: String, stockRuby: ((String) -> Void)? = nil) -> HostedAction? {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return nil }
         var rubyFiles: [String] = []
         for name in names.sorted() where !name.hasPrefix(".") {
@@ -21,6 +23,10 @@ enum HostedAction {
             return .executable(path)
         }
         for path in rubyFiles where LegacyRuby.defines(type, in: path) {
+            if ActionRegistry.lookup(type) != nil, LegacyRuby.isStock(type, path) {
+                stockRuby?(path)
+                continue
+            }
             return .legacyRuby(path)
         }
         return nil

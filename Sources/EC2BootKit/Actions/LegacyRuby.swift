@@ -13,6 +13,26 @@ enum LegacyRuby {
         return text.range(of: pattern, options: .regularExpression) != nil
     }
 
+    /// Whether `path` is the Ruby package's own action file for a built-in (`getactions.rb`,
+    /// `getcommands.rb`, `shell.rb` as the Ruby tool shipped them): a small file whose body is the
+    /// stock one, recognised by its statements with whitespace dropped, so every released version
+    /// and a re-indented copy match, and a file that does anything more does not.
+    static func isStock(_ type: String, _ path: String) -> Bool {
+        guard let data = FileSystem.read(path), data.count < 4096 else { return false }
+        let code = String(decoding: data, as: UTF8.self).split(separator: "\n")
+            .filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("#") }
+            .joined().filter { !$0.isWhitespace }
+        switch ActionRegistry.aliases[type] ?? type {
+        case GetActionsAction.type:
+            return code.contains("config.actions.load_actions") && code.contains("EC2Boot::Util.get_url(")
+                && code.contains("File.open(config.actions_dir+") && !code.contains("system(")
+        case ShellAction.type:
+            return code == "newaction(\"shell\")do|cmd,ud,md,config|ifcmd.include?(:command)system(cmd[:command])endend"
+        default:
+            return false
+        }
+    }
+
     /// Writes the shim under the state folder and returns its path.
     static func installShim(_ paths: Paths) throws -> String {
         let path = paths.stateDir + "/ruby/ec2boot_shim.rb"

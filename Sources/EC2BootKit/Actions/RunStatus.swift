@@ -12,6 +12,8 @@ public struct RunStatus: Codable, Sendable {
     public struct ActionStatus: Codable, Sendable {
         public var index: Int
         public var type: String
+        /// per-instance or per-boot (absent in a status written before frequencies were recorded).
+        public var frequency: ActionFrequency?
         /// pending, running, ok, failed, skipped, timed-out, interrupted (the agent was stopped)
         public var result: String
         public var exitCode: Int32?
@@ -23,7 +25,7 @@ public struct RunStatus: Codable, Sendable {
         public var succeeded: Bool { result == "ok" || result == "skipped" }
 
         enum CodingKeys: String, CodingKey {
-            case index, type, result, exitCode = "exit_code", durationMS = "duration_ms", message, fingerprint
+            case index, type, frequency, result, exitCode = "exit_code", durationMS = "duration_ms", message, fingerprint
         }
     }
 

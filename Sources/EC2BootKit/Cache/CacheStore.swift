@@ -3,7 +3,10 @@ import Foundation
 /// `/var/spool/ec2boot`, laid out as the Ruby tool did so its users' scripts still work:
 /// `user-data.raw`, and `meta-data/` with one file per metadata path; plus
 /// `meta-data.json` (the tree, which `query` and later runs read) and
-/// `instance-identity.json`. Folder 0700, files 0600: user-data often holds passwords.
+/// `instance-identity.json`. Like the Ruby tool (and cloud-init's split), metadata is
+/// world-readable (folders 0755, files 0644: monitoring and applications read it as other
+/// users); what came from user-data or can hold a secret is 0600: `user-data.raw`, and with
+/// `metadata.include_credentials` the credentials (their folder 0700) and `meta-data.json`.
 public struct CacheStore: Sendable {
     public let directory: String
 
@@ -19,20 +22,21 @@ public struct CacheStore: Sendable {
     public var exists: Bool { FileSystem.exists(metadataJSONFile) }
 
     public func write(_ data: BootData) throws {
-        try FileSystem.ownedDirectory(directory, mode: 0o700)
+        try FileSystem.ownedDirectory(directory, mode: 0o755)
         try writeMirror(data.metadata)
         if let userData = data.userData {
-            try AtomicFile.write(userData, to: userDataFile, mode: 0o600, directoryMode: 0o700)
+            try AtomicFile.write(userData, to: userDataFile, mode: 0o600)
         } else {
             try FileSystem.remove(userDataFile)
         }
         if let identity = data.identityDocument {
-            try AtomicFile.write(identity, to: identityFile, mode: 0o600, directoryMode: 0o700)
+            try AtomicFile.write(identity, to: identityFile, mode: 0o644)
         } else {
             try FileSystem.remove(identityFile)
         }
         // Written last: its presence means the cache is whole.
-        try AtomicFile.write(try data.metadata.nestedJSON(), to: metadataJSONFile, mode: 0o600, directoryMode: 0o700)
+        let secret = data.metadata.leaves.keys.contains(where: MetadataTree.isSecret)
+        try AtomicFile.write(try data.metadata.nestedJSON(), to: metadataJSONFile, mode: secret ? 0o600 : 0o644)
     }
 
     public func read() throws -> BootData? {
@@ -53,13 +57,17 @@ public struct CacheStore: Sendable {
         let old = directory + "/.meta-data.old"
         try FileSystem.remove(staging)
         try FileSystem.remove(old)
-        try FileSystem.makeDirectories(staging, mode: 0o700)
+        try FileSystem.makeDirectories(staging, mode: 0o755)
         var folders: Set<String> = []
         for (path, value) in tree.leaves {
+            let secret = MetadataTree.isSecret(path)
             let target = staging + "/" + path
             let folder = (target as NSString).deletingLastPathComponent
-            if folders.insert(folder).inserted { try FileSystem.makeDirectories(folder, mode: 0o700, parentMode: 0o700) }
-            try FileSystem.writeUnsynced(Data(value.utf8), to: target, mode: 0o600)
+            if folders.insert(folder).inserted {
+                // The credentials' own folder is 0700; the folders above it stay readable.
+                try FileSystem.makeDirectories(folder, mode: secret ? 0o700 : 0o755, parentMode: 0o755)
+            }
+            try FileSystem.writeUnsynced(Data(value.utf8), to: target, mode: secret ? 0o600 : 0o644)
         }
         FileSystem.syncFileSystem(of: staging)
         if FileSystem.exists(mirrorDir), rename(mirrorDir, old) != 0 {

@@ -156,6 +156,8 @@ public struct ActionsSettings: Sendable, Decodable {
     public var publicKeys: [Signify.PublicKey] = []
     /// Refuse a list without a good signature by one of `publicKeys`.
     public var requireSignature = false
+    /// When an action without `frequency:` runs (a type that is per-boot by nature stays so).
+    public var defaultFrequency = ActionFrequency.perInstance
 
     public init() {}
 
@@ -163,6 +165,7 @@ public struct ActionsSettings: Sendable, Decodable {
         case onFailure = "on_failure", requireSHA256 = "require_sha256", allowedHosts = "allowed_hosts", timeout
         case maxFileBytes = "max_file_bytes", maxListBytes = "max_list_bytes", maxListEntries = "max_list_entries"
         case maxRedirects = "max_redirects", publicKeys = "public_keys", requireSignature = "require_signature"
+        case defaultFrequency = "default_frequency"
     }
 
     public init(from decoder: Decoder) throws {
@@ -187,6 +190,12 @@ public struct ActionsSettings: Sendable, Decodable {
             }
         }
         requireSignature = try c.decodeIfPresent(Bool.self, forKey: .requireSignature) ?? false
+        if let frequency = try c.decodeIfPresent(String.self, forKey: .defaultFrequency) {
+            guard let parsed = ActionFrequency(rawValue: frequency) else {
+                throw DecodingError.dataCorruptedError(forKey: .defaultFrequency, in: c, debugDescription: "expected per-instance or per-boot")
+            }
+            defaultFrequency = parsed
+        }
         if requireSignature, publicKeys.isEmpty {
             throw DecodingError.dataCorruptedError(forKey: .requireSignature, in: c, debugDescription: "needs actions.public_keys")
         }

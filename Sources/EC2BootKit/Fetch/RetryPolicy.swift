@@ -57,12 +57,29 @@ public enum Retry {
                 guard deadline.remaining > wait + 0.01, !Task.isCancelled else {
                     throw FetchError.deadline(url: url, last: error.description)
                 }
-                logger.debug("retrying after error", metadata: [
-                    "url": "\(url)", "error": "\(error)", "attempt": "\(attempts)",
-                    "wait_ms": "\(Int(wait * 1000))",
+                // Said at once and then every 10 s (not for each of a crawl's requests), so a
+                // boot waiting for the network is never silent until the deadline.
+                let level: Logger.Level = RetryNotices.shared.due() ? .notice : .debug
+                logger.log(level: level, "waiting to retry: \(error)", metadata: [
+                    "attempt": "\(attempts)", "wait_ms": "\(Int(wait * 1000))", "left_s": "\(Int(deadline.remaining))",
                 ])
                 try? await Task.sleep(nanoseconds: UInt64(wait * 1e9))
             }
+        }
+    }
+}
+
+/// At most one retry notice every 10 s for the whole process.
+final class RetryNotices: @unchecked Sendable {
+    static let shared = RetryNotices()
+    private let lock = NSLock()
+    private var next = ContinuousClock.now
+
+    func due() -> Bool {
+        lock.withLock {
+            guard ContinuousClock.now >= next else { return false }
+            next = .now + .seconds(10)
+            return true
         }
     }
 }

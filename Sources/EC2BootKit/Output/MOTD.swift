@@ -1,31 +1,42 @@
 /// The message of the day: a template whose `@@key@@` are replaced by facts and
 /// flattened metadata keys (`@@ami_id@@`, `@@role@@`).
 public struct MOTD: Sendable {
-    public static let defaultProvisioned = """
+    /// The built-in templates; `factsFile` is where this run wrote the facts (under `--root`).
+    public static func defaultProvisioned(factsFile: String) -> String {
+        """
 
-         ec2-boot-init: provisioned instance
+             ec2-boot-init: provisioned instance
 
-                     ami: @@ami_id@@
-                instance: @@instance_id@@
-                    type: @@instance_type@@
-                    zone: @@placement_availability_zone@@
-                hostname: @@hostname@@
-         public hostname: @@public_hostname@@
-
-              System facts are in /etc/facts.txt
+        \(identity)
+                  System facts are in \(factsFile)
 
 
-    """
+        """
+    }
 
-    public static let defaultUnprovisioned = """
+    /// Names the instance too: whoever logs in to a failed one needs to know which it is.
+    public static func defaultUnprovisioned(factsFile: String) -> String {
+        """
 
-         ec2-boot-init: UNPROVISIONED instance
+             ec2-boot-init: UNPROVISIONED instance
 
-         The ec2-boot-init system failed to run or has not yet been run.
-         See `ec2-boot-init status` and the system log.
+        \(identity)
+             The ec2-boot-init system failed to run or has not yet been run.
+             See `ec2-boot-init status` and the system log; facts are in \(factsFile).
 
 
-    """
+        """
+    }
+
+    static let identity = """
+                         ami: @@ami_id@@
+                    instance: @@instance_id@@
+                        type: @@instance_type@@
+                        zone: @@placement_availability_zone@@
+                    hostname: @@hostname@@
+             public hostname: @@public_hostname@@
+
+        """
 
     /// Replaces every `@@name@@` whose name is known; returns the unknown names too.
     public static func render(_ template: String, lookup: (String) -> String?) -> (text: String, unknown: [String]) {

@@ -16,7 +16,8 @@ public struct MOTDWriter: Sendable {
         let provisioned = failures.isEmpty
         let templatePath = provisioned ? paths.motdProvisionedTemplate : paths.motdUnprovisionedTemplate
         let installed = FileSystem.read(templatePath).map { String(decoding: $0, as: UTF8.self) }
-        let template = installed ?? (provisioned ? MOTD.defaultProvisioned : MOTD.defaultUnprovisioned)
+        let template = installed ?? (provisioned ? MOTD.defaultProvisioned(factsFile: paths.factsFile)
+                                                 : MOTD.defaultUnprovisioned(factsFile: paths.factsFile))
         let lookup = KeyLookup(facts: facts, metadata: metadata)
         var (text, unknown) = MOTD.render(template, lookup: lookup.value(for:))
         for name in lookup.replaced.sorted() where template.contains("@@\(name)@@") || template.contains("@@ec2_\(name)@@") {

@@ -29,7 +29,7 @@ public struct BootRun: Sendable {
         guard let data = await fetchOrCache() else { return .noDataSource }
         var userData = UserData.parse(data.userData, limits: config.userData)
         if let refused = data.userDataRefused { userData.problems.append(YAMLProblem(source: "user-data", mark: nil, message: refused)) }
-        let plan = ActionPlan.make(userData)
+        let plan = ActionPlan.make(userData, defaultFrequency: config.actions.defaultFrequency)
         userData.problems += plan.problems
         for problem in userData.problems { logger.error("invalid user-data: \(problem)") }
         if userData.isScript { logger.info("user-data is a script; it runs as one shell action") }
