@@ -116,6 +116,21 @@ import Testing
         #expect(try tool(["validate", "--root", bad, bad + "/seed/user-data"]).stderr.contains("frequency: expected per-instance or per-boot"))
     }
 
+    @Test func aLaterBootStoppedMidwayNeverRepeatsThePerInstanceActions() throws {
+        let root = try seeded("""
+            actions:
+              - {type: shell, command: "echo A >> ROOT/order"}
+              - type: shell
+                frequency: per-boot
+                command: "if [ -e ROOT/arm ] && [ ! -e ROOT/crashed ]; then touch ROOT/crashed; kill -9 $PPID; exit 0; fi; echo B >> ROOT/order"
+            """)
+        #expect(try run(root).status == 0)
+        try TestEnv.write("", to: root + "/arm")
+        #expect(try run(root).status == 137, "the second boot was killed during the per-boot action")
+        #expect(try run(root).status == 0)
+        #expect(TestEnv.read(root + "/order") == "A\nB\nB\n", "A ran once for the instance")
+    }
+
     @Test func actionsInheritTheEnvironment() throws {
         let root = try seeded("actions:\n  - {type: shell, command: \"echo $FOO $EC2BOOT_ACTION > ROOT/env\"}\n")
         var environment = ProcessInfo.processInfo.environment

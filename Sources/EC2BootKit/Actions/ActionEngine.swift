@@ -25,23 +25,26 @@ public struct ActionEngine: Sendable {
         let previous = RunStatus.load(context.paths).flatMap { $0.instanceID == instanceID ? $0 : nil }
         var done: Set<String> = []
         var plan = plan
+        // Per-instance results of an earlier boot, kept in this run's status so that a later
+        // boot stopped midway still knows the instance's actions are done.
+        var carried: [RunStatus.ActionStatus] = []
+        var failures: [String] = []
         switch selection {
         case .none:
             return ActionsReport()
         case .firstBoot:
-            if let previous, previous.finished != nil {
-                let earlier = previous.actions.filter { !$0.succeeded }
-                    .map { "action \($0.index) (\($0.type)): \($0.result)" }
+            if let previous, previous.finished != nil || previous.perInstanceDone == true {
+                carried = previous.actions.filter { $0.frequency != .perBoot }
+                failures = carried.filter { !$0.succeeded }.map { "action \($0.index) (\($0.type)): \($0.result)" }
                 plan = plan.filter { $0.frequency == .perBoot }
                 guard !plan.isEmpty else {
                     logger.info("actions already ran for this instance; `run --force` runs them again",
                                 metadata: ["instance": "\(instanceID)"])
-                    return ActionsReport(failures: earlier)
+                    return ActionsReport(failures: failures)
                 }
-            }
-            // An interrupted run: the per-instance actions it finished are not repeated. Per-boot
-            // ones run again: this is another boot.
-            if let previous, previous.finished == nil {
+            } else if let previous, previous.finished == nil {
+                // An interrupted first boot: the per-instance actions it finished are not
+                // repeated. Per-boot ones run again: this is another boot.
                 let perInstance = Set(plan.filter { $0.frequency == .perInstance }.map(\.fingerprint))
                 done = Set(previous.actions.filter(\.succeeded).map(\.fingerprint)).intersection(perInstance)
             }
@@ -49,12 +52,13 @@ public struct ActionEngine: Sendable {
         case .all, .only:
             break
         }
-        var status = RunStatus(instanceID: instanceID, started: Timestamp.now(), finished: nil, actions: plan.map {
+        var status = RunStatus(instanceID: instanceID, started: Timestamp.now(), finished: nil, actions: carried + plan.map {
             RunStatus.ActionStatus(index: $0.index, type: $0.type, frequency: $0.frequency, result: "pending", fingerprint: $0.fingerprint)
         })
-        var failures: [String] = []
+        status.perInstanceDone = carried.isEmpty ? nil : true
         var stopped = false
-        for (slot, action) in plan.enumerated() {
+        for (position, action) in plan.enumerated() {
+            let slot = carried.count + position
             if let signo = Interruption.signal {
                 failures.append("interrupted by signal \(signo) before action \(action.index) (\(action.type))")
                 save(status, context, logger)
@@ -96,7 +100,7 @@ public struct ActionEngine: Sendable {
             let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
             status.actions[slot].durationMS = Double(micros / 100) / 10
             status.actions[slot].message = result.message.map(Redaction.redact)
-            if let signo = Interruption.signal {
+            if let signo = Interruption.signal, result.outcome != .ok {
                 // Left unfinished, so the next run resumes here; never left saying "running".
                 status.actions[slot].result = "interrupted"
                 status.actions[slot].message = "the agent got signal \(signo); the action's process group was stopped"

@@ -31,7 +31,12 @@ public enum ProcessRunner {
         // not keep our log pipe open.
         var output: [Int32] = [-1, -1]
         var input: [Int32] = [-1, -1]
-        guard pipe2(&output, O_CLOEXEC) == 0, pipe2(&input, O_CLOEXEC) == 0 else { throw FileSystemError.posix("create a pipe", errno) }
+        guard pipe2(&output, O_CLOEXEC) == 0 else { throw FileSystemError.posix("create a pipe", errno) }
+        guard pipe2(&input, O_CLOEXEC) == 0 else {
+            let err = errno
+            close(output[0]); close(output[1])
+            throw FileSystemError.posix("create a pipe", err)
+        }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -85,6 +90,8 @@ public enum ProcessRunner {
 
         RunningGroups.shared.add(pid)
         defer { RunningGroups.shared.remove(pid) }
+        // A SIGTERM that came between the engine's check and `add` would otherwise miss this group.
+        if Interruption.signal != nil { kill(-pid, SIGTERM) }
         let waiter = ExitWaiter(pid: pid)
         let ending: ProcessOutcome.Ending = await withTaskGroup(of: ProcessOutcome.Ending?.self) { group in
             group.addTask { await waiter.wait() }

@@ -7,6 +7,9 @@ public struct RunStatus: Codable, Sendable {
     /// ISO 8601, UTC.
     public var started: String
     public var finished: String?
+    /// A later boot's run: the per-instance actions finished on an earlier boot (their rows are
+    /// carried over), so an interruption of this run never makes them run again.
+    public var perInstanceDone: Bool?
     public var actions: [ActionStatus]
 
     public struct ActionStatus: Codable, Sendable {
@@ -30,7 +33,7 @@ public struct RunStatus: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case instanceID = "instance_id", started, finished, actions
+        case instanceID = "instance_id", started, finished, perInstanceDone = "per_instance_done", actions
     }
 
     public var allOK: Bool { actions.allSatisfy(\.succeeded) }

@@ -10,14 +10,15 @@ import Foundation
 /// - the password in `scheme://user:password@host`;
 /// - presigned URL parts: `X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token`.
 enum Redaction {
-    private static let secretName = #"[\w.-]*(?:pass(?:word|wd)?|secret|token|api[_-]?key|private[_-]?key|credentials?|access[_-]?key)[\w.-]*"#
+    // Bounded name parts and anchored starts: a 64 KiB line of dots or dashes costs linear time.
+    private static let secretName = #"[\w.-]{0,64}(?:pass(?:word|wd)?|secret|token|api[_-]?key|private[_-]?key|credentials?|access[_-]?key)[\w.-]{0,64}"#
 
     private static let rules: [(NSRegularExpression, String)] = [
         (#"(?i)(authorization["']?\s*[:=]\s*)[^\r\n]*"#, "$1<redacted>"),
         (#"(?i)(://[^/\s:@]+:)[^/\s@]+(@)"#, "$1<redacted>$2"),
         (#"(?i)(x-amz-(?:signature|credential|security-token)=)[^&\s"']+"#, "$1<redacted>"),
-        (#"(?i)(--?"# + secretName + #"(?:=|\s+))("[^"]*"|'[^']*'|[^\s-]\S*)"#, "$1<redacted>"),
-        (#"(?i)((?<![\w-])"# + secretName + #"["']?\s*[:=]\s*)("[^"]*"|'[^']*'|\S+)"#, "$1<redacted>"),
+        (#"(?i)((?<![\w.-])--?"# + secretName + #"(?:=|\s+))("[^"]*"|'[^']*'|[^\s-]\S*)"#, "$1<redacted>"),
+        (#"(?i)((?<![\w.-])"# + secretName + #"["']?\s*[:=]\s*)("[^"]*"|'[^']*'|\S+)"#, "$1<redacted>"),
     ].map { (try! NSRegularExpression(pattern: $0.0), $0.1) }
 
     static func redact(_ line: String) -> String {

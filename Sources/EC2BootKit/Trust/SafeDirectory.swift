@@ -72,9 +72,13 @@ enum SafeDirectory {
         }
     }
 
+    /// Nobody but root or us could have made the link, nor can swap it before it is opened: its
+    /// folder is ours or root's and writable by no one else, or sticky (where only the link's
+    /// owner may replace it).
     private static func trusted(link: stat, holder: stat) -> Bool {
-        let owner = link.st_uid == 0 || link.st_uid == geteuid()
-        let othersMayWrite = holder.st_mode & 0o022 != 0 && holder.st_mode & S_ISVTX == 0
-        return owner && !othersMayWrite
+        let ours = { (uid: uid_t) in uid == 0 || uid == geteuid() }
+        guard ours(link.st_uid) else { return false }
+        if holder.st_mode & S_ISVTX != 0 { return true }
+        return ours(holder.st_uid) && holder.st_mode & 0o022 == 0
     }
 }
