@@ -7,7 +7,7 @@ struct FetchCommand: AsyncParsableCommand {
         commandName: "fetch",
         abstract: "Download URL to DEST with retries, atomically (for action scripts).",
         discussion: """
-        Retries connection errors, timeouts, 429 and 5xx with backoff until the deadline; 404 fails at once. DEST is replaced only by a whole download whose sha256 matches --sha256 and no larger than --max-bytes; otherwise it keeps what it had. Follows up to actions.max_redirects redirects, each to a host on actions.allowed_hosts when that is set, never from https to http. The deadline bounds everything, a download in progress included. URLs: http, https, file.
+        Retries connection errors, timeouts, 429 and 5xx with backoff until the deadline; 404 fails at once (exit 4). DEST is replaced only by a whole download whose sha256 matches --sha256 and no larger than --max-bytes; otherwise it keeps what it had. Follows up to actions.max_redirects redirects, each to a host on actions.allowed_hosts when that is set, never from https to http. The deadline bounds everything, a download in progress included. URLs: http, https, file.
         """
     )
 

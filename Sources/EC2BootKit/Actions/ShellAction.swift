@@ -1,6 +1,6 @@
 import Foundation
 
-/// `type: shell`: runs `command` with `/bin/sh -c`.
+/// `type: shell`: runs `command` with `/bin/sh`, from a private file rather than argv.
 public struct ShellAction: Action {
     public static let type = "shell"
     public static let frequency = ActionFrequency.perInstance
