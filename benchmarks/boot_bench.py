@@ -6,8 +6,14 @@ the realistic tree, then, in the same run and against the same simulator:
   (a) `ec2-boot-init run` as a whole process (crawl, cache, facts, MOTD), wall time and peak RSS;
   (b) cloud-init's crawler (cloudinit.sources.helpers.ec2, Debian's package, /usr/bin/python3),
       crawl time measured inside its process (interpreter start-up excluded), and its whole process;
-  (c) `ec2-boot-init --version`, start-up alone.
-Prints medians, the ratio, requests and connections each used, and the targets met or missed.
+  (c) `ec2-boot-init --version`, start-up alone;
+  (d) the Ruby ec2-boot-init's request pattern (sequential, a connection per request), modelled in
+      Python (benchmarks/ruby_pattern_crawl.py), timed inside its process.
+Each peer's requests are counted per path from the simulator's counters: a run in which any
+path was asked twice (a retry) is reported, since it would measure the harness, not the peer.
+Peak RSS is GNU time's (the agent alone, not the Python parent it is spawned from).
+Prints medians, the ratios, requests and connections each used, the simulator's own service
+time per request, and the targets met or missed.
 
 Usage: python3 benchmarks/boot_bench.py [--binary .build/release/ec2-boot-init] [--runs 15] [--latency-ms 1]
 """
@@ -44,17 +50,28 @@ def stats(url):
         return json.load(response)
 
 
-def timed(argv, env=None):
-    """(wall seconds, peak RSS in KiB, stdout, stderr) of one child process."""
+def timed(argv, env=None, rss_file=None):
+    """(wall seconds, peak RSS in KiB or None, stdout, stderr) of one child process. With
+    `rss_file`, GNU time runs it: wait4's ru_maxrss of a child of this Python process would
+    start at Python's own size (Linux keeps the high-water mark across exec)."""
+    if rss_file:
+        argv = ["/usr/bin/time", "-f", "%M", "-o", rss_file] + argv
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     out = proc.stdout.read()
     err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, status, _ = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit("%s failed (%d): %s" % (argv[0], os.waitstatus_to_exitcode(status), err.decode()[-2000:]))
-    return wall, usage.ru_maxrss, out, err.decode()
+    rss = int(open(rss_file).read().split()[-1]) if rss_file else None
+    return wall, rss, out, err.decode()
+
+
+def repeats(before, after):
+    """Paths asked more than once in one run: retries."""
+    counts = {p: after["by_path"].get(p, 0) - before["by_path"].get(p, 0) for p in after["by_path"]}
+    return {p: n for p, n in counts.items() if n > 1}
 
 
 def phases(log):
@@ -98,14 +115,18 @@ def main():
     try:
         ours, ours_rss, ours_req, ours_conn, crawl, cache = [], [], None, None, [], []
         theirs_crawl, theirs_proc, theirs_req, theirs_conn = [], [], None, None
+        ruby_crawl, ruby_req, ruby_conn = [], None, None
+        retried = {"ec2-boot-init": {}, "cloud-init": {}, "ruby pattern": {}}
         for i in range(args.runs):
             root = os.path.join(work, "root-%d" % i)
             os.makedirs(os.path.join(root, "etc", "ec2-boot-init"))
             with open(os.path.join(root, "etc", "ec2-boot-init", "config.yaml"), "w") as f:
                 f.write("syslog: false\nlog_level: info\n")
             before = stats(url)
-            wall, rss, _, log = timed([args.binary, "run", "--root", root, "--metadata-url", url])
+            wall, rss, _, log = timed([args.binary, "run", "--root", root, "--metadata-url", url],
+                                      rss_file=os.path.join(work, "rss"))
             after = stats(url)
+            retried["ec2-boot-init"].update(repeats(before, after))
             ours.append(wall)
             crawl_ms, cache_ms = phases(log)
             if crawl_ms is not None:
@@ -122,6 +143,16 @@ def main():
             theirs_crawl.append(json.loads(out)["crawl_s"])
             theirs_req = after["requests"] - before["requests"]
             theirs_conn = after["connections"] - before["connections"]
+            retried["cloud-init"].update(repeats(before, after))
+
+            before = stats(url)
+            _, _, out, _ = timed([sys.executable, os.path.join(HERE, "ruby_pattern_crawl.py"), url])
+            after = stats(url)
+            ruby_crawl.append(json.loads(out)["crawl_s"])
+            ruby_req = after["requests"] - before["requests"]
+            ruby_conn = after["connections"] - before["connections"]
+            retried["ruby pattern"].update(repeats(before, after))
+        service = stats(url)
         versions = [timed([args.binary, "--version"])[0] for _ in range(max(20, args.runs))]
     finally:
         sim.kill()
@@ -132,6 +163,7 @@ def main():
     depth = tree_depth(args.interfaces)
     critical = depth * args.latency_ms
     ratio = ms(theirs_crawl) / ms(ours)
+    ruby_ratio = ms(ruby_crawl) / ms(ours)
     print("roots under %s" % (args.root_dir or tempfile.gettempdir()))
     rss_mb = max(ours_rss) / 1024
     print("IMDS simulator: %.1f ms latency per request, %d network interfaces, %d runs (medians)"
@@ -142,15 +174,22 @@ def main():
     print("%-46s %9.1f" % ("    of which the cache write", ms(cache)))
     print("%-46s %9.1f %9d %12d" % ("(b) cloud-init EC2 crawl (inside its process)", ms(theirs_crawl), theirs_req, theirs_conn))
     print("%-46s %9.1f" % ("    cloud-init, whole process", ms(theirs_proc)))
+    print("%-46s %9.1f %9d %12d" % ("(d) Ruby tool's pattern (inside its process)", ms(ruby_crawl), ruby_req, ruby_conn))
     print("%-46s %9.1f" % ("(c) ec2-boot-init --version", ms(versions)))
+    for peer, paths in retried.items():
+        print("retries, %s: %s" % (peer, "none (every path asked once in every run)" if not paths else
+                                   "%d paths asked more than once: %s" % (len(paths), sorted(paths.items())[:5])))
+    print("simulator: %.3f ms of its own per request (after the latency), %d in flight at most, listen backlog 128"
+          % (1000 * service["service_s"] / max(1, service["served"]), service["max_in_flight"]))
     print("critical path: %d sequential requests x %.1f ms = %.1f ms" % (depth, args.latency_ms, critical))
     print("peak RSS of ec2-boot-init run: %.1f MB at most, %.1f MB median" % (rss_mb, statistics.median(ours_rss) / 1024))
     targets = [
         ("(a) at least 10x faster than (b)'s crawl", ratio >= 10, "%.1fx" % ratio),
+        ("    (against (d), the Ruby tool's pattern)", ruby_ratio >= 10, "%.1fx" % ruby_ratio),
         ("(a) within 3x the critical path", ms(ours) <= 3 * critical, "%.1fx" % (ms(ours) / critical)),
         ("    (its crawl alone within 3x)", ms(crawl) <= 3 * critical, "%.1fx" % (ms(crawl) / critical)),
-        ("peak RSS at most 32 MB (the largest run)", rss_mb <= 32, "%.1f MB" % rss_mb),
-        ("--version in at most 20 ms", ms(versions) <= 20, "%.1f ms" % ms(versions)),
+        ("peak RSS at most 20 MB (the largest run)", rss_mb <= 20, "%.1f MB" % rss_mb),
+        ("--version in at most 5 ms", ms(versions) <= 5, "%.1f ms" % ms(versions)),
     ]
     for name, met, value in targets:
         print("%-7s %-44s %s" % ("met" if met else "MISSED", name, value))

@@ -118,6 +118,14 @@ def identity_document():
         "region": "eu-west-1", "version": "2017-09-30"}, indent=2)
 
 
+DYNAMIC = {"instance-identity": {
+    "document": identity_document,
+    "pkcs7": "MIAGCSqGSIb3DQEHAqCAMIACAQExCzAJBgUrDgMCGgUAMIAGCSqGSIb3DQEHAaCAJIAEggHbewog",
+    "signature": "SimulatedSignatureOfTheIdentityDocumentBase64==",
+    "rsa2048": "MIAGCSqGSIb3DQEHAqCAMIACAQExDzANBglghkgBZQMEAgEFADCABgkqhkiG9w0BBwGggCSABIIB",
+}}
+
+
 def lookup(tree, parts):
     """(node, real key path) for URL parts; `0` finds the `0=name` public key folder."""
     node = tree
@@ -175,7 +183,7 @@ class State:
         self.tokens = {}  # token -> [expiry, uses]
         self.counter = 0
         self.stats = {"requests": 0, "connections": 0, "token_puts": 0, "v1_requests": 0,
-                      "in_flight": 0, "max_in_flight": 0, "by_path": {}}
+                      "in_flight": 0, "max_in_flight": 0, "by_path": {}, "service_s": 0.0, "served": 0}
         self.fail = Faults(args.fail)
         self.drop = Faults(args.drop)
         self.truncate = Faults(args.truncate)
@@ -277,6 +285,7 @@ class Handler(BaseHTTPRequestHandler):
             state.stats["max_in_flight"] = max(state.stats["max_in_flight"], state.stats["in_flight"])
         if state.args.latency_ms:
             time.sleep(state.args.latency_ms / 1000.0)
+        self.started = time.perf_counter()  # the simulator's own service time starts after the latency
         if state.hang.take(path):
             time.sleep(state.args.hang_seconds)
         if state.drop.take(path):
@@ -345,6 +354,9 @@ class Handler(BaseHTTPRequestHandler):
     def end(self):
         with self.state.lock:
             self.state.stats["in_flight"] -= 1
+            if hasattr(self, "started"):
+                self.state.stats["service_s"] += time.perf_counter() - self.started
+                self.state.stats["served"] += 1
 
     def do_PUT(self):
         path = unquote(self.path)
@@ -420,8 +432,15 @@ class Handler(BaseHTTPRequestHandler):
             if state.user_data is None:
                 return self.reply(404, "not found\n")
             return self.reply(200, state.user_data, "application/octet-stream")
-        if path == "/latest/dynamic/instance-identity/document":
-            return self.reply(200, identity_document(), "application/json")
+        if path.startswith("/latest/dynamic/") or path in ("/latest", "/latest/"):
+            # The identity folder as real IMDS serves it (listing included): cloud-init crawls it.
+            parts = [p for p in path[len("/latest"):].split("/") if p]
+            node = lookup({"dynamic": DYNAMIC, "meta-data": {}, "user-data": ""}, parts)
+            if node is None:
+                return self.reply(404, "not found\n")
+            if isinstance(node, dict):
+                return self.reply(200, listing(node))
+            return self.reply(200, node() if callable(node) else node, "application/json" if parts[-1] == "document" else "text/plain")
         if not path.startswith("/latest/meta-data/"):
             return self.reply(404, "not found\n")
         rest = path[len("/latest/meta-data/"):]
