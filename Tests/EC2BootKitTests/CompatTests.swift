@@ -17,6 +17,17 @@ import Testing
         try runProcess(TestEnv.binary, ["run", "--root", root, "--seed", root + "/seed"] + extra, environment: environment, measure: true)
     }
 
+    /// Serves a list with one file, hello.sh (touches ROOT/hello-ran), and puts the server's
+    /// address where the seed's user-data says URL.
+    func serveHello(_ root: String) throws -> Simulator {
+        try TestEnv.write("hello.sh\n", to: root + "/served/list.txt")
+        try TestEnv.write("#!/bin/sh\ntouch \"$EC2BOOT_ROOT/hello-ran\"\n", to: root + "/served/hello.sh")
+        let sim = try Simulator(["--serve", root + "/served"])
+        let userData = try #require(TestEnv.read(root + "/seed/user-data"))
+        try TestEnv.write(userData.replacingOccurrences(of: "URL", with: sim.url), to: root + "/seed/user-data")
+        return sim
+    }
+
     /// The Ruby package's own action files, as its releases shipped them (written from its
     /// documented behaviour).
     static let stockGetactions = """
@@ -53,11 +64,8 @@ import Testing
             """)
         try TestEnv.write(Self.stockGetactions, to: root + "/etc/ec2-boot-init/actions/getactions.rb")
         try TestEnv.write(Self.stockShell, to: root + "/etc/ec2-boot-init/actions/shell.rb")
-        try TestEnv.write("hello.sh\n", to: root + "/served/list.txt")
-        try TestEnv.write("#!/bin/sh\ntouch \"$EC2BOOT_ROOT/hello-ran\"\n", to: root + "/served/hello.sh")
-        let sim = try Simulator(["--serve", root + "/served"])
-        let userData = try #require(TestEnv.read(root + "/seed/user-data"))
-        try TestEnv.write(userData.replacingOccurrences(of: "URL", with: sim.url), to: root + "/seed/user-data")
+        let sim = try serveHello(root)
+        defer { withExtendedLifetime(sim) {} }
         let result = try run(root)
         #expect(result.status == 1, "the built-in shell reports the failing command: \(result.stderr)")
         #expect(FileManager.default.fileExists(atPath: root + "/hello-ran"), "the built-in getactions installed hello.sh")
@@ -76,11 +84,8 @@ import Testing
         let root = try seeded(":actions:\n- :type: :oldget\n  :url: URL/files\n  :list: list.txt\n- :type: :hello\n")
         try TestEnv.write(Self.stockGetactions.replacingOccurrences(of: "newaction(\"getactions\")", with: "newaction(\"oldget\")"),
                           to: root + "/etc/ec2-boot-init/actions/oldget.rb")
-        try TestEnv.write("hello.sh\n", to: root + "/served/list.txt")
-        try TestEnv.write("#!/bin/sh\ntouch \"$EC2BOOT_ROOT/hello-ran\"\n", to: root + "/served/hello.sh")
-        let sim = try Simulator(["--serve", root + "/served"])
-        let userData = try #require(TestEnv.read(root + "/seed/user-data"))
-        try TestEnv.write(userData.replacingOccurrences(of: "URL", with: sim.url), to: root + "/seed/user-data")
+        let sim = try serveHello(root)
+        defer { withExtendedLifetime(sim) {} }
         let result = try run(root)
         // The Ruby tool wrote files with mode 0644, so hello.sh is not executable: the hello action fails,
         // as it did in the Ruby tool; what matters is that the file arrived through the shim.
