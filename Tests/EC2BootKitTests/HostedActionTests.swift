@@ -6,22 +6,9 @@ import Testing
 @Suite struct HostedActionTests {
     static let examples = TestEnv.repoRoot.appendingPathComponent("actions").path
 
-    /// Serves `files` (name → content) from the simulator's file server; returns it and a root.
-    func serve(_ files: [String: String], simulator extra: [String] = [], name: String = #function) throws -> (Simulator, String) {
-        let root = try makeRoot(name)
-        for (file, content) in files { try TestEnv.write(content, to: root + "/served/" + file) }
-        try TestEnv.write(#"{"ami-id": "ami-7", "instance-id": "i-7"}"#, to: root + "/seed/meta-data.json")
-        return (try Simulator(["--serve", root + "/served"] + extra), root)
-    }
-
     func sha256(_ text: String) throws -> String {
         let result = try runProcess("/usr/bin/env", ["sh", "-c", "printf '%s' \"$0\" | sha256sum", text])
         return String(result.stdout.prefix(64))
-    }
-
-    func run(_ root: String, userData: String) throws -> ToolResult {
-        try TestEnv.write(userData, to: root + "/seed/user-data")
-        return try tool(["run", "--root", root, "--seed", root + "/seed"])
     }
 
     static let greet = "#!/bin/sh\nread params\necho \"$EC2BOOT_PARAM_GREETING $EC2BOOT_ACTION $params\" > \"$EC2BOOT_ROOT/greeted\"\npwd >> \"$EC2BOOT_ROOT/greeted\"\n"

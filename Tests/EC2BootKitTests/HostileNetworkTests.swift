@@ -132,27 +132,15 @@ import Testing
 
     // MARK: action lists and files
 
-    func serve(_ files: [String: String], _ extra: [String], config: String = "", name: String = #function) throws -> (Simulator, String) {
-        let root = try makeRoot(name, config: config)
-        for (file, content) in files { try TestEnv.write(content, to: root + "/served/" + file) }
-        try TestEnv.write(#"{"ami-id": "ami-7", "instance-id": "i-7"}"#, to: root + "/seed/meta-data.json")
-        return (try Simulator(["--serve", root + "/served"] + extra), root)
-    }
-
-    func run(_ root: String, _ userData: String) throws -> ToolResult {
-        try TestEnv.write(userData, to: root + "/seed/user-data")
-        return try tool(["run", "--root", root, "--seed", root + "/seed"])
-    }
-
     func actionFiles(_ root: String) -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: root + "/etc/ec2-boot-init/actions")) ?? []
     }
 
     @Test func anActionFileRedirectedOffTheAllowedHostsIsNeverFetchedOrRun() async throws {
         let (sim, root) = try serve(["list.txt": "evil.sh\nok.sh\n", "ok.sh": "#!/bin/sh\n"],
-                                    ["--other-host", try otherHost(), "--redirect", "files/evil.sh$", "{other}/evil.sh"],
+                                    simulator: ["--other-host", try otherHost(), "--redirect", "files/evil.sh$", "{other}/evil.sh"],
                                     config: "actions:\n  allowed_hosts: [127.0.0.1]\n")
-        let result = try run(root, """
+        let result = try run(root, userData: """
             actions:
               - {type: getactions, url: "\(sim.url)/files/", list: list.txt}
               - {type: evil}
@@ -168,26 +156,26 @@ import Testing
 
     @Test func aRedirectWithinTheAllowedHostsIsFollowed() throws {
         let (sim, root) = try serve(["list.txt": "moved.sh\n", "real.sh": "#!/bin/sh\necho real\n"],
-                                    ["--redirect", "files/moved.sh$", "/files/real.sh"],
+                                    simulator: ["--redirect", "files/moved.sh$", "/files/real.sh"],
                                     config: "actions:\n  allowed_hosts: [127.0.0.1]\n")
-        let result = try run(root, "actions:\n  - {type: getactions, url: \"\(sim.url)/files/\", list: list.txt}\n")
+        let result = try run(root, userData: "actions:\n  - {type: getactions, url: \"\(sim.url)/files/\", list: list.txt}\n")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(TestEnv.read(root + "/etc/ec2-boot-init/actions/moved.sh") == "#!/bin/sh\necho real\n")
     }
 
     @Test func aRedirectLoopStopsAtMaxRedirects() async throws {
-        let (sim, root) = try serve(["list.txt": "loop.sh\n"], ["--redirect", "files/loop.sh$", "/files/loop.sh"],
+        let (sim, root) = try serve(["list.txt": "loop.sh\n"], simulator: ["--redirect", "files/loop.sh$", "/files/loop.sh"],
                                     config: "actions:\n  max_redirects: 3\n")
-        let result = try run(root, "actions:\n  - {type: getactions, url: \"\(sim.url)/files/\", list: list.txt}\n")
+        let result = try run(root, userData: "actions:\n  - {type: getactions, url: \"\(sim.url)/files/\", list: list.txt}\n")
         #expect(result.status == 1)
         #expect(result.stderr.contains("more than 3 redirects"), "\(result.stderr)")
         #expect(try await sim.stats().by_path["/files/loop.sh"] == 4)
     }
 
     @Test func anEndlessActionFileStopsAtItsCapAndLeavesNothing() throws {
-        let (sim, root) = try serve(["list.txt": "big.sh\n"], ["--endless", "files/big.sh$"],
+        let (sim, root) = try serve(["list.txt": "big.sh\n"], simulator: ["--endless", "files/big.sh$"],
                                     config: "actions:\n  max_file_bytes: 1048576\n")
-        let result = try run(root, "actions:\n  - {type: getactions, url: \"\(sim.url)/files/\", list: list.txt}\n")
+        let result = try run(root, userData: "actions:\n  - {type: getactions, url: \"\(sim.url)/files/\", list: list.txt}\n")
         #expect(result.status == 1)
         #expect(result.stderr.contains("big.sh: more than 1 MiB (actions.max_file_bytes)"), "\(result.stderr)")
         #expect(actionFiles(root).isEmpty, "no partial file left: \(actionFiles(root))")
@@ -196,17 +184,17 @@ import Testing
 
     @Test func anAnnouncedLengthOverTheCapIsRefusedBeforeTheBody() throws {
         let big = String(repeating: "x", count: 300_000)
-        let (sim, root) = try serve(["list.txt": "big.sh\n", "big.sh": big], [],
+        let (sim, root) = try serve(["list.txt": "big.sh\n", "big.sh": big], simulator: [],
                                     config: "actions:\n  max_file_bytes: 100000\n")
-        let result = try run(root, "actions:\n  - {type: getactions, url: \"\(sim.url)/files/\", list: list.txt}\n")
+        let result = try run(root, userData: "actions:\n  - {type: getactions, url: \"\(sim.url)/files/\", list: list.txt}\n")
         #expect(result.status == 1)
         #expect(result.stderr.contains("more than 100000 bytes (actions.max_file_bytes)"), "\(result.stderr)")
         #expect(actionFiles(root).isEmpty)
     }
 
     @Test func aTricklingFileEndsAtTheGetactionsDeadline() throws {
-        let (sim, root) = try serve(["list.txt": "slow.sh\n"], ["--trickle", "files/slow.sh$"])
-        let result = try run(root, "actions:\n  - {type: getactions, url: \"\(sim.url)/files/\", list: list.txt, deadline: 3}\n")
+        let (sim, root) = try serve(["list.txt": "slow.sh\n"], simulator: ["--trickle", "files/slow.sh$"])
+        let result = try run(root, userData: "actions:\n  - {type: getactions, url: \"\(sim.url)/files/\", list: list.txt, deadline: 3}\n")
         #expect(result.status == 1)
         #expect(result.stderr.contains("slow.sh"), "\(result.stderr)")
         #expect(actionFiles(root).isEmpty)
@@ -215,8 +203,8 @@ import Testing
 
     @Test func aListLongerThanTheBoundIsRefusedWhole() async throws {
         let list = (0..<1001).map { "f\($0).sh" }.joined(separator: "\n")
-        let (sim, root) = try serve(["list.txt": list, "f0.sh": "#!/bin/sh\n"], [])
-        let result = try run(root, "actions:\n  - {type: getactions, url: \"\(sim.url)/files/\", list: list.txt}\n")
+        let (sim, root) = try serve(["list.txt": list, "f0.sh": "#!/bin/sh\n"], simulator: [])
+        let result = try run(root, userData: "actions:\n  - {type: getactions, url: \"\(sim.url)/files/\", list: list.txt}\n")
         #expect(result.status == 1)
         #expect(result.stderr.contains("1001 entries, more than actions.max_list_entries (1000)"), "\(result.stderr)")
         #expect(try await sim.stats().by_path["/files/f0.sh"] == nil)
@@ -226,7 +214,7 @@ import Testing
 
     @Test func fetchIsBoundInBytesTimeAndHosts() async throws {
         let (sim, root) = try serve(["ok.sh": "#!/bin/sh\n"],
-                                    ["--endless", "files/endless$", "--trickle", "files/slow$",
+                                    simulator: ["--endless", "files/endless$", "--trickle", "files/slow$",
                                      "--other-host", try otherHost(), "--redirect", "files/away$", "{other}/x"],
                                     config: "actions:\n  allowed_hosts: [127.0.0.1]\n")
         let dest = root + "/out/file"

@@ -178,3 +178,18 @@ func makeRoot(_ name: String = #function, config: String = "") throws -> String 
     try TestEnv.write("syslog: false\nlock_timeout: 5\n" + config, to: root + "/etc/ec2-boot-init/config.yaml")
     return root
 }
+
+/// A root whose seed has a small metadata tree, and a simulator serving `files` at /files/.
+func serve(_ files: [String: String], simulator extra: [String] = [], config: String = "",
+           name: String = #function) throws -> (Simulator, String) {
+    let root = try makeRoot(name, config: config)
+    for (file, content) in files { try TestEnv.write(content, to: root + "/served/" + file) }
+    try TestEnv.write(#"{"ami-id": "ami-7", "instance-id": "i-7"}"#, to: root + "/seed/meta-data.json")
+    return (try Simulator(["--serve", root + "/served"] + extra), root)
+}
+
+/// Writes `userData` into the root's seed and boots from it.
+func run(_ root: String, userData: String) throws -> ToolResult {
+    try TestEnv.write(userData, to: root + "/seed/user-data")
+    return try tool(["run", "--root", root, "--seed", root + "/seed"])
+}
