@@ -35,7 +35,7 @@ struct ValidateCommand: ParsableCommand {
         switch read {
         case .data(let data): raw = data
         case .tooLarge:
-            printError("\(source): larger than user_data.max_bytes (\(config.userData.maxBytes) bytes)")
+            printError("\(source): \(config.userData.tooLarge)")
             throw ExitCode(.badInput)
         case .unreadable(let code):
             guard file != nil else { raw = nil; break }  // no cached user-data: nothing to check

@@ -42,7 +42,7 @@ public struct ActionEngine: Sendable {
                                 metadata: ["instance": "\(instanceID)"])
                     return ActionsReport(failures: failures)
                 }
-            } else if let previous, previous.finished == nil {
+            } else if let previous {
                 // An interrupted first boot: the per-instance actions it finished are not
                 // repeated. Per-boot ones run again: this is another boot.
                 let perInstance = Set(plan.filter { $0.frequency == .perInstance }.map(\.fingerprint))

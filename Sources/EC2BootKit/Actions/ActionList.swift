@@ -29,7 +29,7 @@ struct ActionList {
                 continue
             }
             let digest = fields.count == 2 ? fields[1].lowercased() : nil
-            if let digest, digest.count != 64 || !digest.allSatisfy(\.isHexDigit) {
+            if let digest, !Self.isDigest(digest) {
                 rejected.append("\(name): \(MetadataPath.printable(digest)) is not a sha256")
                 continue
             }

@@ -96,7 +96,7 @@ public enum ProcessRunner {
         let ending: ProcessOutcome.Ending = await withTaskGroup(of: ProcessOutcome.Ending?.self) { group in
             group.addTask { await waiter.wait() }
             group.addTask {
-                try? await Task.sleep(nanoseconds: UInt64(min(max(timeout, 0), Seconds.max) * 1e9))
+                try? await Task.sleep(nanoseconds: UInt64(timeout.clamped(to: 0...Seconds.max) * 1e9))
                 return Task.isCancelled ? nil : .timedOut
             }
             let first = await group.next()!!

@@ -207,10 +207,15 @@ public struct ActionsSettings: Sendable, Decodable {
 
 /// Bounds on user-data, however it arrives (IMDS, a seed, `validate`).
 public struct UserDataSettings: Sendable, Decodable {
+    public init(maxBytes: Int) { self.maxBytes = maxBytes }
+
     /// Bytes of user-data, plain or inflated from gzip (EC2's own limit is 16 KiB).
     public var maxBytes = 32 << 20
     /// YAML nodes after aliases are expanded: stops a "billion laughs" document.
     public var maxNodes = 100_000
+
+    /// What is wrong with user-data past `maxBytes`, wherever it was read.
+    public var tooLarge: String { "user-data is larger than user_data.max_bytes (\(ByteCount(maxBytes)))" }
 
     public init() {}
 

@@ -146,8 +146,8 @@ struct IMDSCrawl: Sendable {
                 return .userData(try await fetch(url(for: "user-data", top: true), cap: userDataCap))
             } catch {
                 // Bad user-data, not a bad metadata service: the run goes on as for invalid user-data.
-                guard case .tooLarge(_, let cap, let setting) = error else { throw error }
-                return .userDataRefused("user-data is larger than \(setting) (\(ByteCount(cap)))")
+                guard case .tooLarge(_, let cap, _) = error else { throw error }
+                return .userDataRefused(UserDataSettings(maxBytes: cap).tooLarge)
             }
         case .identity:
             return .identity(try await fetch(url(for: "dynamic/instance-identity/document", top: true), cap: leafCap))

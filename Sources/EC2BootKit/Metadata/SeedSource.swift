@@ -27,7 +27,7 @@ public struct SeedSource: MetadataSource {
         var refused: String?
         switch FileSystem.read(directory + "/user-data", maxBytes: userDataMaxBytes) {
         case .data(let data): userData = data
-        case .tooLarge: refused = "user-data is larger than user_data.max_bytes (\(ByteCount(userDataMaxBytes)))"
+        case .tooLarge: refused = UserDataSettings(maxBytes: userDataMaxBytes).tooLarge
         case .unreadable: userData = nil
         }
         return BootData(userData: userData, metadata: tree,

@@ -32,12 +32,6 @@ public enum FileSystem {
         close(try SafeDirectory.open(path, mode: mode, parentMode: parentMode, owned: true))
     }
 
-    /// fsync of the folder holding `path`, so a rename survives a power cut.
-    public static func syncDirectory(of path: String) {
-        let dir = (path as NSString).deletingLastPathComponent
-        syncPath(dir.isEmpty ? "." : dir)
-    }
-
     public static func syncPath(_ path: String) {
         let fd = open(path, O_RDONLY | O_DIRECTORY)
         guard fd >= 0 else { return }

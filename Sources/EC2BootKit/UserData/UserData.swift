@@ -32,8 +32,7 @@ public struct UserData {
         var result = UserData()
         guard var data = raw, !data.isEmpty else { return result }
         if data.count > limits.maxBytes {
-            result.problems.append(YAMLProblem(source: source, mark: nil,
-                                               message: "larger than user_data.max_bytes (\(ByteCount(limits.maxBytes)))"))
+            result.problems.append(YAMLProblem(source: source, mark: nil, message: limits.tooLarge))
             return result
         }
         if Gzip.isCompressed(data) {
