@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, when missing (as root or through sudo).
+# `scripts/deps.sh --build` installs only what building needs.
 set -euo pipefail
 # facter: read back the Facter facts we write; ruby: Ruby tool actions through the shim; python3: the IMDS simulator; util-linux: flock
 # (lock test); gzip: compressed user-data; time: GNU time measures each run's peak memory; signify-openbsd: signs action lists; zlib1g-dev, libcurl4-openssl-dev:
 # headers for the build.
 packages=(facter ruby python3 util-linux gzip time signify-openbsd zlib1g-dev libcurl4-openssl-dev)
+if [ "${1:-}" = "--build" ]; then packages=(zlib1g-dev libcurl4-openssl-dev); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
