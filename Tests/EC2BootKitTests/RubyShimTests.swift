@@ -105,11 +105,7 @@ import Testing
     }
 
     @Test func getcommandsIsTheBuiltInGetactions() throws {
-        let root = try makeRoot()
-        try TestEnv.write("hello.sh\n", to: root + "/served/list.txt")
-        try TestEnv.write("#!/bin/sh\ntouch \"$EC2BOOT_ROOT/hello-ran\"\n", to: root + "/served/hello.sh")
-        try TestEnv.write(#"{"ami-id": "ami-5", "instance-id": "i-5"}"#, to: root + "/seed/meta-data.json")
-        let sim = try Simulator(["--serve", root + "/served"])
+        let (sim, root) = try serve(["list.txt": "hello.sh\n", "hello.sh": "#!/bin/sh\ntouch \"$EC2BOOT_ROOT/hello-ran\"\n"])
         try TestEnv.write(":actions:\n- :type: :getcommands\n  :url: \(sim.url)/files/list.txt\n- :type: :hello\n",
                           to: root + "/seed/user-data")
         let validate = try tool(["validate", "--root", root, root + "/seed/user-data"])

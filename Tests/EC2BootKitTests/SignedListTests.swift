@@ -16,15 +16,10 @@ import Testing
     }
 
     func setUp(config: (String) -> String, name: String = #function) throws -> (Simulator, String, String) {
-        let root = try makeRoot(name)
-        let keys = root + "/keys"
-        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+        let keys = try TestEnv.tempDir(name + "keys")
         let good = try keyPair(keys, "good")
-        try TestEnv.write("syslog: false\n" + config(good), to: root + "/etc/ec2-boot-init/config.yaml")
-        try TestEnv.write("greet.sh\n", to: root + "/served/list.txt")
-        try TestEnv.write("#!/bin/sh\ntouch \"$EC2BOOT_ROOT/greeted\"\n", to: root + "/served/greet.sh")
-        try TestEnv.write(#"{"ami-id": "ami-7", "instance-id": "i-7"}"#, to: root + "/seed/meta-data.json")
-        let sim = try Simulator(["--serve", root + "/served"])
+        let (sim, root) = try serve(["list.txt": "greet.sh\n", "greet.sh": "#!/bin/sh\ntouch \"$EC2BOOT_ROOT/greeted\"\n"],
+                                    config: config(good), name: name)
         try TestEnv.write("actions:\n  - {type: getactions, url: \"\(sim.url)/files/\", list: list.txt}\n  - {type: greet}\n",
                           to: root + "/seed/user-data")
         return (sim, root, keys)
