@@ -75,10 +75,13 @@ import Testing
 
     @Test func ownedFoldersAreTightenedAndRefusedWhenSomeoneElseOwnsThem() throws {
         let root = try seeded("facts: {role: x}\n")
-        try FileManager.default.createDirectory(atPath: root + "/var/spool/ec2boot", withIntermediateDirectories: true)
-        chmod(root + "/var/spool/ec2boot", 0o777)
+        for folder in ["/var/spool/ec2boot", "/var/lib/ec2-boot-init"] {
+            try FileManager.default.createDirectory(atPath: root + folder, withIntermediateDirectories: true)
+            chmod(root + folder, 0o777)
+        }
         #expect(try run(root).status == 0)
         #expect(TestEnv.mode(root + "/var/spool/ec2boot") == 0o755, "a loosened cache folder is tightened")
+        #expect(TestEnv.mode(root + "/var/lib/ec2-boot-init") == 0o700, "so is the state folder, where status.json goes")
 
         chown(root + "/var/spool/ec2boot", 65534, 65534)
         let refused = try run(root)

@@ -48,7 +48,6 @@ public struct RunStatus: Codable, Sendable {
     func save(_ paths: Paths) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try FileSystem.ownedDirectory(paths.stateDir, mode: 0o700)
-        try AtomicFile.write(try encoder.encode(self), to: Self.file(paths), mode: 0o600, directoryMode: 0o700)
+        try AtomicFile.write(try encoder.encode(self), to: Self.file(paths), mode: 0o600, directoryMode: 0o700, ownedFolder: true)
     }
 }

@@ -17,12 +17,14 @@ public final class AtomicFileWriter {
     private var fd: Int32
     private var finished = false
 
-    /// Opens a temp file next to `path`, creating parent folders with `directoryMode`.
-    public init(path: String, mode: mode_t, directoryMode: mode_t = 0o755) throws {
+    /// Opens a temp file next to `path`, creating parent folders with `directoryMode`. With
+    /// `ownedFolder`, the folder must be the agent's and is set to `directoryMode` (see
+    /// `SafeDirectory`), checked on the same walk that opens it.
+    public init(path: String, mode: mode_t, directoryMode: mode_t = 0o755, ownedFolder: Bool = false) throws {
         self.path = path
         let dir = (path as NSString).deletingLastPathComponent
         name = (path as NSString).lastPathComponent
-        dirFD = try SafeDirectory.open(dir.isEmpty ? "." : dir, mode: directoryMode)
+        dirFD = try SafeDirectory.open(dir.isEmpty ? "." : dir, mode: directoryMode, owned: ownedFolder)
         var fd: Int32 = -1
         var tempName = ""
         for _ in 0..<16 where fd < 0 {
@@ -84,13 +86,15 @@ public final class AtomicFileWriter {
 
 public enum AtomicFile {
     /// Replaces `path` with `data` atomically, with `mode`.
-    public static func write(_ data: Data, to path: String, mode: mode_t, directoryMode: mode_t = 0o755) throws {
-        let writer = try AtomicFileWriter(path: path, mode: mode, directoryMode: directoryMode)
+    public static func write(_ data: Data, to path: String, mode: mode_t, directoryMode: mode_t = 0o755,
+                             ownedFolder: Bool = false) throws {
+        let writer = try AtomicFileWriter(path: path, mode: mode, directoryMode: directoryMode, ownedFolder: ownedFolder)
         try writer.write(data)
         try writer.commit()
     }
 
-    public static func write(_ text: String, to path: String, mode: mode_t, directoryMode: mode_t = 0o755) throws {
-        try write(Data(text.utf8), to: path, mode: mode, directoryMode: directoryMode)
+    public static func write(_ text: String, to path: String, mode: mode_t, directoryMode: mode_t = 0o755,
+                             ownedFolder: Bool = false) throws {
+        try write(Data(text.utf8), to: path, mode: mode, directoryMode: directoryMode, ownedFolder: ownedFolder)
     }
 }
