@@ -4,8 +4,10 @@
 set -euo pipefail
 # facter: read back the Facter facts we write; ruby: Ruby tool actions through the shim; python3: the IMDS simulator; util-linux: flock
 # (lock test); gzip: compressed user-data; time: GNU time measures each run's peak memory; signify-openbsd: signs action lists; zlib1g-dev, libcurl4-openssl-dev:
-# headers for the build.
-packages=(facter ruby python3 util-linux gzip time signify-openbsd zlib1g-dev libcurl4-openssl-dev)
+# headers for the build; puppetserver, puppet-agent, openssl, curl: the real Puppet server and agent the puppet action is tested
+# against (openssl reads the CSR in its autosign policy, curl waits for it to answer).
+packages=(facter ruby python3 util-linux gzip time signify-openbsd zlib1g-dev libcurl4-openssl-dev
+          puppetserver puppet-agent openssl curl)
 if [ "${1:-}" = "--build" ]; then packages=(zlib1g-dev libcurl4-openssl-dev); fi
 missing=()
 for p in "${packages[@]}"; do

@@ -512,6 +512,7 @@ def main():
     parser.add_argument("--token-value", help="the token PUT answers this (backslash escapes allowed)")
     parser.add_argument("--other-host", metavar="FILE",
                         help="listen on 127.0.0.2 too, recording each request; every answer is FILE's content")
+    parser.add_argument("--instance-id", help="meta-data/instance-id (default %s)" % INSTANCE)
     parser.add_argument("--dump-tree", action="store_true", help="print the tree as JSON and exit")
     args = parser.parse_args()
     if args.dump_tree:
@@ -522,6 +523,8 @@ def main():
     server.state = State(args)
     if args.other_host:
         start_other_host(server.state, open(args.other_host, "rb").read())
+    if args.instance_id:
+        server.state.tree["instance-id"] = args.instance_id
     if args.deep:
         server.state.tree["deep"] = {}
     if args.wide:

@@ -11,6 +11,12 @@ public protocol Action: Sendable {
     /// When it runs: on an instance's first boot only, or on every boot.
     static var frequency: ActionFrequency { get }
     static func run(_ params: Params, context: ActionContext) async -> ActionResult
+    /// What a per-instance action repeats on each later boot (MCollective's facts); nil for most.
+    static var everyBoot: (@Sendable (Params, ActionContext) async -> ActionResult)? { get }
+}
+
+extension Action {
+    public static var everyBoot: (@Sendable (Params, ActionContext) async -> ActionResult)? { nil }
 }
 
 /// cloud-init's terms, which user-data's `frequency:` and `actions.default_frequency` take.
@@ -51,7 +57,7 @@ public struct ActionResult: Sendable, Equatable {
 
 /// Every action type, by name. A type not here is a failure of that action, not silence.
 public enum ActionRegistry {
-    static let types: [any Action.Type] = [ShellAction.self, GetActionsAction.self]
+    static let types: [any Action.Type] = [ShellAction.self, GetActionsAction.self, MCollectiveAction.self, PuppetAction.self, ChefAction.self]
 
     /// Other names for a built-in: `getcommands` is what the Ruby tool's first releases
     /// called getactions, and its forks' READMEs still show it.

@@ -36,7 +36,8 @@ public struct ActionEngine: Sendable {
             if let previous, previous.finished != nil || previous.perInstanceDone == true {
                 carried = previous.actions.filter { $0.frequency != .perBoot }
                 failures = carried.filter { !$0.succeeded }.map { "action \($0.index) (\($0.type)): \($0.result)" }
-                plan = plan.filter { $0.frequency == .perBoot }
+                // Per-boot actions, and what per-instance ones repeat on every boot, in plan order.
+                plan = plan.compactMap { $0.frequency == .perBoot ? $0 : $0.everyBootPart }
                 guard !plan.isEmpty else {
                     logger.info("actions already ran for this instance; `run --force` runs them again",
                                 metadata: ["instance": "\(instanceID)"])

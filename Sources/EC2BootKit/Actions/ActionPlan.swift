@@ -15,6 +15,14 @@ public struct PlannedAction: Sendable {
     /// False for a `#!` user-data script: it is not a `type:` a hosted file could take over.
     let hostable: Bool
     let body: @Sendable (ActionContext) async -> ActionResult
+    let everyBoot: (@Sendable (ActionContext) async -> ActionResult)?
+
+    /// On a later boot of the instance: the part of a per-instance action that runs again.
+    var everyBootPart: PlannedAction? {
+        guard frequency == .perInstance, let everyBoot else { return nil }
+        return PlannedAction(index: index, type: type, stopOnFailure: stopOnFailure, fingerprint: fingerprint + "-every-boot",
+                             paramsJSON: paramsJSON, frequency: .perBoot, hostable: false, body: everyBoot, everyBoot: nil)
+    }
 }
 
 /// Turns user-data into the list of actions to run. Parameters are decoded into each type's
@@ -73,9 +81,10 @@ public enum ActionPlan {
                 continue
             }
             do {
-                let body = try actionType.prepare(.mapping(params), source: source, index: index)
+                let (body, everyBoot) = try actionType.prepare(.mapping(params), source: source, index: index)
                 let declared = actionType.frequency == .perBoot ? ActionFrequency.perBoot : defaultFrequency
-                actions.append(planned(index, type, stop: stop, json: json, frequency: frequency ?? declared, body: body))
+                actions.append(planned(index, type, stop: stop, json: json, frequency: frequency ?? declared,
+                                       everyBoot: everyBoot, body: body))
             } catch {
                 problems.append(error)
             }
@@ -91,18 +100,22 @@ public enum ActionPlan {
 
     private static func planned(_ index: Int, _ type: String, stop: Bool, json: Any, hostable: Bool = true,
                                 frequency: ActionFrequency = .perInstance,
+                                everyBoot: (@Sendable (ActionContext) async -> ActionResult)? = nil,
                                 body: @escaping @Sendable (ActionContext) async -> ActionResult) -> PlannedAction {
         let data = (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])) ?? Data("{}".utf8)
         let digest = SHA256.hash(data: Data(type.utf8) + data).hex
         return PlannedAction(index: index, type: type, stopOnFailure: stop, fingerprint: digest, paramsJSON: data,
-                             frequency: frequency, hostable: hostable, body: body)
+                             frequency: frequency, hostable: hostable, body: body, everyBoot: everyBoot)
     }
 }
 
 extension Action {
-    /// Decodes and checks the parameters now; the returned closure runs the action later.
-    static func prepare(_ node: Node, source: String, index: Int) throws(YAMLProblem) -> @Sendable (ActionContext) async -> ActionResult {
+    /// Decodes and checks the parameters now; the returned closures run the action (and its
+    /// every-boot part) later.
+    static func prepare(_ node: Node, source: String, index: Int) throws(YAMLProblem)
+        -> (@Sendable (ActionContext) async -> ActionResult, (@Sendable (ActionContext) async -> ActionResult)?) {
         let params = try YAMLDecoding.decode(Params.self, from: node, source: source, keyPrefix: "actions[\(index)].")
-        return { context in await run(params, context: context) }
+        let again = everyBoot.map { part in { @Sendable (context: ActionContext) in await part(params, context) } }
+        return ({ context in await run(params, context: context) }, again)
     }
 }

@@ -2,6 +2,17 @@
 public struct RunContext: Sendable {
     public let paths: Paths
     public let config: Config
+    /// This boot's instance metadata and facts (the built-in actions name the node and
+    /// write MCollective's facts from them).
+    public let metadata: MetadataTree
+    public let facts: Facts
+
+    public init(paths: Paths, config: Config, metadata: MetadataTree = MetadataTree(), facts: Facts = Facts()) {
+        self.paths = paths
+        self.config = config
+        self.metadata = metadata
+        self.facts = facts
+    }
 }
 
 /// The outcome of the actions stage: what failed, for the exit code and the MOTD.

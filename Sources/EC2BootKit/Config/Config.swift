@@ -17,12 +17,14 @@ public struct Config: Sendable, Decodable {
     public var metadata = MetadataSettings()
     public var actions = ActionsSettings()
     public var userData = UserDataSettings()
+    public var packages = PackagesSettings()
+    public var services = ServicesSettings()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case metadataURL = "metadata_url", seed, logLevel = "log_level", writeEC2Facts = "write_ec2_facts"
-        case lockTimeout = "lock_timeout", syslog, imds, metadata, actions, userData = "user_data"
+        case lockTimeout = "lock_timeout", syslog, imds, metadata, actions, userData = "user_data", packages, services
     }
 
     public init(from decoder: Decoder) throws {
@@ -45,6 +47,8 @@ public struct Config: Sendable, Decodable {
         metadata = try c.decodeIfPresent(MetadataSettings.self, forKey: .metadata) ?? defaults.metadata
         actions = try c.decodeIfPresent(ActionsSettings.self, forKey: .actions) ?? defaults.actions
         userData = try c.decodeIfPresent(UserDataSettings.self, forKey: .userData) ?? defaults.userData
+        packages = try c.decodeIfPresent(PackagesSettings.self, forKey: .packages) ?? defaults.packages
+        services = try c.decodeIfPresent(ServicesSettings.self, forKey: .services) ?? defaults.services
     }
 
     /// Reads the config file; a missing file means defaults.

@@ -8,6 +8,8 @@ public struct Facts: Sendable {
 
     public var entries: [(name: String, value: String)] { user + ec2 }
 
+    public init() {}
+
     public init(userData: UserData, metadata: MetadataTree, writeEC2Facts: Bool) {
         user = userData.facts.map { (Self.safeName($0.name), $0.value) }
         if writeEC2Facts {

@@ -50,7 +50,7 @@ public struct BootRun: Sendable {
 
         var failures: [String] = []
         if userData.problems.isEmpty {
-            let context = RunContext(paths: paths, config: config)
+            let context = RunContext(paths: paths, config: config, metadata: data.metadata, facts: facts)
             failures = await actions.run(plan.actions, instanceID: data.instanceID ?? "unknown", context: context,
                                          logger: logger).failures
         } else {

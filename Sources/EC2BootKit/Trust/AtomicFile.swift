@@ -20,7 +20,9 @@ public final class AtomicFileWriter {
     /// Opens a temp file next to `path`, creating parent folders with `directoryMode`. With
     /// `ownedFolder`, the folder must be the agent's and is set to `directoryMode` (see
     /// `SafeDirectory`), checked on the same walk that opens it.
-    public init(path: String, mode: mode_t, directoryMode: mode_t = 0o755, ownedFolder: Bool = false) throws {
+    /// With `owner`, the file gets that uid and gid (a merged config file keeps its owner).
+    public init(path: String, mode: mode_t, directoryMode: mode_t = 0o755, ownedFolder: Bool = false,
+                owner: (uid_t, gid_t)? = nil) throws {
         self.path = path
         let dir = (path as NSString).deletingLastPathComponent
         name = (path as NSString).lastPathComponent
@@ -39,6 +41,11 @@ public final class AtomicFileWriter {
         }
         self.fd = fd
         self.tempName = tempName
+        if let owner, fchown(fd, owner.0, owner.1) != 0 {
+            let err = errno
+            discard()
+            throw FileSystemError.posix("set the owner of \(path)", err)
+        }
         guard fchmod(fd, mode) == 0 else {
             let err = errno
             discard()
@@ -87,14 +94,15 @@ public final class AtomicFileWriter {
 public enum AtomicFile {
     /// Replaces `path` with `data` atomically, with `mode`.
     public static func write(_ data: Data, to path: String, mode: mode_t, directoryMode: mode_t = 0o755,
-                             ownedFolder: Bool = false) throws {
-        let writer = try AtomicFileWriter(path: path, mode: mode, directoryMode: directoryMode, ownedFolder: ownedFolder)
+                             ownedFolder: Bool = false, owner: (uid_t, gid_t)? = nil) throws {
+        let writer = try AtomicFileWriter(path: path, mode: mode, directoryMode: directoryMode, ownedFolder: ownedFolder,
+                                          owner: owner)
         try writer.write(data)
         try writer.commit()
     }
 
     public static func write(_ text: String, to path: String, mode: mode_t, directoryMode: mode_t = 0o755,
-                             ownedFolder: Bool = false) throws {
-        try write(Data(text.utf8), to: path, mode: mode, directoryMode: directoryMode, ownedFolder: ownedFolder)
+                             ownedFolder: Bool = false, owner: (uid_t, gid_t)? = nil) throws {
+        try write(Data(text.utf8), to: path, mode: mode, directoryMode: directoryMode, ownedFolder: ownedFolder, owner: owner)
     }
 }

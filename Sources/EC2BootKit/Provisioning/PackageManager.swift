@@ -1,0 +1,140 @@
+import Foundation
+import Logging
+
+/// `packages:` in the config file.
+public struct PackagesSettings: Sendable, Decodable {
+    public enum Manager: String, Sendable, Decodable, CaseIterable { case auto, apt, dnf, yum, zypper, none }
+    /// `auto` reads the root's os-release, and is `none` under a `--root` other than `/`, so
+    /// tests and image builds never change the host's packages.
+    public var manager = Manager.auto
+    /// Seconds to wait for a package database another boot job holds (apt's dpkg lock).
+    public var lockWait = 300.0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case manager, lockWait = "lock_wait" }
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        manager = try c.choice(.manager) ?? manager
+        lockWait = try c.positive(.lockWait) ?? lockWait
+    }
+}
+
+/// Installs the packages a built-in action needs, only those missing, with the system's
+/// package manager: argv only (never a shell), no prompts.
+public struct PackageManager: Sendable {
+    public enum Kind: String, Sendable { case apt, dnf, yum, zypper, none }
+    public let kind: Kind
+    let lockWait: Double
+
+    public init(_ context: RunContext) {
+        let settings = context.config.packages
+        lockWait = settings.lockWait
+        switch settings.manager {
+        case .auto: kind = context.paths.root == "/" ? Self.detect(osRelease: context.paths.host("/etc/os-release")) : .none
+        case .apt: kind = .apt
+        case .dnf: kind = .dnf
+        case .yum: kind = .yum
+        case .zypper: kind = .zypper
+        case .none: kind = .none
+        }
+    }
+
+    /// The manager of the distribution `/etc/os-release` names (`ID`, then each of `ID_LIKE`).
+    static func detect(osRelease path: String) -> Kind {
+        guard let data = FileSystem.read(path) else { return .none }
+        var ids: [String] = []
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, parts[0] == "ID" || parts[0] == "ID_LIKE" else { continue }
+            let words = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"'")).split(separator: " ").map(String.init)
+            if parts[0] == "ID" { ids.insert(contentsOf: words, at: 0) } else { ids += words }
+        }
+        for id in ids {
+            switch id {
+            case "debian", "ubuntu": return .apt
+            case "fedora", "rhel", "centos", "rocky", "almalinux", "amzn": return FileSystem.exists("/usr/bin/dnf") ? .dnf : .yum
+            case "suse", "opensuse", "sles", "opensuse-leap", "opensuse-tumbleweed": return .zypper
+            default: continue
+            }
+        }
+        return .none
+    }
+
+    /// Installs `name` (at `version` when given) unless it is installed already. Returns nil
+    /// on success, or why not.
+    public func ensure(_ name: String, version: String?, context: ActionContext) async -> String? {
+        let logger = context.logger
+        let wanted = version.map { "\(name) \($0)" } ?? name
+        guard kind != .none else {
+            logger.info("packages.manager is none here: would install \(wanted) if missing")
+            return nil
+        }
+        if await installed(name, version: version, context: context) {
+            logger.info("package \(wanted) is installed")
+            return nil
+        }
+        logger.info("installing package \(wanted) with \(kind.rawValue)")
+        var environment = ActionEnvironment.base(context)
+        environment["DEBIAN_FRONTEND"] = "noninteractive"
+        let deadline = ContinuousClock.now + .seconds(lockWait)
+        var pause = 2.0
+        while true {
+            let result = await ActionEnvironment.execute(installArgv(name, version: version), environment: environment,
+                                                         directory: nil, timeout: nil, context: context)
+            if result.outcome == .ok { return nil }
+            let message = result.message ?? result.outcome.rawValue
+            guard isLocked(result), ContinuousClock.now + .seconds(pause) < deadline, Interruption.signal == nil else {
+                return "cannot install \(wanted): \(message)"
+            }
+            logger.notice("the package database is locked by another job; trying again in \(Int(pause)) s")
+            try? await Task.sleep(for: .seconds(pause))
+            pause = min(pause * 2, 30)
+        }
+    }
+
+    func installArgv(_ name: String, version: String?) -> [String] {
+        switch kind {
+        case .apt: return ["apt-get", "install", "-y", "-q", "-o", "Dpkg::Options::=--force-confold", version.map { "\(name)=\($0)" } ?? name]
+        case .dnf, .yum: return [kind.rawValue, "install", "-y", version.map { "\(name)-\($0)" } ?? name]
+        case .zypper: return ["zypper", "--non-interactive", "install", version.map { "\(name)=\($0)" } ?? name]
+        case .none: return []
+        }
+    }
+
+    /// apt exits 100 saying it could not get the lock; zypper exits 7 when another holds it.
+    private func isLocked(_ result: ActionResult) -> Bool {
+        switch kind {
+        case .apt: return result.exitCode == 100 && (result.message ?? "").contains("lock")
+        case .zypper: return result.exitCode == 7
+        default: return false
+        }
+    }
+
+    private func installed(_ name: String, version: String?, context: ActionContext) async -> Bool {
+        let argv: [String]
+        switch kind {
+        case .apt: argv = ["dpkg-query", "-W", "-f", "${Status} ${Version}", name]
+        default: argv = ["rpm", "-q", "--qf", "installed %{VERSION}-%{RELEASE}", name]
+        }
+        guard let (status, output) = await SystemCommand.capture(argv, context: context), status == 0 else { return false }
+        let words = output.split(separator: " ").map(String.init)
+        if kind == .apt && !output.hasPrefix("install ok installed") { return false }
+        guard let version else { return true }
+        return words.last == version || words.last?.hasPrefix(version + "-") == true
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// One of a string enum's cases, the error listing them.
+    func choice<T: RawRepresentable & CaseIterable>(_ key: Key) throws -> T? where T.RawValue == String {
+        guard let text = try decodeIfPresent(String.self, forKey: key) else { return nil }
+        guard let value = T(rawValue: text) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription:
+                "expected one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+}

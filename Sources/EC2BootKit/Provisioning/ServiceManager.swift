@@ -1,0 +1,55 @@
+import Foundation
+
+/// `services:` in the config file.
+public struct ServicesSettings: Sendable, Decodable {
+    public enum Manager: String, Sendable, Decodable, CaseIterable { case auto, systemd, sysv, none }
+    /// `auto`: systemd when it runs (`/run/systemd/system`), else SysV's `service`; `none`
+    /// under a `--root` other than `/`.
+    public var manager = Manager.auto
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case manager }
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        manager = try c.choice(.manager) ?? manager
+    }
+}
+
+/// Enables and (re)starts the service a built-in action configured.
+public struct ServiceManager: Sendable {
+    public enum Kind: String, Sendable { case systemd, sysv, none }
+    public let kind: Kind
+
+    public init(_ context: RunContext) {
+        switch context.config.services.manager {
+        case .auto:
+            if context.paths.root != "/" { kind = .none } else { kind = FileSystem.exists("/run/systemd/system") ? .systemd : .sysv }
+        case .systemd: kind = .systemd
+        case .sysv: kind = .sysv
+        case .none: kind = .none
+        }
+    }
+
+    /// Enables `name` at boot and restarts it, so it reads the config just written. Returns
+    /// nil on success, or why not.
+    public func enableAndRestart(_ name: String, context: ActionContext) async -> String? {
+        let steps: [[String]]
+        switch kind {
+        case .none:
+            context.logger.info("services.manager is none here: would enable and restart \(name)")
+            return nil
+        case .systemd: steps = [["systemctl", "enable", name], ["systemctl", "restart", name]]
+        // SysV packages enable their own init scripts; `service` is on every such system.
+        case .sysv: steps = [["service", name, "restart"]]
+        }
+        for argv in steps {
+            let result = await ActionEnvironment.execute(argv, environment: ActionEnvironment.base(context), directory: nil,
+                                                         timeout: 300, context: context)
+            if result.outcome != .ok { return "\(argv.joined(separator: " ")): \(result.message ?? result.outcome.rawValue)" }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+
+/// A short command whose output we read rather than log (`dpkg-query`, `puppet config print`,
+/// `hostname -f`).
+enum SystemCommand {
+    /// The exit status and the output (stdout and stderr), or nil when it cannot start.
+    static func capture(_ argv: [String], environment: [String: String]? = nil, timeout: Double = 30,
+                        context: ActionContext? = nil) async -> (Int32, String)? {
+        let lines = LineCollector()
+        let env = environment ?? context.map(ActionEnvironment.base) ?? ProcessInfo.processInfo.environment
+        guard let outcome = try? await ProcessRunner.run(argv, environment: env, directory: nil, timeout: timeout,
+                                                         onLine: { lines.append($0) }),
+              case .exited(let status) = outcome.ending else { return nil }
+        return (status, lines.text)
+    }
+}
+
+/// Output lines gathered from ProcessRunner's reader thread.
+final class LineCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var text: String { lock.withLock { lines.joined(separator: "\n") } }
+}
