@@ -7,6 +7,8 @@ import Testing
 /// instance-id, so a signed certificate proves `csr_attributes.yaml` reached the CSR.
 enum PuppetServer {
     static let signedInstance = "i-0123456789abcdef0"
+    /// Signed too; site.pp gives it a catalog whose exec fails.
+    static let failingInstance = "i-0fa11fa11fa11fa11"
 
     static let started: Result<(port: Int, dir: String), PeerFailed> = {
         do {
@@ -15,7 +17,7 @@ enum PuppetServer {
             try TestEnv.write("""
                 #!/bin/sh
                 # Puppet's policy-based autosigning: certname in $1, the CSR on stdin.
-                if openssl req -noout -text | grep -A1 '1.3.6.1.4.1.34380.1.1.2' | grep -qF '\(signedInstance)'; then
+                if openssl req -noout -text | grep -A1 '1.3.6.1.4.1.34380.1.1.2' | grep -qE '\(signedInstance)|\(failingInstance)'; then
                   echo "signed $1" >> \(dir)/autosign.log; exit 0
                 fi
                 echo "refused $1" >> \(dir)/autosign.log; exit 1
@@ -102,5 +104,13 @@ struct PeerFailed: Error { let output: String }
         #expect(TestEnv.read(root + "/etc/motd")?.contains("failed: action 0 (puppet)") == true)
         let log = TestEnv.read(try PuppetServer.started.get().dir + "/autosign.log") ?? ""
         #expect(log.contains("refused i-0badbadbadbadbad0"), "\(log)")
+    }
+
+    @Test func failedResourcesFailTheActionWithTheirCount() throws {
+        let (root, result) = try boot(instance: PuppetServer.failingInstance, waitForCert: 60)
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("puppet agent: resources failed: 1 (exit "), "\(result.stderr)")
+        let status = try tool(["status", "--json", "--root", root]).stdout
+        #expect(status.contains("resources failed: 1"), "\(status)")
     }
 }

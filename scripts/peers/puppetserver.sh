@@ -54,6 +54,10 @@ autosign = $autosign
 CONF
 # The catalog writes the file a test looks for, in the agent's --root (a fact the agent sends).
 cat > "$dir/code/environments/production/manifests/site.pp" <<'CONF'
+# This node's catalog fails on purpose: the agent exits 4 or 6.
+node 'i-0fa11fa11fa11fa11' {
+  exec { 'fails on purpose': command => '/bin/false' }
+}
 node default {
   file { "${facts['ec2boot_test_root']}/provisioned-by-puppet":
     ensure  => file,

@@ -129,7 +129,7 @@ public struct PuppetAction: Action {
             context.logger.info("Puppet agent run done", metadata: ["exit_code": "\(result.exitCode!)"])
             return nil
         case 4, 6:
-            let failed = layout.failedResources().map { "\($0) resources failed" } ?? "resources failed"
+            let failed = layout.failedResources().map { "resources failed: \($0)" } ?? "resources failed"
             return ActionResult(.failed, exitCode: result.exitCode, message: "puppet agent: \(failed) (exit \(result.exitCode!))")
         default:
             if (result.message ?? "").contains("maxwaitforcert") {
