@@ -13,15 +13,29 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
     ],
     targets: [
         // zlib (gzip user-data), libcurl (HTTP) and syncfs(2), which the Glibc module hides.
-        .systemLibrary(name: "CSystem", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev", "libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CBootSystem", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev", "libcurl4-openssl-dev"])]),
         .target(
             name: "EC2BootKit",
             dependencies: [
-                "CSystem",
+                "CBootSystem",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // STOMP and the broker actions: SwiftNIO stays out of the boot path (EC2BootKit).
+        .target(
+            name: "EC2BootMessaging",
+            dependencies: [
+                "EC2BootKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -30,13 +44,15 @@ let package = Package(
             name: "ec2-boot-init",
             dependencies: [
                 "EC2BootKit",
+                "EC2BootMessaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "EC2BootKitTests",
-            dependencies: ["EC2BootKit", "CSystem", "ec2-boot-init", .product(name: "Yams", package: "Yams")]
+            dependencies: ["EC2BootKit", "EC2BootMessaging", "CBootSystem", "ec2-boot-init", .product(name: "Yams", package: "Yams"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
     ]
 )

@@ -5,9 +5,10 @@ set -euo pipefail
 # facter: read back the Facter facts we write; ruby: Ruby tool actions through the shim; python3: the IMDS simulator; util-linux: flock
 # (lock test); gzip: compressed user-data; time: GNU time measures each run's peak memory; signify-openbsd: signs action lists; zlib1g-dev, libcurl4-openssl-dev:
 # headers for the build; puppetserver, puppet-agent, openssl, curl: the real Puppet server and agent the puppet action is tested
-# against (openssl reads the CSR in its autosign policy, curl waits for it to answer).
+# against (openssl reads the CSR in its autosign policy and makes the brokers' test CA, curl waits for servers to answer);
+# rabbitmq-server, activemq: the real brokers the middleware actions and the STOMP client are tested against.
 packages=(facter ruby python3 util-linux gzip time signify-openbsd zlib1g-dev libcurl4-openssl-dev
-          puppetserver puppet-agent openssl curl)
+          puppetserver puppet-agent openssl curl rabbitmq-server activemq)
 if [ "${1:-}" = "--build" ]; then packages=(zlib1g-dev libcurl4-openssl-dev); fi
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EC2BootKit
+import EC2BootMessaging
 
 @main
 struct EC2BootInit: AsyncParsableCommand {
@@ -18,6 +19,7 @@ struct EC2BootInit: AsyncParsableCommand {
 
     /// ArgumentParser's own main, but a usage error exits 2 (its default is 64) as documented.
     static func main() async {
+        ActionRegistry.register(MessagingActions.all)
         // `ec2-boot-init stauts` would otherwise be taken as an argument of the default `run`.
         let names = configuration.subcommands.compactMap { $0.configuration.commandName }
         if let first = CommandLine.arguments.dropFirst().first, !first.hasPrefix("-"), !names.contains(first), first != "help" {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import CSystem
+import CBootSystem
 import Yams
 @testable import EC2BootKit
 

@@ -57,7 +57,15 @@ public struct ActionResult: Sendable, Equatable {
 
 /// Every action type, by name. A type not here is a failure of that action, not silence.
 public enum ActionRegistry {
-    static let types: [any Action.Type] = [ShellAction.self, GetActionsAction.self, MCollectiveAction.self, PuppetAction.self, ChefAction.self]
+    static let builtIn: [any Action.Type] = [ShellAction.self, GetActionsAction.self, MCollectiveAction.self, PuppetAction.self,
+                                             ChefAction.self]
+    /// Types of the optional targets (the brokers' actions), added by the program at start,
+    /// so the boot path's library does not link their protocols.
+    private static let added = AddedTypes()
+
+    public static func register(_ types: [any Action.Type]) { added.append(types) }
+
+    static var types: [any Action.Type] { builtIn + added.all }
 
     /// Other names for a built-in: `getcommands` is what the Ruby tool's first releases
     /// called getactions, and its forks' READMEs still show it.
@@ -67,4 +75,11 @@ public enum ActionRegistry {
         let name = aliases[type] ?? type
         return types.first { $0.type == name }
     }
+}
+
+private final class AddedTypes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var types: [any Action.Type] = []
+    func append(_ more: [any Action.Type]) { lock.withLock { types += more } }
+    var all: [any Action.Type] { lock.withLock { types } }
 }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSystem
+import CBootSystem
 import Foundation
 
 /// How a child process ended.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a run hands to the actions stage.
 public struct RunContext: Sendable {
     public let paths: Paths
@@ -6,12 +8,17 @@ public struct RunContext: Sendable {
     /// write MCollective's facts from them).
     public let metadata: MetadataTree
     public let facts: Facts
+    /// Every action of the user-data (type and parameters as JSON), so one action can take
+    /// its defaults from another (mcollective_register from mcollective).
+    public let actions: [(type: String, paramsJSON: Data)]
 
-    public init(paths: Paths, config: Config, metadata: MetadataTree = MetadataTree(), facts: Facts = Facts()) {
+    public init(paths: Paths, config: Config, metadata: MetadataTree = MetadataTree(), facts: Facts = Facts(),
+                actions: [(type: String, paramsJSON: Data)] = []) {
         self.paths = paths
         self.config = config
         self.metadata = metadata
         self.facts = facts
+        self.actions = actions
     }
 }
 

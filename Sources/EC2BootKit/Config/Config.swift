@@ -238,7 +238,7 @@ public struct UserDataSettings: Sendable, Decodable {
 extension KeyedDecodingContainer {
     /// A number of seconds above zero and at most `Seconds.max` (about 11 days): anything
     /// larger is a mistake, and would overflow where it becomes milliseconds.
-    func positive(_ key: Key) throws -> Double? {
+    public func positive(_ key: Key) throws -> Double? {
         guard let value = try decodeIfPresent(Double.self, forKey: key) else { return nil }
         guard value > 0, value <= Seconds.max else {
             throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription:
@@ -248,7 +248,7 @@ extension KeyedDecodingContainer {
     }
 
     /// A whole number within `range`.
-    func integer(_ key: Key, in range: ClosedRange<Int>) throws -> Int? {
+    public func integer(_ key: Key, in range: ClosedRange<Int>) throws -> Int? {
         guard let value = try decodeIfPresent(Int.self, forKey: key) else { return nil }
         guard range.contains(value) else {
             throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription:

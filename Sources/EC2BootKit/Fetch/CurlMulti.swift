@@ -1,4 +1,4 @@
-import CSystem
+import CBootSystem
 import Foundation
 
 /// libcurl's multi interface driven from one thread: every transfer of a client shares
@@ -91,7 +91,9 @@ final class CurlTransfer: @unchecked Sendable {
     /// curl writes its detailed message here; it must outlive the transfer.
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
-    init(url: URL, method: String? = nil, headers: [String: String], timeout: Double, idle: Double? = nil, cap: ByteCap) {
+    /// With `body`, it is sent as the request's body (a management API's PUT).
+    init(url: URL, method: String? = nil, headers: [String: String], body: Data? = nil, timeout: Double, idle: Double? = nil,
+         cap: ByteCap) {
         easy = curl_easy_init()!
         self.url = url.redacted
         self.cap = cap
@@ -113,6 +115,11 @@ final class CurlTransfer: @unchecked Sendable {
         }
         // Refuses an announced Content-Length over the cap before the body; `receive` counts the rest.
         ccurl_setopt_off(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(cap.bytes))
+        if let body {
+            // Size first: COPYPOSTFIELDS copies that many bytes, so the data need not outlive this call.
+            ccurl_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+            _ = body.withUnsafeBytes { ccurl_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!) }
+        }
         if let method { ccurl_setopt_ptr(easy, CURLOPT_CUSTOMREQUEST, method) }
         for (name, value) in headers { self.headers = curl_slist_append(self.headers, "\(name): \(value)") }
         if let list = self.headers { ccurl_setopt_ptr(easy, CURLOPT_HTTPHEADER, list) }

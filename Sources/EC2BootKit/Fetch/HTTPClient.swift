@@ -22,10 +22,10 @@ public final class HTTPClient: Sendable {
 
     /// One attempt with a total timeout and a byte cap; any HTTP status comes back as a
     /// response, transport failures as `FetchError`.
-    public func perform(_ url: URL, method: String? = nil, headers: [String: String] = [:],
+    public func perform(_ url: URL, method: String? = nil, headers: [String: String] = [:], body: Data? = nil,
                         timeout: Double, cap: ByteCap) async throws(FetchError) -> HTTPResponse {
         try HeaderValue.check(headers, url: url)
-        let transfer = CurlTransfer(url: url, method: method, headers: headers, timeout: timeout, cap: cap)
+        let transfer = CurlTransfer(url: url, method: method, headers: headers, body: body, timeout: timeout, cap: cap)
         let body = BodyBuffer()
         transfer.sink = { body.data.append(contentsOf: $0) }
         let status = try await transfer.run(on: multi)

@@ -50,7 +50,7 @@ public struct NameTemplate: Sendable {
     }
 
     /// Only these letters may follow `%`: a typo is reported before anything runs.
-    static func check(_ template: String) -> String? {
+    public static func check(_ template: String) -> String? {
         var percent = false
         for character in template {
             if percent {

@@ -129,7 +129,7 @@ public struct PackageManager: Sendable {
 
 extension KeyedDecodingContainer {
     /// One of a string enum's cases, the error listing them.
-    func choice<T: RawRepresentable & CaseIterable>(_ key: Key) throws -> T? where T.RawValue == String {
+    public func choice<T: RawRepresentable & CaseIterable>(_ key: Key) throws -> T? where T.RawValue == String {
         guard let text = try decodeIfPresent(String.self, forKey: key) else { return nil }
         guard let value = T(rawValue: text) else {
             throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription:

@@ -10,7 +10,7 @@ public struct SetupOptions: Sendable {
     public var service = true
 
     /// Reads the four keys from an action's parameters, checking the names an argv gets.
-    init<K: CodingKey>(_ c: KeyedDecodingContainer<K>, package defaultPackage: String,
+    public init<K: CodingKey>(_ c: KeyedDecodingContainer<K>, package defaultPackage: String,
                        keys: (install: K, package: K, version: K, service: K?)) throws {
         install = try c.decodeIfPresent(Bool.self, forKey: keys.install) ?? true
         package = try c.decodeIfPresent(String.self, forKey: keys.package) ?? defaultPackage
@@ -25,13 +25,13 @@ public struct SetupOptions: Sendable {
     }
 
     /// Installs the package when asked; nil when done (or not asked), else why it failed.
-    func installPackage(_ context: ActionContext) async -> String? {
+    public func installPackage(_ context: ActionContext) async -> String? {
         guard install else { return nil }
         return await PackageManager(context.run).ensure(package, version: version, context: context)
     }
 
     /// Enables and restarts `name` when asked.
-    func restartService(_ name: String, _ context: ActionContext) async -> String? {
+    public func restartService(_ name: String, _ context: ActionContext) async -> String? {
         guard service else { return nil }
         return await ServiceManager(context.run).enableAndRestart(name, context: context)
     }
@@ -54,13 +54,13 @@ public struct ScalarText: Decodable, Sendable, Equatable {
 extension KeyedDecodingContainer {
     /// A string that ends up on one line of a config file: no line breaks or other control
     /// characters, which would add lines of their own.
-    func line(_ key: Key) throws -> String? {
+    public func line(_ key: Key) throws -> String? {
         guard let value = try decodeIfPresent(String.self, forKey: key) else { return nil }
         try checkLine(value, key)
         return value
     }
 
-    func checkLine(_ value: String, _ key: Key) throws {
+    public func checkLine(_ value: String, _ key: Key) throws {
         if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription:
                 "contains a line break or another control character")
@@ -69,9 +69,9 @@ extension KeyedDecodingContainer {
 }
 
 /// Names that reach a config file or an argv: ASCII letters and digits plus a few marks.
-enum NameCheck {
+public enum NameCheck {
     /// Non-empty, only ASCII letters, digits and `marks`, not starting with `-` (an option).
-    static func valid(_ text: String, marks: String) -> Bool {
+    public static func valid(_ text: String, marks: String) -> Bool {
         guard let first = text.unicodeScalars.first, first != "-" else { return false }
         return text.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || marks.unicodeScalars.contains($0)) }
     }

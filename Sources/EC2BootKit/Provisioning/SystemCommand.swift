@@ -2,7 +2,7 @@ import Foundation
 
 /// A short command whose output we read rather than log (`dpkg-query`, `puppet config print`,
 /// `hostname -f`).
-enum SystemCommand {
+public enum SystemCommand {
     /// The exit status and the output (stdout and stderr), or nil when it cannot start.
     static func capture(_ argv: [String], environment: [String: String]? = nil, timeout: Double = 30,
                         context: ActionContext? = nil) async -> (Int32, String)? {
@@ -12,6 +12,15 @@ enum SystemCommand {
                                                          onLine: { lines.append($0) }),
               case .exited(let status) = outcome.ending else { return nil }
         return (status, lines.text)
+    }
+}
+
+extension SystemCommand {
+    /// Runs a step of an action with its output in the log; nil when it succeeded, else why not.
+    public static func run(_ argv: [String], context: ActionContext) async -> String? {
+        let result = await ActionEnvironment.execute(argv, environment: ActionEnvironment.base(context), directory: nil,
+                                                     timeout: 300, context: context)
+        return result.outcome == .ok ? nil : "\(argv.joined(separator: " ")): \(result.message ?? result.outcome.rawValue)"
     }
 }
 

@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
-import CSystem
+import CBootSystem
 
 public enum FileSystemError: Error, CustomStringConvertible {
     case posix(String, Int32)
@@ -117,6 +117,6 @@ extension FileSystem {
         let fd = open(path, O_RDONLY | O_DIRECTORY)
         guard fd >= 0 else { sync(); return }
         defer { close(fd) }
-        if CSystem.syncfs(fd) != 0 { sync() }
+        if CBootSystem.syncfs(fd) != 0 { sync() }
     }
 }

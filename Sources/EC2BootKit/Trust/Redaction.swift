@@ -9,7 +9,7 @@ import Foundation
 /// - `Authorization:` headers (scheme and credentials);
 /// - the password in `scheme://user:password@host`;
 /// - presigned URL parts: `X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token`.
-enum Redaction {
+public enum Redaction {
     // Bounded name parts and anchored starts: a 64 KiB line of dots or dashes costs linear time.
     private static let secretName = #"[\w.-]{0,64}(?:pass(?:word|wd)?|secret|token|api[_-]?key|private[_-]?key|credentials?|access[_-]?key)[\w.-]{0,64}"#
 
@@ -21,7 +21,7 @@ enum Redaction {
         (#"(?i)((?<![\w.-])"# + secretName + #"["']?\s*[:=]\s*)("[^"]*"|'[^']*'|\S+)"#, "$1<redacted>"),
     ].map { (try! NSRegularExpression(pattern: $0.0), $0.1) }
 
-    static func redact(_ line: String) -> String {
+    public static func redact(_ line: String) -> String {
         var text = line
         for (pattern, template) in rules {
             text = pattern.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: template)

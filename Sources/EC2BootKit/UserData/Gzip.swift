@@ -1,4 +1,4 @@
-import CSystem
+import CBootSystem
 import Foundation
 
 enum Gzip {
@@ -43,5 +43,5 @@ enum Gzip {
 
 // zlib's `inflate` clashes with nothing in Swift, but naming it makes the call site plain.
 private func zlib_inflate(_ stream: UnsafeMutablePointer<z_stream>) -> Int32 {
-    CSystem.inflate(stream, Z_NO_FLUSH)
+    CBootSystem.inflate(stream, Z_NO_FLUSH)
 }

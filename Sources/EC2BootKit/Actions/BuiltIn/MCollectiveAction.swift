@@ -52,7 +52,7 @@ public struct MCollectiveAction: Action {
         }
 
         /// From a host entry, or from the action's own `host`/`port`/`user`/`password`.
-        init<K: CodingKey>(_ c: KeyedDecodingContainer<K>, keys: (host: K, port: K, user: K, password: K), ssl: SSL?) throws {
+        public init<K: CodingKey>(_ c: KeyedDecodingContainer<K>, keys: (host: K, port: K, user: K, password: K), ssl: SSL?) throws {
             host = try c.decode(String.self, forKey: keys.host)
             guard NameCheck.valid(host, marks: ".:_-") else {
                 throw DecodingError.dataCorruptedError(forKey: keys.host, in: c, debugDescription: "not a host name or address")

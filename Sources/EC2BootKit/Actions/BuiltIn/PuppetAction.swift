@@ -171,10 +171,10 @@ public struct PuppetAction: Action {
 /// Where Puppet keeps its files: the puppetlabs layout when `/etc/puppetlabs/puppet` exists,
 /// else Debian's. Under a `--root` other than `/`, every folder is inside the root and the
 /// agent is told so; on the host itself, `puppet config print` says where the confdir is.
-struct PuppetLayout: Sendable {
-    var confdir: String
-    var vardir: String
-    var ssldir: String
+public struct PuppetLayout: Sendable {
+    public var confdir: String
+    public var vardir: String
+    public var ssldir: String
     var rundir: String
     var logdir: String
     var publicdir: String
@@ -193,7 +193,7 @@ struct PuppetLayout: Sendable {
                 "--publicdir", publicdir]
     }
 
-    static func find(_ context: ActionContext) async -> PuppetLayout {
+    public static func find(_ context: ActionContext) async -> PuppetLayout {
         let paths = context.run.paths
         let labs = FileSystem.exists(paths.host("/etc/puppetlabs/puppet"))
         var layout = labs
@@ -204,13 +204,14 @@ struct PuppetLayout: Sendable {
                            logdir: "/var/log/puppet", publicdir: "/var/cache/puppet/public", explicit: paths.root != "/")
         if paths.root == "/" {
             // The installed agent knows best (a package may move them).
-            if let (status, output) = await SystemCommand.capture(["puppet", "config", "print", "confdir", "publicdir", "--section", "agent"],
+            if let (status, output) = await SystemCommand.capture(["puppet", "config", "print", "confdir", "publicdir", "ssldir", "--section", "agent"],
                                                                   context: context), status == 0 {
                 for line in output.split(separator: "\n") {
                     let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
                     guard parts.count == 2, parts[1].hasPrefix("/") else { continue }
                     if parts[0] == "confdir" { layout.confdir = parts[1] }
                     if parts[0] == "publicdir" { layout.publicdir = parts[1] }
+                    if parts[0] == "ssldir" { layout.ssldir = parts[1] }
                 }
             }
             return layout
@@ -219,6 +220,23 @@ struct PuppetLayout: Sendable {
             layout[keyPath: path] = paths.host(layout[keyPath: path])
         }
         return layout
+    }
+
+    /// The certname in puppet.conf (`[agent]`, then `[main]`), as the puppet action wrote it.
+    public func certname() -> String? {
+        guard let data = FileSystem.read(confdir + "/puppet.conf") else { return nil }
+        var section = "main"
+        var found: [String: String] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init) {
+            if let name = ConfigMerge.sectionName(line) { section = name; continue }
+            if ConfigMerge.settingKey(line) == "certname" { found[section] = ConfigMerge.value(of: line) }
+        }
+        return found["agent"] ?? found["main"]
+    }
+
+    /// This node's certificate, key and the CA's, in the ssldir.
+    public func certificates(certname: String) -> (ca: String, cert: String, key: String) {
+        (ssldir + "/certs/ca.pem", ssldir + "/certs/\(certname).pem", ssldir + "/private_keys/\(certname).pem")
     }
 
     /// `resources: failed:` from the agent's last run summary, when it wrote one.
