@@ -245,6 +245,16 @@ final class Subscriber {
                                                           "--destination", "/topic/mcollective.registration.agent", "--seconds", "5"])
             #expect(refused.status == 3 && refused.stdout.contains(refusal), "\(refused.stdout)")
         }
+        // A node registers with it, and a subscriber of the group receives exactly that.
+        let subscriber = try Subscriber(port: port, vhost: "localhost", login: "mcollective", passcode: "mco\"<&Pass",
+                                        destination: "/topic/mcollective.registration.agent", count: 2, seconds: 10)
+        let node = try seeded(Self.nodeUserData(connector: "activemq", port: port, vhost: "/", user: "mcollective",
+                                                password: "'mco\"<&Pass'"), name: "activemq-node")
+        let registered = try boot(node)
+        #expect(registered.status == 0, "\(registered.stderr)")
+        let messages = subscriber.messages()
+        #expect(messages.count == 1 && messages.first?.body.contains("\"identity\":\"web1.example.com\"") == true, "\(messages)")
+        #expect(messages.first?.headers["signature"]?.count == 64)
     }
 
     // MARK: registration
