@@ -20,16 +20,19 @@ struct EC2BootInit: AsyncParsableCommand {
     /// ArgumentParser's own main, but a usage error exits 2 (its default is 64) as documented.
     static func main() async {
         ActionRegistry.register(MessagingActions.all)
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        // The NumberFour fork's `ec2-boot-init --boot`: a whole boot, which is `run`.
+        if arguments.first == "--boot" { arguments[0] = "run" }
         // `ec2-boot-init stauts` would otherwise be taken as an argument of the default `run`.
         let names = configuration.subcommands.compactMap { $0.configuration.commandName }
-        if let first = CommandLine.arguments.dropFirst().first, !first.hasPrefix("-"), !names.contains(first), first != "help" {
+        if let first = arguments.first, !first.hasPrefix("-"), !names.contains(first), first != "help" {
             let nearest = names.min { editDistance($0, first) < editDistance($1, first) }
             let hint = nearest.map { editDistance($0, first) <= 3 ? " Did you mean '\($0)'?" : "" } ?? ""
             printError("ec2-boot-init: unknown command '\(first)'.\(hint) Commands: \(names.joined(separator: ", ")) (see --help).")
             exit(withError: ExitCode(.badInput))
         }
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -21,10 +21,14 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Run no actions.")
     var noActions = false
 
+    @Option(help: ArgumentHelp("Do one stage of the boot, as the systemd units do: data (fetch, cache, facts, a MOTD saying actions are coming; before logins) or actions (from the cache: the actions and the final MOTD). Without it, both.", valueName: "data|actions"))
+    var stage: BootRun.Stage?
+
     func validate() throws {
         if [force, only != nil, noActions].filter({ $0 }).count > 1 {
             throw ValidationError("--force, --only and --no-actions exclude each other")
         }
+        if stage == .all { throw ValidationError("--stage takes data or actions (without --stage, run does both)") }
     }
 
     func run() async throws {
@@ -39,8 +43,10 @@ struct RunCommand: AsyncParsableCommand {
         }
         Interruption.install()
         let run = BootRun(paths: global.paths, config: config, source: try global.source(config),
-                          actions: ActionEngine(selection: selection), logger: logger)
+                          actions: ActionEngine(selection: selection), stage: stage ?? .all, logger: logger)
         let status = await run.run()
         if status != .ok { throw ExitCode(status) }
     }
 }
+
+extension BootRun.Stage: ExpressibleByArgument {}

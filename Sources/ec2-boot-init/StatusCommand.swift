@@ -14,14 +14,22 @@ struct StatusCommand: AsyncParsableCommand {
     @Flag(help: "Print a JSON object: instance_id, started, finished, actions.")
     var json = false
 
-    @Flag(help: "Wait until a run in progress ends.")
+    @Flag(help: "Wait until a run in progress ends, and, on a boot whose data stage left actions, until the actions stage has run them.")
     var wait = false
+
+    @Option(help: ArgumentHelp("With --wait: give up after this many seconds (exit 2).", valueName: "seconds"))
+    var timeout: Double?
 
     func run() async throws {
         _ = try global.load()
         let paths = global.paths
         var status = RunStatus.load(paths)
-        while wait, RunLock.isHeld(paths) {
+        let giveUp = timeout.map { ContinuousClock.now + .seconds($0) }
+        while wait, RunLock.isHeld(paths) || StageMarker.actionsPending(paths) {
+            if let giveUp, ContinuousClock.now >= giveUp {
+                printError("ec2-boot-init: still running after \(timeout!) s")
+                throw ExitCode(.badInput)
+            }
             try await Task.sleep(nanoseconds: 200_000_000)
             status = RunStatus.load(paths)
         }

@@ -55,7 +55,7 @@ pid=$!
 if [ -n "$watch" ]; then
   ( while kill -0 "$watch" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
     /usr/lib/rabbitmq/bin/rabbitmqctl stop >/dev/null 2>&1 || kill "$pid"
-    pkill -f "epmd.*-port $epmd" || true ) >/dev/null 2>&1 &
+    ERL_EPMD_PORT=$epmd epmd -kill || true ) >/dev/null 2>&1 &
 fi
 if ! timeout 120 /usr/lib/rabbitmq/bin/rabbitmqctl wait --timeout 120 "$dir/pid" > "$dir/log/wait.log" 2>&1; then
   echo "rabbitmq did not start:" >&2; tail -30 "$dir/log/stdout.log" "$dir/log/wait.log" >&2; kill "$pid" 2>/dev/null; exit 1

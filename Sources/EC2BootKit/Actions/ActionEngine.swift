@@ -21,6 +21,19 @@ public struct ActionEngine: Sendable {
         self.selection = selection
     }
 
+    /// Whether `run` would start any action: what the data stage tells the MOTD and `status --wait`.
+    public func wouldRun(_ plan: [PlannedAction], instanceID: String, paths: Paths) -> Bool {
+        switch selection {
+        case .none: return false
+        case .all: return !plan.isEmpty
+        case .only(let types): return plan.contains { types.contains($0.type) }
+        case .firstBoot:
+            guard let previous = RunStatus.load(paths), previous.instanceID == instanceID,
+                  previous.finished != nil || previous.perInstanceDone == true else { return !plan.isEmpty }
+            return plan.contains { $0.frequency == .perBoot || $0.everyBootPart != nil }
+        }
+    }
+
     public func run(_ plan: [PlannedAction], instanceID: String, context: RunContext, logger: Logger) async -> ActionsReport {
         let previous = RunStatus.load(context.paths).flatMap { $0.instanceID == instanceID ? $0 : nil }
         var done: Set<String> = []
@@ -35,7 +48,7 @@ public struct ActionEngine: Sendable {
         case .firstBoot:
             if let previous, previous.finished != nil || previous.perInstanceDone == true {
                 carried = previous.actions.filter { $0.frequency != .perBoot }
-                failures = carried.filter { !$0.succeeded }.map { "action \($0.index) (\($0.type)): \($0.result)" }
+                failures = RunStatus.failures(carried)
                 // Per-boot actions, and what per-instance ones repeat on every boot, in plan order.
                 plan = plan.compactMap { $0.frequency == .perBoot ? $0 : $0.everyBootPart }
                 guard !plan.isEmpty else {

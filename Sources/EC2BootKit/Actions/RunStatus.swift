@@ -38,6 +38,13 @@ public struct RunStatus: Codable, Sendable {
 
     public var allOK: Bool { actions.allSatisfy(\.succeeded) }
 
+    /// The actions that did not succeed, as the MOTD and the exit status name them.
+    public var failures: [String] { Self.failures(actions) }
+
+    static func failures(_ rows: [ActionStatus]) -> [String] {
+        rows.filter { !$0.succeeded }.map { "action \($0.index) (\($0.type)): \($0.result)" }
+    }
+
     static func file(_ paths: Paths) -> String { paths.stateDir + "/status.json" }
 
     public static func load(_ paths: Paths) -> RunStatus? {

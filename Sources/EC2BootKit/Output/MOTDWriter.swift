@@ -12,8 +12,22 @@ public struct MOTDWriter: Sendable {
         self.logger = logger
     }
 
+    /// Between the data stage and the end of the actions: what the machine is, and that it is
+    /// not ready yet, with how to follow it.
+    public func writeInProgress(facts: Facts, metadata: MetadataTree) throws {
+        try write(facts: facts, metadata: metadata, failures: [], note: """
+                 provisioning in progress: follow it with `journalctl -f -u ec2-boot-init-actions`,
+                 or wait for it with `ec2-boot-init status --wait`
+
+            """)
+    }
+
     public func write(facts: Facts, metadata: MetadataTree, failures: [String]) throws {
-        let provisioned = failures.isEmpty
+        try write(facts: facts, metadata: metadata, failures: failures, note: nil)
+    }
+
+    private func write(facts: Facts, metadata: MetadataTree, failures: [String], note: String?) throws {
+        let provisioned = failures.isEmpty && note == nil
         let templatePath = provisioned ? paths.motdProvisionedTemplate : paths.motdUnprovisionedTemplate
         let installed = FileSystem.read(templatePath).map { String(decoding: $0, as: UTF8.self) }
         let template = installed ?? (provisioned ? MOTD.defaultProvisioned(factsFile: paths.factsFile)
@@ -27,6 +41,7 @@ public struct MOTDWriter: Sendable {
         for name in unknown where installed != nil {
             logger.warning("MOTD template names an unknown key; left as is", metadata: ["key": "@@\(name)@@"])
         }
+        if let note { text += note }
         if !provisioned {
             text += failures.map { "     failed: \(Printable.cleaned($0) ?? $0)\n" }.joined()
         }

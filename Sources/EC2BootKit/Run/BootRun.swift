@@ -3,18 +3,30 @@ import Logging
 
 /// One boot: fetch → cache → parse user-data → facts → actions → MOTD.
 public struct BootRun: Sendable {
+    /// What part of a boot this run does. systemd runs the data stage before logins and the
+    /// actions stage after it, so logins never wait on long actions; `run` alone does both.
+    public enum Stage: String, Sendable, CaseIterable {
+        /// Fetch, cache, facts, Facter facts, and a MOTD saying whether actions are to come.
+        case data
+        /// From the cache the data stage wrote: the actions, then the final MOTD.
+        case actions
+        case all
+    }
+
     public let paths: Paths
     public let config: Config
     public let source: any MetadataSource
     public let actions: ActionEngine
+    public let stage: Stage
     public let logger: Logger
 
     public init(paths: Paths, config: Config, source: any MetadataSource,
-                actions: ActionEngine = ActionEngine(), logger: Logger) {
+                actions: ActionEngine = ActionEngine(), stage: Stage = .all, logger: Logger) {
         self.paths = paths
         self.config = config
         self.source = source
         self.actions = actions
+        self.stage = stage
         self.logger = logger
     }
 
@@ -26,7 +38,7 @@ public struct BootRun: Sendable {
         }
         defer { withExtendedLifetime(lock) {} }
 
-        guard let data = await fetchOrCache() else { return .noDataSource }
+        guard let data = stage == .actions ? readCache() : await fetchOrCache() else { return .noDataSource }
         var userData = UserData.parse(data.userData, limits: config.userData)
         if let refused = data.userDataRefused { userData.problems.append(YAMLProblem(source: "user-data", mark: nil, message: refused)) }
         let plan = ActionPlan.make(userData, defaultFrequency: config.actions.defaultFrequency)
@@ -36,6 +48,50 @@ public struct BootRun: Sendable {
 
         let facts = Facts(userData: userData, metadata: data.metadata,
                           writeEC2Facts: userData.writeEC2Facts ?? config.writeEC2Facts)
+        if stage != .actions {
+            if let failed = writeFacts(facts) { return failed }
+        }
+        if stage == .data {
+            let pending = userData.problems.isEmpty && actions.wouldRun(plan.actions, instanceID: data.instanceID ?? "unknown", paths: paths)
+            StageMarker.write(pending ? .actionsPending : .done, paths: paths, logger: logger)
+            do {
+                let motd = MOTDWriter(paths: paths, logger: logger)
+                if pending {
+                    try motd.writeInProgress(facts: facts, metadata: data.metadata)
+                } else {
+                    let previous = RunStatus.load(paths).flatMap { $0.instanceID == data.instanceID ? $0 : nil }
+                    try motd.write(facts: facts, metadata: data.metadata, failures: previous?.failures ?? [])
+                }
+            } catch {
+                logger.error("cannot write the MOTD: \(error)")
+                return .failed
+            }
+            return userData.problems.isEmpty ? .ok : .badInput
+        }
+
+        var failures: [String] = []
+        if userData.problems.isEmpty {
+            let context = RunContext(paths: paths, config: config, metadata: data.metadata, facts: facts,
+                                     actions: plan.actions.sorted { $0.index < $1.index }.map { ($0.type, $0.paramsJSON) })
+            failures = await actions.run(plan.actions, instanceID: data.instanceID ?? "unknown", context: context,
+                                         logger: logger).failures
+        } else {
+            failures = ["user-data is invalid (see: ec2-boot-init validate)"]
+        }
+        StageMarker.write(.done, paths: paths, logger: logger)
+
+        do {
+            try MOTDWriter(paths: paths, logger: logger).write(facts: facts, metadata: data.metadata, failures: failures)
+        } catch {
+            logger.error("cannot write the MOTD: \(error)")
+            return .failed
+        }
+        if !userData.problems.isEmpty { return .badInput }
+        return failures.isEmpty ? .ok : .failed
+    }
+
+    /// Facts and Facter facts; nil when written, else the exit status.
+    private func writeFacts(_ facts: Facts) -> ExitStatus? {
         do {
             try FactsFileWriter(path: paths.factsFile).write(facts)
             try FacterFactsWriter(path: paths.facterFactsFile).write(facts)
@@ -47,25 +103,18 @@ public struct BootRun: Sendable {
             logger.warning("control characters in fact values replaced by spaces", metadata: ["facts": "\(facts.replaced.joined(separator: ","))"])
         }
         logger.info("wrote facts", metadata: ["count": "\(facts.entries.count)", "file": "\(paths.factsFile)"])
+        return nil
+    }
 
-        var failures: [String] = []
-        if userData.problems.isEmpty {
-            let context = RunContext(paths: paths, config: config, metadata: data.metadata, facts: facts,
-                                     actions: plan.actions.sorted { $0.index < $1.index }.map { ($0.type, $0.paramsJSON) })
-            failures = await actions.run(plan.actions, instanceID: data.instanceID ?? "unknown", context: context,
-                                         logger: logger).failures
-        } else {
-            failures = ["user-data is invalid (see: ec2-boot-init validate)"]
-        }
-
+    /// The actions stage works from what the data stage cached, without asking IMDS again.
+    private func readCache() -> BootData? {
         do {
-            try MOTDWriter(paths: paths, logger: logger).write(facts: facts, metadata: data.metadata, failures: failures)
+            if let cached = try CacheStore(directory: paths.cacheDir).read() { return cached }
+            logger.error("no cached instance data in \(paths.cacheDir): the data stage (run --stage data) has not run")
         } catch {
-            logger.error("cannot write the MOTD: \(error)")
-            return .failed
+            logger.error("the cache in \(paths.cacheDir) is unreadable: \(error)")
         }
-        if !userData.problems.isEmpty { return .badInput }
-        return failures.isEmpty ? .ok : .failed
+        return nil
     }
 
     /// Fresh data from the source, written to the cache; or the cache when the source is

@@ -5,24 +5,39 @@ import Foundation
 import Logging
 
 /// Log lines go to stderr (time, level, message) and to syslog, which journald collects.
+/// Under systemd, when stderr is the journal itself, each line carries its priority instead
+/// (`<4>…`, which journald reads), and syslog is skipped: it would log every line twice.
 /// What is logged is chosen at the call site: never user-data, passwords, keys or tokens.
 public enum LogSetup {
     public static func bootstrap(level: Logger.Level, syslog: Bool = true) {
+        let journal = stderrIsJournal()
         LoggingSystem.bootstrap { label in
             var stderrHandler = StderrLogHandler(label: label)
             stderrHandler.logLevel = level
-            guard syslog else { return stderrHandler }
+            stderrHandler.journal = journal
+            guard syslog, !journal else { return stderrHandler }
             var syslogHandler = SyslogLogHandler(label: label)
             syslogHandler.logLevel = level
             return MultiplexLogHandler([stderrHandler, syslogHandler])
         }
     }
+
+    /// systemd sets JOURNAL_STREAM to the device and inode of the journal stream it gave us.
+    static func stderrIsJournal() -> Bool {
+        guard let value = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] else { return false }
+        let parts = value.split(separator: ":").compactMap { UInt64($0) }
+        var info = stat()
+        guard parts.count == 2, fstat(2, &info) == 0 else { return false }
+        return UInt64(info.st_dev) == parts[0] && UInt64(info.st_ino) == parts[1]
+    }
 }
 
-/// `2026-11-22T10:00:00Z info: message key=value`, one line a record.
+/// `2026-11-22T10:00:00Z info: message key=value`, one line a record; to the journal,
+/// `<6>info: message key=value` (journald stamps the time).
 public struct StderrLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
+    public var journal = false
     let label: String
 
     public init(label: String) { self.label = label }
@@ -35,7 +50,7 @@ public struct StderrLogHandler: LogHandler {
     public func log(event: LogEvent) {
         let stamp = Timestamp.now(milliseconds: true)
         let text = Redaction.redact("\(event.message)\(LogFormat.metadata(metadata, event.metadata))")
-        let line = "\(stamp) \(event.level): \(text)\n"
+        let line = journal ? "<\(SyslogLogHandler.priority(event.level))>\(event.level): \(text)\n" : "\(stamp) \(event.level): \(text)\n"
         FileHandle.standardError.write(Data(line.utf8))
     }
 }
@@ -54,16 +69,19 @@ public struct SyslogLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
-        let priority: Int32
-        switch event.level {
-        case .trace, .debug: priority = LOG_DEBUG
-        case .info: priority = LOG_INFO
-        case .notice: priority = LOG_NOTICE
-        case .warning: priority = LOG_WARNING
-        case .error: priority = LOG_ERR
-        case .critical: priority = LOG_CRIT
+    static func priority(_ level: Logger.Level) -> Int32 {
+        switch level {
+        case .trace, .debug: return LOG_DEBUG
+        case .info: return LOG_INFO
+        case .notice: return LOG_NOTICE
+        case .warning: return LOG_WARNING
+        case .error: return LOG_ERR
+        case .critical: return LOG_CRIT
         }
+    }
+
+    public func log(event: LogEvent) {
+        let priority = Self.priority(event.level)
         let text = Redaction.redact("\(event.message)\(LogFormat.metadata(metadata, event.metadata))")
         withVaList([text]) { vsyslog(priority, "%s", $0) }
     }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Checks the packages packaging/build.sh made in dist/: their file lists against the layout,
+# lintian on the .deb (no errors), and a real install: a Debian 12 root made by debootstrap
+# (minbase, mirror taken from this machine's apt sources), the .deb installed with dpkg, a
+# provisioning run from the packaged seed, facts and MOTD checked, then `dpkg --purge` must
+# leave nothing of ours behind.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+for p in lintian debootstrap rpm; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+deb=$(ls dist/ec2-boot-init_*.deb) rpm=$(ls dist/ec2-boot-init-*.rpm)
+fail() { echo "packaging test FAILED: $*" >&2; exit 1; }
+
+# 1. Layout.
+expected_common="etc/ec2-boot-init/
+etc/ec2-boot-init/actions/
+etc/ec2-boot-init/config.yaml
+etc/ec2-boot-init/motd.provisioned
+etc/ec2-boot-init/motd.unprovisioned
+usr/lib/ec2-boot-init/
+usr/sbin/ec2-boot-init
+usr/share/man/man8/ec2-boot-init.8.gz
+var/spool/ec2boot/"
+got=$(dpkg-deb --contents "$deb" | awk '{print $6}' | sed 's|^\./||' | grep -v '^$' | grep -v '^usr/lib/ec2-boot-init/examples' | sort)
+want=$(printf '%s\nlib/\nlib/systemd/\nlib/systemd/system/\nlib/systemd/system/ec2-boot-init.service\nlib/systemd/system/ec2-boot-init-actions.service\netc/\nusr/\nusr/lib/\nusr/sbin/\nusr/share/\nusr/share/man/\nusr/share/man/man8/\nusr/share/doc/\nusr/share/doc/ec2-boot-init/\nusr/share/doc/ec2-boot-init/copyright\nusr/share/doc/ec2-boot-init/changelog.gz\nvar/\nvar/spool/\n' "$expected_common" | sort)
+[ "$got" = "$want" ] || fail "the .deb's files differ from the layout: $(diff <(echo "$want") <(echo "$got") || true)"
+dpkg-deb --contents "$deb" | grep -q '^-rwxr-xr-x root/root .* \./usr/sbin/ec2-boot-init$' || fail "binary mode"
+dpkg-deb --contents "$deb" | grep -q '^drwxr-xr-x root/root .* \./var/spool/ec2boot/$' || fail "cache folder mode"
+[ "$(dpkg-deb -f "$deb" Depends)" = "libc6 (>= 2.36), libcurl4 (>= 7.88), zlib1g (>= 1:1.2.13)" ] || fail "Depends"
+dpkg-deb -I "$deb" conffiles | grep -qx /etc/ec2-boot-init/config.yaml || fail "conffiles"
+got=$(rpm -qlp "$rpm" 2>/dev/null | grep -v '^/usr/lib/ec2-boot-init/examples' | sort)
+want=$(printf '/usr/lib/systemd/system/ec2-boot-init.service\n/usr/lib/systemd/system/ec2-boot-init-actions.service\n%s\n' \
+  "$(echo "$expected_common" | sed 's|/$||; s|^|/|')" | sort)
+[ "$got" = "$want" ] || fail "the .rpm's files differ from the layout: $(diff <(echo "$want") <(echo "$got") || true)"
+rpm -qp --requires "$rpm" 2>/dev/null | grep -qx libcurl || fail "rpm Requires libcurl"
+echo "layout ok: $(basename "$deb") $(du -k "$deb" | cut -f1) KiB, $(basename "$rpm") $(du -k "$rpm" | cut -f1) KiB"
+
+# 2. lintian: no errors (the warnings we accept are listed in packaging/README.md).
+lintian --no-tag-display-limit "$deb" > dist/lintian.txt 2>&1 || true
+if grep -q '^E:' dist/lintian.txt; then cat dist/lintian.txt >&2; fail "lintian errors"; fi
+echo "lintian: $(grep -c '^W:' dist/lintian.txt || true) warnings, no errors"
+
+# 3. A real Debian 12 root.
+mirror=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v security | head -1)
+[ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
+[ -n "$mirror" ] || fail "no Debian mirror in this machine's apt sources"
+root=$(mktemp -d /tmp/ec2boot-debootstrap.XXXXXX)
+cleanup() { umount "$root/proc" 2>/dev/null || true; rm -rf "$root"; }
+trap cleanup EXIT
+start=$(date +%s)
+debootstrap --variant=minbase bookworm "$root" "$mirror" > dist/debootstrap.log 2>&1 || { tail -20 dist/debootstrap.log >&2; fail "debootstrap"; }
+echo "debootstrap: $(( $(date +%s) - start )) s"
+mount -t proc proc "$root/proc"
+in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "$@"; }
+in_root apt-get update -qq >/dev/null
+in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libcurl4 zlib1g >/dev/null
+snapshot() { in_root find / -xdev \( -path /proc -o -path /var/cache -o -path /var/lib/apt -o -path /var/lib/dpkg -o -path /var/log -o -path /tmp -o -path /dev -o -path /run \) -prune -o -print | sort; }
+before=$(snapshot)
+cp "$deb" "$root/tmp/"
+in_root dpkg -i "/tmp/$(basename "$deb")" >/dev/null
+in_root ec2-boot-init --version >/dev/null || fail "the installed binary does not run"
+for unit in ec2-boot-init.service ec2-boot-init-actions.service; do
+  [ -L "$root/etc/systemd/system/multi-user.target.wants/$unit" ] || fail "$unit not enabled by postinst"
+done
+in_root ec2-boot-init run --seed /usr/lib/ec2-boot-init/examples/seed > dist/install-run.log 2>&1 || { cat dist/install-run.log >&2; fail "run"; }
+grep -qx 'role=webserver' "$root/etc/facts.txt" || fail "facts.txt"
+grep -q 'provisioned instance' "$root/etc/motd" || fail "MOTD"
+grep -q 'ami: ami-0abcdef1234567890' "$root/etc/motd" || fail "MOTD values"
+in_root ec2-boot-init status >/dev/null || fail "status"
+in_root dpkg --purge ec2-boot-init >/dev/null
+after=$(snapshot)
+left=$(diff <(echo "$before") <(echo "$after") || true)
+[ -z "$left" ] || fail "dpkg --purge left: $left"
+echo "install test ok: installed into a debootstrap root, ran from the packaged seed, purged without a trace"
