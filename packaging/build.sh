@@ -15,8 +15,10 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 bash scripts/deps.sh --build
 
-swift build -c release --static-swift-stdlib --product ec2-boot-init
-binary=.build/release/ec2-boot-init
+# Its own scratch folder: the man page plugin below builds the tool too, and must not replace
+# this binary with a dynamically linked one.
+swift build -c release --static-swift-stdlib --product ec2-boot-init --scratch-path .build-static
+binary=.build-static/release/ec2-boot-init
 version=$("$binary" --version)
 arch=$(dpkg --print-architecture)
 date=$(git log -1 --format=%cs 2>/dev/null || date +%F)
@@ -34,8 +36,9 @@ cp -r examples "$stage"/usr/lib/ec2-boot-init/ && find "$stage"/usr/lib/ec2-boot
   && find "$stage"/usr/lib/ec2-boot-init -type d -exec chmod 0755 {} +
 
 # The man page, section 8 (an administrator's command), from the same parser as --help.
-swift package plugin generate-manual --section 8 --date "$date" >/dev/null
-gzip -9n -c .build/plugins/GenerateManual/outputs/ec2-boot-init/ec2-boot-init.8 > "$stage"/usr/share/man/man8/ec2-boot-init.8.gz
+# A blank line is not mdoc (groff warns); a paragraph break (.Pp) is what the help text meant.
+swift package plugin generate-manual --configuration debug --section 8 --date "$date" >/dev/null
+sed 's/^$/.Pp/' .build/plugins/GenerateManual/outputs/ec2-boot-init/ec2-boot-init.8 | gzip -9n > "$stage"/usr/share/man/man8/ec2-boot-init.8.gz
 chmod 0644 "$stage"/usr/share/man/man8/ec2-boot-init.8.gz
 
 # Debian's doc files: copyright and changelog.
@@ -45,13 +48,16 @@ Upstream-Name: ec2-boot-init
 Source: https://github.com/ripienaar/ec2-boot-init
 
 Files: *
-Copyright: the ec2-boot-init developers
+Copyright: 2026 the ec2-boot-init developers
 License: unspecified
  No license has been chosen for this Swift successor yet (see packaging/README.md).
 DOC
 printf 'ec2-boot-init (%s) unstable; urgency=medium\n\n  * Built from %s.\n\n -- ec2-boot-init developers <ec2-boot-init@users.noreply.github.com>  %s\n' \
   "$version" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" "$(date -R -d "$date")" | gzip -9n > "$stage"/usr/share/doc/ec2-boot-init/changelog.gz
 chmod 0644 "$stage"/usr/share/doc/ec2-boot-init/*
+# Lintian tags accepted, each with its reason in packaging/README.md.
+install -d -m 0755 "$stage"/usr/share/lintian/overrides
+install -m 0644 packaging/deb/lintian-overrides "$stage"/usr/share/lintian/overrides/ec2-boot-init
 
 # .deb
 deb=$dist/debroot

@@ -25,18 +25,19 @@ usr/lib/ec2-boot-init/
 usr/sbin/ec2-boot-init
 usr/share/man/man8/ec2-boot-init.8.gz
 var/spool/ec2boot/"
-got=$(dpkg-deb --contents "$deb" | awk '{print $6}' | sed 's|^\./||' | grep -v '^$' | grep -v '^usr/lib/ec2-boot-init/examples' | sort)
-want=$(printf '%s\nlib/\nlib/systemd/\nlib/systemd/system/\nlib/systemd/system/ec2-boot-init.service\nlib/systemd/system/ec2-boot-init-actions.service\netc/\nusr/\nusr/lib/\nusr/sbin/\nusr/share/\nusr/share/man/\nusr/share/man/man8/\nusr/share/doc/\nusr/share/doc/ec2-boot-init/\nusr/share/doc/ec2-boot-init/copyright\nusr/share/doc/ec2-boot-init/changelog.gz\nvar/\nvar/spool/\n' "$expected_common" | sort)
+contents=$(dpkg-deb --contents "$deb")
+got=$(echo "$contents" | awk '{print $6}' | sed 's|^\./||' | grep -v '^$' | grep -v '^usr/lib/ec2-boot-init/examples' | sort)
+want=$(printf '%s\nlib/\nlib/systemd/\nlib/systemd/system/\nlib/systemd/system/ec2-boot-init.service\nlib/systemd/system/ec2-boot-init-actions.service\netc/\nusr/\nusr/lib/\nusr/sbin/\nusr/share/\nusr/share/man/\nusr/share/man/man8/\nusr/share/doc/\nusr/share/doc/ec2-boot-init/\nusr/share/doc/ec2-boot-init/copyright\nusr/share/doc/ec2-boot-init/changelog.gz\nusr/share/lintian/\nusr/share/lintian/overrides/\nusr/share/lintian/overrides/ec2-boot-init\nvar/\nvar/spool/\n' "$expected_common" | sort)
 [ "$got" = "$want" ] || fail "the .deb's files differ from the layout: $(diff <(echo "$want") <(echo "$got") || true)"
-dpkg-deb --contents "$deb" | grep -q '^-rwxr-xr-x root/root .* \./usr/sbin/ec2-boot-init$' || fail "binary mode"
-dpkg-deb --contents "$deb" | grep -q '^drwxr-xr-x root/root .* \./var/spool/ec2boot/$' || fail "cache folder mode"
+grep -q '^-rwxr-xr-x root/root .* \./usr/sbin/ec2-boot-init$' <<< "$contents" || fail "binary mode"
+grep -q '^drwxr-xr-x root/root .* \./var/spool/ec2boot/$' <<< "$contents" || fail "cache folder mode"
 [ "$(dpkg-deb -f "$deb" Depends)" = "libc6 (>= 2.36), libcurl4 (>= 7.88), zlib1g (>= 1:1.2.13)" ] || fail "Depends"
-dpkg-deb -I "$deb" conffiles | grep -qx /etc/ec2-boot-init/config.yaml || fail "conffiles"
+grep -qx /etc/ec2-boot-init/config.yaml <<< "$(dpkg-deb -I "$deb" conffiles)" || fail "conffiles"
 got=$(rpm -qlp "$rpm" 2>/dev/null | grep -v '^/usr/lib/ec2-boot-init/examples' | sort)
 want=$(printf '/usr/lib/systemd/system/ec2-boot-init.service\n/usr/lib/systemd/system/ec2-boot-init-actions.service\n%s\n' \
   "$(echo "$expected_common" | sed 's|/$||; s|^|/|')" | sort)
 [ "$got" = "$want" ] || fail "the .rpm's files differ from the layout: $(diff <(echo "$want") <(echo "$got") || true)"
-rpm -qp --requires "$rpm" 2>/dev/null | grep -qx libcurl || fail "rpm Requires libcurl"
+grep -qx libcurl <<< "$(rpm -qp --requires "$rpm" 2>/dev/null)" || fail "rpm Requires libcurl"
 echo "layout ok: $(basename "$deb") $(du -k "$deb" | cut -f1) KiB, $(basename "$rpm") $(du -k "$rpm" | cut -f1) KiB"
 
 # 2. lintian: no errors (the warnings we accept are listed in packaging/README.md).
@@ -56,8 +57,8 @@ debootstrap --variant=minbase bookworm "$root" "$mirror" > dist/debootstrap.log 
 echo "debootstrap: $(( $(date +%s) - start )) s"
 mount -t proc proc "$root/proc"
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "$@"; }
-in_root apt-get update -qq >/dev/null
-in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libcurl4 zlib1g >/dev/null
+in_root apt-get update -qq > dist/apt.log 2>&1
+in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libcurl4 zlib1g >> dist/apt.log 2>&1
 snapshot() { in_root find / -xdev \( -path /proc -o -path /var/cache -o -path /var/lib/apt -o -path /var/lib/dpkg -o -path /var/log -o -path /tmp -o -path /dev -o -path /run \) -prune -o -print | sort; }
 before=$(snapshot)
 cp "$deb" "$root/tmp/"
