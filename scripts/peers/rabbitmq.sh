@@ -6,6 +6,10 @@
 set -euo pipefail
 dir=$1 watch=${2:-}
 mkdir -p "$dir"/{mnesia,log,tls}
+dir=$(cd "$dir" && pwd)
+# Erlang writes a crash dump into the working folder (say, when the watchdog below stops a broker
+# whose folder its caller already removed): never into the caller's.
+cd "$dir"
 read -r amqp stomp stomps mgmt dist epmd < <(python3 -c '
 import socket
 socks = [socket.socket() for _ in range(6)]
@@ -47,13 +51,13 @@ echo "[rabbitmq_stomp,rabbitmq_management]." > "$dir/enabled_plugins"
 export HOME=$dir RABBITMQ_BASE=$dir RABBITMQ_MNESIA_BASE=$dir/mnesia RABBITMQ_LOG_BASE=$dir/log \
   RABBITMQ_CONFIG_FILE=$dir/rabbitmq RABBITMQ_ENABLED_PLUGINS_FILE=$dir/enabled_plugins RABBITMQ_PID_FILE=$dir/pid \
   RABBITMQ_NODENAME=ec2boot$$@localhost RABBITMQ_DIST_PORT=$dist ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT=$epmd \
-  RABBITMQ_ADVANCED_CONFIG_FILE=$dir/advanced.config
+  RABBITMQ_ADVANCED_CONFIG_FILE=$dir/advanced.config ERL_CRASH_DUMP_SECONDS=0
 echo "[]." > "$dir/advanced.config"
 start=$(date +%s%N)
 /usr/lib/rabbitmq/bin/rabbitmq-server > "$dir/log/stdout.log" 2>&1 &
 pid=$!
 if [ -n "$watch" ]; then
-  ( while kill -0 "$watch" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
+  ( cd /; while kill -0 "$watch" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
     /usr/lib/rabbitmq/bin/rabbitmqctl stop >/dev/null 2>&1 || kill "$pid"
     ERL_EPMD_PORT=$epmd epmd -kill || true ) >/dev/null 2>&1 &
 fi
