@@ -75,7 +75,7 @@ rm -rf "$deb"
 # .rpm
 top=$dist/rpmbuild
 mkdir -p "$top"/{BUILD,RPMS,SOURCES,SPECS,SRPMS,BUILDROOT}
-rpmbuild -bb --quiet --define "_topdir $top" --define "stage $stage" --define "version $version" \
+rpmbuild -bb --quiet --target "$(uname -m)" --define "_topdir $top" --define "stage $stage" --define "version $version" \
   --define "_build_id_links none" packaging/rpm/ec2-boot-init.spec >/dev/null
 mv "$top"/RPMS/*/ec2-boot-init-"$version"-1.*.rpm "$dist"/
 rm -rf "$top" "$stage"

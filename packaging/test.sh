@@ -50,7 +50,10 @@ mirror=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2
 [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
 [ -n "$mirror" ] || fail "no Debian mirror in this machine's apt sources"
 root=$(mktemp -d /tmp/ec2boot-debootstrap.XXXXXX)
-cleanup() { umount "$root/proc" 2>/dev/null || true; rm -rf "$root"; }
+cleanup() {
+  if mountpoint -q "$root/proc" && ! umount "$root/proc"; then echo "cannot unmount $root/proc; left $root" >&2; return; fi
+  rm -rf --one-file-system "$root"
+}
 trap cleanup EXIT
 start=$(date +%s)
 debootstrap --variant=minbase bookworm "$root" "$mirror" > dist/debootstrap.log 2>&1 || { tail -20 dist/debootstrap.log >&2; fail "debootstrap"; }
@@ -72,8 +75,16 @@ grep -qx 'role=webserver' "$root/etc/facts.txt" || fail "facts.txt"
 grep -q 'provisioned instance' "$root/etc/motd" || fail "MOTD"
 grep -q 'ami: ami-0abcdef1234567890' "$root/etc/motd" || fail "MOTD values"
 in_root ec2-boot-init status >/dev/null || fail "status"
+# Removed, then installed again: the units are enabled again (removal masks them).
+in_root dpkg -r ec2-boot-init >/dev/null
+[ ! -e "$root/usr/sbin/ec2-boot-init" ] || fail "dpkg -r left the program"
+in_root dpkg -i "/tmp/$(basename "$deb")" >/dev/null
+for unit in ec2-boot-init.service ec2-boot-init-actions.service; do
+  [ -L "$root/etc/systemd/system/multi-user.target.wants/$unit" ] || fail "$unit not enabled after remove and reinstall"
+  [ ! -L "$root/etc/systemd/system/$unit" ] || fail "$unit still masked after reinstall"
+done
 in_root dpkg --purge ec2-boot-init >/dev/null
 after=$(snapshot)
 left=$(diff <(echo "$before") <(echo "$after") || true)
 [ -z "$left" ] || fail "dpkg --purge left: $left"
-echo "install test ok: installed into a debootstrap root, ran from the packaged seed, purged without a trace"
+echo "install test ok: installed into a debootstrap root, ran from the packaged seed, removed and reinstalled, purged without a trace"

@@ -20,12 +20,18 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --wait: give up after this many seconds (exit 2).", valueName: "seconds"))
     var timeout: Double?
 
+    func validate() throws {
+        if let timeout, !(timeout > 0 && timeout <= Seconds.max) {
+            throw ValidationError("--timeout: expected seconds above 0 and at most \(Int(Seconds.max))")
+        }
+    }
+
     func run() async throws {
         _ = try global.load()
         let paths = global.paths
         var status = RunStatus.load(paths)
         let giveUp = timeout.map { ContinuousClock.now + .seconds($0) }
-        while wait, RunLock.isHeld(paths) || StageMarker.actionsPending(paths) {
+        while wait, RunLock.isHeld(paths) || (StageMarker.actionsPending(paths) && !Self.actionsUnitGaveUp(paths)) {
             if let giveUp, ContinuousClock.now >= giveUp {
                 printError("ec2-boot-init: still running after \(timeout!) s")
                 throw ExitCode(.badInput)
@@ -48,5 +54,22 @@ struct StatusCommand: AsyncParsableCommand {
         if running { throw ExitCode(.badInput) }
         if status.finished == nil { throw ExitCode(.failed) }
         if !status.allOK { throw ExitCode(.failed) }
+    }
+
+    /// The actions stage will not come: its unit failed, or is not enabled, under the systemd that
+    /// runs this machine (asked only on a real root).
+    static func actionsUnitGaveUp(_ paths: Paths) -> Bool {
+        guard paths.root == "/", FileManager.default.fileExists(atPath: "/run/systemd/system") else { return false }
+        func systemctl(_ verb: String) -> Int32? {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/systemctl")
+            process.arguments = [verb, "--quiet", "ec2-boot-init-actions.service"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { return nil }
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        return systemctl("is-failed") == 0 || systemctl("is-enabled").map { $0 != 0 } == true
     }
 }

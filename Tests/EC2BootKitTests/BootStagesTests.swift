@@ -50,6 +50,16 @@ import Testing
         #expect(try runProcess(TestEnv.binary, ["status", "--wait", "--timeout", "5", "--root", root]).status == 0)
     }
 
+    @Test func invalidUserDataIsUnprovisionedFromTheDataStageOn() throws {
+        // systemd skips the actions unit after the data stage fails, so its MOTD is the last word.
+        let root = try seeded("actions:\n  - type: shell\n    comand: true\n")
+        let data = try run(root, ["run", "--stage", "data"])
+        #expect(data.status == 2)
+        let motd = try #require(TestEnv.read(root + "/etc/motd"))
+        #expect(motd.contains("UNPROVISIONED") && motd.contains("user-data is invalid") && !motd.contains("in progress"))
+        #expect(try runProcess(TestEnv.binary, ["status", "--wait", "--timeout", "5", "--root", root]).status != 0)
+    }
+
     @Test func theActionsStageNeedsTheDataStagesCache() throws {
         let root = try seeded("actions: []\n")
         let result = try tool(["run", "--stage", "actions", "--root", root])

@@ -138,6 +138,10 @@ final class Subscriber {
         try channel.writeInbound(channel.allocator.buffer(string: "CONNECTED\nversion:1.2\nserver:x\\cy\n\nhi\u{0}"))
         let connected = try #require(try channel.readInbound(as: StompFrame.self))
         #expect(connected["server"] == "x\\cy" && connected.bodyText == "hi")
+        // CRLF line ends (allowed by 1.2) are not part of names or values.
+        try channel.writeInbound(channel.allocator.buffer(string: "RECEIPT\r\nreceipt-id:r-1\r\n\r\n\u{0}"))
+        let receipt = try #require(try channel.readInbound(as: StompFrame.self))
+        #expect(receipt.command == "RECEIPT" && receipt["receipt-id"] == "r-1")
         _ = try? channel.finish()
     }
 

@@ -119,6 +119,7 @@ import Testing
         try TestEnv.write("""
             #!/bin/sh
             echo "apt-get $* DEBIAN_FRONTEND=$DEBIAN_FRONTEND" >> \(bin)/calls
+            [ "$1" = update ] && exit 0
             n=$(cat \(bin)/tries 2>/dev/null || echo 0); echo $((n + 1)) > \(bin)/tries
             if [ "$n" -lt \(locked) ]; then
               echo "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)" >&2; exit 100
@@ -148,7 +149,9 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let calls = (TestEnv.read(bin + "/calls") ?? "").split(separator: "\n").map(String.init)
         let install = "apt-get install -y -q -o Dpkg::Options::=--force-confold mcollective=2.12.5-1 DEBIAN_FRONTEND=noninteractive"
-        #expect(calls == ["dpkg-query -W -f ${Status} ${Version} mcollective", install, install, install,
+        // The root has no apt lists (a fresh image): apt-get update comes first.
+        #expect(calls == ["dpkg-query -W -f ${Status} ${Version} mcollective", "apt-get update -q DEBIAN_FRONTEND=noninteractive",
+                          install, install, install,
                           "systemctl enable mcollective", "systemctl restart mcollective"], "\(calls)")
         #expect(result.stderr.components(separatedBy: "the package database is locked").count == 3)
     }

@@ -79,6 +79,12 @@ public struct PackageManager: Sendable {
         logger.info("installing package \(wanted) with \(kind.rawValue)")
         var environment = ActionEnvironment.base(context)
         environment["DEBIAN_FRONTEND"] = "noninteractive"
+        // A fresh cloud image often has no package lists yet: apt would know no package at all.
+        if kind == .apt && !Self.hasPackageLists(context.run.paths.host("/var/lib/apt/lists")) {
+            logger.info("no apt package lists yet: apt-get update first")
+            _ = await ActionEnvironment.execute(["apt-get", "update", "-q"], environment: environment, directory: nil,
+                                                timeout: nil, context: context)
+        }
         let deadline = ContinuousClock.now + .seconds(lockWait)
         var pause = 2.0
         while true {
@@ -93,6 +99,10 @@ public struct PackageManager: Sendable {
             try? await Task.sleep(for: .seconds(pause))
             pause = min(pause * 2, 30)
         }
+    }
+
+    static func hasPackageLists(_ folder: String) -> Bool {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).contains { $0.hasSuffix("_Packages") || $0.contains("_Packages.") }
     }
 
     func installArgv(_ name: String, version: String?) -> [String] {

@@ -31,6 +31,9 @@ public struct BootRun: Sendable {
     }
 
     public func run() async -> ExitStatus {
+        // However this stage ends (even without the lock), it is over: `status --wait` must not
+        // wait for it any more.
+        defer { if stage != .data { StageMarker.write(.done, paths: paths, logger: logger) } }
         let lock: FileLock
         do { lock = try FileLock(path: paths.lockFile, timeout: config.lockTimeout, logger: logger) } catch {
             logger.error("\(error)")
@@ -58,6 +61,8 @@ public struct BootRun: Sendable {
                 let motd = MOTDWriter(paths: paths, logger: logger)
                 if pending {
                     try motd.writeInProgress(facts: facts, metadata: data.metadata)
+                } else if !userData.problems.isEmpty {
+                    try motd.write(facts: facts, metadata: data.metadata, failures: ["user-data is invalid (see: ec2-boot-init validate)"])
                 } else {
                     let previous = RunStatus.load(paths).flatMap { $0.instanceID == data.instanceID ? $0 : nil }
                     try motd.write(facts: facts, metadata: data.metadata, failures: previous?.failures ?? [])
@@ -78,8 +83,6 @@ public struct BootRun: Sendable {
         } else {
             failures = ["user-data is invalid (see: ec2-boot-init validate)"]
         }
-        StageMarker.write(.done, paths: paths, logger: logger)
-
         do {
             try MOTDWriter(paths: paths, logger: logger).write(facts: facts, metadata: data.metadata, failures: failures)
         } catch {

@@ -3,7 +3,7 @@ import Foundation
 /// Keeps secrets out of log lines, syslog, `status.json` and failure reports. Each rule keeps
 /// the name and replaces the value with `<redacted>`:
 /// - `name=value`, `name: value`, `"name" : "value"` where the name holds password, passwd,
-///   pass, secret, token, api key, private key, credential or access key, whatever else it
+///   pass, psk, secret, token, api key, private key, credential or access key, whatever else it
 ///   holds (`AWS_SECRET_ACCESS_KEY=…`, `aws_secret_access_key = …`, `"SecretAccessKey": "…"`);
 /// - command-line flags of those names: `--password VALUE`, `--token=VALUE`;
 /// - `Authorization:` headers (scheme and credentials);
@@ -11,7 +11,7 @@ import Foundation
 /// - presigned URL parts: `X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token`.
 public enum Redaction {
     // Bounded name parts and anchored starts: a 64 KiB line of dots or dashes costs linear time.
-    private static let secretName = #"[\w.-]{0,64}(?:pass(?:word|wd)?|secret|token|api[_-]?key|private[_-]?key|credentials?|access[_-]?key)[\w.-]{0,64}"#
+    private static let secretName = #"[\w.-]{0,64}(?:pass(?:word|wd)?|psk|secret|token|api[_-]?key|private[_-]?key|credentials?|access[_-]?key)[\w.-]{0,64}"#
 
     private static let rules: [(NSRegularExpression, String)] = [
         (#"(?i)(authorization["']?\s*[:=]\s*)[^\r\n]*"#, "$1<redacted>"),

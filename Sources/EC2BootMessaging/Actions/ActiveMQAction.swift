@@ -23,9 +23,7 @@ public struct ActiveMQAction: Action {
             name = try c.brokerUser(.name)
             password = try c.decode(String.self, forKey: .password)
             // Spring would read `${…}` in the file as a placeholder and put something else there.
-            guard !password.contains("${") else {
-                throw DecodingError.dataCorruptedError(forKey: .password, in: c, debugDescription: "must not contain ${ (a Spring placeholder)")
-            }
+            try c.springSafe(password, .password)
             groups = try c.decodeIfPresent([String].self, forKey: .groups) ?? ["mcollective"]
             if let bad = groups.first(where: { !NameCheck.valid($0, marks: "_-") }) {
                 throw DecodingError.dataCorruptedError(forKey: .groups, in: c, debugDescription: "\(bad): not a group name")
@@ -61,6 +59,10 @@ public struct ActiveMQAction: Action {
                 keystorePassword = try c.decode(String.self, forKey: .keystorePassword)
                 truststore = try c.decode(String.self, forKey: .truststore)
                 truststorePassword = try c.decode(String.self, forKey: .truststorePassword)
+                for (key, value) in [(CodingKeys.keystore, keystore), (.keystorePassword, keystorePassword),
+                                     (.truststore, truststore), (.truststorePassword, truststorePassword)] {
+                    try c.springSafe(value, key)
+                }
             }
         }
 
@@ -104,8 +106,11 @@ public struct ActiveMQAction: Action {
         let file = paths.host(params.configPath)
         do {
             // 0640 and the broker's group: the passwords are in it, and the broker runs as activemq.
+            // Debian ships the file root:root 0644; the broker, running as activemq, must still read it.
             var info = stat()
-            let owner: (uid_t, gid_t)? = stat(file, &info) == 0 ? (info.st_uid, info.st_gid) : getgrnam("activemq").map { (0, $0.pointee.gr_gid) }
+            let uid = stat(file, &info) == 0 ? info.st_uid : 0
+            let gid = getgrnam("activemq").map { $0.pointee.gr_gid } ?? (uid == 0 ? 0 : info.st_gid)
+            let owner: (uid_t, gid_t)? = (uid, gid)
             try FileSystem.makeDirectories((file as NSString).deletingLastPathComponent, mode: 0o755)
             try AtomicFile.write(xml(params), to: file, mode: 0o640, owner: owner)
             if params.configPath.hasPrefix("/etc/activemq/instances-available/") {
@@ -127,7 +132,8 @@ public struct ActiveMQAction: Action {
         guard ServiceManager(context.run).kind != .none else { return ActionResult(.ok) }
         // Up means a STOMP CONNECT with the first user succeeds.
         let user = params.users[0]
-        let endpoint = StompEndpoint(host: "127.0.0.1", port: params.stompPort, login: user.name, passcode: user.password)
+        let host = ["0.0.0.0", "::"].contains(params.listenAddress) ? "127.0.0.1" : params.listenAddress
+        let endpoint = StompEndpoint(host: host, port: params.stompPort, login: user.name, passcode: user.password)
         do {
             try await StompClient.withSession(endpoint, deadline: params.wait, logger: context.logger) { _ in }
         } catch {
@@ -207,10 +213,20 @@ public struct ActiveMQAction: Action {
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&apos;"
-            case _ where scalar.value < 0x20: out += "&#\(scalar.value);"
             default: out.unicodeScalars.append(scalar)
             }
         }
         return out
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// A value for activemq.xml: Spring would read `${…}` as a placeholder and put something else
+    /// there, and XML 1.0 has no way to write most control characters.
+    func springSafe(_ value: String, _ key: Key) throws {
+        guard !value.contains("${") else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "must not contain ${ (a Spring placeholder)")
+        }
+        try checkLine(value, key)
     }
 }

@@ -77,7 +77,7 @@ public struct RabbitMQAction: Action {
             }
             try c.superDecoder(forKey: .admin).rejectUnknownKeys(AdminKeys.self)
             let a = try c.nestedContainer(keyedBy: AdminKeys.self, forKey: .admin)
-            admin = (try a.decode(String.self, forKey: .user), try a.decode(String.self, forKey: .password))
+            admin = (try a.brokerUser(.user), try a.decode(String.self, forKey: .password))
             let text = try c.decodeIfPresent(String.self, forKey: .managementURL) ?? "http://127.0.0.1:15672"
             guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
                 throw DecodingError.dataCorruptedError(forKey: .managementURL, in: c, debugDescription: "expected an http or https URL")
@@ -100,6 +100,10 @@ public struct RabbitMQAction: Action {
             wait = try c.positive(.wait) ?? wait
             setup = try SetupOptions(c, package: "rabbitmq-server", keys: (.install, .package, .version, .service))
             // The admin is a user like the others: an administrator with every permission on the vhost.
+            if let listed = users.first(where: { $0.name == admin.user }), listed.password != admin.password {
+                throw DecodingError.dataCorruptedError(forKey: .users, in: c, debugDescription:
+                    "\(admin.user) is the admin and is listed with another password; give it once")
+            }
             if !users.contains(where: { $0.name == admin.user }) {
                 users.append(User(name: admin.user, password: admin.password, tags: ["administrator"]))
             }

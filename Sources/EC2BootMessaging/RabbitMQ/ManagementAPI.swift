@@ -25,7 +25,13 @@ final class ManagementAPI: @unchecked Sendable {
 
     /// `/` and other reserved characters percent-encoded, as the API wants names in paths.
     static func segment(_ name: String) -> String {
-        name.addingPercentEncoding(withAllowedCharacters: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? name
+        // ASCII only: Foundation's alphanumerics would let other letters through unencoded.
+        var out = ""
+        for byte in name.utf8 {
+            let c = Character(Unicode.Scalar(byte))
+            if byte < 0x80 && (c.isLetter || c.isNumber || "-._~".contains(c)) { out.append(c) } else { out += String(format: "%%%02X", byte) }
+        }
+        return out
     }
 
     /// Waits until the API answers, then picks the credentials: the admin when it already
@@ -78,7 +84,9 @@ final class ManagementAPI: @unchecked Sendable {
 
     private func request(_ method: String, _ path: String, body: Data?) async throws(FetchError) -> HTTPResponse {
         // Path segments are encoded already: appended as text, not through appendingPathComponent.
-        let url = URL(string: base.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/api/" + path)!
+        guard let url = URL(string: base.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/api/" + path) else {
+            throw FetchError.unsupportedURL(base.absoluteString + "/api/…")
+        }
         let auth = Data("\(credentials.user):\(credentials.password)".utf8).base64EncodedString()
         var headers = ["Authorization": "Basic \(auth)"]
         if body != nil { headers["Content-Type"] = "application/json" }

@@ -67,10 +67,15 @@ public enum StompClient {
                     let session = StompSession(inbound: inbound.makeAsyncIterator(), outbound: outbound)
                     try await session.connect(endpoint)
                     if attempt > 1 { logger.info("connected to the broker", metadata: ["broker": "\(endpoint.name)", "attempts": "\(attempt)"]) }
-                    let result = try await body(session)
+                    let result: T
+                    do { result = try await body(session) } catch let error as StompError { throw error } catch {
+                        throw BodyFailed(error: error)  // the caller's own error: not a reason to connect again
+                    }
                     try await session.disconnect()
                     return result
                 }
+            } catch let failed as BodyFailed {
+                throw failed.error
             } catch let error as StompError {
                 if case .broker = error { throw error }  // refused credentials, or a refused frame: final
                 if case .tls = error { throw error }
@@ -151,6 +156,8 @@ public enum StompClient {
         }
     }
 }
+
+struct BodyFailed: Error { let error: any Error }
 
 /// A connected session; its methods run one after another.
 public final class StompSession {

@@ -16,8 +16,10 @@ struct StompFrameDecoder: ByteToMessageDecoder {
             if bytes.count > maxFrameBytes { throw StompError.protocolError("a frame's headers exceed \(maxFrameBytes) bytes") }
             return .needMoreData
         }
-        let head = String(decoding: bytes[bytes.startIndex..<headEnd], as: UTF8.self)
-        var lines = head.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        // Lines split on the bytes: as a String, "\r\n" would be one Character and never split on "\n".
+        var lines = bytes[bytes.startIndex..<headEnd].split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
+            Substring(String(decoding: line.last == 0x0D ? line.dropLast() : line[...], as: UTF8.self))
+        }
         let command = String(lines.removeFirst())
         var frame = StompFrame(command)
         for line in lines {
