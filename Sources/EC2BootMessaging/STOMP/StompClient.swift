@@ -97,8 +97,12 @@ public enum StompClient {
     /// throws once the deadline has come.
     static func pause(after error: any Error, attempt: Int, deadline: ContinuousClock.Instant, endpoint: StompEndpoint,
                       logger: Logger) async throws {
-        let reason = describe(error)
         let left = seconds(until: deadline)
+        // A connection closed at the deadline was closed by us: the broker never answered.
+        if left <= 0.01, case StompError.closed(let what)? = error as? StompError {
+            throw StompError.timedOut("\(what) from \(endpoint.name): no answer before the deadline, after \(attempt) attempts")
+        }
+        let reason = describe(error)
         guard left > 0.01 else {
             throw StompError.unreachable("\(endpoint.name) after \(attempt) attempts: \(reason)")
         }
