@@ -67,6 +67,8 @@ import Testing
         // Merging again changes nothing.
         #expect(ConfigMerge.merge(merged, [.init("main", "server", "puppet.example.com"), .init("user", "color", "false")]) == merged)
         #expect(ConfigMerge.merge("", [.init(nil, "a", "1")]) == "a = 1\n")
+        #expect(ConfigMerge.merge("", [.init(nil, "libdir", "/default"), .init(nil, "b", "2"), .init(nil, "libdir", "/mine")])
+                == "b = 2\nlibdir = /mine\n", "a key given twice is written once, the later value")
     }
 
     @Test func applyKeepsTheOriginalOnceThenWritesNothingWhenUnchanged() throws {

@@ -26,7 +26,12 @@ public enum ConfigMerge {
     public static func merge(_ text: String, _ settings: [Setting]) -> String {
         var lines = text.isEmpty ? [] : text.components(separatedBy: "\n")
         if lines.last == "" { lines.removeLast() }
-        var pending = settings
+        // A key given twice (a default, then the user's value): the later one wins, written once.
+        var pending: [Setting] = []
+        for setting in settings {
+            pending.removeAll { $0.section == setting.section && $0.key == setting.key }
+            pending.append(setting)
+        }
         var seen: Set<String> = []
         var section: String?
         var output: [String] = []
