@@ -120,6 +120,12 @@ public struct IMDSSettings: Sendable, Decodable {
     public var retryPolicy: RetryPolicy {
         RetryPolicy(requestTimeout: requestTimeout, deadline: deadline, backoffBase: backoffBase, backoffMax: backoffMax)
     }
+
+    /// How an action's downloads (action lists and files, a validation key) retry: 30 s a
+    /// request, IMDS's backoff, `deadline` for all of them.
+    public func downloadPolicy(deadline: Double) -> RetryPolicy {
+        RetryPolicy(requestTimeout: 30, deadline: deadline, backoffBase: backoffBase, backoffMax: backoffMax)
+    }
 }
 
 /// What of the metadata tree is fetched.

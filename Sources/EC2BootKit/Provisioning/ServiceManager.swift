@@ -46,9 +46,7 @@ public struct ServiceManager: Sendable {
         case .sysv: steps = [["service", name, "restart"]]
         }
         for argv in steps {
-            let result = await ActionEnvironment.execute(argv, environment: ActionEnvironment.base(context), directory: nil,
-                                                         timeout: 300, context: context)
-            if result.outcome != .ok { return "\(argv.joined(separator: " ")): \(result.message ?? result.outcome.rawValue)" }
+            if let failure = await SystemCommand.run(argv, context: context) { return failure }
         }
         return nil
     }

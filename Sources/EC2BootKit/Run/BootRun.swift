@@ -54,25 +54,7 @@ public struct BootRun: Sendable {
         if stage != .actions {
             if let failed = writeFacts(facts) { return failed }
         }
-        if stage == .data {
-            let pending = userData.problems.isEmpty && actions.wouldRun(plan.actions, instanceID: data.instanceID ?? "unknown", paths: paths)
-            StageMarker.write(pending ? .actionsPending : .done, paths: paths, logger: logger)
-            do {
-                let motd = MOTDWriter(paths: paths, logger: logger)
-                if pending {
-                    try motd.writeInProgress(facts: facts, metadata: data.metadata)
-                } else if !userData.problems.isEmpty {
-                    try motd.write(facts: facts, metadata: data.metadata, failures: ["user-data is invalid (see: ec2-boot-init validate)"])
-                } else {
-                    let previous = RunStatus.load(paths).flatMap { $0.instanceID == data.instanceID ? $0 : nil }
-                    try motd.write(facts: facts, metadata: data.metadata, failures: previous?.failures ?? [])
-                }
-            } catch {
-                logger.error("cannot write the MOTD: \(error)")
-                return .failed
-            }
-            return userData.problems.isEmpty ? .ok : .badInput
-        }
+        if stage == .data { return endDataStage(userData: userData, plan: plan.actions, facts: facts, data: data) }
 
         var failures: [String] = []
         if userData.problems.isEmpty {
@@ -81,7 +63,7 @@ public struct BootRun: Sendable {
             failures = await actions.run(plan.actions, instanceID: data.instanceID ?? "unknown", context: context,
                                          logger: logger).failures
         } else {
-            failures = ["user-data is invalid (see: ec2-boot-init validate)"]
+            failures = [Self.invalidUserData]
         }
         do {
             try MOTDWriter(paths: paths, logger: logger).write(facts: facts, metadata: data.metadata, failures: failures)
@@ -91,6 +73,30 @@ public struct BootRun: Sendable {
         }
         if !userData.problems.isEmpty { return .badInput }
         return failures.isEmpty ? .ok : .failed
+    }
+
+    static let invalidUserData = "user-data is invalid (see: ec2-boot-init validate)"
+
+    /// The data stage's end: whether actions are to come (for `status --wait`), and a MOTD that
+    /// says so, or the final one when none are.
+    private func endDataStage(userData: UserData, plan: [PlannedAction], facts: Facts, data: BootData) -> ExitStatus {
+        let pending = userData.problems.isEmpty && actions.wouldRun(plan, instanceID: data.instanceID ?? "unknown", paths: paths)
+        StageMarker.write(pending ? .actionsPending : .done, paths: paths, logger: logger)
+        do {
+            let motd = MOTDWriter(paths: paths, logger: logger)
+            if pending {
+                try motd.writeInProgress(facts: facts, metadata: data.metadata)
+            } else if !userData.problems.isEmpty {
+                try motd.write(facts: facts, metadata: data.metadata, failures: [Self.invalidUserData])
+            } else {
+                let previous = RunStatus.load(paths).flatMap { $0.instanceID == data.instanceID ? $0 : nil }
+                try motd.write(facts: facts, metadata: data.metadata, failures: previous?.failures ?? [])
+            }
+        } catch {
+            logger.error("cannot write the MOTD: \(error)")
+            return .failed
+        }
+        return userData.problems.isEmpty ? .ok : .badInput
     }
 
     /// Facts and Facter facts; nil when written, else the exit status.

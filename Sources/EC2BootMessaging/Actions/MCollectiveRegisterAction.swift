@@ -118,8 +118,15 @@ public struct MCollectiveRegisterAction: Action {
             break
         }
         if !params.verify { context.logger.warning("verify: false: the broker's certificate is not checked") }
-        let body: [UInt8]
-        do { body = try registration(identity: identity, names: names, classesFile: settings.classesFile, context: context) } catch {
+        // One message per collective, made once, whichever host of the pool takes them.
+        var messages: [(collective: String, body: [UInt8])] = []
+        do {
+            var document = registration(identity: identity, names: names, classesFile: settings.classesFile, context: context)
+            for collective in settings.collectives {
+                document["collective"] = collective
+                messages.append((collective, Array(try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]))))
+            }
+        } catch {
             return ActionResult(.failed, message: "cannot make the registration: \(error)")
         }
         let deadline = ContinuousClock.now + .seconds(params.deadline)
@@ -132,12 +139,11 @@ public struct MCollectiveRegisterAction: Action {
             do {
                 let left = max(0.1, StompClient.seconds(until: deadline))
                 try await StompClient.withSession(endpoint, deadline: left, logger: context.logger) { session in
-                    for collective in settings.collectives {
+                    for (collective, message) in messages {
                         var headers = [("content-type", "application/json"), ("persistent", "true")]
                         if let expires = params.expires {
                             headers.append(("expires", String(Int64(Date().timeIntervalSince1970 * 1000) + Int64(expires))))
                         }
-                        let message = try withCollective(body, collective)
                         if let psk = settings.psk { headers.append(("signature", signature(message, psk: psk))) }
                         try await session.send(destination(settings.connector, collective), headers: headers, body: message)
                     }
@@ -170,7 +176,8 @@ public struct MCollectiveRegisterAction: Action {
         HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(psk.utf8))).map { String(format: "%02x", $0) }.joined()
     }
 
-    static func registration(identity: String, names: NameTemplate, classesFile: String, context: ActionContext) throws -> [UInt8] {
+    /// The registration's fields; `collective` is set per message.
+    static func registration(identity: String, names: NameTemplate, classesFile: String, context: ActionContext) -> [String: Any] {
         let leaves = context.run.metadata.leaves
         var facts: [String: String] = [:]
         for fact in context.run.facts.entries { facts[fact.name] = fact.value }
@@ -184,13 +191,7 @@ public struct MCollectiveRegisterAction: Action {
                     "instance_type": leaves["instance-type"] ?? "", "ami_id": leaves["ami-id"] ?? ""],
             "booted_at": bootTime(), "agent": "ec2-boot-init", "version": EC2BootVersion.string,
         ]
-        return Array(try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]))
-    }
-
-    static func withCollective(_ body: [UInt8], _ collective: String) throws -> [UInt8] {
-        guard var document = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return body }
-        document["collective"] = collective
-        return Array(try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]))
+        return document
     }
 
     /// When the kernel booted (`btime` in /proc/stat), ISO 8601.

@@ -153,8 +153,7 @@ public struct ChefAction: Action {
         guard let url = params.validationKeyURL else { return nil }
         let settings = context.run.config.actions
         if let refusal = RedirectPolicy.refusal(url, allowedHosts: settings.allowedHosts) { return "\(url.redacted): \(refusal)" }
-        let policy = RetryPolicy(requestTimeout: 30, deadline: 120, backoffBase: context.run.config.imds.backoffBase,
-                                 backoffMax: context.run.config.imds.backoffMax)
+        let policy = context.run.config.imds.downloadPolicy(deadline: 120)
         do {
             try await Download(maxConnections: 1).fetch(url, to: path, sha256: params.sha256, mode: 0o600, policy: policy,
                                                         deadline: Deadline(seconds: policy.deadline),

@@ -44,9 +44,7 @@ public struct GetActionsAction: Action {
         if let refusal = RedirectPolicy.refusal(listURL, allowedHosts: settings.allowedHosts) {
             return ActionResult(.failed, message: "\(listURL.redacted): \(refusal)")
         }
-        let policy = RetryPolicy(requestTimeout: 30, deadline: params.deadline ?? 120,
-                                 backoffBase: context.run.config.imds.backoffBase,
-                                 backoffMax: context.run.config.imds.backoffMax)
+        let policy = context.run.config.imds.downloadPolicy(deadline: params.deadline ?? 120)
         // One deadline for the list and every file: what the user-data's `deadline` says.
         let deadline = Deadline(seconds: policy.deadline)
         let download = Download(maxConnections: 8)
