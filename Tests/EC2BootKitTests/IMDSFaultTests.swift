@@ -108,8 +108,8 @@ import Testing
         // Reserve a port, start nothing on it for a while, then start the simulator there.
         let probe = try Simulator()
         let port = probe.port
-        kill(probe.process.processIdentifier, SIGKILL)
-        probe.process.waitUntilExit()
+        kill(probe.peer.process.processIdentifier, SIGKILL)
+        probe.peer.process.waitUntilExit()
         let root = try makeRoot(config: "imds:\n  deadline: 20\n  backoff_max: 0.3\n")
         // A dispatch queue, not a task: `tool` blocks its thread while it waits.
         let late = LateSimulator()

@@ -116,17 +116,20 @@ func tool(_ arguments: [String], stdin: String? = nil) throws -> ToolResult {
     try runProcess(TestEnv.binary, arguments, stdin: stdin, measure: true)
 }
 
-/// The IMDS simulator on a free 127.0.0.1 port, stopped when the object goes.
-final class Simulator {
+/// A helper server that prints `PORT n` once it listens; killed when the object goes (a peer
+/// kept for the whole test process is given `--parent` and ends with it).
+final class Peer: @unchecked Sendable {
     let process = Process()
     let port: Int
-    var url: String { "http://127.0.0.1:\(port)" }
 
-    init(_ arguments: [String] = [], port: Int = 0) throws {
+    /// `quiet`: its standard error goes nowhere. A peer that outlives a test must not hold the
+    /// runner's stderr open, or swift-test waits on it after the tests have ended.
+    init(_ argv: [String], quiet: Bool = false) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", TestEnv.simulator, "--port", String(port)] + arguments
+        process.arguments = argv
         let output = Pipe()
         process.standardOutput = output
+        if quiet { process.standardError = FileHandle.nullDevice }
         try process.run()
         var line = Data()
         while !line.contains(UInt8(ascii: "\n")) {
@@ -137,7 +140,7 @@ final class Simulator {
         let text = String(decoding: line, as: UTF8.self)
         guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)) else {
             kill(process.processIdentifier, SIGKILL)
-            throw SimulatorFailed(output: text)
+            throw Simulator.SimulatorFailed(output: "\(argv.prefix(2).joined(separator: " ")): \(text)")
         }
         self.port = port
     }
@@ -146,6 +149,17 @@ final class Simulator {
         // SIGKILL: the test runner's threads block SIGTERM, and a spawned child inherits that mask.
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+    }
+}
+
+/// The IMDS simulator on a free 127.0.0.1 port, stopped when the object goes.
+final class Simulator {
+    let peer: Peer
+    var port: Int { peer.port }
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    init(_ arguments: [String] = [], port: Int = 0) throws {
+        peer = try Peer(["python3", TestEnv.simulator, "--port", String(port)] + arguments)
     }
 
     struct SimulatorFailed: Error { let output: String }

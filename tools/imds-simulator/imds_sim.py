@@ -13,6 +13,7 @@ one-byte-a-second trickle, a folder that nests forever, a folder with N leaves, 
 with any value (CR/LF included).
 """
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.utils import formatdate
 from urllib.parse import unquote
 
 AMI = "ami-0abcdef1234567890"
@@ -75,7 +77,8 @@ def realistic_tree(interfaces=3, hostile=False):
             "security-credentials": {"web-role": json.dumps({
                 "Code": "Success", "LastUpdated": "2026-11-22T08:00:00Z", "Type": "AWS-HMAC",
                 "AccessKeyId": "ASIAEXAMPLEKEYID", "SecretAccessKey": "SIMULATED-SECRET-ACCESS-KEY",
-                "Token": "SIMULATED-SESSION-TOKEN", "Expiration": "2026-11-22T14:00:00Z"})},
+                "Token": "SIMULATED-SESSION-TOKEN",
+                "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 6 * 3600))})},
         },
         "identity-credentials": {"ec2": {
             "info": json.dumps({"Code": "Success", "LastUpdated": "2026-11-22T08:00:00Z", "AccountId": "123456789012"}),
@@ -183,7 +186,9 @@ class State:
         self.tokens = {}  # token -> [expiry, uses]
         self.counter = 0
         self.stats = {"requests": 0, "connections": 0, "token_puts": 0, "v1_requests": 0,
-                      "in_flight": 0, "max_in_flight": 0, "by_path": {}, "service_s": 0.0, "served": 0}
+                      "in_flight": 0, "max_in_flight": 0, "by_path": {}, "service_s": 0.0, "served": 0,
+                      "files_in_flight": 0, "files_max_in_flight": 0, "files_200": 0, "files_304": 0, "files_503": 0,
+                      "file_bytes": 0}
         self.fail = Faults(args.fail)
         self.drop = Faults(args.drop)
         self.truncate = Faults(args.truncate)
@@ -262,14 +267,17 @@ class Handler(BaseHTTPRequestHandler):
     def state(self):
         return self.server.state
 
-    def reply(self, code, body=b"", content_type="text/plain"):
+    def reply(self, code, body=b"", content_type="text/plain", extra=None):
         if isinstance(body, str):
             body = body.encode()
         self.send_response(code)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        if code != 304:
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command != "HEAD" and code != 304:
             self.wfile.write(body)
 
     def begin(self, path):
@@ -294,7 +302,9 @@ class Handler(BaseHTTPRequestHandler):
             return True
         code = state.fail.take(path)
         if code:
-            self.reply(code if code is not True else 500, "simulated failure\n")
+            code = code if code is not True else 500
+            after = {"Retry-After": str(state.args.retry_after)} if code in (429, 503) and state.args.retry_after else None
+            self.reply(code, "simulated failure\n", extra=after)
             return True
         for pattern, url in state.redirects:
             if pattern.search(path):
@@ -420,11 +430,7 @@ class Handler(BaseHTTPRequestHandler):
     def serve(self, path):
         state = self.state
         if path.startswith("/files/") and state.args.serve:
-            name = path[len("/files/"):]
-            full = os.path.join(state.args.serve, name)
-            if "/" in name or name in ("", ".", "..") or not os.path.isfile(full):
-                return self.reply(404, "not found\n")
-            return self.reply(200, open(full, "rb").read(), "application/octet-stream")
+            return self.serve_file(path[len("/files/"):])
         status = self.token_ok()
         if status:
             return self.reply(status, "unauthorized\n")
@@ -460,6 +466,43 @@ class Handler(BaseHTTPRequestHandler):
         if path.endswith("/"):
             return self.reply(404, "not found\n")
         return self.reply(200, node)
+
+
+    def serve_file(self, name):
+        """A file of --serve DIR, with an ETag and Last-Modified, and 304 for a conditional GET
+        that still matches; --busy-above N answers 503 with Retry-After past N at once."""
+        state = self.state
+        args = state.args
+        with state.lock:
+            state.stats["files_in_flight"] += 1
+            busy = args.busy_above and state.stats["files_in_flight"] > args.busy_above
+            if not busy:
+                state.stats["files_max_in_flight"] = max(state.stats["files_max_in_flight"], state.stats["files_in_flight"])
+        try:
+            if busy:
+                state.count("files_503")
+                return self.reply(503, "busy\n", extra={"Retry-After": args.retry_after or "1"})
+            full = os.path.join(args.serve, name)
+            if "/" in name or name in ("", ".", "..") or not os.path.isfile(full):
+                return self.reply(404, "not found\n")
+            body = open(full, "rb").read()
+            etag = '"%s"' % hashlib.sha256(body).hexdigest()[:32]
+            modified = formatdate(int(os.stat(full).st_mtime), usegmt=True)
+            validators = {"ETag": etag, "Last-Modified": modified}
+            match = self.headers.get("If-None-Match")
+            since = self.headers.get("If-Modified-Since")
+            if (match is not None and match == etag) or (match is None and since == modified):
+                state.count("files_304")
+                return self.reply(304, b"", extra=validators)
+            if args.file_delay_ms:
+                time.sleep(args.file_delay_ms / 1000.0)
+            with state.lock:
+                state.stats["files_200"] += 1
+                state.stats["file_bytes"] += len(body)
+            return self.reply(200, body, "application/octet-stream", extra=validators)
+        finally:
+            with state.lock:
+                state.stats["files_in_flight"] -= 1
 
 
 def start_other_host(state, body):
@@ -513,6 +556,13 @@ def main():
     parser.add_argument("--other-host", metavar="FILE",
                         help="listen on 127.0.0.2 too, recording each request; every answer is FILE's content")
     parser.add_argument("--instance-id", help="meta-data/instance-id (default %s)" % INSTANCE)
+    parser.add_argument("--busy-above", type=int, default=0, metavar="N",
+                        help="a /files/ request while N are already being served gets 503 with Retry-After")
+    parser.add_argument("--retry-after", metavar="VALUE",
+                        help="Retry-After of --fail's 429/503 answers and of --busy-above (default 1 there): seconds or an HTTP date")
+    parser.add_argument("--file-delay-ms", type=float, default=0, help="time a /files/ body takes to serve, after the latency")
+    parser.add_argument("--role-credentials", metavar="FILE", help="iam/security-credentials/web-role answers FILE's content")
+    parser.add_argument("--region", help="meta-data/placement/region (default eu-west-1)")
     parser.add_argument("--dump-tree", action="store_true", help="print the tree as JSON and exit")
     args = parser.parse_args()
     if args.dump_tree:
@@ -525,6 +575,12 @@ def main():
         start_other_host(server.state, open(args.other_host, "rb").read())
     if args.instance_id:
         server.state.tree["instance-id"] = args.instance_id
+    if args.role_credentials:
+        # A real S3's credentials (tools/s3/moto_s3.py) in place of the made-up ones.
+        creds = server.state.tree["iam"]["security-credentials"]
+        creds[next(iter(creds))] = open(args.role_credentials).read()
+    if args.region:
+        server.state.tree["placement"]["region"] = args.region
     if args.deep:
         server.state.tree["deep"] = {}
     if args.wide:

@@ -19,12 +19,13 @@ public struct Config: Sendable, Decodable {
     public var userData = UserDataSettings()
     public var packages = PackagesSettings()
     public var services = ServicesSettings()
+    public var s3 = S3Settings()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case metadataURL = "metadata_url", seed, logLevel = "log_level", writeEC2Facts = "write_ec2_facts"
-        case lockTimeout = "lock_timeout", syslog, imds, metadata, actions, userData = "user_data", packages, services
+        case lockTimeout = "lock_timeout", syslog, imds, metadata, actions, userData = "user_data", packages, services, s3
     }
 
     public init(from decoder: Decoder) throws {
@@ -49,6 +50,7 @@ public struct Config: Sendable, Decodable {
         userData = try c.decodeIfPresent(UserDataSettings.self, forKey: .userData) ?? defaults.userData
         packages = try c.decodeIfPresent(PackagesSettings.self, forKey: .packages) ?? defaults.packages
         services = try c.decodeIfPresent(ServicesSettings.self, forKey: .services) ?? defaults.services
+        s3 = try c.decodeIfPresent(S3Settings.self, forKey: .s3) ?? defaults.s3
     }
 
     /// Reads the config file; a missing file means defaults.
@@ -168,6 +170,8 @@ public struct ActionsSettings: Sendable, Decodable {
     public var requireSignature = false
     /// When an action without `frequency:` runs (a type that is per-boot by nature stays so).
     public var defaultFrequency = ActionFrequency.perInstance
+    /// Files of one action list downloaded at once (and connections open to its server).
+    public var fetchConcurrency = 8
 
     public init() {}
 
@@ -175,7 +179,7 @@ public struct ActionsSettings: Sendable, Decodable {
         case onFailure = "on_failure", requireSHA256 = "require_sha256", allowedHosts = "allowed_hosts", timeout
         case maxFileBytes = "max_file_bytes", maxListBytes = "max_list_bytes", maxListEntries = "max_list_entries"
         case maxRedirects = "max_redirects", publicKeys = "public_keys", requireSignature = "require_signature"
-        case defaultFrequency = "default_frequency"
+        case defaultFrequency = "default_frequency", fetchConcurrency = "fetch_concurrency"
     }
 
     public init(from decoder: Decoder) throws {
@@ -200,6 +204,7 @@ public struct ActionsSettings: Sendable, Decodable {
             }
         }
         requireSignature = try c.decodeIfPresent(Bool.self, forKey: .requireSignature) ?? false
+        fetchConcurrency = try c.integer(.fetchConcurrency, in: 1...64) ?? fetchConcurrency
         if let frequency = try c.decodeIfPresent(String.self, forKey: .defaultFrequency) {
             guard let parsed = ActionFrequency(rawValue: frequency) else {
                 throw DecodingError.dataCorruptedError(forKey: .defaultFrequency, in: c, debugDescription: "expected per-instance or per-boot")

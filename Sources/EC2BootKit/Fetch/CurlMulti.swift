@@ -85,6 +85,11 @@ final class CurlTransfer: @unchecked Sendable {
     /// Where a 3xx answer points (resolved), for the caller's redirect policy.
     private(set) var location: String?
     private(set) var sinkError: Error?
+    /// The answer's validators and Retry-After, for conditional GETs and throttling.
+    private(set) var answer = AnswerHeaders()
+    /// The start of a non-2xx body (S3 explains a refusal there), at most `errorBodyBytes`.
+    private(set) var errorBody = Data()
+    static let errorBodyBytes = 4096
     private let cap: ByteCap
     private var received = 0
     private var continuation: CheckedContinuation<Int, Error>?
@@ -130,6 +135,12 @@ final class CurlTransfer: @unchecked Sendable {
             let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
             return transfer.receive(UnsafeRawBufferPointer(start: data, count: size * count))
         }
+        ccurl_setopt_ptr(easy, CURLOPT_HEADERDATA, Unmanaged.passUnretained(self).toOpaque())
+        ccurl_setopt_header(easy) { data, size, count, context in
+            let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
+            transfer.answer.take(UnsafeRawBufferPointer(start: data, count: size * count))
+            return size * count
+        }
     }
 
     deinit {
@@ -152,6 +163,8 @@ final class CurlTransfer: @unchecked Sendable {
                 sinkError = error
                 return 0  // makes curl stop with CURLE_WRITE_ERROR
             }
+        } else if errorBody.count < Self.errorBodyBytes {
+            errorBody.append(contentsOf: chunk.prefix(Self.errorBodyBytes - errorBody.count))
         }
         return chunk.count
     }

@@ -3,14 +3,18 @@ import Logging
 
 public struct HTTPResponse: Sendable {
     public let status: Int
+    /// A 2xx body (empty when it was streamed elsewhere).
     public let body: Data
     /// Where a 3xx answer points, resolved against the request URL.
     public let location: String?
+    public let headers: AnswerHeaders
+    /// The start of a non-2xx body, for the error message.
+    public let errorBody: Data
 }
 
 /// HTTP for the whole run through libcurl's multi interface: one connection cache, so
 /// connections stay alive between requests and at most `maxConnections` are open to a host.
-/// Nothing here follows a redirect by itself; `get` follows them under a `RedirectPolicy`.
+/// Nothing here follows a redirect by itself; `Download` follows them under a `RedirectPolicy`.
 public final class HTTPClient: Sendable {
     let multi: CurlMulti
 
@@ -29,36 +33,20 @@ public final class HTTPClient: Sendable {
         let body = BodyBuffer()
         transfer.sink = { body.data.append(contentsOf: $0) }
         let status = try await transfer.run(on: multi)
-        return HTTPResponse(status: status, body: body.data, location: transfer.location)
+        return HTTPResponse(status: status, body: body.data, location: transfer.location, headers: transfer.answer,
+                            errorBody: transfer.errorBody)
     }
 
     /// One attempt that streams a 2xx body to `sink`. `timeout` bounds the whole transfer,
-    /// `idle` how long it may go without a byte. Returns the status (0 for a file URL) and,
-    /// for a 3xx, where it points.
-    public func stream(_ url: URL, timeout: Double, idle: Double, cap: ByteCap,
-                       to sink: @escaping (UnsafeRawBufferPointer) throws -> Void) async throws(FetchError) -> (status: Int, location: String?) {
-        let transfer = CurlTransfer(url: url, headers: [:], timeout: timeout, idle: idle, cap: cap)
+    /// `idle` how long it may go without a byte. The status is 0 for a file URL.
+    public func stream(_ url: URL, headers: [String: String] = [:], timeout: Double, idle: Double, cap: ByteCap,
+                       to sink: @escaping (UnsafeRawBufferPointer) throws -> Void) async throws(FetchError) -> HTTPResponse {
+        try HeaderValue.check(headers, url: url)
+        let transfer = CurlTransfer(url: url, headers: headers, timeout: timeout, idle: idle, cap: cap)
         transfer.sink = sink
         let status = try await transfer.run(on: multi)
-        return (status, transfer.location)
-    }
-
-    /// GET with retries: 2xx returns the body, 404 and other 4xx fail at once,
-    /// 429/5xx/connection errors/timeouts are retried until the deadline. Redirects are
-    /// followed as `redirects` allows; `headers` go to the first URL's host and port only.
-    public func get(_ url: URL, headers: [String: String] = [:], policy: RetryPolicy, deadline: Deadline,
-                    cap: ByteCap, redirects: RedirectPolicy, logger: Logger) async throws(FetchError) -> Data {
-        try await redirects.follow(url) { hop throws(FetchError) in
-            let sent = hop.host == url.host && hop.port == url.port ? headers : [:]
-            return try await Retry.run(url: hop.redacted, policy: policy, deadline: deadline, logger: logger) { timeout throws(FetchError) -> Hop<Data> in
-                let response = try await self.perform(hop, headers: sent, timeout: timeout, cap: cap)
-                if (300..<400).contains(response.status) { return .redirect(response.location) }
-                guard CurlTransfer.succeeded(response.status) else {
-                    throw FetchError.status(response.status, url: hop.redacted)
-                }
-                return .done(response.body)
-            }
-        }
+        return HTTPResponse(status: status, body: Data(), location: transfer.location, headers: transfer.answer,
+                            errorBody: transfer.errorBody)
     }
 }
 

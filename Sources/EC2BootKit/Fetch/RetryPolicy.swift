@@ -52,7 +52,9 @@ public enum Retry {
                 return try await attempt(timeout)
             } catch {
                 guard error.retryable else { throw error }
-                let wait = policy.delay(afterAttempt: attempts)
+                // A busy server's Retry-After is a floor; the jitter on top keeps the nodes it
+                // turned away from all coming back in the same instant.
+                let wait = (error.retryAfter ?? 0) + policy.delay(afterAttempt: attempts)
                 attempts += 1
                 guard deadline.remaining > wait + 0.01, !Task.isCancelled else {
                     throw FetchError.deadline(url: url, last: error.description)

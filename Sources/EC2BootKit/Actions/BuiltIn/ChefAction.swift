@@ -47,8 +47,8 @@ public struct ChefAction: Action {
             }
             validationKey = try c.decodeIfPresent(String.self, forKey: .validationKey)
             if let text = try c.decodeIfPresent(String.self, forKey: .validationKeyURL) {
-                guard let url = URL(string: text), ["http", "https", "file"].contains(url.scheme?.lowercased() ?? "") else {
-                    throw DecodingError.dataCorruptedError(forKey: .validationKeyURL, in: c, debugDescription: "expected an http, https or file URL")
+                guard let url = URL(string: text), Download.schemes.contains(url.scheme?.lowercased() ?? "") else {
+                    throw DecodingError.dataCorruptedError(forKey: .validationKeyURL, in: c, debugDescription: "expected an http, https, file or s3 URL")
                 }
                 validationKeyURL = url
                 sha256 = try c.decodeIfPresent(String.self, forKey: .sha256)?.lowercased()
@@ -152,13 +152,14 @@ public struct ChefAction: Action {
     static func fetchKey(_ params: Params, to path: String, context: ActionContext) async -> String? {
         guard let url = params.validationKeyURL else { return nil }
         let settings = context.run.config.actions
-        if let refusal = RedirectPolicy.refusal(url, allowedHosts: settings.allowedHosts) { return "\(url.redacted): \(refusal)" }
         let policy = context.run.config.imds.downloadPolicy(deadline: 120)
+        let download = Download(config: context.run.config, maxConnections: 1,
+                                metadataRegion: context.run.metadata.region, logger: context.logger)
         do {
-            try await Download(maxConnections: 1).fetch(url, to: path, sha256: params.sha256, mode: 0o600, policy: policy,
-                                                        deadline: Deadline(seconds: policy.deadline),
-                                                        cap: ByteCap(1 << 20, setting: "the validation key's 1 MiB bound"),
-                                                        redirects: settings.redirects, logger: context.logger)
+            try await download.fetch(url, to: path, sha256: params.sha256, mode: 0o600, policy: policy,
+                                     deadline: Deadline(seconds: policy.deadline),
+                                     cap: ByteCap(1 << 20, setting: "the validation key's 1 MiB bound"),
+                                     redirects: settings.redirects, logger: context.logger)
         } catch {
             return "cannot fetch the validation key: \(error)"
         }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 
@@ -26,8 +27,8 @@ public struct GetActionsAction: Action {
             list = try c.decodeIfPresent(String.self, forKey: .list)
             deadline = try c.positive(.deadline)
             guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(),
-                  ["http", "https", "file"].contains(scheme) else {
-                throw DecodingError.dataCorruptedError(forKey: .url, in: c, debugDescription: "expected an http, https or file URL")
+                  Download.schemes.contains(scheme) else {
+                throw DecodingError.dataCorruptedError(forKey: .url, in: c, debugDescription: "expected an http, https, file or s3 URL")
             }
         }
     }
@@ -41,27 +42,33 @@ public struct GetActionsAction: Action {
         guard let (folder, listURL) = locations(params) else {
             return ActionResult(.failed, message: "cannot make a URL of \(params.url) and \(params.list ?? "")")
         }
-        if let refusal = RedirectPolicy.refusal(listURL, allowedHosts: settings.allowedHosts) {
-            return ActionResult(.failed, message: "\(listURL.redacted): \(refusal)")
-        }
         let policy = context.run.config.imds.downloadPolicy(deadline: params.deadline ?? 120)
         // One deadline for the list and every file: what the user-data's `deadline` says.
         let deadline = Deadline(seconds: policy.deadline)
-        let download = Download(maxConnections: 8)
-        let listText: String
+        let download = Download(config: context.run.config, maxConnections: settings.fetchConcurrency,
+                                metadataRegion: context.run.metadata.region, logger: logger)
+        let paths = context.run.paths
+        var installed = InstalledFiles.load(paths)
+        let listBody: Data
         do {
-            let body = try await download.client.get(listURL, policy: policy, deadline: deadline,
-                                                     cap: ByteCap(settings.maxListBytes, setting: "actions.max_list_bytes"),
-                                                     redirects: settings.redirects, logger: logger)
-            if let refusal = await checkSignature(of: body, at: listURL, client: download.client, policy: policy,
+            let cached = installed.cachedList(url: listURL, paths: paths, maxBytes: settings.maxListBytes)
+            let answer = try await download.get(listURL, validators: cached?.0, policy: policy, deadline: deadline,
+                                                cap: ByteCap(settings.maxListBytes, setting: "actions.max_list_bytes"),
+                                                redirects: settings.redirects, logger: logger)
+            listBody = answer.value ?? cached!.1
+            if answer.notModified { logger.info("the action list has not changed", metadata: ["list": "\(listURL.redacted)"]) }
+            if let refusal = await checkSignature(of: listBody, at: listURL, download: download, policy: policy,
                                                   deadline: deadline, settings: settings, logger: logger) {
                 return ActionResult(.failed, message: refusal)
             }
-            listText = String(decoding: body, as: UTF8.self)
+            if !answer.notModified {
+                try? AtomicFile.write(listBody, to: InstalledFiles.listCopy(paths), mode: 0o600)
+                installed.list = .init(url: listURL.absoluteString, sha256: SHA256.hash(data: listBody).hex, validators: answer.validators)
+            }
         } catch {
             return ActionResult(.failed, message: "cannot fetch the action list: \(error)")
         }
-        let list = ActionList(listText)
+        let list = ActionList(String(decoding: listBody, as: UTF8.self))
         guard list.entries.count + list.rejected.count <= settings.maxListEntries else {
             return ActionResult(.failed, message: "the action list has \(list.entries.count + list.rejected.count) entries, "
                                 + "more than actions.max_list_entries (\(settings.maxListEntries)); nothing installed")
@@ -75,51 +82,76 @@ public struct GetActionsAction: Action {
             }
             return true
         }
-        let actionsDir = context.run.paths.actionsDir
+        let actionsDir = paths.actionsDir
         do { try FileSystem.ownedDirectory(actionsDir, mode: 0o755) } catch {
             return ActionResult(.failed, message: "\(error)")
         }
-        let failures = await withTaskGroup(of: String?.self) { group in
-            for entry in wanted {
+        let known = installed
+        let outcomes = await withTaskGroup(of: (String, Result<InstalledFiles.Record, FetchError>, Bool).self) { group in
+            var queue = wanted[...]
+            // At most `fetch_concurrency` files at once: the server sees a bounded burst per node.
+            func startNext() {
+                guard let entry = queue.popFirst() else { return }
                 group.addTask {
                     let url = folder.appendingPathComponent(entry.name)
-                    do {
-                        try await download.fetch(url, to: actionsDir + "/" + entry.name, sha256: entry.sha256, mode: 0o755,
-                                                 policy: policy, deadline: deadline,
-                                                 cap: ByteCap(settings.maxFileBytes, setting: "actions.max_file_bytes"),
-                                                 redirects: settings.redirects, logger: logger)
-                        logger.info("installed action file", metadata: ["file": "\(entry.name)",
-                                                                         "pinned": "\(entry.sha256 != nil)"])
-                        return nil
+                    let path = actionsDir + "/" + entry.name
+                    let validators = known.validators(for: entry.name, url: url, installedAt: path, pin: entry.sha256)
+                    do throws(FetchError) {
+                        let fetched = try await download.fetch(url, to: path, sha256: entry.sha256, mode: 0o755, validators: validators,
+                                                               policy: policy, deadline: deadline,
+                                                               cap: ByteCap(settings.maxFileBytes, setting: "actions.max_file_bytes"),
+                                                               redirects: settings.redirects, logger: logger)
+                        let sha = fetched.value ?? known.files[entry.name]!.sha256
+                        return (entry.name, .success(.init(url: url.absoluteString, sha256: sha, validators: fetched.validators)),
+                                fetched.notModified)
                     } catch {
-                        return "\(entry.name): \(error)"
+                        return (entry.name, .failure(error), false)
                     }
                 }
             }
-            var failed: [String] = []
-            for await failure in group { if let failure { failed.append(failure) } }
-            return failed.sorted()
+            for _ in 0..<settings.fetchConcurrency { startNext() }
+            var outcomes: [(String, Result<InstalledFiles.Record, FetchError>, Bool)] = []
+            for await outcome in group {
+                outcomes.append(outcome)
+                startNext()
+            }
+            return outcomes.sorted { $0.0 < $1.0 }
         }
-        problems += failures
+        var unchanged = 0
+        for (name, result, notModified) in outcomes {
+            switch result {
+            case .success(let record):
+                installed.files[name] = record
+                if notModified { unchanged += 1 }
+                logger.info(notModified ? "action file unchanged" : "installed action file",
+                            metadata: ["file": "\(name)", "pinned": "\(list.entries.first { $0.name == name }?.sha256 != nil)"])
+            case .failure(let error):
+                problems.append("\(name): \(error)")
+            }
+        }
+        do { try installed.save(paths) } catch {
+            logger.warning("cannot record what was installed (the next run fetches every file again): \(error)")
+        }
         guard problems.isEmpty else {
             for problem in problems { logger.error("not installed: \(problem)") }
             return ActionResult(.failed, message: "not installed: " + problems.joined(separator: "; "))
         }
-        return ActionResult(.ok, message: "\(wanted.count) files installed")
+        let note = unchanged > 0 ? " (\(unchanged) unchanged on the server)" : ""
+        return ActionResult(.ok, message: "\(wanted.count) files installed\(note)")
     }
 
     /// With `actions.public_keys`, `<list>.sig` must be a good signify signature of the list
     /// by one of them, checked before any file is fetched (the list's sha256 pins are then
     /// worth something over plain http). Without a `.sig`, the list is refused when
     /// `actions.require_signature` is set, else used with a warning. Returns why it is refused.
-    static func checkSignature(of list: Data, at listURL: URL, client: HTTPClient, policy: RetryPolicy, deadline: Deadline,
+    static func checkSignature(of list: Data, at listURL: URL, download: Download, policy: RetryPolicy, deadline: Deadline,
                                settings: ActionsSettings, logger: Logger) async -> String? {
         guard !settings.publicKeys.isEmpty else { return nil }
         let sigURL = URL(string: listURL.absoluteString + ".sig")!
         let signature: Data
         do {
-            signature = try await client.get(sigURL, policy: policy, deadline: deadline, cap: ByteCap(4096, setting: "the signature bound"),
-                                             redirects: settings.redirects, logger: logger)
+            signature = try await download.get(sigURL, policy: policy, deadline: deadline, cap: ByteCap(4096, setting: "the signature bound"),
+                                               redirects: settings.redirects, logger: logger).value ?? Data()
         } catch where error.isNotFound && !settings.requireSignature {
             logger.warning("the action list is not signed; using it (set actions.require_signature to refuse that)",
                            metadata: ["list": "\(listURL.redacted)"])
