@@ -179,7 +179,7 @@ def main():
     for peer, paths in retried.items():
         print("retries, %s: %s" % (peer, "none (every path asked once in every run)" if not paths else
                                    "%d paths asked more than once: %s" % (len(paths), sorted(paths.items())[:5])))
-    print("simulator: %.3f ms of its own per request (after the latency), %d in flight at most, listen backlog 128"
+    print("simulator: %.3f ms of its own per request (after the latency), %d in flight at most, listen backlog 1024"
           % (1000 * service["service_s"] / max(1, service["served"]), service["max_in_flight"]))
     print("critical path: %d sequential requests x %.1f ms = %.1f ms" % (depth, args.latency_ms, critical))
     print("peak RSS of ec2-boot-init run: %.1f MB at most, %.1f MB median" % (rss_mb, statistics.median(ours_rss) / 1024))

@@ -20,3 +20,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# moto's server: a real S3 on loopback for the s3:// tests (PyPI; Debian does not package it).
+if [ "${1:-}" != "--build" ] && ! python3 -c "import moto.server, boto3, flask" 2>/dev/null; then
+  echo "installing: moto[server] (pip)"
+  python3 -m pip install -q "moto[server]"
+fi

@@ -216,7 +216,7 @@ class Headers(dict):
 class Server(ThreadingHTTPServer):
     # listen(2) backlog: the default 5 drops the SYNs of a client opening a dozen
     # connections at once, and it then waits a second to retry.
-    request_queue_size = 128
+    request_queue_size = 1024
     daemon_threads = True
 
 

@@ -21,9 +21,17 @@ public struct CacheStore: Sendable {
 
     public var exists: Bool { FileSystem.exists(metadataJSONFile) }
 
-    public func write(_ data: BootData) throws {
+    /// A mirror to fill while the source is still being read (see `MirrorWriter`).
+    public func startMirror() -> MirrorWriter {
+        MirrorWriter(cacheDir: directory)
+    }
+
+    /// Writes the cache; with `mirror`, the leaves it already holds are not written again.
+    public func write(_ data: BootData, mirror: MirrorWriter? = nil) throws {
         try FileSystem.ownedDirectory(directory, mode: 0o755)
-        try writeMirror(data.metadata)
+        let mirror = mirror ?? startMirror()
+        for (path, value) in data.metadata.leaves where !mirror.holds(path) { try mirror.add(path, value) }
+        try mirror.commit()
         if let userData = data.userData {
             try AtomicFile.write(userData, to: userDataFile, mode: 0o600)
         } else {
@@ -48,33 +56,5 @@ public struct CacheStore: Sendable {
     /// When the cache was last written.
     public var modified: Date? {
         (try? FileManager.default.attributesOfItem(atPath: metadataJSONFile))?[.modificationDate] as? Date
-    }
-
-    /// The mirror is built in a fresh folder, synced, then swapped in, so a reader never
-    /// sees a half-written tree nor keys left over from an earlier instance.
-    private func writeMirror(_ tree: MetadataTree) throws {
-        let staging = directory + "/.meta-data.new"
-        let old = directory + "/.meta-data.old"
-        try FileSystem.remove(staging)
-        try FileSystem.remove(old)
-        try FileSystem.makeDirectories(staging, mode: 0o755)
-        var folders: Set<String> = []
-        for (path, value) in tree.leaves {
-            let secret = MetadataTree.isSecret(path)
-            let target = staging + "/" + path
-            let folder = (target as NSString).deletingLastPathComponent
-            if folders.insert(folder).inserted {
-                // The credentials' own folder is 0700; the folders above it stay readable.
-                try FileSystem.makeDirectories(folder, mode: secret ? 0o700 : 0o755, parentMode: 0o755)
-            }
-            try FileSystem.writeUnsynced(Data(value.utf8), to: target, mode: secret ? 0o600 : 0o644)
-        }
-        FileSystem.syncFileSystem(of: staging)
-        if FileSystem.exists(mirrorDir), rename(mirrorDir, old) != 0 {
-            throw FileSystemError.posix("move aside \(mirrorDir)", errno)
-        }
-        guard rename(staging, mirrorDir) == 0 else { throw FileSystemError.posix("rename into \(mirrorDir)", errno) }
-        FileSystem.syncPath(directory)
-        try FileSystem.remove(old)
     }
 }

@@ -17,7 +17,7 @@ public struct IMDSSource: MetadataSource {
         self.userDataMaxBytes = userDataMaxBytes
     }
 
-    public func load(logger: Logger) async throws -> BootData {
+    public func load(logger: Logger, mirror: MirrorWriter?) async throws -> BootData {
         let client = HTTPClient(maxConnections: settings.concurrency)
         let deadline = Deadline(seconds: settings.deadline)
         let token = IMDSToken(client: client, baseURL: baseURL, settings: settings, deadline: deadline, logger: logger)
@@ -25,7 +25,7 @@ public struct IMDSSource: MetadataSource {
                               includeCredentials: includeCredentials, userDataCap: ByteCap(userDataMaxBytes, setting: "user_data.max_bytes"),
                               deadline: deadline, logger: logger)
         do {
-            return try await crawl.run()
+            return try await crawl.run(mirror: mirror)
         } catch let error as FetchError {
             throw SourceUnavailable("instance metadata at \(baseURL.redacted): \(error)")
         }
@@ -59,7 +59,7 @@ struct IMDSCrawl: Sendable {
         case leaf(String, String?)
     }
 
-    func run() async throws -> BootData {
+    func run(mirror: MirrorWriter? = nil) async throws -> BootData {
         var folders: [String] = [""]
         var others: [Job] = [.userData, .identity]
         var leaves: [String: String] = [:]
@@ -91,7 +91,11 @@ struct IMDSCrawl: Sendable {
                 case .userData(let data): userData = data
                 case .userDataRefused(let why): userDataRefused = why
                 case .identity(let data): identity = data
-                case .leaf(let path, let value): if let value { leaves[path] = value }
+                case .leaf(let path, let value?):
+                    leaves[path] = value
+                    // Written while the other requests are still on the wire.
+                    try mirror?.add(path, value)
+                case .leaf: break
                 case .folder(let path, nil):
                     if path.isEmpty { throw FetchError.status(404, url: url(for: "meta-data/").redacted) }
                 case .folder(let path, let entries?):

@@ -26,7 +26,9 @@ public struct BootData: Sendable {
 public protocol MetadataSource: Sendable {
     /// A short name for log lines (`imds`, `seed`).
     var name: String { get }
-    func load(logger: Logger) async throws -> BootData
+    /// With `mirror`, a source may write each metadata value there as it arrives, so the cache
+    /// is written while it still waits on the network; what it does not write, the cache does.
+    func load(logger: Logger, mirror: MirrorWriter?) async throws -> BootData
 }
 
 /// The source could not be read at all; the run may go on from the cache.

@@ -14,7 +14,7 @@ public struct SeedSource: MetadataSource {
         self.userDataMaxBytes = userDataMaxBytes
     }
 
-    public func load(logger: Logger) async throws -> BootData {
+    public func load(logger: Logger, mirror: MirrorWriter?) async throws -> BootData {
         let metadataPath = directory + "/meta-data.json"
         guard let json = FileSystem.read(metadataPath) else {
             throw SourceUnavailable("seed folder \(directory) has no readable meta-data.json")

@@ -132,9 +132,10 @@ public struct BootRun: Sendable {
         let cache = CacheStore(directory: paths.cacheDir)
         let start = ContinuousClock.now
         do {
-            let data = try await source.load(logger: logger)
+            let mirror = cache.startMirror()
+            let data = try await source.load(logger: logger, mirror: mirror)
             let fetched = ContinuousClock.now
-            try cache.write(data)
+            try cache.write(data, mirror: mirror)
             logger.info("fetched instance data", metadata: [
                 "source": "\(source.name)", "keys": "\(data.metadata.leaves.count)",
                 "user_data": "\(data.userData.map { "\($0.count) bytes" } ?? "none")",
