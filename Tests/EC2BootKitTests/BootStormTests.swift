@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Testing
 @testable import EC2BootKit
 
@@ -9,20 +6,6 @@ import Testing
 /// honoured, re-runs that cost no body (conditional GETs), a bounded burst per node. Against
 /// the simulator's file server (ETag, Last-Modified, 304, 503 past a concurrency limit).
 @Suite struct BootStormTests {
-    struct FileStats: Decodable {
-        let files_200: Int
-        let files_304: Int
-        let files_503: Int
-        let file_bytes: Int
-        let files_max_in_flight: Int
-        let by_path: [String: Int]
-    }
-
-    func fileStats(_ sim: Simulator) async throws -> FileStats {
-        let (data, _) = try await URLSession.shared.data(from: URL(string: sim.url + "/_sim/stats")!)
-        return try JSONDecoder().decode(FileStats.self, from: data)
-    }
-
     static func userData(_ sim: Simulator, deadline: Int = 60) -> String {
         "actions:\n  - type: getactions\n    url: \(sim.url)/files/\n    list: list.txt\n    deadline: \(deadline)\n"
     }
@@ -36,7 +19,7 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.seconds >= 2, "two answers asked for a second each: took \(result.seconds) s")
         #expect(result.stderr.contains("files/list.txt: HTTP 503, Retry-After 1 s"), "\(result.stderr)")
-        #expect(try await fileStats(sim).by_path["/files/list.txt"] == 3)
+        #expect(try await sim.stats().by_path["/files/list.txt"] == 3)
     }
 
     @Test func aRetryAfterPastTheDeadlineEndsAtOnce() async throws {
@@ -47,20 +30,20 @@ import Testing
         #expect(result.seconds < 10, "a hostile Retry-After is bounded by the deadline: took \(result.seconds) s")
         #expect(result.stderr.contains("gave up at the deadline (last error: http://127.0.0.1:\(sim.port)/files/list.txt: HTTP 429"),
                 "\(result.stderr)")
-        #expect(try await fileStats(sim).by_path["/files/list.txt"] == 1)
+        #expect(try await sim.stats().by_path["/files/list.txt"] == 1)
     }
 
     @Test func aReRunCostsNoBodyAndAChangedFileIsFetchedAgain() async throws {
         let (sim, root) = try serve(Self.files.merging(["list.txt": "a.sh\nb.sh\nc.sh\n"]) { $1 })
         #expect(try run(root, userData: Self.userData(sim)).status == 0)
-        let first = try await fileStats(sim)
+        let first = try await sim.stats()
         #expect(first.files_200 == 4 && first.files_304 == 0)
         let record = root + "/var/lib/ec2-boot-init/installed-actions.json"
         #expect(TestEnv.mode(record) == 0o600)
 
         let again = try tool(["run", "--force", "--root", root, "--seed", root + "/seed"])
         #expect(again.status == 0, "\(again.stderr)")
-        let second = try await fileStats(sim)
+        let second = try await sim.stats()
         #expect(second.files_200 == 4, "nothing sent again")
         #expect(second.files_304 == 4, "the list and three files answered 304")
         #expect(second.file_bytes == first.file_bytes)
@@ -72,7 +55,7 @@ import Testing
         try TestEnv.write("tampered\n", to: root + "/etc/ec2-boot-init/actions/c.sh")
         let third = try tool(["run", "--force", "--root", root, "--seed", root + "/seed"])
         #expect(third.status == 0, "\(third.stderr)")
-        let after = try await fileStats(sim)
+        let after = try await sim.stats()
         #expect(after.files_200 == 6 && after.files_304 == 6, "b.sh and c.sh sent again; the list and a.sh not")
         #expect(TestEnv.read(root + "/etc/ec2-boot-init/actions/b.sh") == "#!/bin/sh\necho b2\n")
         #expect(TestEnv.read(root + "/etc/ec2-boot-init/actions/c.sh") == Self.files["c.sh"])
@@ -88,7 +71,7 @@ import Testing
                                     config: "actions:\n  fetch_concurrency: 2\n")
         let result = try run(root, userData: Self.userData(sim))
         #expect(result.status == 0, "\(result.stderr)")
-        let stats = try await fileStats(sim)
+        let stats = try await sim.stats()
         #expect(stats.files_503 == 0)
         #expect(stats.files_max_in_flight == 2, "the bound was reached, not passed")
         #expect(stats.files_200 == 13)

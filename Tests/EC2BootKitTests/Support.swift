@@ -171,6 +171,12 @@ final class Simulator {
         let v1_requests: Int
         let max_in_flight: Int
         let by_path: [String: Int]
+        /// The file server's answers (`--serve`), and the most it served at once.
+        let files_200: Int
+        let files_304: Int
+        let files_503: Int
+        let file_bytes: Int
+        let files_max_in_flight: Int
         /// What the listener on 127.0.0.2 (`--other-host`) was sent.
         let other_host: [OtherRequest]?
     }

@@ -86,37 +86,8 @@ public struct GetActionsAction: Action {
         do { try FileSystem.ownedDirectory(actionsDir, mode: 0o755) } catch {
             return ActionResult(.failed, message: "\(error)")
         }
-        let known = installed
-        let outcomes = await withTaskGroup(of: (String, Result<InstalledFiles.Record, FetchError>, Bool).self) { group in
-            var queue = wanted[...]
-            // At most `fetch_concurrency` files at once: the server sees a bounded burst per node.
-            func startNext() {
-                guard let entry = queue.popFirst() else { return }
-                group.addTask {
-                    let url = folder.appendingPathComponent(entry.name)
-                    let path = actionsDir + "/" + entry.name
-                    let validators = known.validators(for: entry.name, url: url, installedAt: path, pin: entry.sha256)
-                    do throws(FetchError) {
-                        let fetched = try await download.fetch(url, to: path, sha256: entry.sha256, mode: 0o755, validators: validators,
-                                                               policy: policy, deadline: deadline,
-                                                               cap: ByteCap(settings.maxFileBytes, setting: "actions.max_file_bytes"),
-                                                               redirects: settings.redirects, logger: logger)
-                        let sha = fetched.value ?? known.files[entry.name]!.sha256
-                        return (entry.name, .success(.init(url: url.absoluteString, sha256: sha, validators: fetched.validators)),
-                                fetched.notModified)
-                    } catch {
-                        return (entry.name, .failure(error), false)
-                    }
-                }
-            }
-            for _ in 0..<settings.fetchConcurrency { startNext() }
-            var outcomes: [(String, Result<InstalledFiles.Record, FetchError>, Bool)] = []
-            for await outcome in group {
-                outcomes.append(outcome)
-                startNext()
-            }
-            return outcomes.sorted { $0.0 < $1.0 }
-        }
+        let outcomes = await fetchFiles(wanted, from: folder, into: actionsDir, known: installed, download: download,
+                                        policy: policy, deadline: deadline, settings: settings, logger: logger)
         var unchanged = 0
         for (name, result, notModified) in outcomes {
             switch result {
@@ -138,6 +109,47 @@ public struct GetActionsAction: Action {
         }
         let note = unchanged > 0 ? " (\(unchanged) unchanged on the server)" : ""
         return ActionResult(.ok, message: "\(wanted.count) files installed\(note)")
+    }
+
+    /// One file's outcome: its new install record, or why not; and whether the server said it
+    /// had not changed (304).
+    typealias FileOutcome = (name: String, result: Result<InstalledFiles.Record, FetchError>, notModified: Bool)
+
+    /// Downloads the list's files, at most `actions.fetch_concurrency` at once (the server sees a
+    /// bounded burst per node), each conditional when `known` has validators for it. Sorted by name.
+    static func fetchFiles(_ wanted: [ActionList.Entry], from folder: URL, into actionsDir: String, known: InstalledFiles,
+                           download: Download, policy: RetryPolicy, deadline: Deadline, settings: ActionsSettings,
+                           logger: Logger) async -> [FileOutcome] {
+        await withTaskGroup(of: FileOutcome.self) { group in
+            var queue = wanted[...]
+            func startNext() {
+                guard let entry = queue.popFirst() else { return }
+                group.addTask {
+                    let url = folder.appendingPathComponent(entry.name)
+                    let path = actionsDir + "/" + entry.name
+                    let validators = known.validators(for: entry.name, url: url, installedAt: path, pin: entry.sha256)
+                    do throws(FetchError) {
+                        let fetched = try await download.fetch(url, to: path, sha256: entry.sha256, mode: 0o755, validators: validators,
+                                                               policy: policy, deadline: deadline,
+                                                               cap: ByteCap(settings.maxFileBytes, setting: "actions.max_file_bytes"),
+                                                               redirects: settings.redirects, logger: logger)
+                        // A 304 comes only for a file whose record gave the validators.
+                        let sha = fetched.value ?? known.files[entry.name]!.sha256
+                        return (entry.name, .success(.init(url: url.absoluteString, sha256: sha, validators: fetched.validators)),
+                                fetched.notModified)
+                    } catch {
+                        return (entry.name, .failure(error), false)
+                    }
+                }
+            }
+            for _ in 0..<settings.fetchConcurrency { startNext() }
+            var outcomes: [FileOutcome] = []
+            for await outcome in group {
+                outcomes.append(outcome)
+                startNext()
+            }
+            return outcomes.sorted { $0.name < $1.name }
+        }
     }
 
     /// With `actions.public_keys`, `<list>.sig` must be a good signify signature of the list
