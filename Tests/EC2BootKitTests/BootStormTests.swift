@@ -84,6 +84,9 @@ import Testing
         #expect(AnswerHeaders(retryAfter: "Tue, 14 Nov 2023 22:13:10 GMT").retryAfterSeconds(now: now) == 0, "a date past is now")
         #expect(AnswerHeaders(retryAfter: "soon").retryAfterSeconds(now: now) == nil)
         #expect(AnswerHeaders(retryAfter: "-3").retryAfterSeconds(now: now) == nil)
+        #expect(AnswerHeaders(retryAfter: "Sun, 06 Nov 99999999999 08:49:37 GMT").retryAfterSeconds(now: now) == nil,
+                "a year that overflows is unreadable, not a crash")
+        #expect(AnswerHeaders(retryAfter: "Sun, 99999999999 Nov 1994 99999999999:49:37 GMT").retryAfterSeconds(now: now) == nil)
         var headers = AnswerHeaders()
         for line in ["HTTP/1.1 100 Continue\r\n", "ETag: \"old\"\r\n", "HTTP/1.1 200 OK\r\n", "etag:  \"new\"\r\n"] {
             Array(line.utf8).withUnsafeBytes { headers.take($0) }

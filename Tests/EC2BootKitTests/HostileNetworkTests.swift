@@ -128,6 +128,19 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("going on from the cache"))
         #expect(result.stderr.contains("imds.max_depth"))
+        // The failed crawl had begun a new mirror (the deep tree's leaves); the old one stands, whole.
+        let cache = root + "/var/spool/ec2boot"
+        #expect(TestEnv.read(cache + "/meta-data/ami-id") == "ami-0abcdef1234567890")
+        #expect(TestEnv.read(cache + "/meta-data/network/interfaces/macs/0e:49:61:0f:c3:13/device-number") == "2")
+        #expect(!FileManager.default.fileExists(atPath: cache + "/.meta-data.new"), "the staging folder is gone")
+        #expect(!FileManager.default.fileExists(atPath: cache + "/meta-data/deep"))
+
+        // A run that died between the two renames of its swap left the only tree aside: the next
+        // crawl puts it back before it starts, so a failure then still leaves the cache whole.
+        try FileManager.default.moveItem(atPath: cache + "/meta-data", toPath: cache + "/.meta-data.old")
+        let again = try tool(["run", "--root", root, "--metadata-url", sim.url])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(TestEnv.read(cache + "/meta-data/ami-id") == "ami-0abcdef1234567890")
     }
 
     // MARK: action lists and files

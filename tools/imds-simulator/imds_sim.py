@@ -561,6 +561,7 @@ def main():
     parser.add_argument("--retry-after", metavar="VALUE",
                         help="Retry-After of --fail's 429/503 answers and of --busy-above (default 1 there): seconds or an HTTP date")
     parser.add_argument("--file-delay-ms", type=float, default=0, help="time a /files/ body takes to serve, after the latency")
+    parser.add_argument("--no-role", action="store_true", help="an instance without an IAM role: no iam/security-credentials/")
     parser.add_argument("--role-credentials", metavar="FILE", help="iam/security-credentials/web-role answers FILE's content")
     parser.add_argument("--region", help="meta-data/placement/region (default eu-west-1)")
     parser.add_argument("--dump-tree", action="store_true", help="print the tree as JSON and exit")
@@ -575,6 +576,8 @@ def main():
         start_other_host(server.state, open(args.other_host, "rb").read())
     if args.instance_id:
         server.state.tree["instance-id"] = args.instance_id
+    if args.no_role:
+        del server.state.tree["iam"]["security-credentials"]
     if args.role_credentials:
         # A real S3's credentials (tools/s3/moto_s3.py) in place of the made-up ones.
         creds = server.state.tree["iam"]["security-credentials"]

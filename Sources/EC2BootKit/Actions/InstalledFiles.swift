@@ -3,8 +3,8 @@ import Foundation
 
 /// What getactions installed, and each answer's validators, so a re-run asks the server
 /// "changed since?" (If-None-Match / If-Modified-Since) and a 304 costs no body.
-/// `<state>/installed-actions.json`, 0600 (URLs may carry presigned queries); the list's own
-/// last body sits beside it, for a list that answers 304.
+/// `<state>/installed-actions.json`, 0600 (URLs may carry presigned queries); each list's last
+/// body sits beside it (`installed-action-list-<hash of its URL>`), for a list that answers 304.
 struct InstalledFiles: Codable, Sendable {
     struct Record: Codable, Sendable, Equatable {
         var url: String
@@ -13,10 +13,13 @@ struct InstalledFiles: Codable, Sendable {
     }
 
     var files: [String: Record] = [:]
-    var list: Record?
+    /// By the list's URL: a user-data may have several getactions.
+    var lists: [String: Record] = [:]
 
     static func path(_ paths: Paths) -> String { paths.stateDir + "/installed-actions.json" }
-    static func listCopy(_ paths: Paths) -> String { paths.stateDir + "/installed-action-list" }
+    static func listCopy(_ paths: Paths, url: URL) -> String {
+        paths.stateDir + "/installed-action-list-" + SHA256.hash(data: Data(url.absoluteString.utf8)).hex.prefix(16)
+    }
 
     static func load(_ paths: Paths) -> InstalledFiles {
         guard case .data(let data) = FileSystem.read(path(paths), maxBytes: 16 << 20),
@@ -41,8 +44,8 @@ struct InstalledFiles: Codable, Sendable {
 
     /// The list's last body, when its record still matches it.
     func cachedList(url: URL, paths: Paths, maxBytes: Int) -> (Validators, Data)? {
-        guard let record = list, record.url == url.absoluteString, !record.validators.isEmpty,
-              case .data(let data) = FileSystem.read(Self.listCopy(paths), maxBytes: maxBytes),
+        guard let record = lists[url.absoluteString], !record.validators.isEmpty,
+              case .data(let data) = FileSystem.read(Self.listCopy(paths, url: url), maxBytes: maxBytes),
               SHA256.hash(data: data).hex == record.sha256 else { return nil }
         return (record.validators, data)
     }

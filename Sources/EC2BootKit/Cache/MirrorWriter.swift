@@ -37,6 +37,8 @@ public final class MirrorWriter: @unchecked Sendable {
         madeCache = !FileSystem.exists(cacheDir)
         try FileSystem.ownedDirectory(cacheDir, mode: 0o755)
         try FileSystem.remove(stagingDir)
+        // A run that died between commit's two renames left the only tree aside: put it back.
+        if !FileSystem.exists(mirrorDir), FileSystem.exists(oldDir) { rename(oldDir, mirrorDir) }
         try FileSystem.remove(oldDir)
         guard mkdir(stagingDir, 0o755) == 0 || errno == EEXIST else { throw FileSystemError.posix("make \(stagingDir)", errno) }
         staging = open(stagingDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)

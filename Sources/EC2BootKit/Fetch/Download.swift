@@ -130,6 +130,13 @@ public struct Validators: Codable, Sendable, Equatable {
         self.init(etag: headers.etag, lastModified: headers.lastModified)
     }
 
+    /// Read back from the install records through the same checks as a server's answer.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(etag: try c.decodeIfPresent(String.self, forKey: .etag),
+                  lastModified: try c.decodeIfPresent(String.self, forKey: .lastModified))
+    }
+
     public var isEmpty: Bool { etag == nil && lastModified == nil }
 
     var requestHeaders: [String: String] {

@@ -49,7 +49,9 @@ public struct AnswerHeaders: Sendable, Equatable {
             return nil
         }
         let clock = parts[4].split(separator: ":").compactMap { Int($0) }
-        guard clock.count == 3 else { return nil }
+        // Ranges first: a hostile date must not overflow the C fields below.
+        guard clock.count == 3, (1970...9999).contains(year), (1...31).contains(day), (0...23).contains(clock[0]),
+              (0...59).contains(clock[1]), (0...60).contains(clock[2]) else { return nil }
         var fields = tm()
         fields.tm_year = Int32(year - 1900)
         fields.tm_mon = Int32(month)

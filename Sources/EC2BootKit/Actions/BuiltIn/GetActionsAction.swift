@@ -62,8 +62,9 @@ public struct GetActionsAction: Action {
                 return ActionResult(.failed, message: refusal)
             }
             if !answer.notModified {
-                try? AtomicFile.write(listBody, to: InstalledFiles.listCopy(paths), mode: 0o600)
-                installed.list = .init(url: listURL.absoluteString, sha256: SHA256.hash(data: listBody).hex, validators: answer.validators)
+                try? AtomicFile.write(listBody, to: InstalledFiles.listCopy(paths, url: listURL), mode: 0o600)
+                installed.lists[listURL.absoluteString] = .init(url: listURL.absoluteString, sha256: SHA256.hash(data: listBody).hex,
+                                                                validators: answer.validators)
             }
         } catch {
             return ActionResult(.failed, message: "cannot fetch the action list: \(error)")

@@ -21,10 +21,18 @@ public actor InstanceCredentials {
         self.logger = logger
     }
 
+    /// Keys IMDS already served inside the margin are asked for again at most this often.
+    static let askAgainAfter: TimeInterval = 10
+    private var lastAsked: Date?
+
     public func credentials(now: Date = Date()) async throws(FetchError) -> AWSCredentials {
         if let current, now < current.expires.addingTimeInterval(-Self.refreshMargin) { return current.credentials }
+        if let current, now < current.expires, let lastAsked, now.timeIntervalSince(lastAsked) < Self.askAgainAfter {
+            return current.credentials
+        }
         let task: Task<(AWSCredentials, Date), Error>
         if let pending { task = pending } else {
+            lastAsked = now
             task = Task { try await self.fetch() }
             pending = task
         }
@@ -34,6 +42,11 @@ public actor InstanceCredentials {
             current = (credentials, expires)
             return credentials
         } catch {
+            // Keys that have not expired yet still sign; the next request asks again.
+            if let current, now < current.expires {
+                logger.warning("cannot renew the instance role's credentials; using the current ones until they expire: \(error)")
+                return current.credentials
+            }
             throw FetchError.wrap(error, url: baseURL.redacted)
         }
     }

@@ -68,9 +68,15 @@ public final class S3Access: Sendable {
         guard let bucket = url.host, Self.isBucket(bucket) else {
             throw FetchError.unsupportedURL("\(url.redacted) (not a valid bucket name)")
         }
-        var key = url.path(percentEncoded: true)
-        while key.hasPrefix("/") { key.removeFirst() }
+        var key = url.path(percentEncoded: false)
+        if key.hasPrefix("/") { key.removeFirst() }  // the one after the bucket; a key may itself start with /
         guard !key.isEmpty else { throw FetchError.unsupportedURL("\(url.redacted) (no object key)") }
+        // curl would squash these segments, and the request would no longer be the one signed.
+        guard !key.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == "." || $0 == ".." }) else {
+            throw FetchError.unsupportedURL("\(url.redacted) (a key with . or .. segments)")
+        }
+        // The request carries the key in the very encoding the signature covers.
+        key = SigV4.encode(key, keepSlash: true)
         let region: String
         if let configured = settings.region ?? metadataRegion { region = configured } else { region = try await credentials.region() }
         let endpoint = settings.endpoint.flatMap(URL.init(string:)) ?? URL(string: "https://s3.\(region).amazonaws.com")!
