@@ -36,7 +36,7 @@ public struct AnswerHeaders: Sendable, Equatable {
     /// Nil when absent or unreadable; never negative.
     public func retryAfterSeconds(now: Date = Date()) -> Double? {
         guard let value = retryAfter, !value.isEmpty else { return nil }
-        if value.allSatisfy(\.isASCIIDigit) { return Double(value.prefix(9)).map { $0 } }
+        if value.utf8.allSatisfy({ (0x30...0x39).contains($0) }) { return Double(value.prefix(9)) }
         guard let date = Self.httpDate(value) else { return nil }
         return max(0, date.timeIntervalSince(now))
     }
@@ -61,8 +61,4 @@ public struct AnswerHeaders: Sendable, Equatable {
         fields.tm_sec = Int32(clock[2])
         return Date(timeIntervalSince1970: TimeInterval(timegm(&fields)))
     }
-}
-
-extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
 }
