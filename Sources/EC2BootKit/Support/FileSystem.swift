@@ -87,16 +87,6 @@ public enum FileSystem {
 }
 
 extension FileSystem {
-    /// Writes a new file without its own fsync; for a batch that `syncFileSystem` makes
-    /// durable at once before it is renamed into place.
-    static func writeUnsynced(_ data: Data, to path: String, mode: mode_t) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw FileSystemError.posix("create \(path)", errno) }
-        defer { close(fd) }
-        fchmod(fd, mode)
-        try writeAll(data, to: fd, path: path)
-    }
-
     /// write(2) until all of `data` is written.
     static func writeAll(_ data: Data, to fd: Int32, path: String) throws {
         try data.withUnsafeBytes { buffer in
