@@ -90,6 +90,21 @@ import Yams
         #expect(pairs.map(\.1) == ["b", ":d", "f"])
     }
 
+    /// Yams reads `1:30` as base 60 and traps on overflow (found by scripts/fuzz.sh): an
+    /// overflowing one stays text, a typed reader says it wants a number, and nothing stops.
+    @Test func base60NumbersTooLargeForAnIntStayText() throws {
+        let text = "a: 899999999999999999:999999999:9\nb: 1:30\nc: 0:0:0:0:0:0:0:0:0:0:0:0\nd: -1:30\n"
+        let node = try #require(try YAMLDocument.parse(text, source: "t", maxNodes: 1000))
+        let json = try #require(UserData.json(node) as? [String: Any])
+        #expect(json["a"] as? String == "899999999999999999:999999999:9")
+        #expect(json["b"] as? Int == 90)
+        #expect(json["c"] as? String == "0:0:0:0:0:0:0:0:0:0:0:0")
+        #expect(json["d"] as? Int == -90)
+        struct Numbers: Decodable { let a: Int }
+        #expect(throws: YAMLProblem.self) { try YAMLDecoding.decode(Numbers.self, from: node, source: "t") }
+        FuzzEntryPoints.userData(Data("#cloud-config\n:facts:\n  n: 899999999999999999:999999999:9\n".utf8))
+    }
+
     @Test func atomicWritesReplaceWholeFilesWithTheirMode() throws {
         let dir = try TestEnv.tempDir()
         let path = dir + "/sub/file"

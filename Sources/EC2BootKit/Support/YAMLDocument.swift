@@ -35,7 +35,7 @@ public enum YAMLDocument {
         try YAMLBudget.check(text, maxNodes: maxNodes, setting: setting, source: source)
         do {
             guard let node = try Yams.compose(yaml: text) else { return nil }
-            return normalizingSymbols(node)
+            return normalizing(node)
         } catch let error as YamlError {
             throw problem(from: error, source: source)
         } catch {
@@ -45,7 +45,8 @@ public enum YAMLDocument {
 
     /// Ruby symbols (`:name`, or tagged `!ruby/symbol name`) become plain strings.
     /// Only plain (unquoted) scalars are symbols in Ruby, so `":x"` keeps its colon.
-    static func normalizingSymbols(_ node: Node) -> Node {
+    /// A base-60 number too large for an Int is kept as quoted text (see `overflowsBase60`).
+    static func normalizing(_ node: Node) -> Node {
         switch node {
         case .scalar(var scalar):
             let rubySymbolTag = scalar.tag.rawValue.hasPrefix("!ruby/sym")
@@ -56,16 +57,39 @@ public enum YAMLDocument {
                     if text.hasSuffix(":") { text.removeLast() }
                 }
                 scalar = Node.Scalar(text, Tag(.str), .plain, scalar.mark)
+            } else if scalar.style == .plain && overflowsBase60(scalar.string) {
+                scalar = Node.Scalar(scalar.string, Tag(.str), .singleQuoted, scalar.mark)
             }
             return .scalar(scalar)
         case .mapping(let mapping):
-            let pairs = mapping.map { (normalizingSymbols($0.key), normalizingSymbols($0.value)) }
+            let pairs = mapping.map { (normalizing($0.key), normalizing($0.value)) }
             return .mapping(Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark))
         case .sequence(let sequence):
-            return .sequence(Node.Sequence(sequence.map(normalizingSymbols), sequence.tag, sequence.style, sequence.mark))
+            return .sequence(Node.Sequence(sequence.map(normalizing), sequence.tag, sequence.style, sequence.mark))
         case .alias:
             return node
         }
+    }
+
+    /// YAML 1.1 reads `1:30` as base 60 (90), as Ruby does, and so do Yams's number readers,
+    /// which trap when the number overflows an Int (`8999999999:99:9` stops the process).
+    /// True for a plain scalar whose base-60 reading overflows on the way, so it stays text.
+    static func overflowsBase60(_ text: String) -> Bool {
+        var digits = Substring(text.replacingOccurrences(of: "_", with: ""))
+        if digits.first == "-" || digits.first == "+" { digits.removeFirst() }
+        guard digits.contains(":") else { return false }
+        var (base, value) = (1, 0)
+        for part in digits.split(separator: ":", omittingEmptySubsequences: false).reversed() {
+            // Not a number at all: Yams gives up without arithmetic.
+            guard let digit = Int(part, radix: 10) else { return false }
+            let (product, productOverflow) = digit.multipliedReportingOverflow(by: base)
+            let (sum, sumOverflow) = value.addingReportingOverflow(product)
+            let (next, baseOverflow) = base.multipliedReportingOverflow(by: 60)
+            if productOverflow || sumOverflow || baseOverflow { return true }
+            (base, value) = (next, sum)
+        }
+        // The sign is applied last: -Int.min overflows too.
+        return value == Int.min
     }
 
     private static func isSymbol(_ text: String) -> Bool {
