@@ -58,7 +58,7 @@ public struct ActionResult: Sendable, Equatable {
 /// Every action type, by name. A type not here is a failure of that action, not silence.
 public enum ActionRegistry {
     static let builtIn: [any Action.Type] = [ShellAction.self, GetActionsAction.self, MCollectiveAction.self, PuppetAction.self,
-                                             ChefAction.self]
+                                             ChefAction.self, ChefRunAction.self, PuppetRunAction.self]
     /// Types of the optional targets (the brokers' actions), added by the program at start,
     /// so the boot path's library does not link their protocols.
     private static let added = AddedTypes()
@@ -70,6 +70,9 @@ public enum ActionRegistry {
     /// Other names for a built-in: `getcommands` is what the Ruby tool's first releases
     /// called getactions, and its forks' READMEs still show it.
     static let aliases = ["getcommands": GetActionsAction.type]
+
+    /// The built-in's own name for `type` (`getcommands` → `getactions`); others as they are.
+    public static func canonicalName(_ type: String) -> String { aliases[type] ?? type }
 
     static func lookup(_ type: String) -> (any Action.Type)? {
         let name = aliases[type] ?? type

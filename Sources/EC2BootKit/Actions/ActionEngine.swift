@@ -16,9 +16,12 @@ public enum ActionSelection: Sendable {
 /// Runs the planned actions in order, recording each result as it happens.
 public struct ActionEngine: Sendable {
     public let selection: ActionSelection
+    /// Where the run's status goes.
+    public let record: RunStatus.Record
 
-    public init(selection: ActionSelection = .firstBoot) {
+    public init(selection: ActionSelection = .firstBoot, record: RunStatus.Record = .boot) {
         self.selection = selection
+        self.record = record
     }
 
     /// Whether `run` would start any action: what the data stage tells the MOTD and `status --wait`.
@@ -35,7 +38,7 @@ public struct ActionEngine: Sendable {
     }
 
     public func run(_ plan: [PlannedAction], instanceID: String, context: RunContext, logger: Logger) async -> ActionsReport {
-        let previous = RunStatus.load(context.paths).flatMap { $0.instanceID == instanceID ? $0 : nil }
+        let previous = RunStatus.load(context.paths, record).flatMap { $0.instanceID == instanceID ? $0 : nil }
         var done: Set<String> = []
         var plan = plan
         // Per-instance results of an earlier boot, kept in this run's status so that a later
@@ -141,7 +144,7 @@ public struct ActionEngine: Sendable {
     }
 
     private func save(_ status: RunStatus, _ context: RunContext, _ logger: Logger) {
-        do { try status.save(context.paths) } catch {
+        do { try status.save(context.paths, record) } catch {
             logger.error("cannot record the run's status: \(error)")
         }
     }

@@ -45,16 +45,23 @@ public struct RunStatus: Codable, Sendable {
         rows.filter { !$0.succeeded }.map { "action \($0.index) (\($0.type)): \($0.result)" }
     }
 
-    static func file(_ paths: Paths) -> String { paths.stateDir + "/status.json" }
+    /// Which run a status is of: the boot's (what resuming and later boots go by), or the last
+    /// command `watch` ran, kept apart so a command never changes what the boot did.
+    public enum Record: String, Sendable {
+        case boot = "status.json"
+        case command = "command-status.json"
+    }
 
-    public static func load(_ paths: Paths) -> RunStatus? {
-        guard let data = FileSystem.read(file(paths)) else { return nil }
+    static func file(_ paths: Paths, _ record: Record = .boot) -> String { paths.stateDir + "/" + record.rawValue }
+
+    public static func load(_ paths: Paths, _ record: Record = .boot) -> RunStatus? {
+        guard let data = FileSystem.read(file(paths, record)) else { return nil }
         return try? JSONDecoder().decode(RunStatus.self, from: data)
     }
 
-    func save(_ paths: Paths) throws {
+    func save(_ paths: Paths, _ record: Record) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(self), to: Self.file(paths), mode: 0o600, directoryMode: 0o700, ownedFolder: true)
+        try AtomicFile.write(try encoder.encode(self), to: Self.file(paths, record), mode: 0o600, directoryMode: 0o700, ownedFolder: true)
     }
 }

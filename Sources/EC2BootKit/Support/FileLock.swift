@@ -16,7 +16,8 @@ public struct LockTimeout: Error, CustomStringConvertible {
 
 /// An exclusive flock(2) held for the life of the object, so two runs never interleave.
 /// The holder writes its pid into the lock file, so a run that has to wait can say for whom.
-public final class FileLock {
+/// Sendable: its one fd is fixed at init and closed once, in deinit.
+public final class FileLock: Sendable {
     private let fd: Int32
 
     /// Waits up to `timeout` seconds for the lock, saying at once who holds it and how long

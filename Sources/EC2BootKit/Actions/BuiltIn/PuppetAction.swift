@@ -124,21 +124,13 @@ public struct PuppetAction: Action {
         context.logger.info("first Puppet agent run", metadata: ["waitforcert": "\(wait)"])
         let result = await ActionEnvironment.execute(argv, environment: ActionEnvironment.base(context), directory: nil,
                                                      timeout: params.waitForCert + context.run.config.actions.timeout, context: context)
-        switch result.exitCode {
-        case 0, 2:
-            context.logger.info("Puppet agent run done", metadata: ["exit_code": "\(result.exitCode!)"])
-            return nil
-        case 4, 6:
-            let failed = layout.failedResources().map { "resources failed: \($0)" } ?? "resources failed"
-            return ActionResult(.failed, exitCode: result.exitCode, message: "puppet agent: \(failed) (exit \(result.exitCode!))")
-        default:
-            if (result.message ?? "").contains("maxwaitforcert") {
-                return ActionResult(.failed, exitCode: result.exitCode, message:
-                    "the certificate for \(certname) was not signed within waitforcert (\(wait) s); the CA's autosign policy refused it or nobody signed it")
-            }
-            return ActionResult(result.outcome == .ok ? .failed : result.outcome, exitCode: result.exitCode,
-                                message: "puppet agent failed: \(result.message ?? "")")
+        if result.exitCode != 0, result.exitCode != 2, (result.message ?? "").contains("maxwaitforcert") {
+            return ActionResult(.failed, exitCode: result.exitCode, message:
+                "the certificate for \(certname) was not signed within waitforcert (\(wait) s); the CA's autosign policy refused it or nobody signed it")
         }
+        let failure = layout.outcome(of: result, program: "puppet agent")
+        if failure == nil { context.logger.info("Puppet agent run done", metadata: ["exit_code": "\(result.exitCode!)"]) }
+        return failure
     }
 
     static func settings(_ p: Params, certname: String) -> [ConfigMerge.Setting] {
@@ -237,6 +229,21 @@ public struct PuppetLayout: Sendable {
     /// This node's certificate, key and the CA's, in the ssldir.
     public func certificates(certname: String) -> (ca: String, cert: String, key: String) {
         (ssldir + "/certs/ca.pem", ssldir + "/certs/\(certname).pem", ssldir + "/private_keys/\(certname).pem")
+    }
+
+    /// An agent run with `--detailed-exitcodes`: nil for 0 (nothing changed) and 2 (changes
+    /// applied); 4 and 6 mean resources failed; anything else a failed run.
+    func outcome(of result: ActionResult, program: String) -> ActionResult? {
+        switch result.exitCode {
+        case 0, 2:
+            return nil
+        case 4, 6:
+            let failed = failedResources().map { "resources failed: \($0)" } ?? "resources failed"
+            return ActionResult(.failed, exitCode: result.exitCode, message: "\(program): \(failed) (exit \(result.exitCode!))")
+        default:
+            return ActionResult(result.outcome == .ok ? .failed : result.outcome, exitCode: result.exitCode,
+                                message: "\(program) failed: \(result.message ?? "")")
+        }
     }
 
     /// `resources: failed:` from the agent's last run summary, when it wrote one.
