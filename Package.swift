@@ -28,6 +28,18 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Apache ZooKeeper's C client (libzookeeper-mt), for watch, push and nodes.
+        .systemLibrary(name: "CZooKeeper", providers: [.apt(["libzookeeper-mt-dev"])]),
+        // ZooKeeper sessions, the watch service and the operator's push: out of the boot path too.
+        .target(
+            name: "EC2BootCoordination",
+            dependencies: [
+                "EC2BootKit", "CZooKeeper",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // STOMP and the broker actions: SwiftNIO stays out of the boot path (EC2BootKit).
         .target(
             name: "EC2BootMessaging",
@@ -45,13 +57,14 @@ let package = Package(
             dependencies: [
                 "EC2BootKit",
                 "EC2BootMessaging",
+                "EC2BootCoordination",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "EC2BootKitTests",
-            dependencies: ["EC2BootKit", "EC2BootMessaging", "CBootSystem", "ec2-boot-init", .product(name: "Yams", package: "Yams"),
+            dependencies: ["EC2BootKit", "EC2BootMessaging", "EC2BootCoordination", "CBootSystem", "ec2-boot-init", .product(name: "Yams", package: "Yams"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
     ]

@@ -6,10 +6,11 @@ set -euo pipefail
 # (lock test); gzip: compressed user-data; time: GNU time measures each run's peak memory; signify-openbsd: signs action lists; zlib1g-dev, libcurl4-openssl-dev:
 # headers for the build; puppetserver, puppet-agent, openssl, curl: the real Puppet server and agent the puppet action is tested
 # against (openssl reads the CSR in its autosign policy and makes the brokers' test CA, curl waits for servers to answer);
-# rabbitmq-server, activemq: the real brokers the middleware actions and the STOMP client are tested against.
+# rabbitmq-server, activemq: the real brokers the middleware actions and the STOMP client are tested against;
+# zookeeper, libzookeeper-mt-dev: the real ensemble `watch` and `push` are tested against, and its C client they build on.
 packages=(facter ruby python3 util-linux gzip time signify-openbsd zlib1g-dev libcurl4-openssl-dev
-          puppetserver puppet-agent openssl curl rabbitmq-server activemq)
-if [ "${1:-}" = "--build" ]; then packages=(zlib1g-dev libcurl4-openssl-dev); fi
+          puppetserver puppet-agent openssl curl rabbitmq-server activemq zookeeper libzookeeper-mt-dev)
+if [ "${1:-}" = "--build" ]; then packages=(zlib1g-dev libcurl4-openssl-dev libzookeeper-mt-dev); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -25,4 +26,9 @@ fi
 if [ "${1:-}" != "--build" ] && ! python3 -c "import moto.server, boto3, flask" 2>/dev/null; then
   echo "installing: moto[server] (pip)"
   python3 -m pip install -q "moto[server]"
+fi
+# kazoo: a second, independent ZooKeeper client that writes commands in the watch tests (PyPI).
+if [ "${1:-}" != "--build" ] && ! python3 -c "import kazoo" 2>/dev/null; then
+  echo "installing: kazoo (pip)"
+  python3 -m pip install -q kazoo
 fi

@@ -13,7 +13,8 @@ struct EC2BootInit: AsyncParsableCommand {
         Exit codes: 0 ok; 1 something the run was asked to do failed; 2 bad usage, config or user-data; 3 no data source (IMDS unreachable within the deadline and no cache); 4 (fetch) the server said 404.
         """,
         version: EC2BootVersion.string,
-        subcommands: [RunCommand.self, StatusCommand.self, QueryCommand.self, ValidateCommand.self, FetchCommand.self, CleanCommand.self],
+        subcommands: [RunCommand.self, StatusCommand.self, QueryCommand.self, ValidateCommand.self, FetchCommand.self, CleanCommand.self,
+                      WatchCommand.self, PushCommand.self, NodesCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

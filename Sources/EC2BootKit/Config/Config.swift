@@ -20,12 +20,13 @@ public struct Config: Sendable, Decodable {
     public var packages = PackagesSettings()
     public var services = ServicesSettings()
     public var s3 = S3Settings()
+    public var watch = WatchSettings()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case metadataURL = "metadata_url", seed, logLevel = "log_level", writeEC2Facts = "write_ec2_facts"
-        case lockTimeout = "lock_timeout", syslog, imds, metadata, actions, userData = "user_data", packages, services, s3
+        case lockTimeout = "lock_timeout", syslog, imds, metadata, actions, userData = "user_data", packages, services, s3, watch
     }
 
     public init(from decoder: Decoder) throws {
@@ -51,6 +52,7 @@ public struct Config: Sendable, Decodable {
         packages = try c.decodeIfPresent(PackagesSettings.self, forKey: .packages) ?? defaults.packages
         services = try c.decodeIfPresent(ServicesSettings.self, forKey: .services) ?? defaults.services
         s3 = try c.decodeIfPresent(S3Settings.self, forKey: .s3) ?? defaults.s3
+        watch = try c.decodeIfPresent(WatchSettings.self, forKey: .watch) ?? defaults.watch
     }
 
     /// Reads the config file; a missing file means defaults.

@@ -1,0 +1,109 @@
+import EC2BootKit
+import Foundation
+
+/// The operator's side: writes a command to a node's or a group's `command` znode, then waits
+/// for the answers, woken by watches on the result znodes (no polling).
+public struct Push: Sendable {
+    public enum Target: Sendable {
+        case node(String)
+        case group(String)
+
+        /// `/ec2boot/nodes/ID` or `/ec2boot/groups/NAME`; a name starting with `/` is a path as it is.
+        public var path: String {
+            switch self {
+            case .node(let id): return id.hasPrefix("/") ? id : WatchTarget.nodesRoot + "/" + id
+            case .group(let name): return name.hasPrefix("/") ? name : WatchTarget.groupsRoot + "/" + name
+            }
+        }
+    }
+
+    /// One node's answer; nil result when it did not answer in time.
+    public struct Answer: Sendable {
+        public let instanceID: String
+        public let result: CommandResult?
+        public var ok: Bool { result?.outcome == .ok }
+    }
+
+    public let session: ZKSession
+
+    public init(session: ZKSession) { self.session = session }
+
+    /// Writes `command` (checked first, as a watcher will) and waits up to `wait` seconds.
+    public func send(_ command: Data, to target: Target, wait: Double) async throws -> [Answer] {
+        _ = try Command.parse(command, allow: nil)
+        let base = target.path
+        let commandPath = base + "/command"
+        let members: [String]
+        switch target {
+        case .node(let id): members = [id.hasPrefix("/") ? (id as NSString).lastPathComponent : id]
+        case .group: members = (try? await session.children(base + "/members")) ?? []
+        }
+        let stat: ZKStat
+        do { stat = try await session.set(commandPath, command) } catch {
+            guard error.code == ZKError.noNode else { throw error }
+            throw PushError("no \(commandPath): no watcher has registered there")
+        }
+        let id = String(stat.mzxid, radix: 16)
+        let resultPath: (String) -> String = { member in
+            if case .group = target { return base + "/results/" + member }
+            return base + "/result"
+        }
+        var answers: [String: CommandResult] = [:]
+        let deadline = ContinuousClock.now + .milliseconds(Int64(wait * 1000))
+        let timer = Task { [session] in
+            try? await Task.sleep(until: deadline)
+            session.finish()
+        }
+        defer { timer.cancel() }
+        func check(_ member: String) async {
+            guard answers[member] == nil else { return }
+            let path = resultPath(member)
+            // Set the watch first (exists also watches a node not made yet), then read.
+            guard (try? await session.exists(path, watch: true)) != nil,
+                  let (data, _) = try? await session.get(path, watch: true, limit: 1 << 20),
+                  let result = try? JSONDecoder().decode(CommandResult.self, from: data), result.command == id else { return }
+            answers[member] = result
+        }
+        for member in members { await check(member) }
+        if answers.count < members.count {
+            for await event in session.events {
+                if case .changed(let path) = event, let member = members.first(where: { resultPath($0) == path }) {
+                    await check(member)
+                } else if event == .connected {
+                    for member in members { await check(member) }
+                }
+                if answers.count == members.count { break }
+            }
+        }
+        return members.sorted().map { Answer(instanceID: $0, result: answers[$0]) }
+    }
+}
+
+/// `ec2-boot-init nodes`: the live nodes and what they last reported.
+public struct NodeList: Sendable {
+    public struct Entry: Sendable {
+        public let instanceID: String
+        public let presence: [String: String]
+        public let lastResult: CommandResult?
+    }
+
+    public static func read(_ session: ZKSession) async throws(ZKError) -> [Entry] {
+        let root = WatchTarget.nodesRoot
+        var out: [Entry] = []
+        for id in try await session.children(root).sorted() {
+            guard let (data, _) = try? await session.get(root + "/\(id)/alive", limit: 64 * 1024) else { continue }
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+            var presence: [String: String] = [:]
+            for (key, value) in object where value is String { presence[key] = value as? String }
+            let result = (try? await session.get(root + "/\(id)/result", limit: 1 << 20))
+                .flatMap { try? JSONDecoder().decode(CommandResult.self, from: $0.0) }
+            out.append(Entry(instanceID: id, presence: presence, lastResult: result))
+        }
+        return out
+    }
+}
+
+public struct PushError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

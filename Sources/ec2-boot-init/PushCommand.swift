@@ -1,0 +1,103 @@
+import ArgumentParser
+import EC2BootCoordination
+import EC2BootKit
+import Foundation
+
+struct PushCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "push",
+        abstract: "Send a command to a node or a group through ZooKeeper, and wait for the results.",
+        discussion: """
+        Writes <node>/command or <group>/command, then waits: for a node until it answers, for a group until every member registered at push time has. Prints one line per node (instance id, outcome, exit, duration). Exit 0 when all succeeded; 1 when one failed or did not answer within --wait; 2 for a command that is not valid.
+        """
+    )
+
+    @Option(help: ArgumentHelp("ZooKeeper servers, host:port[,host:port][/chroot].", valueName: "HOSTS"))
+    var zookeeper: String
+
+    @Option(help: ArgumentHelp("The node's instance id (its znode is /ec2boot/nodes/ID), or a znode path.", valueName: "ID"))
+    var node: String?
+
+    @Option(help: ArgumentHelp("The group's name (/ec2boot/groups/NAME), or a znode path.", valueName: "NAME"))
+    var group: String?
+
+    @Option(help: ArgumentHelp("Run chef-client with these run-list items.", valueName: "ITEM[,ITEM]"))
+    var runList: String?
+
+    @Option(help: ArgumentHelp("Send this action list (YAML or JSON, as in user-data's actions).", valueName: "FILE"))
+    var actions: String?
+
+    @Option(help: ArgumentHelp("Seconds to wait for the results.", valueName: "SECONDS"))
+    var wait: Double = 600
+
+    @Option(help: ArgumentHelp("A file holding the digest identity, user:password (never on the command line).", valueName: "FILE"))
+    var authFile: String?
+
+    func validate() throws {
+        if (node == nil) == (group == nil) { throw ValidationError("give exactly one of --node and --group") }
+        if (runList == nil) == (actions == nil) { throw ValidationError("give exactly one of --run-list and --actions") }
+        if !(wait > 0 && wait <= Seconds.max) { throw ValidationError("--wait: expected seconds above 0") }
+    }
+
+    func run() async throws {
+        LogSetup.bootstrap(level: .warning, syslog: false)
+        let command: Data
+        if let runList {
+            let items = runList.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            command = try JSONSerialization.data(withJSONObject: ["run_list": items])
+        } else {
+            guard let data = FileSystem.read(actions!) else {
+                printError("ec2-boot-init: cannot read \(actions!)")
+                throw ExitCode(.badInput)
+            }
+            command = data
+        }
+        let session = try await ZooKeeperOptions.connect(zookeeper, authFile: authFile)
+        defer { session.close() }
+        let answers: [Push.Answer]
+        do {
+            answers = try await Push(session: session).send(command, to: node.map { .node($0) } ?? .group(group!), wait: wait)
+        } catch let error as CommandRefused {
+            printError("ec2-boot-init: the command is not valid: \(error)")
+            throw ExitCode(.badInput)
+        } catch {
+            printError("ec2-boot-init: \(error)")
+            throw ExitCode(.failed)
+        }
+        for answer in answers {
+            guard let result = answer.result else {
+                print("\(answer.instanceID)\tno answer within \(Int(wait)) s")
+                continue
+            }
+            let seconds = result.actions.compactMap(\.durationMS).reduce(0, +) / 1000
+            var line = "\(answer.instanceID)\t\(result.outcome.rawValue)\texit \(result.exit)\t\(String(format: "%.1f", seconds)) s"
+            if let error = result.error { line += "\t\(error)" }
+            print(line)
+        }
+        let answered = answers.filter { $0.result != nil }.count
+        print("\(answers.filter(\.ok).count) of \(answers.count) ok, \(answered) answered")
+        if answers.isEmpty || !answers.allSatisfy(\.ok) { throw ExitCode(.failed) }
+    }
+}
+
+/// Connecting from the operator's side: `--zookeeper` and `--auth-file`.
+enum ZooKeeperOptions {
+    static func connect(_ hosts: String, authFile: String?, timeout: Double = 15) async throws -> ZKSession {
+        var digest: ZKDigest?
+        if let authFile {
+            guard let data = FileSystem.read(authFile),
+                  let parsed = ZKDigest(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                printError("ec2-boot-init: \(authFile): expected user:password")
+                throw ExitCode(.badInput)
+            }
+            digest = parsed
+        }
+        let session = ZKSession(hosts: hosts, sessionTimeout: 10, digest: digest)
+        try session.renew()
+        guard await session.waitUntilConnected(timeout: timeout) else {
+            printError("ec2-boot-init: ZooKeeper at \(hosts) did not answer within \(Int(timeout)) s")
+            throw ExitCode(.failed)
+        }
+        return session
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import EC2BootCoordination
+import EC2BootKit
+import Foundation
+
+struct WatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Run commands written to this node's ZooKeeper znode (and its groups'), and report the results.",
+        discussion: """
+        A long-running service (ec2-boot-init-watch.service), after the boot run. Settings: watch: in config.yaml, with user-data's :watch: over it key by key (zookeeper, node, groups, auth, allow, session_timeout). The node keeps an ephemeral <node>/alive, reads commands from <node>/command and <group>/command, runs them through the action engine under the boot run's lock, writes <node>/result (or <group>/results/<instance-id>) and clears its own command. By default a command may run only chef_run and puppet_run (watch.allow widens it).
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("ZooKeeper servers, host:port[,host:port][/chroot] (default: watch.zookeeper).", valueName: "HOSTS"))
+    var zookeeper: String?
+
+    func run() async throws {
+        var config = try global.load()
+        if let zookeeper { config.watch.zookeeper = zookeeper }
+        let paths = global.paths
+        let boot: BootData
+        do {
+            guard let cached = try CacheStore(directory: paths.cacheDir).read() else {
+                printError("ec2-boot-init: no cached instance data in \(paths.cacheDir): run the boot first (ec2-boot-init run)")
+                throw ExitCode(.noDataSource)
+            }
+            boot = cached
+        }
+        let userData = UserData.parse(boot.userData, limits: config.userData)
+        let target: WatchTarget
+        do {
+            target = try WatchTarget.resolve(config: config.watch, userData: userData, instanceID: boot.instanceID ?? "")
+        } catch {
+            printError("ec2-boot-init: \(error)")
+            throw ExitCode(.badInput)
+        }
+        Interruption.install()
+        let watcher = Watcher(target: target, paths: paths, config: config, boot: boot, userData: userData,
+                              version: EC2BootVersion.string, logger: logger)
+        watcher.onReady = { SystemdNotify.send("READY=1") }
+        let stop = StopSignals { watcher.stop() }
+        defer { withExtendedLifetime(stop) {} }
+        do {
+            try await watcher.run()
+        } catch {
+            logger.error("\(error)")
+            throw ExitCode(.failed)
+        }
+        logger.info("watch stopped")
+    }
+}
