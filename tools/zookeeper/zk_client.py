@@ -5,6 +5,7 @@ was first written with): writes or reads a znode the way an operator's script wo
   zk_client.py --hosts H set PATH DATA      (DATA "-": read from stdin)
   zk_client.py --hosts H get PATH           (prints the data; exit 4 when there is no node)
   zk_client.py --hosts H acl PATH           (prints the ACL)
+  zk_client.py --hosts H children PATH      (one child a line)
   [--auth user:password]
 Exit 3 with "NoAuth" when ZooKeeper refuses the identity.
 """
@@ -16,7 +17,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--hosts", required=True)
     ap.add_argument("--auth")
-    ap.add_argument("op", choices=["set", "get", "acl"])
+    ap.add_argument("op", choices=["set", "get", "acl", "children"])
     ap.add_argument("path")
     ap.add_argument("data", nargs="?")
     args = ap.parse_args()
@@ -30,7 +31,10 @@ def main():
             print("mzxid %x version %d" % (stat.mzxid, stat.version))
         elif args.op == "get":
             data, _ = zk.get(args.path)
-            sys.stdout.write(data.decode())
+            sys.stdout.write((data or b"").decode())
+        elif args.op == "children":
+            for child in sorted(zk.get_children(args.path)):
+                print(child)
         else:
             acls, _ = zk.get_acls(args.path)
             for acl in acls:

@@ -1,0 +1,168 @@
+import Foundation
+import Testing
+
+/// Real ZooKeeper servers (Debian's package) from temp dirs, through tools/zookeeper/zk_ensemble.py.
+final class ZooKeeperServers: @unchecked Sendable {
+    let peer: Peer
+    let dir: String
+    struct Info: Decodable {
+        struct Server: Decodable { let id: Int; let client_port: Int; let pid: Int32 }
+        let connect: String
+        let servers: [Server]
+    }
+    let info: Info
+
+    init(servers: Int = 1, port: Int = 0) throws {
+        dir = try TestEnv.tempDir("zookeeper")
+        let script = TestEnv.repoRoot.appendingPathComponent("tools/zookeeper/zk_ensemble.py").path
+        peer = try Peer(["python3", script, "--dir", dir, "--servers", String(servers), "--port", String(port),
+                         "--parent", String(getpid())], quiet: true)
+        info = try JSONDecoder().decode(Info.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/ensemble.json")))
+    }
+
+    var connect: String { info.connect }
+
+    /// The server that leads, from its `srvr` answer.
+    func leader() -> Info.Server? {
+        info.servers.first { fourLetter("srvr", port: $0.client_port).contains("Mode: leader") }
+    }
+
+    /// One server on 127.0.0.1, started once for every test that needs no ensemble of its own.
+    static let shared: Result<ZooKeeperServers, PeerFailed> = {
+        do { return .success(try ZooKeeperServers()) } catch { return .failure(PeerFailed(output: "\(error)")) }
+    }()
+}
+
+func fourLetter(_ word: String, port: Int) -> String {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return "" }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { return "" }
+    _ = Array(word.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    var out = Data()
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = read(fd, &buffer, buffer.count)
+        if n <= 0 { break }
+        out.append(contentsOf: buffer[0..<n])
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// kazoo (tools/zookeeper/zk_client.py): a second, independent client, as an operator's script.
+func kazoo(_ hosts: String, _ arguments: [String], auth: String? = nil, stdin: String? = nil) throws -> ToolResult {
+    let script = TestEnv.repoRoot.appendingPathComponent("tools/zookeeper/zk_client.py").path
+    return try runProcess("/usr/bin/env", ["python3", script, "--hosts", hosts] + (auth.map { ["--auth", $0] } ?? []) + arguments,
+                          stdin: stdin, limit: 60)
+}
+
+/// A booted root for one node (seed with its instance id, config with `watch:`), and a
+/// recording chef-client on its PATH: Debian does not package Chef, so this stand-in appends
+/// its argv and JSON to `runs` and sleeps `CHEF_SLEEP` seconds (a file in the root).
+struct WatchNode {
+    let root: String
+    let id: String
+    var bin: String { root + "/bin" }
+    var runs: [String] { (TestEnv.read(root + "/runs") ?? "").split(separator: "\n").map(String.init) }
+
+    init(_ id: String, zookeeper: String, watch: String = "", userData: String = "facts:\n  role: web\n") throws {
+        self.id = id
+        root = try makeRoot("watch-\(id)", config: "watch:\n  zookeeper: \"\(zookeeper)\"\n  session_timeout: 4\n" + watch)
+        try TestEnv.write(#"{"instance-id": "\#(id)", "ami-id": "ami-1"}"#, to: root + "/seed/meta-data.json")
+        try TestEnv.write(userData, to: root + "/seed/user-data")
+        try TestEnv.write("chef_server_url \"https://chef.example.com\"\n", to: root + "/etc/chef/client.rb")
+        try TestEnv.write("""
+            #!/bin/sh
+            echo "start $(cat "$4")" >> \(root)/runs
+            sleep "$(cat \(root)/chef-sleep 2>/dev/null || echo 0)"
+            echo "chef-client: converged $(cat "$4")"
+            echo "end $(cat "$4")" >> \(root)/runs
+            exit "$(cat \(root)/chef-exit 2>/dev/null || echo 0)"
+            """, to: bin + "/chef-client")
+        chmod(bin + "/chef-client", 0o755)
+        let boot = try tool(["run", "--root", root, "--seed", root + "/seed"])
+        guard boot.status == 0 else { throw PeerFailed(output: boot.stderr) }
+    }
+
+    /// `ec2-boot-init watch` in the background, its log in `log`.
+    func start() throws -> Background {
+        var env = ProcessInfo.processInfo.environment
+        env["PATH"] = bin + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+        return try Background(TestEnv.binary, ["watch", "--root", root], environment: env, log: log)
+    }
+
+    var log: String { root + "/watch.log" }
+    var logText: String { TestEnv.read(log) ?? "" }
+}
+
+/// A process in its own group, output appended to a file (never a pipe the runner would wait
+/// on), killed with its group when the object goes.
+final class Background: @unchecked Sendable {
+    let pid: pid_t
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String], log: String) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard spawned == 0 else { throw SpawnFailed(executable: executable, code: spawned) }
+        self.pid = pid
+    }
+
+    func signal(_ signo: Int32) { kill(pid, signo) }
+
+    /// Sends `signo` and waits for the exit; the exit status (128 + N for a signal).
+    @discardableResult
+    func stop(_ signo: Int32 = SIGKILL) -> Int32 {
+        kill(pid, signo)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        kill(-pid, SIGKILL)
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
+    deinit {
+        kill(-pid, SIGKILL)
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, WNOHANG)
+    }
+}
+
+/// Waits until `condition` holds, checking every 50 ms; false after `seconds`.
+func eventually(_ seconds: Double = 20, _ condition: () throws -> Bool) rethrows -> Bool {
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+        if try condition() { return true }
+        usleep(50_000)
+    }
+    return try condition()
+}
+
+/// A node's result znode, decoded.
+func zkJSON(_ hosts: String, _ path: String) -> [String: Any]? {
+    guard let out = try? kazoo(hosts, ["get", path]), out.status == 0,
+          let object = try? JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any] else { return nil }
+    return object
+}
