@@ -29,7 +29,8 @@ install -d -m 0755 "$stage"/usr/sbin "$stage"/usr/lib/ec2-boot-init "$stage"/lib
   "$stage"/etc/ec2-boot-init/actions "$stage"/var/spool/ec2boot "$stage"/usr/share/doc/ec2-boot-init
 install -m 0755 "$binary" "$stage"/usr/sbin/ec2-boot-init
 strip --strip-unneeded "$stage"/usr/sbin/ec2-boot-init
-install -m 0644 systemd/ec2-boot-init.service systemd/ec2-boot-init-actions.service "$stage"/lib/systemd/system/
+install -m 0644 systemd/ec2-boot-init.service systemd/ec2-boot-init-actions.service systemd/ec2-boot-init-watch.service \
+  "$stage"/lib/systemd/system/
 install -m 0644 packaging/etc/config.yaml packaging/etc/motd.provisioned packaging/etc/motd.unprovisioned "$stage"/etc/ec2-boot-init/
 # The demo seed, so `ec2-boot-init run --seed /usr/lib/ec2-boot-init/examples/seed --root DIR` works on an image.
 cp -r examples "$stage"/usr/lib/ec2-boot-init/ && find "$stage"/usr/lib/ec2-boot-init -type f -exec chmod 0644 {} + \

@@ -27,14 +27,14 @@ usr/share/man/man8/ec2-boot-init.8.gz
 var/spool/ec2boot/"
 contents=$(dpkg-deb --contents "$deb")
 got=$(echo "$contents" | awk '{print $6}' | sed 's|^\./||' | grep -v '^$' | grep -v '^usr/lib/ec2-boot-init/examples' | sort)
-want=$(printf '%s\nlib/\nlib/systemd/\nlib/systemd/system/\nlib/systemd/system/ec2-boot-init.service\nlib/systemd/system/ec2-boot-init-actions.service\netc/\nusr/\nusr/lib/\nusr/sbin/\nusr/share/\nusr/share/man/\nusr/share/man/man8/\nusr/share/doc/\nusr/share/doc/ec2-boot-init/\nusr/share/doc/ec2-boot-init/copyright\nusr/share/doc/ec2-boot-init/changelog.gz\nusr/share/lintian/\nusr/share/lintian/overrides/\nusr/share/lintian/overrides/ec2-boot-init\nvar/\nvar/spool/\n' "$expected_common" | sort)
+want=$(printf '%s\nlib/\nlib/systemd/\nlib/systemd/system/\nlib/systemd/system/ec2-boot-init.service\nlib/systemd/system/ec2-boot-init-actions.service\nlib/systemd/system/ec2-boot-init-watch.service\netc/\nusr/\nusr/lib/\nusr/sbin/\nusr/share/\nusr/share/man/\nusr/share/man/man8/\nusr/share/doc/\nusr/share/doc/ec2-boot-init/\nusr/share/doc/ec2-boot-init/copyright\nusr/share/doc/ec2-boot-init/changelog.gz\nusr/share/lintian/\nusr/share/lintian/overrides/\nusr/share/lintian/overrides/ec2-boot-init\nvar/\nvar/spool/\n' "$expected_common" | sort)
 [ "$got" = "$want" ] || fail "the .deb's files differ from the layout: $(diff <(echo "$want") <(echo "$got") || true)"
 grep -q '^-rwxr-xr-x root/root .* \./usr/sbin/ec2-boot-init$' <<< "$contents" || fail "binary mode"
 grep -q '^drwxr-xr-x root/root .* \./var/spool/ec2boot/$' <<< "$contents" || fail "cache folder mode"
-[ "$(dpkg-deb -f "$deb" Depends)" = "libc6 (>= 2.36), libcurl4 (>= 7.88), zlib1g (>= 1:1.2.13)" ] || fail "Depends"
+[ "$(dpkg-deb -f "$deb" Depends)" = "libc6 (>= 2.36), libcurl4 (>= 7.88), zlib1g (>= 1:1.2.13), libzookeeper-mt2 (>= 3.8.0)" ] || fail "Depends"
 grep -qx /etc/ec2-boot-init/config.yaml <<< "$(dpkg-deb -I "$deb" conffiles)" || fail "conffiles"
 got=$(rpm -qlp "$rpm" 2>/dev/null | grep -v '^/usr/lib/ec2-boot-init/examples' | sort)
-want=$(printf '/usr/lib/systemd/system/ec2-boot-init.service\n/usr/lib/systemd/system/ec2-boot-init-actions.service\n%s\n' \
+want=$(printf '/usr/lib/systemd/system/ec2-boot-init.service\n/usr/lib/systemd/system/ec2-boot-init-actions.service\n/usr/lib/systemd/system/ec2-boot-init-watch.service\n%s\n' \
   "$(echo "$expected_common" | sed 's|/$||; s|^|/|')" | sort)
 [ "$got" = "$want" ] || fail "the .rpm's files differ from the layout: $(diff <(echo "$want") <(echo "$got") || true)"
 grep -qx libcurl <<< "$(rpm -qp --requires "$rpm" 2>/dev/null)" || fail "rpm Requires libcurl"
@@ -61,13 +61,13 @@ echo "debootstrap: $(( $(date +%s) - start )) s"
 mount -t proc proc "$root/proc"
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "$@"; }
 in_root apt-get update -qq > dist/apt.log 2>&1
-in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libcurl4 zlib1g >> dist/apt.log 2>&1
+in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libcurl4 zlib1g libzookeeper-mt2 >> dist/apt.log 2>&1
 snapshot() { in_root find / -xdev \( -path /proc -o -path /var/cache -o -path /var/lib/apt -o -path /var/lib/dpkg -o -path /var/log -o -path /tmp -o -path /dev -o -path /run \) -prune -o -print | sort; }
 before=$(snapshot)
 cp "$deb" "$root/tmp/"
 in_root dpkg -i "/tmp/$(basename "$deb")" >/dev/null
 in_root ec2-boot-init --version >/dev/null || fail "the installed binary does not run"
-for unit in ec2-boot-init.service ec2-boot-init-actions.service; do
+for unit in ec2-boot-init.service ec2-boot-init-actions.service ec2-boot-init-watch.service; do
   [ -L "$root/etc/systemd/system/multi-user.target.wants/$unit" ] || fail "$unit not enabled by postinst"
 done
 in_root ec2-boot-init run --seed /usr/lib/ec2-boot-init/examples/seed > dist/install-run.log 2>&1 || { cat dist/install-run.log >&2; fail "run"; }
@@ -75,11 +75,14 @@ grep -qx 'role=webserver' "$root/etc/facts.txt" || fail "facts.txt"
 grep -q 'provisioned instance' "$root/etc/motd" || fail "MOTD"
 grep -q 'ami: ami-0abcdef1234567890' "$root/etc/motd" || fail "MOTD values"
 in_root ec2-boot-init status >/dev/null || fail "status"
+# The watch unit's ExecCondition: without watch settings it says "nothing to do" (1: the unit is skipped, not failed).
+set +e; in_root ec2-boot-init watch --check >/dev/null 2>&1; check=$?; set -e
+[ "$check" = 1 ] || fail "watch --check without settings exited $check, not 1"
 # Removed, then installed again: the units are enabled again (removal masks them).
 in_root dpkg -r ec2-boot-init >/dev/null
 [ ! -e "$root/usr/sbin/ec2-boot-init" ] || fail "dpkg -r left the program"
 in_root dpkg -i "/tmp/$(basename "$deb")" >/dev/null
-for unit in ec2-boot-init.service ec2-boot-init-actions.service; do
+for unit in ec2-boot-init.service ec2-boot-init-actions.service ec2-boot-init-watch.service; do
   [ -L "$root/etc/systemd/system/multi-user.target.wants/$unit" ] || fail "$unit not enabled after remove and reinstall"
   [ ! -L "$root/etc/systemd/system/$unit" ] || fail "$unit still masked after reinstall"
 done

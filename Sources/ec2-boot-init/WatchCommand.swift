@@ -17,15 +17,18 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("ZooKeeper servers, host:port[,host:port][/chroot] (default: watch.zookeeper).", valueName: "HOSTS"))
     var zookeeper: String?
 
+    @Flag(help: "Only check the settings (systemd's ExecCondition): exit 0 when watch is set up, 1 when nothing asks for it (no watch.zookeeper), 255 when its settings or the cache are not usable.")
+    var check = false
+
     func run() async throws {
         var config = try global.load()
         if let zookeeper { config.watch.zookeeper = zookeeper }
         let paths = global.paths
         let boot: BootData
         do {
-            guard let cached = try CacheStore(directory: paths.cacheDir).read() else {
+            guard let cached = try? CacheStore(directory: paths.cacheDir).read() else {
                 printError("ec2-boot-init: no cached instance data in \(paths.cacheDir): run the boot first (ec2-boot-init run)")
-                throw ExitCode(.noDataSource)
+                throw check ? ExitCode(255) : ExitCode(.noDataSource)
             }
             boot = cached
         }
@@ -35,7 +38,11 @@ struct WatchCommand: AsyncParsableCommand {
             target = try WatchTarget.resolve(config: config.watch, userData: userData, instanceID: boot.instanceID ?? "")
         } catch {
             printError("ec2-boot-init: \(error)")
-            throw ExitCode(.badInput)
+            throw check ? ExitCode(error.unconfigured ? 1 : 255) : ExitCode(.badInput)
+        }
+        if check {
+            print("watch: \(target.hosts) node \(target.node)\(target.groups.isEmpty ? "" : " groups " + target.groups.joined(separator: ","))")
+            return
         }
         Interruption.install()
         let watcher = Watcher(target: target, paths: paths, config: config, boot: boot, userData: userData,

@@ -25,7 +25,7 @@ public struct WatchTarget: Sendable {
             }
         }
         guard let hosts = settings.zookeeper, !hosts.isEmpty else {
-            throw WatchSetupError("no ZooKeeper to watch: set watch.zookeeper in config.yaml or :watch: in user-data")
+            throw WatchSetupError("no ZooKeeper to watch: set watch.zookeeper in config.yaml or :watch: in user-data", unconfigured: true)
         }
         guard NameCheck.valid(instanceID, marks: "_.-") else { throw WatchSetupError("instance id \(instanceID) cannot name a znode") }
         return WatchTarget(hosts: hosts, node: settings.node ?? nodesRoot + "/" + instanceID, groups: settings.groups ?? [],
@@ -42,5 +42,10 @@ public struct WatchTarget: Sendable {
 
 public struct WatchSetupError: Error, CustomStringConvertible, Sendable {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// Nothing asks for a watcher here (no ZooKeeper named), as opposed to settings that are wrong.
+    public let unconfigured: Bool
+    public init(_ description: String, unconfigured: Bool = false) {
+        self.description = description
+        self.unconfigured = unconfigured
+    }
 }
