@@ -24,7 +24,7 @@ struct PushCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Run chef-client with these run-list items.", valueName: "ITEM[,ITEM]"))
     var runList: String?
 
-    @Option(help: ArgumentHelp("Send this action list (YAML or JSON, as in user-data's actions).", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Send this action list (YAML or JSON, as in user-data's actions; - reads stdin).", valueName: "FILE"))
     var actions: String?
 
     @Option(help: ArgumentHelp("Seconds to wait for the results.", valueName: "SECONDS"))
@@ -46,7 +46,7 @@ struct PushCommand: AsyncParsableCommand {
             let items = runList.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             command = try JSONSerialization.data(withJSONObject: ["run_list": items])
         } else {
-            guard let data = FileSystem.read(actions!) else {
+            guard let data = actions == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileSystem.read(actions!) else {
                 printError("ec2-boot-init: cannot read \(actions!)")
                 throw ExitCode(.badInput)
             }

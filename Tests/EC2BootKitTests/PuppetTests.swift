@@ -95,6 +95,29 @@ struct PeerFailed: Error { let output: String }
         #expect(status.stdout.contains("\"result\" : \"ok\"") || status.stdout.contains("\"result\":\"ok\""), "\(status.stdout)")
     }
 
+    /// After the boot, a `puppet_run` command from ZooKeeper runs the real agent again against
+    /// the same server (its catalog's file comes back), and the result says ok.
+    @Test func aWatchCommandRunsTheAgentAgainWithPuppetRun() throws {
+        let zk = try ZooKeeperServers.shared.get()
+        let (root, boot) = try boot(waitForCert: 60)
+        #expect(boot.status == 0, "\(boot.stderr)")
+        try FileManager.default.removeItem(atPath: root + "/provisioned-by-puppet")
+        try TestEnv.write("syslog: false\nlock_timeout: 5\nwatch:\n  zookeeper: \"\(zk.connect)\"\n  node: /ec2boot/puppet-node\n",
+                          to: root + "/etc/ec2-boot-init/config.yaml")
+        var environment = ProcessInfo.processInfo.environment
+        environment["FACTER_ec2boot_test_root"] = root
+        let watcher = try Background(TestEnv.binary, ["watch", "--root", root], environment: environment, log: root + "/watch.log")
+        #expect(eventually { zkJSON(zk.connect, "/ec2boot/puppet-node/alive") != nil }, "\(TestEnv.read(root + "/watch.log") ?? "")")
+        let push = try tool(["push", "--zookeeper", zk.connect, "--node", "/ec2boot/puppet-node", "--actions", "-", "--wait", "180"],
+                            stdin: #"[{"type": "puppet_run", "tags": ["file"]}]"#)
+        #expect(push.status == 0, "\(push.stdout)\(push.stderr)\n\(TestEnv.read(root + "/watch.log") ?? "")")
+        #expect(push.stdout.contains("puppet-node\tok\texit 0"), "\(push.stdout)")
+        #expect(TestEnv.read(root + "/provisioned-by-puppet") == "catalog for \(PuppetServer.signedInstance)\n")
+        let log = TestEnv.read(root + "/watch.log") ?? ""
+        #expect(log.contains("Puppet agent run") && log.contains("tags=file"), "\(log)")
+        withExtendedLifetime(watcher) {}
+    }
+
     @Test func anUnsignedCertificateFailsWithinWaitforcert() throws {
         let (root, result) = try boot(instance: "i-0badbadbadbadbad0", waitForCert: 5)
         #expect(result.status == 1, "\(result.stderr)")
