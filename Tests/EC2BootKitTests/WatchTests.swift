@@ -52,6 +52,24 @@ import Testing
         withExtendedLifetime(watcher) {}
     }
 
+    /// A command that arrives while a boot run holds the lock waits for it, then runs.
+    @Test func aCommandWaitsForTheBootRunsLock() throws {
+        let zk = try ZooKeeperServers.shared.get()
+        let node = try WatchNode("i-0lock", zookeeper: zk.connect)
+        let base = "/ec2boot/nodes/i-0lock"
+        let watcher = try node.start()
+        #expect(eventually { zkJSON(zk.connect, base + "/alive") != nil })
+        let holder = try Background("/usr/bin/flock", [node.root + "/run/ec2-boot-init.lock", "sleep", "4"],
+                                    environment: ProcessInfo.processInfo.environment, log: node.root + "/flock.log")
+        usleep(300_000)
+        _ = try kazoo(zk.connect, ["set", base + "/command", Self.chefCommand])
+        #expect(eventually { node.logText.contains("holds") }, "the watcher says who it waits for: \(node.logText)")
+        #expect(node.runs.isEmpty, "nothing runs while the boot run holds the lock")
+        holder.stop(SIGKILL)
+        #expect(eventually { node.runs.count == 2 }, "\(node.logText)")
+        withExtendedLifetime(watcher) {}
+    }
+
     /// kill -9 mid-run, then a restart: the interrupted command is reported, not run again;
     /// the finished one before it is not repeated either.
     @Test func aWatcherKilledMidRunReportsTheInterruptedCommandAndRepeatsNothing() throws {
