@@ -54,7 +54,7 @@ struct WatchCommand: AsyncParsableCommand {
             try await watcher.run()
         } catch {
             logger.error("\(error)")
-            throw ExitCode(.failed)
+            throw ExitCode(error.badSettings ? .badInput : .failed)
         }
         logger.info("watch stopped")
     }

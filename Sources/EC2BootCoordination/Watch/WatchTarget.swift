@@ -44,8 +44,11 @@ public struct WatchSetupError: Error, CustomStringConvertible, Sendable {
     public let description: String
     /// Nothing asks for a watcher here (no ZooKeeper named), as opposed to settings that are wrong.
     public let unconfigured: Bool
-    public init(_ description: String, unconfigured: Bool = false) {
+    /// The settings are wrong (a restart cannot help): exit 2.
+    public let badSettings: Bool
+    public init(_ description: String, unconfigured: Bool = false, badSettings: Bool = false) {
         self.description = description
         self.unconfigured = unconfigured
+        self.badSettings = badSettings
     }
 }

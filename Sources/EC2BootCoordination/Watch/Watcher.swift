@@ -18,6 +18,8 @@ public final class Watcher: @unchecked Sendable {
     let session: ZKSession
     private var ledger: CommandLedger
     private var registered: Int64?
+    /// Results the session could not take (it was lost during the run), sent after the next connect.
+    private var unsent: [(path: String, json: Data)] = []
     private let since = Timestamp.now()
     /// Called once, when the node is first registered (systemd's READY=1).
     public var onReady: (@Sendable () -> Void)?
@@ -50,7 +52,8 @@ public final class Watcher: @unchecked Sendable {
                 logger.warning("the ZooKeeper session expired; starting a new one", metadata: ["zookeeper": "\(target.hosts)"])
                 try await connect()
             case .authFailed:
-                throw WatchSetupError("ZooKeeper refused the digest credentials of watch.auth (user \(target.digest?.user ?? "-"))")
+                throw WatchSetupError("ZooKeeper refused the digest credentials of watch.auth (user \(target.digest?.user ?? "-"))",
+                                      unconfigured: false, badSettings: true)
             case .connecting:
                 continue
             }
@@ -95,6 +98,9 @@ public final class Watcher: @unchecked Sendable {
                 return
             }
         }
+        let pending = unsent
+        unsent = []
+        for result in pending { await write(result.json, to: result.path) }
         for path in target.commandPaths { await process(path) }
     }
 
@@ -138,6 +144,11 @@ extension Watcher {
             let data: Data, stat: ZKStat
             do {
                 (data, stat) = try await session.get(path, watch: true, limit: Command.maxBytes + 1)
+            } catch where error.code == ZKError.noNode {
+                // Deleted by someone: a watch for its creation instead (a read of no node sets none).
+                logger.warning("\(path) does not exist; waiting for it to be created")
+                _ = try? await session.exists(path, watch: true)
+                return
             } catch {
                 if !error.isTransient && !error.needsNewSession { logger.error("cannot read \(path): \(error)") }
                 return
@@ -212,14 +223,19 @@ extension Watcher {
 
     private func report(_ result: CommandResult, isGroup: Bool) async {
         let path = isGroup ? (result.source as NSString).deletingLastPathComponent + "/results/" + instanceID : target.node + "/result"
+        logger.info("command done", metadata: ["command": "\(result.command)", "outcome": "\(result.outcome.rawValue)", "result": "\(path)"])
+        await write(result.json, to: path)
+    }
+
+    private func write(_ json: Data, to path: String) async {
         do {
-            do { try await session.set(path, result.json) } catch where error.code == ZKError.noNode {
-                try await session.create(path, result.json, acl: target.acl)
+            do { try await session.set(path, json) } catch where error.code == ZKError.noNode {
+                try await session.create(path, json, acl: target.acl)
             }
         } catch {
-            logger.error("cannot write the result to \(path): \(error)")
+            logger.error("cannot write the result to \(path) now: \(error); it is sent after the next connect")
+            unsent.append((path, json))
         }
-        logger.info("command done", metadata: ["command": "\(result.command)", "outcome": "\(result.outcome.rawValue)", "result": "\(path)"])
     }
 
     private func know(_ path: String) {
