@@ -20,6 +20,9 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --wait: give up after this many seconds (exit 2).", valueName: "seconds"))
     var timeout: Double?
 
+    @Flag(help: "Show the last command `watch` ran instead of the boot's run.")
+    var command = false
+
     func validate() throws {
         if let timeout, !(timeout > 0 && timeout <= Seconds.max) {
             throw ValidationError("--timeout: expected seconds above 0 and at most \(Int(Seconds.max))")
@@ -29,7 +32,8 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         _ = try global.load()
         let paths = global.paths
-        var status = RunStatus.load(paths)
+        let record: RunStatus.Record = command ? .command : .boot
+        var status = RunStatus.load(paths, record)
         let giveUp = timeout.map { ContinuousClock.now + .seconds($0) }
         while wait, RunLock.isHeld(paths) || (StageMarker.actionsPending(paths) && !Self.actionsUnitGaveUp(paths)) {
             if let giveUp, ContinuousClock.now >= giveUp {
@@ -37,7 +41,7 @@ struct StatusCommand: AsyncParsableCommand {
                 throw ExitCode(.badInput)
             }
             try await Task.sleep(nanoseconds: 200_000_000)
-            status = RunStatus.load(paths)
+            status = RunStatus.load(paths, record)
         }
         guard let status else {
             printError("ec2-boot-init: no run recorded yet in \(paths.stateDir)")

@@ -11,9 +11,11 @@ import Testing
     @Test func aRunListWrittenByAnotherClientRunsChefOnceAndIsCleared() throws {
         let zk = try ZooKeeperServers.shared.get()
         let node = try WatchNode("i-0doc", zookeeper: zk.connect)
-        let watcher = try node.start()
+        let notify = try NotifySocket()
+        let watcher = try node.start(environment: ["NOTIFY_SOCKET": notify.path])
         let base = "/ec2boot/nodes/i-0doc"
-        #expect(eventually { zkJSON(zk.connect, base + "/alive") != nil }, "\(node.logText)")
+        #expect(notify.receive(within: 20) == "READY=1", "Type=notify: ready once registered")
+        #expect(zkJSON(zk.connect, base + "/alive") != nil, "registered before it said ready: \(node.logText)")
         let alive = try #require(zkJSON(zk.connect, base + "/alive"))
         #expect(alive["instance_id"] as? String == "i-0doc")
         #expect((alive["facts"] as? [String: String])?["role"] == "web")
@@ -28,6 +30,8 @@ import Testing
         // The clear fires the watch again; an empty command runs nothing.
         usleep(500_000)
         #expect(node.runs.count == 2)
+        let commandStatus = try tool(["status", "--command", "--root", node.root])
+        #expect(commandStatus.status == 0 && commandStatus.stdout.contains("chef_run"), "\(commandStatus.stdout)\(commandStatus.stderr)")
         let listed = try tool(["nodes", "--zookeeper", zk.connect])
         #expect(listed.status == 0 && listed.stdout.contains("i-0doc") && listed.stdout.contains("last: ok"), "\(listed.stdout)\(listed.stderr)")
         watcher.stop(SIGTERM)

@@ -92,8 +92,8 @@ struct WatchNode {
     }
 
     /// `ec2-boot-init watch` in the background, its log in `log`.
-    func start() throws -> Background {
-        var env = ProcessInfo.processInfo.environment
+    func start(environment extra: [String: String] = [:]) throws -> Background {
+        var env = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         env["PATH"] = bin + ":" + (env["PATH"] ?? "/usr/bin:/bin")
         return try Background(TestEnv.binary, ["watch", "--root", root], environment: env, log: log)
     }
@@ -165,4 +165,35 @@ func zkJSON(_ hosts: String, _ path: String) -> [String: Any]? {
     guard let out = try? kazoo(hosts, ["get", path]), out.status == 0,
           let object = try? JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any] else { return nil }
     return object
+}
+
+/// A datagram socket standing in for systemd's notify socket: what `Type=notify` would hear.
+final class NotifySocket {
+    let path: String
+    private let fd: Int32
+
+    init() throws {
+        path = try TestEnv.tempDir("notify") + "/notify.sock"
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else { throw PeerFailed(output: "cannot bind \(path)") }
+    }
+
+    /// The next datagram, or nil after `seconds`.
+    func receive(within seconds: Int) -> String? {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
+    }
+
+    deinit { close(fd) }
 }
