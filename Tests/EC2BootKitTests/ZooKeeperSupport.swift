@@ -22,6 +22,9 @@ final class ZooKeeperServers: @unchecked Sendable {
 
     var connect: String { info.connect }
 
+    /// The servers go with the object: the launcher is SIGKILLed (see Peer) and cannot stop them itself.
+    deinit { for server in info.servers { kill(server.pid, SIGKILL) } }
+
     /// The server that leads, from its `srvr` answer.
     func leader() -> Info.Server? {
         info.servers.first { fourLetter("srvr", port: $0.client_port).contains("Mode: leader") }
