@@ -9,6 +9,9 @@ enum PuppetServer {
     static let signedInstance = "i-0123456789abcdef0"
     /// Signed too; site.pp gives it a catalog whose exec fails.
     static let failingInstance = "i-0fa11fa11fa11fa11"
+    /// Signed too: the watch test's node, a certname of its own (two agents sharing one would
+    /// each get a certificate that does not match the other's key).
+    static let watchInstance = "i-0a7c40a7c40a7c40a"
 
     static let started: Result<(port: Int, dir: String), PeerFailed> = {
         do {
@@ -17,7 +20,7 @@ enum PuppetServer {
             try TestEnv.write("""
                 #!/bin/sh
                 # Puppet's policy-based autosigning: certname in $1, the CSR on stdin.
-                if openssl req -noout -text | grep -A1 '1.3.6.1.4.1.34380.1.1.2' | grep -qE '\(signedInstance)|\(failingInstance)'; then
+                if openssl req -noout -text | grep -A1 '1.3.6.1.4.1.34380.1.1.2' | grep -qE '\(signedInstance)|\(failingInstance)|\(watchInstance)'; then
                   echo "signed $1" >> \(dir)/autosign.log; exit 0
                 fi
                 echo "refused $1" >> \(dir)/autosign.log; exit 1
@@ -99,7 +102,7 @@ struct PeerFailed: Error { let output: String }
     /// the same server (its catalog's file comes back), and the result says ok.
     @Test func aWatchCommandRunsTheAgentAgainWithPuppetRun() throws {
         let zk = try ZooKeeperServers.shared.get()
-        let (root, boot) = try boot(waitForCert: 60)
+        let (root, boot) = try boot(instance: PuppetServer.watchInstance, waitForCert: 60)
         #expect(boot.status == 0, "\(boot.stderr)")
         try FileManager.default.removeItem(atPath: root + "/provisioned-by-puppet")
         try TestEnv.write("syslog: false\nlock_timeout: 5\nwatch:\n  zookeeper: \"\(zk.connect)\"\n  node: /ec2boot/puppet-node\n",
@@ -112,7 +115,7 @@ struct PeerFailed: Error { let output: String }
                             stdin: #"[{"type": "puppet_run", "tags": ["file"]}]"#)
         #expect(push.status == 0, "\(push.stdout)\(push.stderr)\n\(TestEnv.read(root + "/watch.log") ?? "")")
         #expect(push.stdout.contains("puppet-node\tok\texit 0"), "\(push.stdout)")
-        #expect(TestEnv.read(root + "/provisioned-by-puppet") == "catalog for \(PuppetServer.signedInstance)\n")
+        #expect(TestEnv.read(root + "/provisioned-by-puppet") == "catalog for \(PuppetServer.watchInstance)\n")
         let log = TestEnv.read(root + "/watch.log") ?? ""
         #expect(log.contains("Puppet agent run") && log.contains("tags=file"), "\(log)")
         withExtendedLifetime(watcher) {}
