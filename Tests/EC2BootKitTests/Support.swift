@@ -62,32 +62,11 @@ func runProcess(_ executable: String, _ arguments: [String], stdin: String? = ni
     let inPath = dir + "/in", outPath = dir + "/out", errPath = dir + "/err", rssPath = dir + "/rss"
     let command = measure ? ["/usr/bin/time", "-f", "%M", "-o", rssPath, executable] + arguments : [executable] + arguments
     _ = FileManager.default.createFile(atPath: inPath, contents: Data((stdin ?? "").utf8))
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    // The test runner blocks some signals in its threads; the child must start with none blocked.
-    var empty = sigset_t()
-    sigemptyset(&empty)
-    posix_spawnattr_setsigmask(&attributes, &empty)
-    posix_spawnattr_setpgroup(&attributes, 0)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
-    let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
-    let argv = command.map { strdup($0) } + [nil]
-    let envp = env.map { strdup($0) } + [nil]
-    defer { (argv + envp).forEach { free($0) } }
-    var pid: pid_t = 0
+    let env = environment ?? ProcessInfo.processInfo.environment
     let start = Date()
-    let spawned = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
-    guard spawned == 0 else { throw SpawnFailed(executable: command[0], code: spawned) }
-    let child = pid
+    let pid = try spawnInGroup(command, environment: env, stdin: inPath, stdout: outPath, stderr: errPath)
     let finished = ProcessDone()
-    DispatchQueue.global().asyncAfter(deadline: .now() + limit) { if !finished.isSet { kill(-child, SIGKILL) } }
+    DispatchQueue.global().asyncAfter(deadline: .now() + limit) { if !finished.isSet { kill(-pid, SIGKILL) } }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     finished.set()
@@ -97,6 +76,39 @@ func runProcess(_ executable: String, _ arguments: [String], stdin: String? = ni
     let stderr = TestEnv.read(errPath) ?? ""
     let peak = measure ? (TestEnv.read(rssPath) ?? "").split(separator: "\n").compactMap { Int($0) }.last ?? 0 : 0
     return ToolResult(status: exit, stdout: TestEnv.read(outPath) ?? "", stderr: stderr, peakRSSKiB: peak, seconds: seconds)
+}
+
+/// Spawns `command` in a process group of its own, with no signal blocked (the test runner blocks
+/// some in its threads), stdin from a file and output to files: truncated, or appended to when
+/// `stderr` is nil (then both go to `stdout`).
+func spawnInGroup(_ command: [String], environment: [String: String], stdin: String, stdout: String,
+                  stderr: String?) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
+    if let stderr {
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    } else {
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    }
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    posix_spawnattr_setsigmask(&attributes, &empty)
+    posix_spawnattr_setpgroup(&attributes, 0)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
+    let argv = command.map { strdup($0) } + [nil]
+    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { (argv + envp).forEach { free($0) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
+    guard spawned == 0 else { throw SpawnFailed(executable: command[0], code: spawned) }
+    return pid
 }
 
 final class ProcessDone: @unchecked Sendable {
