@@ -33,11 +33,14 @@ grep -q '^-rwxr-xr-x root/root .* \./usr/sbin/ec2-boot-init$' <<< "$contents" ||
 grep -q '^drwxr-xr-x root/root .* \./var/spool/ec2boot/$' <<< "$contents" || fail "cache folder mode"
 [ "$(dpkg-deb -f "$deb" Depends)" = "libc6 (>= 2.36), libcurl4 (>= 7.88), zlib1g (>= 1:1.2.13), libzookeeper-mt2 (>= 3.8.0)" ] || fail "Depends"
 grep -qx /etc/ec2-boot-init/config.yaml <<< "$(dpkg-deb -I "$deb" conffiles)" || fail "conffiles"
+# An upgrade restarts a running watcher on the new binary.
+grep -q 'try-restart ec2-boot-init-watch.service' <<< "$(dpkg-deb -I "$deb" postinst)" || fail "postinst: no try-restart of the watcher"
 got=$(rpm -qlp "$rpm" 2>/dev/null | grep -v '^/usr/lib/ec2-boot-init/examples' | sort)
 want=$(printf '/usr/lib/systemd/system/ec2-boot-init.service\n/usr/lib/systemd/system/ec2-boot-init-actions.service\n/usr/lib/systemd/system/ec2-boot-init-watch.service\n%s\n' \
   "$(echo "$expected_common" | sed 's|/$||; s|^|/|')" | sort)
 [ "$got" = "$want" ] || fail "the .rpm's files differ from the layout: $(diff <(echo "$want") <(echo "$got") || true)"
 grep -qx libcurl <<< "$(rpm -qp --requires "$rpm" 2>/dev/null)" || fail "rpm Requires libcurl"
+grep -q 'try-restart ec2-boot-init-watch.service' <<< "$(rpm -qp --scripts "$rpm" 2>/dev/null)" || fail "rpm: no try-restart of the watcher"
 echo "layout ok: $(basename "$deb") $(du -k "$deb" | cut -f1) KiB, $(basename "$rpm") $(du -k "$rpm" | cut -f1) KiB"
 
 # 2. lintian: no errors (the warnings we accept are listed in packaging/README.md).

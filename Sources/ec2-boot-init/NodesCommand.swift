@@ -41,8 +41,10 @@ struct NodesCommand: AsyncParsableCommand {
             return
         }
         for entry in entries {
-            let last = entry.lastResult.map { "\($0.outcome.rawValue) (exit \($0.exit), \($0.finished))" } ?? "no command yet"
-            print("\(entry.instanceID)\t\(entry.presence["hostname"] ?? "-")\tsince \(entry.presence["since"] ?? "-")\tlast: \(last)")
+            let last = entry.lastResult.map { "\($0.outcome.rawValue) (exit \($0.exit), \(Printable.escape($0.finished)))" } ?? "no command yet"
+            // Everything here was written by whoever can write ZooKeeper: no escape sequence reaches the terminal.
+            print([entry.instanceID, entry.presence["hostname"] ?? "-"].map { Printable.escape($0, limit: 256) }.joined(separator: "\t")
+                  + "\tsince \(Printable.escape(entry.presence["since"] ?? "-"))\tlast: \(last)")
         }
     }
 }

@@ -8,7 +8,7 @@ struct PushCommand: AsyncParsableCommand {
         commandName: "push",
         abstract: "Send a command to a node or a group through ZooKeeper, and wait for the results.",
         discussion: """
-        Writes <node>/command or <group>/command, then waits: for a node until it answers, for a group until every member registered at push time has. Prints one line per node (instance id, outcome, exit, duration). Exit 0 when all succeeded; 1 when one failed or did not answer within --wait; 2 for a command that is not valid.
+        Writes <node>/command or <group>/command, then waits: for a node until it answers, for a group until every member registered at push time has. With --sign-key the command goes out signed for that node or group (signify's embedded form, with target, expires and id), as watchers require by default; the secret key stays on this machine. Prints one line per node (instance id, outcome, exit, duration). Exit 0 when all succeeded; 1 when one failed or did not answer within --wait; 2 for a command that is not valid.
         """
     )
 
@@ -33,10 +33,24 @@ struct PushCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A file holding the digest identity, user:password (never on the command line).", valueName: "FILE"))
     var authFile: String?
 
+    @Option(help: ArgumentHelp("Sign the command with this signify secret key (signify-openbsd -G -n; no passphrase).", valueName: "FILE"))
+    var signKey: String?
+
+    @Option(help: ArgumentHelp("Seconds the signature is good for (at most 86400).", valueName: "SECONDS"))
+    var expires: Double = 3600
+
+    @Option(help: ArgumentHelp("The signed command's id (default: the time and random hex); a node runs an id once.", valueName: "ID"))
+    var id: String?
+
     func validate() throws {
         if (node == nil) == (group == nil) { throw ValidationError("give exactly one of --node and --group") }
         if (runList == nil) == (actions == nil) { throw ValidationError("give exactly one of --run-list and --actions") }
         if !(wait > 0 && wait <= Seconds.max) { throw ValidationError("--wait: expected seconds above 0") }
+        if !(expires > 0 && expires <= SignedCommand.maxLifetime) { throw ValidationError("--expires: expected 1 to 86400 seconds") }
+        if signKey == nil && id != nil { throw ValidationError("--id needs --sign-key") }
+        if let id, !(1...128).contains(id.utf8.count) || !NameCheck.valid(id, marks: "._:@-") {
+            throw ValidationError("--id: expected 1 to 128 letters, digits and ._:@-")
+        }
     }
 
     func run() async throws {
@@ -52,11 +66,12 @@ struct PushCommand: AsyncParsableCommand {
             }
             command = data
         }
+        let signing = try signKey.map { Push.Signing(key: try Self.secretKey($0), lifetime: expires, id: id) }
         let session = try await ZooKeeperOptions.connect(zookeeper, authFile: authFile)
         defer { session.close() }
         let answers: [Push.Answer]
         do {
-            answers = try await Push(session: session).send(command, to: node.map { .node($0) } ?? .group(group!), wait: wait)
+            answers = try await Push(session: session).send(command, to: node.map { .node($0) } ?? .group(group!), signing: signing, wait: wait)
         } catch let error as CommandRefused {
             printError("ec2-boot-init: the command is not valid: \(error)")
             throw ExitCode(.badInput)
@@ -66,17 +81,31 @@ struct PushCommand: AsyncParsableCommand {
         }
         for answer in answers {
             guard let result = answer.result else {
-                print("\(answer.instanceID)\tno answer within \(Int(wait)) s")
+                print("\(Printable.escape(answer.instanceID, limit: 256))\tno answer within \(Int(wait)) s")
                 continue
             }
             let seconds = result.actions.compactMap(\.durationMS).reduce(0, +) / 1000
-            var line = "\(answer.instanceID)\t\(result.outcome.rawValue)\texit \(result.exit)\t\(String(format: "%.1f", seconds)) s"
-            if let error = result.error { line += "\t\(error)" }
+            // What a node wrote is shown with its control characters escaped: no escape sequence reaches the terminal.
+            var line = "\(Printable.escape(answer.instanceID, limit: 256))\t\(result.outcome.rawValue)\texit \(result.exit)\t\(String(format: "%.1f", seconds)) s"
+            if let error = result.error { line += "\t\(Printable.escape(error, limit: 2000))" }
             print(line)
         }
         let answered = answers.filter { $0.result != nil }.count
         print("\(answers.filter(\.ok).count) of \(answers.count) ok, \(answered) answered")
         if answers.isEmpty || !answers.allSatisfy(\.ok) { throw ExitCode(.failed) }
+    }
+}
+
+extension PushCommand {
+    static func secretKey(_ file: String) throws -> Signify.SecretKey {
+        guard let data = FileSystem.read(file) else {
+            printError("ec2-boot-init: cannot read the secret key \(file)")
+            throw ExitCode(.badInput)
+        }
+        do { return try Signify.secretKey(String(decoding: data, as: UTF8.self)) } catch {
+            printError("ec2-boot-init: \(file): \(error)")
+            throw ExitCode(.badInput)
+        }
     }
 }
 

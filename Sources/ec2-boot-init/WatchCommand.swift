@@ -8,7 +8,7 @@ struct WatchCommand: AsyncParsableCommand {
         commandName: "watch",
         abstract: "Run commands written to this node's ZooKeeper znode (and its groups'), and report the results.",
         discussion: """
-        A long-running service (ec2-boot-init-watch.service), after the boot run. Settings: watch: in config.yaml, with user-data's :watch: over it key by key (zookeeper, node, groups, auth, allow, session_timeout). The node keeps an ephemeral <node>/alive, reads commands from <node>/command and <group>/command, runs them through the action engine under the boot run's lock, writes <node>/result (or <group>/results/<instance-id>) and clears its own command. By default a command may run only chef_run and puppet_run (watch.allow widens it).
+        A long-running service (ec2-boot-init-watch.service), after the boot run; one per root. Settings: watch: in config.yaml, with user-data's :watch: over it key by key (zookeeper, node, groups, public_keys, require_signature, auth_file, operator, allow, session_timeout). The node keeps an ephemeral <node>/alive, reads commands from <node>/command and <group>/command, runs those signed by a key in watch.public_keys for this node or group (signify's embedded form; push --sign-key makes them) through the action engine under the boot run's lock, writes <node>/result (or <group>/results/<instance-id>). Unsigned, tampered, expired, replayed or misaddressed commands are refused and nothing runs. By default a command may run only chef_run and puppet_run (watch.allow widens it).
         """
     )
 
@@ -35,7 +35,7 @@ struct WatchCommand: AsyncParsableCommand {
         let userData = UserData.parse(boot.userData, limits: config.userData)
         let target: WatchTarget
         do {
-            target = try WatchTarget.resolve(config: config.watch, userData: userData, instanceID: boot.instanceID ?? "")
+            target = try WatchTarget.resolve(config: config.watch, userData: userData, instanceID: boot.instanceID ?? "", paths: paths)
         } catch {
             printError("ec2-boot-init: \(error)")
             throw check ? ExitCode(error.unconfigured ? 1 : 255) : ExitCode(.badInput)
@@ -44,6 +44,12 @@ struct WatchCommand: AsyncParsableCommand {
             print("watch: \(target.hosts) node \(target.node)\(target.groups.isEmpty ? "" : " groups " + target.groups.joined(separator: ","))")
             return
         }
+        let single: FileLock
+        do { single = try FileLock(path: paths.watchLockFile, timeout: 0) } catch let error as LockTimeout {
+            printError("ec2-boot-init: another watch runs on this root (pid \(error.holder.map(String.init) ?? "unknown") holds \(paths.watchLockFile))")
+            throw ExitCode(.badInput)
+        }
+        defer { withExtendedLifetime(single) {} }
         Interruption.install()
         let watcher = Watcher(target: target, paths: paths, config: config, boot: boot, userData: userData,
                               version: EC2BootVersion.string, logger: logger)

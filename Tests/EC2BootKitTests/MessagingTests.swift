@@ -34,7 +34,7 @@ enum RabbitMQ {
 
 /// A free 127.0.0.1 TCP port.
 func freePort() throws -> Int {
-    let result = try runProcess("/usr/bin/env", ["python3", "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"])
+    let result = try runProcess("/usr/bin/env", [TestEnv.python, "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"])
     return Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))!
 }
 
@@ -47,7 +47,7 @@ final class Subscriber {
 
     init(port: Int, vhost: String, login: String, passcode: String, destination: String, count: Int = 1, seconds: Double = 60) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", TestEnv.repoRoot.appendingPathComponent("tools/stomp/stomp_sub.py").path, "--port", String(port),
+        process.arguments = [TestEnv.python, TestEnv.repoRoot.appendingPathComponent("tools/stomp/stomp_sub.py").path, "--port", String(port),
                              "--vhost", vhost, "--login", login, "--passcode", passcode, "--destination", destination,
                              "--count", String(count), "--seconds", String(seconds)]
         process.standardOutput = output
@@ -244,7 +244,7 @@ final class Subscriber {
             #expect(throws: PeerFailed.self) {
                 _ = try Subscriber(port: port, vhost: "localhost", login: login, passcode: passcode, destination: "/topic/mcollective.registration.agent")
             }
-            let refused = try runProcess("/usr/bin/env", ["python3", TestEnv.repoRoot.appendingPathComponent("tools/stomp/stomp_sub.py").path,
+            let refused = try runProcess("/usr/bin/env", [TestEnv.python, TestEnv.repoRoot.appendingPathComponent("tools/stomp/stomp_sub.py").path,
                                                           "--port", String(port), "--login", login, "--passcode", passcode,
                                                           "--destination", "/topic/mcollective.registration.agent", "--seconds", "5"])
             #expect(refused.status == 3 && refused.stdout.contains(refusal), "\(refused.stdout)")

@@ -170,7 +170,10 @@ import Testing
 
     // MARK: mcollective
 
-    @Test func mcollectiveServerConfigForActiveMQ() throws {
+    /// `%h` from `hostname -f`, else from the metadata's local-hostname when the host cannot
+    /// name itself. A stand-in `hostname` on PATH says which, so the host's resolver plays no part.
+    @Test(arguments: [("web-7.example.internal", 0, "web-7"), ("hostname: Name or service not known", 1, "ip-10-0-0-1")])
+    func mcollectiveServerConfigForActiveMQ(hostnameSays: String, hostnameExit: Int, host: String) throws {
         let root = try seeded("""
             :facts:
               role: web
@@ -194,11 +197,12 @@ import Testing
                   plugin.activemq.heartbeat_interval: 30
                 client: true
             """)
-        let result = try run(root)
+        try TestEnv.write("#!/bin/sh\necho '\(hostnameSays)'\nexit \(hostnameExit)\n", to: root + "/bin/hostname")
+        chmod(root + "/bin/hostname", 0o755)
+        let result = try run(root, path: root + "/bin")
         #expect(result.status == 0, "\(result.stderr)")
         let cfg = root + "/etc/mcollective/server.cfg"
         let s = settings(try #require(TestEnv.read(cfg)))
-        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? ""
         let expected: [String: String] = [
             "connector": "activemq", "plugin.activemq.pool.size": "2",
             "plugin.activemq.pool.1.host": "stomp1.example.com", "plugin.activemq.pool.1.port": "61613",

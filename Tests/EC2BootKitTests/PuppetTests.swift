@@ -105,13 +105,16 @@ struct PeerFailed: Error { let output: String }
         let (root, boot) = try boot(instance: PuppetServer.watchInstance, waitForCert: 60)
         #expect(boot.status == 0, "\(boot.stderr)")
         try FileManager.default.removeItem(atPath: root + "/provisioned-by-puppet")
-        try TestEnv.write("syslog: false\nlock_timeout: 5\nwatch:\n  zookeeper: \"\(zk.connect)\"\n  node: /ec2boot/puppet-node\n",
-                          to: root + "/etc/ec2-boot-init/config.yaml")
+        let key = try OperatorKey.shared.get()
+        try TestEnv.write("syslog: false\nlock_timeout: 5\nwatch:\n  zookeeper: \"\(zk.connect)\"\n  node: /ec2boot/puppet-node\n"
+                          + "  public_keys: [/etc/ec2-boot-init/ops.pub]\n", to: root + "/etc/ec2-boot-init/config.yaml")
+        try TestEnv.write(TestEnv.read(key.publicFile) ?? "", to: root + "/etc/ec2-boot-init/ops.pub")  // the .pub path form, under --root
         var environment = ProcessInfo.processInfo.environment
         environment["FACTER_ec2boot_test_root"] = root
         let watcher = try Background(TestEnv.binary, ["watch", "--root", root], environment: environment, log: root + "/watch.log")
         #expect(eventually { zkJSON(zk.connect, "/ec2boot/puppet-node/alive") != nil }, "\(TestEnv.read(root + "/watch.log") ?? "")")
-        let push = try tool(["push", "--zookeeper", zk.connect, "--node", "/ec2boot/puppet-node", "--actions", "-", "--wait", "180"],
+        let push = try tool(["push", "--zookeeper", zk.connect, "--node", "/ec2boot/puppet-node", "--actions", "-", "--wait", "180",
+                                  "--sign-key", key.secretFile],
                             stdin: #"[{"type": "puppet_run", "tags": ["file"]}]"#)
         #expect(push.status == 0, "\(push.stdout)\(push.stderr)\n\(TestEnv.read(root + "/watch.log") ?? "")")
         #expect(push.stdout.contains("puppet-node\tok\texit 0"), "\(push.stdout)")

@@ -23,7 +23,7 @@ enum MotoS3 {
             try TestEnv.write(ActionListFixture.list(files.filter { $0.key.hasSuffix(".sh") }), to: dir + "/files/list.txt")
             let credentials = dir + "/credentials.json"
             let script = TestEnv.repoRoot.appendingPathComponent("tools/s3/moto_s3.py").path
-            let peer = try Peer(["python3", script, "--files", dir + "/files", "--bucket", bucket, "--credentials", credentials,
+            let peer = try Peer([TestEnv.python, script, "--files", dir + "/files", "--bucket", bucket, "--credentials", credentials,
                                  "--parent", String(getpid())], quiet: true)
             return .success((peer.port, credentials, peer))
         } catch {

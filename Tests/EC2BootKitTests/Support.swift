@@ -17,6 +17,13 @@ enum TestEnv {
         return bundleDir.appendingPathComponent("ec2-boot-init").path
     }()
 
+    /// The Python the tests' tools run with: scripts/deps.sh's .venv (Debian's python3 with moto
+    /// added, seeing Debian's kazoo), else whatever python3 is on PATH.
+    static let python: String = {
+        let venv = repoRoot.appendingPathComponent(".venv/bin/python3").path
+        return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
+    }()
+
     static let simulator = repoRoot.appendingPathComponent("tools/imds-simulator/imds_sim.py").path
 
     static func tempDir(_ name: String = #function) throws -> String {
@@ -171,7 +178,7 @@ final class Simulator {
     var url: String { "http://127.0.0.1:\(port)" }
 
     init(_ arguments: [String] = [], port: Int = 0) throws {
-        peer = try Peer(["python3", TestEnv.simulator, "--port", String(port)] + arguments)
+        peer = try Peer([TestEnv.python, TestEnv.simulator, "--port", String(port)] + arguments)
     }
 
     struct SimulatorFailed: Error { let output: String }

@@ -6,8 +6,9 @@ import Testing
 @Suite struct WatchTests {
     static let chefCommand = #"{"run_list":["recipe[cookbook_c]"]}"#
 
-    /// The documented scenario: a plain ZooKeeper client writes a run list; chef-client runs
-    /// once with exactly it, the command is cleared, the result says exit 0.
+    /// The documented scenario: an operator signs a run list with signify-openbsd alone and a
+    /// plain ZooKeeper client writes it; chef-client runs once with exactly it, the command is
+    /// cleared, the result says exit 0 and signed.
     @Test func aRunListWrittenByAnotherClientRunsChefOnceAndIsCleared() throws {
         let zk = try ZooKeeperServers.shared.get()
         let node = try WatchNode("i-0doc", zookeeper: zk.connect)
@@ -19,11 +20,12 @@ import Testing
         let alive = try #require(zkJSON(zk.connect, base + "/alive"))
         #expect(alive["instance_id"] as? String == "i-0doc")
         #expect((alive["facts"] as? [String: String])?["role"] == "web")
-        let written = try kazoo(zk.connect, ["set", base + "/command", Self.chefCommand])
+        let written = try sendSigned(zk.connect, base, Self.chefCommand)
         #expect(written.status == 0, "\(written.stdout)\(written.stderr)")
         #expect(eventually { zkJSON(zk.connect, base + "/result") != nil }, "\(node.logText)")
         let result = try #require(zkJSON(zk.connect, base + "/result"))
         #expect(result["exit"] as? Int == 0 && result["outcome"] as? String == "ok", "\(result)")
+        #expect(result["signed"] as? Bool == true, "\(result)")
         #expect(((result["output"] as? [String]) ?? []).contains { $0.contains("converged") }, "\(result)")
         #expect(node.runs == [#"start {"run_list":["recipe[cookbook_c]"]}"#, #"end {"run_list":["recipe[cookbook_c]"]}"#])
         #expect(try kazoo(zk.connect, ["get", base + "/command"]).stdout == "", "the command is cleared")
@@ -46,9 +48,9 @@ import Testing
         let watcher = try node.start()
         let base = "/ec2boot/nodes/i-0busy"
         #expect(eventually { zkJSON(zk.connect, base + "/alive") != nil })
-        _ = try kazoo(zk.connect, ["set", base + "/command", #"{"run_list":["recipe[first]"]}"#])
+        try sendSigned(zk.connect, base, #"{"run_list":["recipe[first]"]}"#)
         #expect(eventually { node.runs.count == 1 }, "\(node.logText)")
-        _ = try kazoo(zk.connect, ["set", base + "/command", #"{"run_list":["recipe[second]"]}"#])
+        try sendSigned(zk.connect, base, #"{"run_list":["recipe[second]"]}"#)
         #expect(eventually(30) { node.runs.count == 4 && (try? kazoo(zk.connect, ["get", base + "/command"]).stdout) == "" }, "\(node.logText)")
         usleep(1_000_000)
         #expect(node.runs == [#"start {"run_list":["recipe[first]"]}"#, #"end {"run_list":["recipe[first]"]}"#,
@@ -66,7 +68,7 @@ import Testing
         let holder = try Background("/usr/bin/flock", [node.root + "/run/ec2-boot-init.lock", "sleep", "4"],
                                     environment: ProcessInfo.processInfo.environment, log: node.root + "/flock.log")
         usleep(300_000)
-        _ = try kazoo(zk.connect, ["set", base + "/command", Self.chefCommand])
+        _ = try sendSigned(zk.connect, base, Self.chefCommand)
         #expect(eventually { node.logText.contains("holds") }, "the watcher says who it waits for: \(node.logText)")
         #expect(node.runs.isEmpty, "nothing runs while the boot run holds the lock")
         holder.stop(SIGKILL)
@@ -82,10 +84,10 @@ import Testing
         let base = "/ec2boot/nodes/i-0kill"
         var watcher = try node.start()
         #expect(eventually { zkJSON(zk.connect, base + "/alive") != nil })
-        _ = try kazoo(zk.connect, ["set", base + "/command", #"{"run_list":["recipe[done]"]}"#])
+        try sendSigned(zk.connect, base, #"{"run_list":["recipe[done]"]}"#)
         #expect(eventually { node.runs.count == 2 && zkJSON(zk.connect, base + "/result") != nil })
         try TestEnv.write("30", to: node.root + "/chef-sleep")
-        _ = try kazoo(zk.connect, ["set", base + "/command", #"{"run_list":["recipe[slow]"]}"#])
+        try sendSigned(zk.connect, base, #"{"run_list":["recipe[slow]"]}"#)
         #expect(eventually { node.runs.count == 3 })
         watcher.stop(SIGKILL)
         try TestEnv.write("0", to: node.root + "/chef-sleep")
@@ -98,23 +100,22 @@ import Testing
         withExtendedLifetime(watcher) {}
     }
 
-    /// Each refused command gets an error result, and nothing runs.
+    /// Each refused command (signed, but its body is bad) gets an error result, and nothing runs.
     @Test(arguments: [
         ("not json {", "expected {\"run_list\""),
         (#"{"run_list": ["recipe[a]""#, "invalid YAML"),
         ("- type: shell\n  command: touch /tmp/pwned\n", "not allowed"),
         (#"{"run_list":["recipe[x];touch /tmp/pwned"]}"#, "expected recipe"),
         (#"{"run_list":["recipe[$(id)]"]}"#, "expected recipe"),
-        (String(repeating: "x", count: 1_000_000), "bytes"),
     ])
     func aBadCommandIsRefusedAndNothingRuns(command: String, reason: String) throws {
         let zk = try ZooKeeperServers.shared.get()
         let id = "i-0bad\(abs(command.hashValue) % 100_000)"
         let node = try WatchNode(id, zookeeper: zk.connect)
-        let base = "/ec2boot/nodes/\(id)"
+        let base = node.base
         let watcher = try node.start()
         #expect(eventually { zkJSON(zk.connect, base + "/alive") != nil })
-        let written = try kazoo(zk.connect, ["set", base + "/command", "-"], stdin: command)
+        let written = try sendSigned(zk.connect, base, command)
         #expect(written.status == 0, "\(written.stdout)\(written.stderr)")
         #expect(eventually { zkJSON(zk.connect, base + "/result") != nil }, "\(node.logText)")
         let result = try #require(zkJSON(zk.connect, base + "/result"))
@@ -122,24 +123,6 @@ import Testing
         #expect((result["error"] as? String ?? "").contains(reason), "\(result)")
         #expect(node.runs.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: "/tmp/pwned"))
-        withExtendedLifetime(watcher) {}
-    }
-
-    /// With watch.auth, only that digest identity may write the node's command; everyone may read.
-    @Test func onlyTheDigestIdentityCanWriteACommand() throws {
-        let zk = try ZooKeeperServers.shared.get()
-        let node = try WatchNode("i-0auth", zookeeper: zk.connect, watch: "  auth:\n    user: ops\n    password: s3cret-pw\n")
-        let base = "/ec2boot/nodes/i-0auth"
-        let watcher = try node.start()
-        #expect(eventually { zkJSON(zk.connect, base + "/alive") != nil }, "\(node.logText)")
-        let refused = try kazoo(zk.connect, ["set", base + "/command", Self.chefCommand])
-        #expect(refused.status == 3 && refused.stdout.contains("NoAuth"), "\(refused.stdout)\(refused.stderr)")
-        let wrong = try kazoo(zk.connect, ["set", base + "/command", Self.chefCommand], auth: "ops:wrong")
-        #expect(wrong.status == 3, "a wrong password is another identity")
-        #expect(try kazoo(zk.connect, ["set", base + "/command", Self.chefCommand], auth: "ops:s3cret-pw").status == 0)
-        #expect(eventually { node.runs.count == 2 }, "\(node.logText)")
-        #expect(!node.logText.contains("s3cret-pw"))
-        #expect(!(try kazoo(zk.connect, ["get", base + "/result"]).stdout.contains("s3cret-pw")))
         withExtendedLifetime(watcher) {}
     }
 
@@ -155,7 +138,7 @@ import Testing
         let zk = try ZooKeeperServers(port: port)
         let base = "/ec2boot/nodes/i-0late"
         #expect(eventually(90) { zkJSON(zk.connect, base + "/alive") != nil }, "\(node.logText)")
-        _ = try kazoo(zk.connect, ["set", base + "/command", Self.chefCommand])
+        _ = try sendSigned(zk.connect, base, Self.chefCommand)
         #expect(eventually { node.runs.count == 2 }, "\(node.logText)")
         withExtendedLifetime(watcher) {}
     }
@@ -173,7 +156,7 @@ import Testing
         watcher.signal(SIGCONT)
         #expect(eventually(30) { zkJSON(zk.connect, base + "/alive") != nil }, "\(node.logText)")
         #expect(node.logText.contains("session expired"))
-        _ = try kazoo(zk.connect, ["set", base + "/command", Self.chefCommand])
+        _ = try sendSigned(zk.connect, base, Self.chefCommand)
         #expect(eventually { node.runs.count == 2 }, "\(node.logText)")
         withExtendedLifetime(watcher) {}
     }
@@ -187,13 +170,14 @@ import Testing
         #expect(eventually(30) { zkJSON(zk.connect, base + "/alive") != nil }, "\(node.logText)")
         let leader = try #require(zk.leader())
         kill(leader.pid, SIGKILL)
-        let push = try tool(["push", "--zookeeper", zk.connect, "--node", "i-0leader", "--run-list", "recipe[after]", "--wait", "60"])
+        let push = try tool(["push", "--zookeeper", zk.connect, "--node", "i-0leader", "--run-list", "recipe[after]", "--wait", "60",
+                             "--sign-key", try OperatorKey.shared.get().secretFile])
         #expect(push.status == 0, "\(push.stdout)\(push.stderr)\n\(node.logText)")
         #expect(node.runs.contains(#"end {"run_list":["recipe[after]"]}"#))
         withExtendedLifetime(watcher) {}
     }
 
-    /// A group push to 20 watcher processes: each runs exactly once, push reports 20 of 20.
+    /// A group push to 20 watcher processes, signed for the group: each runs exactly once, push reports 20 of 20.
     @Test func aGroupPushReachesEveryMemberOnce() throws {
         let zk = try ZooKeeperServers.shared.get()
         let count = 20
@@ -204,7 +188,8 @@ import Testing
         #expect(eventually(60) { nodes.allSatisfy { $0.logText.contains("registered in ZooKeeper") } })
         let members = try kazoo(zk.connect, ["children", "/ec2boot/groups/web/members"]).stdout.split(separator: "\n")
         #expect(members.count == count, "\(members)")
-        let push = try tool(["push", "--zookeeper", zk.connect, "--group", "web", "--run-list", "recipe[fleet]", "--wait", "120"])
+        let push = try tool(["push", "--zookeeper", zk.connect, "--group", "web", "--run-list", "recipe[fleet]", "--wait", "120",
+                             "--sign-key", try OperatorKey.shared.get().secretFile])
         #expect(push.status == 0, "\(push.stdout)\(push.stderr)")
         #expect(push.stdout.contains("\(count) of \(count) ok"), "\(push.stdout)")
         #expect(nodes.allSatisfy { $0.runs == [#"start {"run_list":["recipe[fleet]"]}"#, #"end {"run_list":["recipe[fleet]"]}"#] })

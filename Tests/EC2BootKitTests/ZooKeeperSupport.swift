@@ -15,7 +15,7 @@ final class ZooKeeperServers: @unchecked Sendable {
     init(servers: Int = 1, port: Int = 0) throws {
         dir = try TestEnv.tempDir("zookeeper")
         let script = TestEnv.repoRoot.appendingPathComponent("tools/zookeeper/zk_ensemble.py").path
-        peer = try Peer(["python3", script, "--dir", dir, "--servers", String(servers), "--port", String(port),
+        peer = try Peer([TestEnv.python, script, "--dir", dir, "--servers", String(servers), "--port", String(port),
                          "--parent", String(getpid())], quiet: true)
         info = try JSONDecoder().decode(Info.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/ensemble.json")))
     }
@@ -62,7 +62,7 @@ func fourLetter(_ word: String, port: Int) -> String {
 /// kazoo (tools/zookeeper/zk_client.py): a second, independent client, as an operator's script.
 func kazoo(_ hosts: String, _ arguments: [String], auth: String? = nil, stdin: String? = nil) throws -> ToolResult {
     let script = TestEnv.repoRoot.appendingPathComponent("tools/zookeeper/zk_client.py").path
-    return try runProcess("/usr/bin/env", ["python3", script, "--hosts", hosts] + (auth.map { ["--auth", $0] } ?? []) + arguments,
+    return try runProcess("/usr/bin/env", [TestEnv.python, script, "--hosts", hosts] + (auth.map { ["--auth", $0] } ?? []) + arguments,
                           stdin: stdin, limit: 60)
 }
 
@@ -75,9 +75,11 @@ struct WatchNode {
     var bin: String { root + "/bin" }
     var runs: [String] { (TestEnv.read(root + "/runs") ?? "").split(separator: "\n").map(String.init) }
 
+    /// `watch`: more lines of config.yaml's `watch:` (the shared operator key is trusted already).
     init(_ id: String, zookeeper: String, watch: String = "", userData: String = "facts:\n  role: web\n") throws {
         self.id = id
-        root = try makeRoot("watch-\(id)", config: "watch:\n  zookeeper: \"\(zookeeper)\"\n  session_timeout: 4\n" + watch)
+        let key = try OperatorKey.shared.get().publicLine
+        root = try makeRoot("watch-\(id)", config: "watch:\n  zookeeper: \"\(zookeeper)\"\n  session_timeout: 4\n  public_keys: [\"\(key)\"]\n" + watch)
         try TestEnv.write(#"{"instance-id": "\#(id)", "ami-id": "ami-1"}"#, to: root + "/seed/meta-data.json")
         try TestEnv.write(userData, to: root + "/seed/user-data")
         try TestEnv.write("chef_server_url \"https://chef.example.com\"\n", to: root + "/etc/chef/client.rb")
@@ -93,6 +95,15 @@ struct WatchNode {
         let boot = try tool(["run", "--root", root, "--seed", root + "/seed"])
         guard boot.status == 0 else { throw PeerFailed(output: boot.stderr) }
     }
+
+    var base: String { WatchNode.nodesRoot + "/" + id }
+
+    /// The node's ZooKeeper identity, in the root's /etc/zk.auth (0600), for `auth_file: /etc/zk.auth`.
+    func writeAuth(_ text: String) throws {
+        try TestEnv.write(text, to: root + "/etc/zk.auth")
+        chmod(root + "/etc/zk.auth", 0o600)
+    }
+    static let nodesRoot = "/ec2boot/nodes"
 
     /// `ec2-boot-init watch` in the background, its log in `log`.
     func start(environment extra: [String: String] = [:]) throws -> Background {
@@ -179,4 +190,50 @@ final class NotifySocket {
     }
 
     deinit { close(fd) }
+}
+
+/// An operator's signify key pair, made by Debian's `signify-openbsd`, and commands signed with
+/// it the way an operator does by hand: header lines, a blank line, the command, then
+/// `signify-openbsd -S -e` (no `push` involved).
+struct OperatorKey: Sendable {
+    let dir: String
+    var publicFile: String { dir + "/op.pub" }
+    var secretFile: String { dir + "/op.sec" }
+    /// Line 2 of the `.pub` file: what `watch.public_keys` takes.
+    let publicLine: String
+
+    init() throws {
+        dir = try TestEnv.tempDir("operator-key")
+        let made = try runProcess("/usr/bin/signify-openbsd", ["-G", "-n", "-p", dir + "/op.pub", "-s", dir + "/op.sec"])
+        guard made.status == 0 else { throw PeerFailed(output: "signify-openbsd is installed by scripts/deps.sh: \(made.stderr)") }
+        publicLine = String((TestEnv.read(dir + "/op.pub") ?? "").split(separator: "\n")[1])
+    }
+
+    /// The key every watch test's nodes trust.
+    static let shared: Result<OperatorKey, PeerFailed> = {
+        do { return .success(try OperatorKey()) } catch { return .failure(PeerFailed(output: "\(error)")) }
+    }()
+
+    /// `command` signed for `target` (a node's or group's znode path) in signify's embedded form.
+    func sign(_ command: String, for target: String, id: String = UUID().uuidString,
+              expires: Date = Date().addingTimeInterval(3600)) throws -> String {
+        let expiry = ISO8601DateFormatter().string(from: expires)
+        return try signMessage("target: \(target)\nexpires: \(expiry)\nid: \(id)\n\n\(command)")
+    }
+
+    /// Any message, signed as it is.
+    func signMessage(_ message: String) throws -> String {
+        let file = try TestEnv.tempDir("signed") + "/command"
+        try TestEnv.write(message, to: file)
+        let signed = try runProcess("/usr/bin/signify-openbsd", ["-S", "-e", "-s", secretFile, "-m", file, "-x", file + ".signed"])
+        guard signed.status == 0, let text = TestEnv.read(file + ".signed") else { throw PeerFailed(output: signed.stderr) }
+        return text
+    }
+}
+
+/// Writes `command`, signed by the shared operator key for the node or group at `base`, with kazoo.
+@discardableResult
+func sendSigned(_ hosts: String, _ base: String, _ command: String, id: String = UUID().uuidString, auth: String? = nil) throws -> ToolResult {
+    let signed = try OperatorKey.shared.get().sign(command, for: base, id: id)
+    return try kazoo(hosts, ["set", base + "/command", "-"], auth: auth, stdin: signed)
 }

@@ -6,6 +6,7 @@ was first written with): writes or reads a znode the way an operator's script wo
   zk_client.py --hosts H get PATH           (prints the data; exit 4 when there is no node)
   zk_client.py --hosts H acl PATH           (prints the ACL)
   zk_client.py --hosts H children PATH      (one child a line)
+  zk_client.py --hosts H create PATH DATA   (and the folders above it; open to all: world:anyone:cdrwa)
   [--auth user:password]
 Exit 3 with "NoAuth" when ZooKeeper refuses the identity.
 """
@@ -17,7 +18,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--hosts", required=True)
     ap.add_argument("--auth")
-    ap.add_argument("op", choices=["set", "get", "acl", "children"])
+    ap.add_argument("op", choices=["set", "get", "acl", "children", "create"])
     ap.add_argument("path")
     ap.add_argument("data", nargs="?")
     args = ap.parse_args()
@@ -29,6 +30,9 @@ def main():
             data = sys.stdin.buffer.read() if args.data == "-" else args.data.encode()
             stat = zk.set(args.path, data)
             print("mzxid %x version %d" % (stat.mzxid, stat.version))
+        elif args.op == "create":
+            zk.create(args.path, (args.data or "").encode(), makepath=True)
+            print("created")
         elif args.op == "get":
             data, _ = zk.get(args.path)
             sys.stdout.write((data or b"").decode())

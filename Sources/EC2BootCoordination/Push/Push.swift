@@ -24,14 +24,35 @@ public struct Push: Sendable {
         public var ok: Bool { result?.outcome == .ok }
     }
 
+    /// How a command is signed: the operator's key, and the signature's lifetime and id.
+    public struct Signing: Sendable {
+        public let key: Signify.SecretKey
+        public let lifetime: Double
+        public let id: String
+        public init(key: Signify.SecretKey, lifetime: Double, id: String? = nil) {
+            self.key = key
+            self.lifetime = lifetime
+            self.id = id ?? Self.newID()
+        }
+
+        /// Time and randomness: unique without coordination between operators.
+        static func newID() -> String {
+            Timestamp.now().filter(\.isNumber) + "-" + (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        }
+    }
+
     public let session: ZKSession
 
     public init(session: ZKSession) { self.session = session }
 
-    /// Writes `command` (checked first, as a watcher will) and waits up to `wait` seconds.
-    public func send(_ command: Data, to target: Target, wait: Double) async throws -> [Answer] {
+    /// Writes `command` (checked first, as a watcher will; signed when `signing` is given) and
+    /// waits up to `wait` seconds.
+    public func send(_ command: Data, to target: Target, signing: Signing?, wait: Double) async throws -> [Answer] {
         _ = try Command.parse(command, allow: nil)
         let base = target.path
+        let written = try signing.map {
+            try SignedCommand.seal(command, target: base, expires: Date().addingTimeInterval($0.lifetime), id: $0.id, key: $0.key)
+        } ?? command
         let commandPath = base + "/command"
         let members: [String]
         switch target {
@@ -39,11 +60,11 @@ public struct Push: Sendable {
         case .group: members = (try? await session.children(base + "/members")) ?? []
         }
         let stat: ZKStat
-        do { stat = try await session.set(commandPath, command) } catch {
+        do { stat = try await session.set(commandPath, written) } catch {
             guard error.code == ZKError.noNode else { throw error }
             throw PushError("no \(commandPath): no watcher has registered there")
         }
-        let id = String(stat.mzxid, radix: 16)
+        let id = signing?.id ?? String(stat.mzxid, radix: 16)
         let resultPath: (String) -> String = { member in
             if case .group = target { return base + "/results/" + member }
             return base + "/result"

@@ -15,6 +15,8 @@ public struct Command: Sendable {
 
     /// ZooKeeper's default limit is 1 MB; a command is a run list or a few actions.
     public static let maxBytes = 64 * 1024
+    /// A signed command: the command, its header lines and the signature.
+    public static let maxEnvelopeBytes = maxBytes + SignedCommand.headerBytes + 256
     /// The action types a command may run when `allow` is not set: re-runs of the
     /// configuration tool against the server the node was set up with.
     public static let defaultAllow = [ChefRunAction.type, PuppetRunAction.type]

@@ -7,8 +7,10 @@ public struct CommandResult: Codable, Sendable {
     /// ok, failed, refused (nothing ran), interrupted (the watcher was stopped midway).
     public enum Outcome: String, Codable, Sendable { case ok, failed, refused, interrupted }
 
-    /// The command znode's mzxid, in hex: which write this answers.
+    /// Which command this answers: the signed `id`, or for an unsigned one its znode write's mzxid in hex.
     public var command: String
+    /// Whether the command carried a good signature (nil in results of versions before signing).
+    public var signed: Bool?
     public var source: String
     public var instanceID: String
     public var outcome: Outcome
@@ -23,17 +25,34 @@ public struct CommandResult: Codable, Sendable {
     public var output: [String]
 
     enum CodingKeys: String, CodingKey {
-        case command, source, instanceID = "instance_id", outcome, exit, started, finished, actions, error, output
+        case command, signed, source, instanceID = "instance_id", outcome, exit, started, finished, actions, error, output
     }
 
+    /// The JSON written to ZooKeeper, at most `maxBytes`: the output tail goes first, oldest line
+    /// first, then long messages are cut.
     var json: Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)) ?? Data("{}".utf8)
+        var result = self
+        while true {
+            guard let data = try? encoder.encode(result) else { return Data("{}".utf8) }
+            if data.count <= Self.maxBytes { return data }
+            if !result.output.isEmpty {
+                result.output.removeFirst()
+            } else if let error = result.error, error.utf8.count > Self.lineBytes {
+                result.error = String(error.utf8.prefix(Self.lineBytes)) ?? ""
+            } else if let long = result.actions.firstIndex(where: { ($0.message?.utf8.count ?? 0) > Self.lineBytes }) {
+                result.actions[long].message = String(result.actions[long].message!.utf8.prefix(Self.lineBytes)) ?? ""
+            } else if !result.actions.isEmpty {
+                result.actions.removeLast()
+            } else {
+                return Data("{}".utf8)
+            }
+        }
     }
 
-    /// The bound on `output` lines, and on each line's length.
-    static let outputLines = 20, lineBytes = 400
+    /// The bound on `output` lines, and on each line's length; on the whole result (ZooKeeper's own is 1 MiB).
+    static let outputLines = 20, lineBytes = 400, maxBytes = 256 * 1024
 }
 
 /// A log handler that keeps the last lines logged through it, redacted and cut short, for a

@@ -3,41 +3,91 @@ import Foundation
 import Yams
 
 /// The watch settings resolved for this node: config.yaml's `watch:`, user-data's `:watch:`
-/// over it key by key, and the defaults.
+/// over it key by key, and the defaults; the auth file and key files read and checked.
 public struct WatchTarget: Sendable {
     public var hosts: String
     public var node: String
     public var groups: [String]
+    /// The node's identity, from `watch.auth_file`.
     public var digest: ZKDigest?
+    /// The operator's digest ACL id: the only writer of the command znodes the node makes.
+    public var operatorID: String?
     public var allow: [String]
     public var sessionTimeout: Double
+    public var publicKeys: [Signify.PublicKey]
+    public var requireSignature: Bool
 
     public static let nodesRoot = "/ec2boot/nodes", groupsRoot = "/ec2boot/groups"
 
-    public static func resolve(config: WatchSettings, userData: UserData, instanceID: String) throws(WatchSetupError) -> WatchTarget {
+    public static func resolve(config: WatchSettings, userData: UserData, instanceID: String, paths: Paths) throws(WatchSetupError) -> WatchTarget {
         var settings = config
         if case .document(let node) = userData.content, case .mapping(let top) = node, let section = top["watch"] {
             do {
                 settings = try YAMLDecoding.decode(WatchSettings.self, from: section, source: "user-data", keyPrefix: "watch.")
                     .merged(over: config)
             } catch {
-                throw WatchSetupError("invalid user-data: \(error)")
+                throw WatchSetupError("invalid user-data: \(error)", badSettings: true)
             }
         }
         guard let hosts = settings.zookeeper, !hosts.isEmpty else {
             throw WatchSetupError("no ZooKeeper to watch: set watch.zookeeper in config.yaml or :watch: in user-data", unconfigured: true)
         }
         guard NameCheck.valid(instanceID, marks: "_.-") else { throw WatchSetupError("instance id \(instanceID) cannot name a znode") }
+        if settings.inlineAuth {
+            throw WatchSetupError("watch.auth: an inline password is refused (config.yaml and user-data are readable by others); "
+                                  + "put user:password in a 0600 root-owned file and name it in watch.auth_file", badSettings: true)
+        }
+        let keys = try (settings.publicKeys ?? []).map { (text) throws(WatchSetupError) in try publicKey(text, paths: paths) }
+        let require = settings.requireSignature ?? true
+        if require && keys.isEmpty {
+            throw WatchSetupError("watch.public_keys is empty and watch.require_signature is on (the default): no command could run; "
+                                  + "add the operator's signify key, or set require_signature: false to run unsigned commands", badSettings: true)
+        }
         return WatchTarget(hosts: hosts, node: settings.node ?? nodesRoot + "/" + instanceID, groups: settings.groups ?? [],
-                           digest: settings.auth.map { ZKDigest(user: $0.user, password: $0.password) },
-                           allow: settings.allow ?? Command.defaultAllow, sessionTimeout: settings.sessionTimeout ?? 10)
+                           digest: try settings.authFile.map { (file) throws(WatchSetupError) in try digest(file, paths: paths) },
+                           operatorID: settings.operatorID, allow: settings.allow ?? Command.defaultAllow,
+                           sessionTimeout: settings.sessionTimeout ?? 10, publicKeys: keys, requireSignature: require)
+    }
+
+    /// `user:password` from a root-owned file no one else may read.
+    static func digest(_ file: String, paths: Paths) throws(WatchSetupError) -> ZKDigest {
+        let path = paths.host(file)
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw WatchSetupError("watch.auth_file \(file): \(String(cString: strerror(errno)))", badSettings: true) }
+        guard info.st_uid == 0 || info.st_uid == geteuid(), info.st_mode & 0o077 == 0 else {
+            throw WatchSetupError("watch.auth_file \(file) is mode \(String(info.st_mode & 0o7777, radix: 8)) owned by uid \(info.st_uid); "
+                                  + "it must be 0600 and root's (chmod 600, chown root)", badSettings: true)
+        }
+        guard let data = FileSystem.read(path),
+              let parsed = ZKDigest(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw WatchSetupError("watch.auth_file \(file): expected user:password", badSettings: true)
+        }
+        return parsed
+    }
+
+    /// A key line, or the path of a `.pub` file.
+    static func publicKey(_ text: String, paths: Paths) throws(WatchSetupError) -> Signify.PublicKey {
+        let source = text.hasPrefix("/") ? FileSystem.read(paths.host(text)).map { String(decoding: $0, as: UTF8.self) } : text
+        guard let source else { throw WatchSetupError("watch.public_keys: cannot read \(text)", badSettings: true) }
+        do { return try Signify.publicKey(source) } catch {
+            throw WatchSetupError("watch.public_keys: \(text.hasPrefix("/") ? text + ": " : "")\(error)", badSettings: true)
+        }
     }
 
     /// The node's and its groups' command znodes.
     var commandPaths: [String] { [node + "/command"] + groups.map { $0 + "/command" } }
 
-    /// Who may write what: with a digest identity, only it (everyone may read); without, anyone.
-    var acl: ZKACL { digest.map { ZKACL.digest($0, othersMay: ZKACL.read) } ?? .open }
+    /// The identities that may change what the node makes (the operator's too, to clean up).
+    var writers: [String] { [digest?.aclID, operatorID].compactMap { $0 } }
+    /// Who may write a command: the operator when named, else the node's own identity.
+    var commandWriters: [String] { operatorID.map { [$0] } ?? writers }
+
+    /// The node's folders, presence and results: its writers; everyone reads.
+    var acl: ZKACL { .writers(writers, othersMay: ZKACL.read) }
+    var commandACL: ZKACL { .writers(commandWriters, othersMay: ZKACL.read) }
+    /// Folders shared by many nodes (`/ec2boot/nodes`, a group's `members` and `results`):
+    /// any node may add its own child there.
+    var sharedACL: ZKACL { .writers(writers, othersMay: ZKACL.read | ZKACL.create) }
 }
 
 public struct WatchSetupError: Error, CustomStringConvertible, Sendable {

@@ -10,6 +10,14 @@ public struct ZKStat: Sendable, Equatable, Codable {
     public var dataLength: Int32
     public var ephemeralOwner: Int64
 
+    public init(mzxid: Int64, version: Int32, mtime: Int64, dataLength: Int32, ephemeralOwner: Int64) {
+        self.mzxid = mzxid
+        self.version = version
+        self.mtime = mtime
+        self.dataLength = dataLength
+        self.ephemeralOwner = ephemeralOwner
+    }
+
     init(_ stat: Stat) {
         mzxid = stat.mzxid
         version = stat.version
@@ -47,19 +55,40 @@ public enum ZKEvent: Sendable, Equatable {
 
 /// Who may do what to a znode. Built here rather than from the C client's globals
 /// (`ZOO_OPEN_ACL_UNSAFE`), which Swift 6 refuses as shared mutable state.
-public struct ZKACL: Sendable {
-    public struct Entry: Sendable { let perms: Int32; let scheme: String; let id: String }
+public struct ZKACL: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable, CustomStringConvertible {
+        public let perms: Int32, scheme: String, id: String
+        public init(perms: Int32, scheme: String, id: String) {
+            self.perms = perms
+            self.scheme = scheme
+            self.id = id
+        }
+        /// `world:anyone:rw` as zkCli prints it (a digest id shows its user only).
+        public var description: String {
+            let letters = zip("rwcda", [ZKACL.read, ZKACL.write, ZKACL.create, ZKACL.delete, ZKACL.admin])
+                .filter { perms & $0.1 != 0 }.map { String($0.0) }.joined()
+            return "\(scheme):\(scheme == "digest" ? String(id.prefix { $0 != ":" }) : id):\(letters)"
+        }
+    }
     public static let read: Int32 = 1, write: Int32 = 2, create: Int32 = 4, delete: Int32 = 8, admin: Int32 = 16, all: Int32 = 31
 
     public let entries: [Entry]
 
     public static let open = ZKACL(entries: [Entry(perms: all, scheme: "world", id: "anyone")])
 
-    /// Full rights for the digest identity; `othersMay` for everyone else.
-    public static func digest(_ identity: ZKDigest, othersMay perms: Int32) -> ZKACL {
-        var entries = [Entry(perms: all, scheme: "digest", id: identity.aclID)]
+    public init(entries: [Entry]) { self.entries = entries }
+
+    /// Full rights for each digest ACL id; `othersMay` for everyone else. No id: open to all.
+    public static func writers(_ ids: [String], othersMay perms: Int32) -> ZKACL {
+        guard !ids.isEmpty else { return open }
+        var entries = Set(ids).sorted().map { Entry(perms: all, scheme: "digest", id: $0) }
         if perms != 0 { entries.append(Entry(perms: perms, scheme: "world", id: "anyone")) }
         return ZKACL(entries: entries)
+    }
+
+    /// The entries that let someone other than `writers` change the data or the ACL.
+    public func othersWriting(_ writers: [String]) -> [Entry] {
+        entries.filter { $0.perms & (Self.write | Self.admin) != 0 && !($0.scheme == "digest" && writers.contains($0.id)) }
     }
 
     func withVector<R>(_ body: (UnsafePointer<ACL_vector>) -> R) -> R {
@@ -164,6 +193,25 @@ final class ZKHandle: @unchecked Sendable {
         guard code == 0 else { throw ZKError(code: code, path: path) }
         defer { deallocate_String_vector(&strings) }
         return (0..<Int(strings.count)).compactMap { strings.data[$0].map { String(cString: $0) } }
+    }
+
+    func getACL(_ path: String) throws(ZKError) -> (ZKACL, ZKStat) {
+        var vector = ACL_vector()
+        var stat = Stat()
+        let code = zoo_get_acl(handle, path, &vector, &stat)
+        guard code == 0 else { throw ZKError(code: code, path: path) }
+        defer { deallocate_ACL_vector(&vector) }
+        let entries = (0..<Int(vector.count)).map { index -> ZKACL.Entry in
+            let acl = vector.data[index]
+            return ZKACL.Entry(perms: acl.perms, scheme: acl.id.scheme.map { String(cString: $0) } ?? "",
+                               id: acl.id.id.map { String(cString: $0) } ?? "")
+        }
+        return (ZKACL(entries: entries), ZKStat(stat))
+    }
+
+    func setACL(_ path: String, _ acl: ZKACL, version: Int32) throws(ZKError) {
+        let code = acl.withVector { zoo_set_acl(handle, path, version, $0) }
+        guard code == 0 else { throw ZKError(code: code, path: path) }
     }
 
     var sessionID: Int64 { zoo_client_id(handle).pointee.client_id }

@@ -129,13 +129,25 @@ public final class ZKSession: @unchecked Sendable {
         try await call { try $0.create(path, data, acl: acl, ephemeral: ephemeral) }
     }
 
-    /// Creates `path` and the folders above it that are missing; an existing node is left as it is.
-    public func ensure(_ path: String, acl: ZKACL) async throws(ZKError) {
+    /// Creates `path` (with `acl`) and the folders above it that are missing (with `parents`,
+    /// default `acl`); an existing node is left as it is.
+    public func ensure(_ path: String, acl: ZKACL, parents: ZKACL? = nil) async throws(ZKError) {
         var prefix = ""
-        for part in path.split(separator: "/") {
+        let parts = path.split(separator: "/")
+        for (index, part) in parts.enumerated() {
             prefix += "/" + part
-            do { try await create(prefix, acl: acl) } catch where error.code == ZKError.nodeExists {}
+            let last = index == parts.count - 1
+            do { try await create(prefix, acl: last ? acl : parents ?? acl) } catch where error.code == ZKError.nodeExists {}
         }
+    }
+
+    public func getACL(_ path: String) async throws(ZKError) -> (ZKACL, ZKStat) {
+        try await call { try $0.getACL(path) }
+    }
+
+    /// Replaces the ACL if the ACL's version (`aversion`, -1: any) still matches.
+    public func setACL(_ path: String, _ acl: ZKACL, version: Int32 = -1) async throws(ZKError) {
+        try await call { try $0.setACL(path, acl, version: version) }
     }
 
     public func delete(_ path: String, version: Int32 = -1) async throws(ZKError) {

@@ -189,6 +189,7 @@ private final class LineReader: @unchecked Sendable {
     private let onLine: @Sendable (String) -> Void
     private let lock = NSLock()
     private var tail: [String] = []
+    private var abandoned = false
     private let done = DispatchSemaphore(value: 0)
 
     init(fd: Int32, keep: Int, onLine: @escaping @Sendable (String) -> Void) {
@@ -201,14 +202,20 @@ private final class LineReader: @unchecked Sendable {
         Thread.detachNewThread { [self] in
             var line: [UInt8] = []
             var cut = false
+            var pem = PEMFilter()
             var buffer = [UInt8](repeating: 0, count: 16384)
-            while true {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            // poll, not a bare read: a daemon the action left holding the pipe must not keep this thread and descriptor forever.
+            while !lock.withLock({ abandoned }) {
+                let ready = poll(&poller, 1, 200)
+                if ready < 0 && errno != EINTR { break }
+                if ready <= 0 { continue }
                 let n = read(fd, &buffer, buffer.count)
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
                 for byte in buffer[0..<n] {
                     if byte == UInt8(ascii: "\n") {
-                        emit(line, cut: cut)
+                        if let shown = pem.pass(line) { emit(shown, cut: cut) }
                         line.removeAll(keepingCapacity: true)
                         cut = false
                     } else if line.count < Self.maxLine {
@@ -218,7 +225,7 @@ private final class LineReader: @unchecked Sendable {
                     }
                 }
             }
-            if !line.isEmpty || cut { emit(line, cut: cut) }
+            if !line.isEmpty || cut, let shown = pem.pass(line) { emit(shown, cut: cut) }
             close(fd)
             done.signal()
         }
@@ -234,13 +241,34 @@ private final class LineReader: @unchecked Sendable {
     }
 
     /// The kept lines, once the pipe is closed; a daemon the script started without
-    /// redirecting its output may hold it open, so this waits two seconds at most.
+    /// redirecting its output may hold it open, so this waits two seconds at most, then the
+    /// reading thread stops and closes its end.
     func finish() async -> [String] {
         await withCheckedContinuation { continuation in
             Thread.detachNewThread { [self] in
-                _ = done.wait(timeout: .now() + 2)
+                if done.wait(timeout: .now() + 2) == .timedOut {
+                    lock.withLock { abandoned = true }
+                    done.wait()  // within one poll interval
+                }
                 continuation.resume(returning: lock.withLock { tail })
             }
         }
+    }
+}
+
+/// Keeps PEM blocks (keys, certificates) out of what an action prints: the BEGIN line is kept
+/// and marked, the body and END line are dropped.
+struct PEMFilter {
+    private var inside = false
+
+    mutating func pass(_ line: [UInt8]) -> [UInt8]? {
+        let text = String(decoding: line, as: UTF8.self)
+        if inside {
+            if text.contains("-----END ") { inside = false }
+            return nil
+        }
+        guard let begin = text.range(of: "-----BEGIN "), text[begin.upperBound...].contains("-----") else { return line }
+        inside = !text[begin.upperBound...].contains("-----END ")
+        return Array((text[..<begin.lowerBound] + "-----BEGIN … <redacted PEM block>").utf8)
     }
 }

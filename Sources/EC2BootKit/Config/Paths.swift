@@ -28,4 +28,6 @@ public struct Paths: Sendable {
     public var facterFactsFile: String { host("/etc/facter/facts.d/ec2_boot_init.yaml") }
     public var motdFile: String { host("/etc/motd") }
     public var lockFile: String { host("/run/ec2-boot-init.lock") }
+    /// Held by the one `watch` of this root.
+    public var watchLockFile: String { host("/run/ec2-boot-init-watch.lock") }
 }

@@ -10,23 +10,28 @@ public struct WatchSettings: Sendable, Decodable, Equatable {
     public var node: String?
     /// Group znodes the node also takes commands from.
     public var groups: [String]?
-    /// Digest identity; the password is a secret (never logged, in facts, status or results).
-    public var auth: Auth?
+    /// `auth:` was given (the old inline password): the watch service refuses to start, the boot
+    /// is not held up by it.
+    public var inlineAuth = false
+    /// The node's digest identity: a file holding `user:password` (0600, root's).
+    public var authFile: String?
+    /// The operator's digest ACL id (`user:base64(sha1(user:password))`): the only identity
+    /// that may write a `command` znode the node creates.
+    public var operatorID: String?
+    /// signify keys whose signatures a command must carry: the base64 key line, or a `.pub` path.
+    public var publicKeys: [String]?
+    /// Refuse unsigned commands (default true); false runs them, with a warning.
+    public var requireSignature: Bool?
     /// Action types a command may run.
     public var allow: [String]?
     /// Seconds.
     public var sessionTimeout: Double?
 
-    public struct Auth: Sendable, Decodable, Equatable, CustomStringConvertible {
-        public var user: String
-        public var password: String
-        public var description: String { "\(user):<password>" }
-    }
-
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case zookeeper, node, groups, auth, allow, sessionTimeout = "session_timeout"
+        case zookeeper, node, groups, auth, allow, sessionTimeout = "session_timeout", authFile = "auth_file"
+        case operatorID = "operator", publicKeys = "public_keys", requireSignature = "require_signature"
     }
 
     public init(from decoder: Decoder) throws {
@@ -41,7 +46,20 @@ public struct WatchSettings: Sendable, Decodable, Equatable {
                     "\(path): expected an absolute znode path of letters, digits, _ . - (no trailing /)")
             }
         }
-        auth = try c.decodeIfPresent(Auth.self, forKey: .auth)
+        inlineAuth = c.contains(.auth)
+        authFile = try c.decodeIfPresent(String.self, forKey: .authFile)
+        operatorID = try c.decodeIfPresent(String.self, forKey: .operatorID)
+        if let id = operatorID, !Self.validDigestID(id) {
+            throw DecodingError.dataCorruptedError(forKey: .operatorID, in: c, debugDescription:
+                "expected user:base64(sha1(user:password)), the digest ACL id, never the password itself")
+        }
+        publicKeys = try c.decodeIfPresent([String].self, forKey: .publicKeys)
+        for key in publicKeys ?? [] where !key.hasPrefix("/") {
+            do { _ = try Signify.publicKey(key) } catch {
+                throw DecodingError.dataCorruptedError(forKey: .publicKeys, in: c, debugDescription: "\(error) (the second line of a signify .pub file, or its path)")
+            }
+        }
+        requireSignature = try c.decodeIfPresent(Bool.self, forKey: .requireSignature)
         allow = try c.decodeIfPresent([String].self, forKey: .allow)
         sessionTimeout = try c.positive(.sessionTimeout)
     }
@@ -54,13 +72,24 @@ public struct WatchSettings: Sendable, Decodable, Equatable {
         }
     }
 
+    /// `user:` then the 28 base64 characters of a SHA-1.
+    static func validDigestID(_ id: String) -> Bool {
+        guard let colon = id.firstIndex(of: ":") else { return false }
+        let hash = id[id.index(after: colon)...]
+        return colon != id.startIndex && hash.count == 28 && Data(base64Encoded: String(hash))?.count == 20
+    }
+
     /// These settings, with `base`'s where these have none.
     public func merged(over base: WatchSettings) -> WatchSettings {
         var out = self
         out.zookeeper = zookeeper ?? base.zookeeper
         out.node = node ?? base.node
         out.groups = groups ?? base.groups
-        out.auth = auth ?? base.auth
+        out.inlineAuth = inlineAuth || base.inlineAuth
+        out.authFile = authFile ?? base.authFile
+        out.operatorID = operatorID ?? base.operatorID
+        out.publicKeys = publicKeys ?? base.publicKeys
+        out.requireSignature = requireSignature ?? base.requireSignature
         out.allow = allow ?? base.allow
         out.sessionTimeout = sessionTimeout ?? base.sessionTimeout
         return out

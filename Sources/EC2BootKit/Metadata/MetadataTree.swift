@@ -135,9 +135,5 @@ public enum MetadataPath {
     }
 
     /// A name fit for a log line: control characters escaped, length cut.
-    public static func printable(_ name: String) -> String {
-        let escaped = name.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "\\x\(String($0.value, radix: 16))" : String($0) }
-            .joined()
-        return escaped.count > 80 ? String(escaped.prefix(80)) + "…" : escaped
-    }
+    public static func printable(_ name: String) -> String { Printable.escape(name) }
 }

@@ -9,6 +9,8 @@ import Logging
 public struct LockTimeout: Error, CustomStringConvertible {
     public let path: String
     public let seconds: Double
+    /// The pid the holder wrote into the lock file, if it wrote one.
+    public var holder: Int? = nil
     public var description: String {
         "another ec2-boot-init run holds \(path); gave up after waiting \(Int(seconds)) s"
     }
@@ -36,8 +38,9 @@ public final class FileLock: Sendable {
             }
             let waited = ContinuousClock.now - start
             if waited >= .milliseconds(Int64(timeout * 1000)) {
+                let holder = Self.holder(fd)
                 close(fd)
-                throw LockTimeout(path: path, seconds: timeout)
+                throw LockTimeout(path: path, seconds: timeout, holder: holder)
             }
             if let logger, ContinuousClock.now >= nextReminder {
                 let holder = Self.holder(fd).map { "pid \($0)" } ?? "another process"

@@ -100,6 +100,20 @@ public enum Timestamp {
                           parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec)
         return milliseconds ? base + String(format: ".%03dZ", Int(now.tv_nsec / 1_000_000)) : base + "Z"
     }
+
+    /// `2026-12-05T10:00:00Z`.
+    public static func string(_ date: Date) -> String {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1,
+                      parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec)
+    }
+
+    /// An RFC 3339 time (`2026-12-05T10:00:00Z`, or with an offset), or nil.
+    public static func parse(_ text: String) -> Date? {
+        ISO8601DateFormatter().date(from: text)
+    }
 }
 
 enum LogFormat {

@@ -8,12 +8,15 @@ import Foundation
 /// - command-line flags of those names: `--password VALUE`, `--token=VALUE`;
 /// - `Authorization:` headers (scheme and credentials);
 /// - the password in `scheme://user:password@host`;
-/// - presigned URL parts: `X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token`.
+/// - presigned URL parts: `X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token`;
+/// - PEM blocks (private keys, certificates), whole: an action's output lines go through
+///   `PEMFilter` too, which sees a block across lines.
 public enum Redaction {
     // Bounded name parts and anchored starts: a 64 KiB line of dots or dashes costs linear time.
     private static let secretName = #"[\w.-]{0,64}(?:pass(?:word|wd)?|psk|secret|token|api[_-]?key|private[_-]?key|credentials?|access[_-]?key)[\w.-]{0,64}"#
 
     private static let rules: [(NSRegularExpression, String)] = [
+        (#"-----BEGIN [A-Z0-9 ]{1,64}-----[\s\S]*?(?:-----END [A-Z0-9 ]{1,64}-----|$)"#, "-----BEGIN … <redacted PEM block>"),
         (#"(?i)(authorization["']?\s*[:=]\s*)[^\r\n]*"#, "$1<redacted>"),
         (#"(?i)(://[^/\s:@]+:)[^/\s@]+(@)"#, "$1<redacted>$2"),
         (#"(?i)(x-amz-(?:signature|credential|security-token)=)[^&\s"']+"#, "$1<redacted>"),
