@@ -11,6 +11,10 @@
 3. group push: --group watcher processes in one group, `ec2-boot-init push --group` timed until
    it has every result.
 
+Commands to our watcher are signed as the shipped default requires (a signify key made for the run;
+each command signed before its clock starts, so the figure includes the node's verification); the
+peer, which checks nothing, gets the same signed bytes.
+
 Usage: python3 benchmarks/watch_bench.py [--binary .build-static/release/ec2-boot-init] [--pushes 50] [--idle 60] [--group 20]
 """
 import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
@@ -19,6 +23,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tools", "zookeeper"))
 from kazoo.client import KazooClient  # noqa: E402
+
+PUBLIC = [""]  # the operator's public key line, set in main
 
 STUB = """#!/bin/sh
 echo "$(date +%s.%N) $(cat "$4" 2>/dev/null || cat "$2")" >> {root}/starts
@@ -38,6 +44,24 @@ def proc_stats(pid):
                 rss = int(line.split()[1])
     return cpu, hwm, rss
 
+def make_key(work):
+    """An operator key pair from signify-openbsd; returns (secret file, public key line)."""
+    pub, sec = os.path.join(work, "op.pub"), os.path.join(work, "op.sec")
+    subprocess.run(["signify-openbsd", "-G", "-n", "-p", pub, "-s", sec], check=True)
+    with open(pub) as f:
+        return sec, f.read().splitlines()[1]
+
+def sign(secret, target, command):
+    """The command in signify's embedded form, signed for target, as README's shell example makes it."""
+    expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    with tempfile.TemporaryDirectory() as d:
+        message = os.path.join(d, "cmd")
+        with open(message, "w") as f:
+            f.write("target: %s\nexpires: %s\nid: bench-%s\n\n%s" % (target, expires, os.urandom(8).hex(), command))
+        subprocess.run(["signify-openbsd", "-S", "-e", "-s", secret, "-m", message, "-x", message + ".signed"], check=True)
+        with open(message + ".signed", "rb") as f:
+            return f.read()
+
 def node_root(work, binary, name, hosts, watch_extra=""):
     root = os.path.join(work, name)
     os.makedirs(os.path.join(root, "seed"))
@@ -49,7 +73,7 @@ def node_root(work, binary, name, hosts, watch_extra=""):
     with open(os.path.join(root, "seed", "user-data"), "w") as f:
         f.write("facts:\n  role: bench\n")
     with open(os.path.join(root, "etc", "ec2-boot-init", "config.yaml"), "w") as f:
-        f.write("syslog: false\nwatch:\n  zookeeper: \"%s\"\n%s" % (hosts, watch_extra))
+        f.write("syslog: false\nwatch:\n  zookeeper: \"%s\"\n  public_keys: [\"%s\"]\n%s" % (hosts, PUBLIC[0], watch_extra))
     with open(os.path.join(root, "etc", "chef", "client.rb"), "w") as f:
         f.write('chef_server_url "https://chef.example.com"\n')
     stub = os.path.join(root, "bin", "chef-client")
@@ -80,11 +104,12 @@ def starts(root):
     except FileNotFoundError:
         return []
 
-def latencies(zk, path, root, pushes, label):
+def latencies(zk, path, root, pushes, label, secret):
     out = []
     for i in range(pushes):
+        data = sign(secret, path.rsplit("/", 1)[0], json.dumps({"run_list": ["recipe[bench_%d]" % i]}))
         t0 = time.time()
-        zk.set(path, json.dumps({"run_list": ["recipe[bench_%d]" % i]}).encode())
+        zk.set(path, data)
         if not wait_for(lambda: len(starts(root)) > i, 30):
             raise SystemExit("%s: push %d never started" % (label, i))
         out.append((float(starts(root)[i][0]) - t0) * 1000)
@@ -108,6 +133,7 @@ def main():
     args = ap.parse_args()
     binary = os.path.abspath(args.binary)
     work = tempfile.mkdtemp(prefix="ec2boot-watch-bench-")
+    secret, PUBLIC[0] = make_key(work)
     zkp = subprocess.Popen([sys.executable, os.path.join(REPO, "tools", "zookeeper", "zk_ensemble.py"), "--dir",
                             os.path.join(work, "zk"), "--parent", str(os.getpid())], stdout=subprocess.PIPE, text=True)
     port = int(zkp.stdout.readline().split()[1])
@@ -130,7 +156,7 @@ def main():
         print("idle watcher over %d s: CPU %.3f s, VmRSS %.1f MB, peak RSS (VmHWM) %.1f MB"
               % (args.idle, cpu1 - cpu0, rss / 1024, hwm / 1024))
         # 2. latency, ours then the peer's, the same stand-in
-        ours = latencies(zk, "/ec2boot/nodes/i-bench/command", root, args.pushes, "watch")
+        ours = latencies(zk, "/ec2boot/nodes/i-bench/command", root, args.pushes, "watch", secret)
         _, hwm_after, _ = proc_stats(watcher.pid)
         print("ec2-boot-init watch, write -> chef-client start, %d pushes: %s (peak RSS after them %.1f MB)"
               % (args.pushes, summary(ours), hwm_after / 1024))
@@ -146,7 +172,7 @@ def main():
                                  "/ec2boot/peer/command"], env=env_with(peer_root), stdout=subprocess.PIPE, text=True)
         procs.append(peer)
         peer.stdout.readline()
-        theirs = latencies(zk, "/ec2boot/peer/command", peer_root, args.pushes, "peer")
+        theirs = latencies(zk, "/ec2boot/peer/command", peer_root, args.pushes, "peer", secret)
         _, peer_hwm, _ = proc_stats(peer.pid)
         print("kazoo DataWatch peer (the documented pattern), same stand-in: %s (peak RSS %.1f MB)" % (summary(theirs), peer_hwm / 1024))
         peer.terminate()
@@ -163,7 +189,7 @@ def main():
             wait_for(lambda: zk.exists(group + "/members") and len(zk.get_children(group + "/members")) == size, 120)
             t0 = time.time()
             push = subprocess.run([binary, "push", "--zookeeper", hosts, "--group", group, "--run-list", "recipe[fleet]",
-                                   "--wait", "300"], capture_output=True, text=True)
+                                   "--wait", "300", "--sign-key", secret], capture_output=True, text=True)
             elapsed = time.time() - t0
             ran = sum(len(starts(r)) for r, _ in members)
             print("group push to %d watchers: %.2f s until push had every result (exit %d, %s; chef-client runs: %d)"

@@ -3,14 +3,14 @@ import Testing
 
 /// The re-run channel closed: only commands signed by the operator for this node (or its group),
 /// unexpired and never seen before, run; ZooKeeper's ACLs keep others from overwriting a node's
-/// znodes; the watcher's own bounds. Real ZooKeeper, kazoo as the other client, keys and
-/// signatures made by signify-openbsd.
+/// znodes; the watcher's own bounds. A real three-server ZooKeeper ensemble (started once for the
+/// suite), kazoo as the other client, keys and signatures made by signify-openbsd.
 @Suite struct WatchSecurityTests {
     static let chef = #"{"run_list":["recipe[secure]"]}"#
 
     /// A registered watcher on a node of its own.
     func started(_ id: String, watch: String = "") throws -> (ZooKeeperServers, WatchNode, Background) {
-        let zk = try ZooKeeperServers.shared.get()
+        let zk = try ZooKeeperServers.ensemble.get()
         let node = try WatchNode(id, zookeeper: zk.connect, watch: watch)
         let watcher = try node.start()
         guard eventually(30, { zkJSON(zk.connect, node.base + "/alive") != nil }) else { throw PeerFailed(output: node.logText) }
@@ -53,6 +53,24 @@ import Testing
         withExtendedLifetime(watcher) {}
     }
 
+    /// A command signed (by signify alone) for a group runs once on every member; the same
+    /// signed bytes written to a member's own command are refused there (signed for the group).
+    @Test func aGroupCommandSignedForTheGroupRunsOnceOnEachMember() throws {
+        let zk = try ZooKeeperServers.ensemble.get()
+        let group = "/ec2boot/groups/signed"
+        let nodes = try (0..<3).map { try WatchNode("i-0sg\($0)", zookeeper: zk.connect, watch: "  groups: [\(group)]\n") }
+        let watchers = try nodes.map { try $0.start() }
+        #expect(eventually(60) { (try? kazoo(zk.connect, ["children", group + "/members"]))?.stdout.split(separator: "\n").count == 3 })
+        let signed = try OperatorKey.shared.get().sign(Self.chef, for: group)
+        #expect(try kazoo(zk.connect, ["set", group + "/command", "-"], stdin: signed).status == 0)
+        #expect(eventually(60) { nodes.allSatisfy { $0.runs.count == 2 } }, "\(nodes.map(\.logText))")
+        _ = try kazoo(zk.connect, ["set", nodes[0].base + "/command", "-"], stdin: signed)
+        #expect(eventually { (zkJSON(zk.connect, nodes[0].base + "/result")?["error"] as? String)?.contains("signed for \(group)") == true })
+        usleep(500_000)
+        #expect(nodes.allSatisfy { $0.runs.count == 2 }, "each member ran it once")
+        withExtendedLifetime(watchers) {}
+    }
+
     /// The same signed bytes written again, and the same id in new bytes: refused as replays; one run only.
     @Test func aReplayedCommandRunsOnce() throws {
         let (zk, node, watcher) = try started("i-0replay")
@@ -84,7 +102,7 @@ import Testing
     /// With an auth file and the operator's identity: nobody but the operator writes `command`,
     /// not an anonymous client, not the node's own identity; the operator's signed command runs.
     @Test func onlyTheOperatorsIdentityWritesACommand() throws {
-        let zk = try ZooKeeperServers.shared.get()
+        let zk = try ZooKeeperServers.ensemble.get()
         // ZooKeeper's digest id of ops:ops-Secret-pw, as the README shows how to make with openssl.
         let id = try runProcess("/bin/sh", ["-c", "printf %s 'ops:ops-Secret-pw' | openssl dgst -binary -sha1 | openssl base64"])
         let node = try WatchNode("i-0acl", zookeeper: zk.connect,
@@ -104,7 +122,7 @@ import Testing
 
     /// A command znode someone made beforehand, open to all: reported at start and set right.
     @Test func aPrecreatedWorldWritableCommandIsReportedAndRepaired() throws {
-        let zk = try ZooKeeperServers.shared.get()
+        let zk = try ZooKeeperServers.ensemble.get()
         #expect(try kazoo(zk.connect, ["create", "/ec2boot/nodes/i-0pre/command", ""]).status == 0)
         #expect(try kazoo(zk.connect, ["acl", "/ec2boot/nodes/i-0pre/command"]).stdout.contains("world anyone 31"))
         let node = try WatchNode("i-0pre", zookeeper: zk.connect, watch: "  auth_file: /etc/zk.auth\n")
@@ -209,7 +227,7 @@ import Testing
 
     /// ZooKeeper data is whoever wrote it: `nodes` and `push` print no control character from it.
     @Test func nodesPrintsNoControlCharacters() throws {
-        let zk = try ZooKeeperServers.shared.get()
+        let zk = try ZooKeeperServers.ensemble.get()
         let alive = #"{"hostname": "evil\u001b]0;owned\u0007\u001b[2J", "since": "x\u009b31m"}"#
         #expect(try kazoo(zk.connect, ["create", "/ec2boot/nodes/i-0esc/alive", alive]).status == 0)
         let listed = try tool(["nodes", "--zookeeper", zk.connect])

@@ -30,6 +30,11 @@ final class ZooKeeperServers: @unchecked Sendable {
         info.servers.first { fourLetter("srvr", port: $0.client_port).contains("Mode: leader") }
     }
 
+    /// Three servers, started once for the signed-command tests (the channel as deployed: an ensemble).
+    static let ensemble: Result<ZooKeeperServers, PeerFailed> = {
+        do { return .success(try ZooKeeperServers(servers: 3)) } catch { return .failure(PeerFailed(output: "\(error)")) }
+    }()
+
     /// One server on 127.0.0.1, started once for every test that needs no ensemble of its own.
     static let shared: Result<ZooKeeperServers, PeerFailed> = {
         do { return .success(try ZooKeeperServers()) } catch { return .failure(PeerFailed(output: "\(error)")) }
