@@ -48,18 +48,16 @@ lintian --no-tag-display-limit "$deb" > dist/lintian.txt 2>&1 || true
 if grep -q '^E:' dist/lintian.txt; then cat dist/lintian.txt >&2; fail "lintian errors"; fi
 echo "lintian: $(grep -c '^W:' dist/lintian.txt || true) warnings, no errors"
 
-# 3. A real Debian 12 root.
-mirror=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v security | head -1)
-[ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
-[ -n "$mirror" ] || fail "no Debian mirror in this machine's apt sources"
+# 3. A real Debian 12 root (scripts/lib/debian-root.sh, shared with scripts/fresh-check.sh).
+. scripts/lib/debian-root.sh
 root=$(mktemp -d /tmp/ec2boot-debootstrap.XXXXXX)
 cleanup() {
-  if mountpoint -q "$root/proc" && ! umount "$root/proc"; then echo "cannot unmount $root/proc; left $root" >&2; return; fi
-  rm -rf --one-file-system "$root"
+  if ! root_unmount "$root"; then echo "cannot unmount inside $root; left it" >&2; return; fi
+  rm -rf --one-file-system "$root" "$root.debootstrap.log"
 }
 trap cleanup EXIT
 start=$(date +%s)
-debootstrap --variant=minbase bookworm "$root" "$mirror" > dist/debootstrap.log 2>&1 || { tail -20 dist/debootstrap.log >&2; fail "debootstrap"; }
+debian_root "$root" || fail "debootstrap"
 echo "debootstrap: $(( $(date +%s) - start )) s"
 mount -t proc proc "$root/proc"
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "$@"; }
