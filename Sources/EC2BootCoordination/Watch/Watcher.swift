@@ -52,7 +52,7 @@ public final class Watcher: @unchecked Sendable {
                 logger.warning("the ZooKeeper session expired; starting a new one", metadata: ["zookeeper": "\(target.hosts)"])
                 try await connect()
             case .authFailed:
-                throw WatchSetupError("ZooKeeper refused the digest credentials of watch.auth (user \(target.digest?.user ?? "-"))",
+                throw WatchSetupError("ZooKeeper refused the digest credentials of watch.auth_file (user \(target.digest?.user ?? "-"))",
                                       unconfigured: false, badSettings: true)
             case .connecting:
                 continue
