@@ -11,9 +11,9 @@ cd "$(dirname "$0")/.."
 # server and agent the puppet action is tested against (openssl reads the CSR in its autosign policy and makes the brokers' test CA, curl
 # waits for servers to answer); rabbitmq-server, activemq: the real brokers the middleware actions and the STOMP client are tested against;
 # zookeeper: the real ensemble `watch` and `push` are tested against; python3-kazoo: a second ZooKeeper client that writes commands;
-# python3-venv: the virtual environment for moto.
+# python3-venv: the virtual environment for moto; systemd: systemd-analyze verifies the units (a minimal root has no systemd).
 build=(zlib1g-dev libcurl4-openssl-dev libzookeeper-mt-dev)
-packages=("${build[@]}" facter ruby python3 python3-venv python3-kazoo util-linux gzip time signify-openbsd
+packages=("${build[@]}" facter ruby python3 python3-venv python3-kazoo util-linux gzip time signify-openbsd systemd
           puppetserver puppet-agent openssl curl rabbitmq-server activemq zookeeper)
 if [ "${1:-}" = "--build" ]; then packages=("${build[@]}"); fi
 missing=()

@@ -7,8 +7,10 @@
 #
 # What comes from this machine, because a fresh root cannot download it: the toolchain (this
 # machine's, bind-mounted read-only at the same path, as a newcomer unpacks swift.org's tarball),
-# and where this machine keeps the Swift packages (its git URL rewrites and their folder), which on
-# a machine with network are GitHub itself. Logs: $FRESH_LOGS (default: a temp folder).
+# where this machine keeps the Swift packages (its git URL rewrites and their folder), which on a
+# machine with open network are GitHub itself, and the local certificate authorities and pip.conf
+# its network needs to reach PyPI (on an open network, pip's own trust does). Logs: $FRESH_LOGS
+# (default: a temp folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -52,6 +54,12 @@ while read -r key value; do
   fi
   in_root "$root" git config --system --add "$key" "$value"
 done < <(git config --system --get-regexp '^url\..*\.insteadof$' 2>/dev/null || true)
+# This network's certificate authorities (for PyPI through its proxy) and pip's setting to trust them.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  in_root "$root" update-ca-certificates >> "$logs/apt.log" 2>&1
+fi
+[ -f /etc/pip.conf ] && cp /etc/pip.conf "$root/etc/pip.conf"
 # The checkout's .git is bound in for the clone (read-only): the root clones it as a newcomer clones GitHub.
 mkdir -p "$root/srv/origin.git"
 mount --bind "$repo/.git" "$root/srv/origin.git" && mount -o remount,bind,ro "$root/srv/origin.git"; binds+=("$root/srv/origin.git")
