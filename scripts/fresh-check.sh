@@ -26,7 +26,12 @@ cleanup() {
   pids=$(for p in /proc/[0-9]*; do [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && echo "${p#/proc/}"; done || true)
   [ -n "$pids" ] && kill -9 $pids 2>/dev/null || true
   for ((i=${#binds[@]}-1; i>=0; i--)); do umount "${binds[i]}" 2>/dev/null || umount -l "${binds[i]}" || true; done
-  if root_unmount "$root"; then rm -rf --one-file-system "$root" "$root.debootstrap.log"; else echo "left $root (a mount is busy)" >&2; fi
+  # rm only when nothing is mounted below: a bind mount is the same file system to rm's eyes.
+  if root_unmount "$root" && ! grep -q " $root/" /proc/mounts; then
+    rm -rf --one-file-system "$root" "$root.debootstrap.log"
+  else
+    echo "left $root (a mount is still there)" >&2
+  fi
 }
 trap cleanup EXIT
 phase() { printf '== fresh-check: %s (%s)\n' "$*" "$(date -u +%T)"; }

@@ -136,12 +136,14 @@ import Testing
     }
 
     /// Settings that leave a node open stop the watch unit from starting, with the reason.
-    @Test(arguments: [("0644", "is mode 644"), ("inline", "an inline password is refused"), ("no keys", "watch.public_keys is empty")])
+    @Test(arguments: [("0644", "is mode 644"), ("inline", "an inline password is refused"), ("no keys", "watch.public_keys is empty"),
+                      ("operator alone", "watch.operator needs watch.auth_file")])
     func unsafeSettingsAreRefused(_ kind: String, _ reason: String) throws {
         let root = try makeRoot("unsafe", config: "watch:\n  zookeeper: 127.0.0.1:1\n" + [
             "0644": "  public_keys: [\"\(try OperatorKey.shared.get().publicLine)\"]\n  auth_file: /etc/zk.auth\n",
             "inline": "  public_keys: [\"\(try OperatorKey.shared.get().publicLine)\"]\n  auth:\n    user: ops\n    password: pw\n",
             "no keys": "",
+            "operator alone": "  public_keys: [\"\(try OperatorKey.shared.get().publicLine)\"]\n  operator: \"ops:F8PNk4Kq0+cQ7ziNGzzpr7MSeqY=\"\n",
         ][kind]!)
         try TestEnv.write(#"{"instance-id": "i-0unsafe"}"#, to: root + "/seed/meta-data.json")
         try TestEnv.write("", to: root + "/seed/user-data")

@@ -37,6 +37,10 @@ public struct WatchTarget: Sendable {
             throw WatchSetupError("watch.auth: an inline password is refused (config.yaml and user-data are readable by others); "
                                   + "put user:password in a 0600 root-owned file and name it in watch.auth_file", badSettings: true)
         }
+        if settings.operatorID != nil && settings.authFile == nil {
+            throw WatchSetupError("watch.operator needs watch.auth_file: the node needs an identity of its own to keep writing "
+                                  + "its presence and results once only the operator may write its znodes", badSettings: true)
+        }
         let keys = try (settings.publicKeys ?? []).map { (text) throws(WatchSetupError) in try publicKey(text, paths: paths) }
         let require = settings.requireSignature ?? true
         if require && keys.isEmpty {
