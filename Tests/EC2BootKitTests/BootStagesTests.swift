@@ -50,6 +50,20 @@ import Testing
         #expect(try runProcess(TestEnv.binary, ["status", "--wait", "--timeout", "5", "--root", root]).status == 0)
     }
 
+    /// User-data over its bound is refused at the data stage, and the actions stage, which reads
+    /// only the cache, refuses it too (it used to write the provisioned MOTD and exit 0).
+    @Test func oversizeUserDataStaysRefusedInTheActionsStage() throws {
+        let root = try seeded("actions:\n  - type: shell\n    command: echo ran >> ROOT/ran\n" + String(repeating: "# padding\n", count: 20))
+        try TestEnv.write("syslog: false\nlock_timeout: 5\nuser_data:\n  max_bytes: 64\n", to: root + "/etc/ec2-boot-init/config.yaml")
+        let data = try run(root, ["run", "--stage", "data"])
+        #expect(data.status == 2 && data.stderr.contains("max_bytes"), "\(data.stderr)")
+        let actions = try tool(["run", "--stage", "actions", "--root", root])
+        #expect(actions.status == 2, "\(actions.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: root + "/ran"))
+        let motd = try #require(TestEnv.read(root + "/etc/motd"))
+        #expect(motd.contains("UNPROVISIONED") && !motd.contains("provisioned instance"), "\(motd)")
+    }
+
     @Test func invalidUserDataIsUnprovisionedFromTheDataStageOn() throws {
         // systemd skips the actions unit after the data stage fails, so its MOTD is the last word.
         let root = try seeded("actions:\n  - type: shell\n    comand: true\n")

@@ -7,6 +7,8 @@ import Foundation
 /// world-readable (folders 0755, files 0644: monitoring and applications read it as other
 /// users); what came from user-data or can hold a secret is 0600: `user-data.raw`, and with
 /// `metadata.include_credentials` the credentials (their folder 0700) and `meta-data.json`.
+/// `user-data.refused` says why user-data was refused unread (over its bound), so the actions
+/// stage, which reads only the cache, refuses it too.
 public struct CacheStore: Sendable {
     public let directory: String
 
@@ -17,6 +19,7 @@ public struct CacheStore: Sendable {
     var userDataFile: String { directory + "/user-data.raw" }
     var metadataJSONFile: String { directory + "/meta-data.json" }
     var identityFile: String { directory + "/instance-identity.json" }
+    var userDataRefusedFile: String { directory + "/user-data.refused" }
     var mirrorDir: String { directory + "/meta-data" }
 
     public var exists: Bool { FileSystem.exists(metadataJSONFile) }
@@ -37,6 +40,11 @@ public struct CacheStore: Sendable {
         } else {
             try FileSystem.remove(userDataFile)
         }
+        if let refused = data.userDataRefused {
+            try AtomicFile.write(Data(refused.utf8), to: userDataRefusedFile, mode: 0o600)
+        } else {
+            try FileSystem.remove(userDataRefusedFile)
+        }
         if let identity = data.identityDocument {
             try AtomicFile.write(identity, to: identityFile, mode: 0o644)
         } else {
@@ -50,7 +58,8 @@ public struct CacheStore: Sendable {
     public func read() throws -> BootData? {
         guard let json = FileSystem.read(metadataJSONFile) else { return nil }
         return BootData(userData: FileSystem.read(userDataFile), metadata: try MetadataTree(nestedJSON: json),
-                        identityDocument: FileSystem.read(identityFile))
+                        identityDocument: FileSystem.read(identityFile),
+                        userDataRefused: FileSystem.read(userDataRefusedFile).map { String(decoding: $0, as: UTF8.self) })
     }
 
     /// When the cache was last written.
