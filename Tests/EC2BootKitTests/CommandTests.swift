@@ -189,6 +189,9 @@ import Testing
         let result = try tool(["fetch", sim.url + "/files/tool.sh", dir + "/t", "--sha256", Self.sha])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(TestEnv.read(dir + "/t") == Self.body)
+        let stats = try await sim.stats()
+        #expect(stats.faults["truncate"] == 1 && stats.faults["drop"] == 1, "both faults happened: \(stats.faults)")
+        #expect(stats.by_path["/files/tool.sh"] == 3, "two failed tries, then the whole file: \(stats.by_path)")
     }
 
     @Test func aServerPastTheDeadlineFails() throws {

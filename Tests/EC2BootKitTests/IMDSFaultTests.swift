@@ -36,6 +36,10 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.seconds < 4, "the 0.5 s timeout cut the 5 s hang short: \(result.seconds) s")
         #expect(TestEnv.read(root + "/var/spool/ec2boot/meta-data/instance-type") == "t3.small")
+        let stats = try await sim.stats()
+        #expect(stats.faults["hang"] == 1, "the hang happened: \(stats.faults)")
+        let asked = stats.by_path.filter { $0.key.hasSuffix("meta-data/instance-type") }.values.reduce(0, +)
+        #expect(asked == 2, "one hung request, one retry: \(stats.by_path)")
     }
 
     @Test func aTokenRefusedMidCrawlIsRenewed() async throws {

@@ -190,6 +190,8 @@ final class Simulator {
         let v1_requests: Int
         let max_in_flight: Int
         let by_path: [String: Int]
+        /// How many times each fault (`--fail`, `--drop`, `--truncate`, `--hang`) was applied.
+        let faults: [String: Int]
         /// The file server's answers (`--serve`), and the most it served at once.
         let files_200: Int
         let files_304: Int

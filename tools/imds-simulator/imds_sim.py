@@ -160,6 +160,7 @@ class Faults:
 
     def __init__(self, specs):
         self.rules = []
+        self.injected = 0  # how many times this fault was applied: tests assert it happened
         for spec in specs or []:
             pattern, _, count = spec.rpartition("=")
             code = None
@@ -173,6 +174,7 @@ class Faults:
             for rule in self.rules:
                 if rule[1] > 0 and rule[0].search(path):
                     rule[1] -= 1
+                    self.injected += 1
                     return rule[2] or True
         return None
 
@@ -416,7 +418,10 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         path = unquote(self.path.split("?", 1)[0])
         if path == "/_sim/stats":
-            with self.state.lock:
+            state = self.state
+            with state.lock:
+                state.stats["faults"] = {"fail": state.fail.injected, "drop": state.drop.injected,
+                                         "truncate": state.truncate.injected, "hang": state.hang.injected}
                 return self.reply(200, json.dumps(self.state.stats), "application/json")
         if self.begin(path):
             return self.end()
