@@ -104,14 +104,15 @@ import Testing
         #expect(plain.stderr.split(separator: "\n").allSatisfy { $0.first?.isNumber == true })
     }
 
-    @Test func bothUnitsPassSystemdAnalyzeVerify() throws {
+    @Test func allThreeUnitsPassSystemdAnalyzeVerify() throws {
         let dir = try TestEnv.tempDir()
-        for unit in ["ec2-boot-init.service", "ec2-boot-init-actions.service"] {
+        let units = ["ec2-boot-init.service", "ec2-boot-init-actions.service", "ec2-boot-init-watch.service"]
+        for unit in units {
             let text = try #require(TestEnv.read(TestEnv.repoRoot.appendingPathComponent("systemd/" + unit).path))
-            #expect(text.contains("ExecStart=/usr/sbin/ec2-boot-init run --stage "))
+            #expect(text.contains("ExecStart=/usr/sbin/ec2-boot-init " + (unit.contains("watch") ? "watch" : "run --stage ")))
             try TestEnv.write(text.replacingOccurrences(of: "/usr/sbin/ec2-boot-init", with: TestEnv.binary), to: dir + "/" + unit)
         }
-        let verify = try runProcess("/usr/bin/systemd-analyze", ["verify", "--man=no", dir + "/ec2-boot-init.service", dir + "/ec2-boot-init-actions.service"])
+        let verify = try runProcess("/usr/bin/systemd-analyze", ["verify", "--man=no"] + units.map { dir + "/" + $0 })
         #expect(verify.status == 0 && verify.stderr.isEmpty, "\(verify.stderr)")
         let data = try #require(TestEnv.read(dir + "/ec2-boot-init.service"))
         #expect(data.contains("Before=systemd-user-sessions.service") && !data.contains("TimeoutStartSec=0"))
@@ -125,14 +126,22 @@ import Testing
         #expect(TestEnv.read(etc + "/motd.unprovisioned") == MOTD.defaultUnprovisioned(factsFile: "/etc/facts.txt"))
         // The commented config, uncommented (but seed, which has no default), is valid and is the defaults.
         let text = try #require(TestEnv.read(etc + "/config.yaml"))
+        // A setting is `#key:` or, nested, `#  key:`; a comment is `# text` (one space).
         let settings = text.split(separator: "\n", omittingEmptySubsequences: false)
-            .filter { $0.hasPrefix("#") && !$0.hasPrefix("# ") && !$0.hasPrefix("#seed") }.map { $0.dropFirst() }.joined(separator: "\n")
+            .filter { $0.hasPrefix("#") && !$0.hasPrefix("#seed") && ($0.dropFirst().first != " " || $0.hasPrefix("#  ")) }
+            .map { $0.dropFirst() }.joined(separator: "\n")
+        #expect(settings.contains("  fetch_concurrency: 8") && settings.contains("  deadline: "), "nested settings are read too")
         let dir = try TestEnv.tempDir()
         try TestEnv.write(settings, to: dir + "/config.yaml")
         let config = try Config.load(path: dir + "/config.yaml")
-        let defaults = Config()
-        #expect(config.imds.deadline == defaults.imds.deadline && config.actions.timeout == defaults.actions.timeout)
-        #expect(config.packages.lockWait == defaults.packages.lockWait && config.userData.maxNodes == defaults.userData.maxNodes)
-        #expect(config.imds.maxRequests == defaults.imds.maxRequests && config.lockTimeout == defaults.lockTimeout)
+        // Every setting, nested ones included: the reflected dump names each stored property and its value.
+        // watch: is all optional in the file (user-data's keys win one by one); its shown values are the watch service's defaults.
+        var loaded = config
+        loaded.watch = WatchSettings()
+        #expect(String(reflecting: loaded) == String(reflecting: Config()))
+        #expect(config.actions.fetchConcurrency == Config().actions.fetchConcurrency)
+        #expect(config.watch.requireSignature == true && config.watch.publicKeys == [] && config.watch.allow == ["chef_run", "puppet_run"])
+        #expect(config.watch.sessionTimeout == 10 && config.watch.groups == [])
+        #expect(config.watch.zookeeper == nil && config.watch.authFile == nil && config.watch.operatorID == nil && config.watch.node == nil)
     }
 }
