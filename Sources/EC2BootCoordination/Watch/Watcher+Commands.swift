@@ -46,13 +46,12 @@ extension Watcher {
     /// A command the watcher was running when it stopped: run again with `rerun_if_interrupted`,
     /// else reported as interrupted.
     func resume(_ data: Data, stat: ZKStat, key: WriteKey, path: String, isGroup: Bool) async {
-        if case .run(let command, _, _, _) = admit(data, stat: stat, key: key, path: path, replayCheck: false), command.rerunIfInterrupted {
+        let id: String, signed: Bool
+        switch admit(data, stat: stat, key: key, path: path, replayCheck: false) {
+        case .run(let command, _, _, _) where command.rerunIfInterrupted:
             logger.notice("running an interrupted command again (rerun_if_interrupted)", metadata: ["write": "\(key.text)"])
             await execute(data, stat: stat, key: key, path: path, isGroup: isGroup, replayCheck: false)
             return
-        }
-        let id: String, signed: Bool
-        switch admit(data, stat: stat, key: key, path: path, replayCheck: false) {
         case .run(_, let runID, let wasSigned, _): (id, signed) = (runID, wasSigned)
         case .refuse(let refusedID, _, let wasSigned): (id, signed) = (refusedID, wasSigned)
         }
@@ -74,7 +73,6 @@ extension Watcher {
                                        exit: ExitStatus.badInput.rawValue, started: started, finished: Timestamp.now(),
                                        actions: [], error: reason, output: []), isGroup: isGroup)
         case .run(let command, let id, let signed, _):
-            record { $0.started(key, at: path) }
             logger.info("running a command", metadata: ["source": "\(path)", "command": "\(id)", "actions": "\(command.summary)"])
             var result = await CommandRun(paths: paths, config: config, boot: boot, userData: userData, logger: logger)
                 .run(command, id: id, source: path, started: started)
@@ -92,12 +90,17 @@ extension Watcher {
         if !isGroup { await clear(path, stat) }
     }
 
-    /// The signature and the command checked, the signed id taken (unless this is a re-run).
+    /// The signature and the command checked; to run, the signed id is taken (unless this is a
+    /// re-run) and the write marked running, in one save, so a crash between the two cannot
+    /// leave an id taken by a command that never started.
     func admit(_ data: Data, stat: ZKStat, key: WriteKey, path: String, replayCheck: Bool) -> Admission {
         let admission = target.admit(data, size: Int(stat.dataLength), path: path, key: key)
-        guard replayCheck, case .run(_, let id, true, let expires?) = admission else { return admission }
-        var fresh = false
-        record { fresh = $0.claim(id, expires: expires) }
+        guard case .run(_, let id, let signed, let expires) = admission else { return admission }
+        var fresh = true
+        record { ledger in
+            if replayCheck, signed, let expires { fresh = ledger.claim(id, expires: expires) }
+            if fresh { ledger.started(key, at: path) }
+        }
         return fresh ? admission : .refuse(id: id, reason: "command id \(id) already ran here (a replay)", signed: true)
     }
 
