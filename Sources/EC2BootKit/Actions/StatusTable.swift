@@ -23,17 +23,3 @@ public enum StatusTable {
         return lines.joined(separator: "\n")
     }
 }
-
-/// Whether a run holds the lock right now.
-public enum RunLock {
-    public static func isHeld(_ paths: Paths) -> Bool {
-        let fd = open(paths.lockFile, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
-            flock(fd, LOCK_UN)
-            return false
-        }
-        return true
-    }
-}

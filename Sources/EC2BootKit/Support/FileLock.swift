@@ -71,3 +71,17 @@ public final class FileLock: Sendable {
         return Int(String(decoding: buffer[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
+
+/// Whether a run holds the lock right now.
+public enum RunLock {
+    public static func isHeld(_ paths: Paths) -> Bool {
+        let fd = open(paths.lockFile, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return false
+        }
+        return true
+    }
+}
