@@ -37,7 +37,7 @@ extension Watcher {
             case .interrupted:
                 await resume(data, stat: stat, key: key, path: path, isGroup: isGroup)
             case .run:
-                await execute(data, stat: stat, key: key, path: path, isGroup: isGroup, replayCheck: true)
+                await execute(admit(data, stat: stat, key: key, path: path, replayCheck: true), stat: stat, key: key, path: path, isGroup: isGroup)
             }
             if isGroup { return }  // a group's command stays; the watch set by the read tells of the next
         }
@@ -47,10 +47,11 @@ extension Watcher {
     /// else reported as interrupted.
     func resume(_ data: Data, stat: ZKStat, key: WriteKey, path: String, isGroup: Bool) async {
         let id: String, signed: Bool
-        switch admit(data, stat: stat, key: key, path: path, replayCheck: false) {
+        let admission = admit(data, stat: stat, key: key, path: path, replayCheck: false)
+        switch admission {
         case .run(let command, _, _, _) where command.rerunIfInterrupted:
             logger.notice("running an interrupted command again (rerun_if_interrupted)", metadata: ["write": "\(key.text)"])
-            await execute(data, stat: stat, key: key, path: path, isGroup: isGroup, replayCheck: false)
+            await execute(admission, stat: stat, key: key, path: path, isGroup: isGroup)
             return
         case .run(_, let runID, let wasSigned, _): (id, signed) = (runID, wasSigned)
         case .refuse(let refusedID, _, let wasSigned): (id, signed) = (refusedID, wasSigned)
@@ -62,11 +63,11 @@ extension Watcher {
         if !isGroup { await clear(path, stat) }
     }
 
-    /// Checks and runs one command, reports it, records it, and clears the node's command if
-    /// it is still the one read (a conditional set: a command written meanwhile stays, and runs next).
-    func execute(_ data: Data, stat: ZKStat, key: WriteKey, path: String, isGroup: Bool, replayCheck: Bool) async {
+    /// Runs an admitted command (or reports its refusal), records it, and clears the node's command
+    /// if it is still the one read (a conditional set: a command written meanwhile stays, and runs next).
+    func execute(_ admission: Admission, stat: ZKStat, key: WriteKey, path: String, isGroup: Bool) async {
         let started = Timestamp.now()
-        switch admit(data, stat: stat, key: key, path: path, replayCheck: replayCheck) {
+        switch admission {
         case .refuse(let id, let reason, let signed):
             logger.error("command refused: \(reason)", metadata: ["source": "\(path)", "command": "\(Printable.escape(id))"])
             await report(CommandResult(command: id, signed: signed, source: path, instanceID: instanceID, outcome: .refused,
@@ -77,14 +78,14 @@ extension Watcher {
             var result = await CommandRun(paths: paths, config: config, boot: boot, userData: userData, logger: logger)
                 .run(command, id: id, source: path, started: started)
             result.signed = signed
-            if Interruption.signal != nil {
-                // Stopped: the write stays `running`, so the next start reports it or runs it again.
+            let stopped = Interruption.signal != nil
+            if stopped {
                 result.error = (result.error.map { $0 + "; " } ?? "") + (command.rerunIfInterrupted
                     ? "the watcher was stopped; the command runs again when it starts" : "the watcher was stopped")
-                await report(result, isGroup: isGroup)
-                return
             }
             await report(result, isGroup: isGroup)
+            // Stopped: the write stays `running`, so the next start reports it or runs it again.
+            if stopped { return }
         }
         record { $0.finished(key, at: path) }
         if !isGroup { await clear(path, stat) }

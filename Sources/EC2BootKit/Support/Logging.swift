@@ -93,24 +93,26 @@ public enum Timestamp {
     public static func now(milliseconds: Bool = false) -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        var parts = tm()
-        var seconds = now.tv_sec
-        gmtime_r(&seconds, &parts)
-        let base = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1,
-                          parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec)
+        let base = seconds(now.tv_sec)
         return milliseconds ? base + String(format: ".%03dZ", Int(now.tv_nsec / 1_000_000)) : base + "Z"
     }
 
     /// `2026-12-05T10:00:00Z`.
     public static func string(_ date: Date) -> String {
-        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        seconds(time_t(date.timeIntervalSince1970.rounded(.down))) + "Z"
+    }
+
+    /// `2026-12-05T10:00:00`, UTC, without the zone letter.
+    private static func seconds(_ time: time_t) -> String {
+        var seconds = time
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1,
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1,
                       parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec)
     }
 
-    /// An RFC 3339 time (`2026-12-05T10:00:00Z`, or with an offset), or nil.
+    /// An RFC 3339 time (`2026-12-05T10:00:00Z`, or with an offset), or nil. Only `watch` reads
+    /// times (a signed command's expiry), so the formatter is paid for there, never on the boot path.
     public static func parse(_ text: String) -> Date? {
         ISO8601DateFormatter().date(from: text)
     }
