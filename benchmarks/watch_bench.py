@@ -52,7 +52,7 @@ def make_key(work):
         return sec, f.read().splitlines()[1]
 
 def sign(secret, target, command):
-    """The command in signify's embedded form, signed for target, as README's shell example makes it."""
+    """The command in signify's embedded form, signed for target, as docs/watch.md's shell example makes it."""
     expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
     with tempfile.TemporaryDirectory() as d:
         message = os.path.join(d, "cmd")

@@ -14,7 +14,7 @@ struct EC2BootInit: AsyncParsableCommand {
         """,
         version: EC2BootVersion.string,
         subcommands: [RunCommand.self, StatusCommand.self, QueryCommand.self, ValidateCommand.self, FetchCommand.self, CleanCommand.self,
-                      WatchCommand.self, PushCommand.self, NodesCommand.self],
+                      WatchCommand.self, PushCommand.self, NodesCommand.self, SchemaCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

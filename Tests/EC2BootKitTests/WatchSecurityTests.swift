@@ -103,7 +103,7 @@ import Testing
     /// not an anonymous client, not the node's own identity; the operator's signed command runs.
     @Test func onlyTheOperatorsIdentityWritesACommand() throws {
         let zk = try ZooKeeperServers.ensemble.get()
-        // ZooKeeper's digest id of ops:ops-Secret-pw, as the README shows how to make with openssl.
+        // ZooKeeper's digest id of ops:ops-Secret-pw, as docs/watch.md shows how to make with openssl.
         let id = try runProcess("/bin/sh", ["-c", "printf %s 'ops:ops-Secret-pw' | openssl dgst -binary -sha1 | openssl base64"])
         let node = try WatchNode("i-0acl", zookeeper: zk.connect,
                                  watch: "  auth_file: /etc/zk.auth\n  operator: \"ops:\(id.stdout.trimmingCharacters(in: .whitespacesAndNewlines))\"\n")

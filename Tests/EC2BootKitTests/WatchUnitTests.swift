@@ -27,9 +27,9 @@ import Testing
         let command = try #require(try Command.parse(Data(#"{"run_list":["recipe[a::b]","role[web]"],"nginx":{"port":8080}}"#.utf8),
                                                      allow: Command.defaultAllow))
         #expect(command.actions.map(\.type) == ["chef_run"])
-        let params = try #require(try JSONSerialization.jsonObject(with: command.actions[0].paramsJSON) as? [String: Any])
-        #expect(params["run_list"] as? [String] == ["recipe[a::b]", "role[web]"])
-        #expect(((params["attributes"] as? [String: Any])?["nginx"] as? [String: Int])?["port"] == 8080)
+        let params = try #require(command.actions[0].params as? ChefRunAction.Params)
+        #expect(params.runList == ["recipe[a::b]", "role[web]"])
+        #expect(params.attributes == ["nginx": .object(["port": .int(8080)])])
         #expect(!command.rerunIfInterrupted)
     }
 

@@ -32,7 +32,7 @@ struct CommandRun {
         let tail = OutputTail()
         let facts = Facts(userData: userData, metadata: boot.metadata, writeEC2Facts: userData.writeEC2Facts ?? config.writeEC2Facts)
         let context = RunContext(paths: paths, config: config, metadata: boot.metadata, facts: facts,
-                                 actions: command.actions.map { ($0.type, $0.paramsJSON) })
+                                 actions: command.actions)
         let report = await ActionEngine(selection: .all, record: .command)
             .run(command.actions, instanceID: instanceID, context: context, logger: tail.logger(from: logger))
         result.actions = RunStatus.load(paths, .command)?.actions ?? []

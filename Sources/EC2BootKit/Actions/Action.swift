@@ -10,6 +10,8 @@ public protocol Action: Sendable {
     static var type: String { get }
     /// When it runs: on an instance's first boot only, or on every boot.
     static var frequency: ActionFrequency { get }
+    /// Its parameters, declared once: the plan checks keys against it, `schema` prints it.
+    static var schema: ActionSchema { get }
     static func run(_ params: Params, context: ActionContext) async -> ActionResult
     /// What a per-instance action repeats on each later boot (MCollective's facts); nil for most.
     static var everyBoot: (@Sendable (Params, ActionContext) async -> ActionResult)? { get }
@@ -20,7 +22,7 @@ extension Action {
 }
 
 /// cloud-init's terms, which user-data's `frequency:` and `actions.default_frequency` take.
-public enum ActionFrequency: String, Sendable, Codable {
+public enum ActionFrequency: String, Sendable, Codable, CaseIterable {
     /// On the first boot of an instance (and when an interrupted run resumes).
     case perInstance = "per-instance"
     /// On every boot (as the Ruby tool ran every action).
@@ -33,8 +35,8 @@ public struct ActionContext: Sendable {
     public let index: Int
     public let type: String
     public let logger: Logger
-    /// The action's parameters as JSON (what a hosted script gets on stdin).
-    public let paramsJSON: Data
+    /// The action's parameters as given (what a hosted script gets as JSON on stdin).
+    public let json: JSONValue
 }
 
 /// How one action ended.
@@ -57,7 +59,7 @@ public struct ActionResult: Sendable, Equatable {
 
 /// Every action type, by name. A type not here is a failure of that action, not silence.
 public enum ActionRegistry {
-    static let builtIn: [any Action.Type] = [ShellAction.self, GetActionsAction.self, MCollectiveAction.self, PuppetAction.self,
+    public static let builtIn: [any Action.Type] = [ShellAction.self, GetActionsAction.self, MCollectiveAction.self, PuppetAction.self,
                                              ChefAction.self, ChefRunAction.self, PuppetRunAction.self]
     /// Types of the optional targets (the brokers' actions), added by the program at start,
     /// so the boot path's library does not link their protocols.
@@ -65,7 +67,7 @@ public enum ActionRegistry {
 
     public static func register(_ types: [any Action.Type]) { added.append(types) }
 
-    static var types: [any Action.Type] { builtIn + added.all }
+    public static var types: [any Action.Type] { builtIn + added.all }
 
     /// Other names for a built-in: `getcommands` is what the Ruby tool's first releases
     /// called getactions, and its forks' READMEs still show it.

@@ -96,7 +96,7 @@ public struct ActionEngine: Sendable {
             logger.info("running action", metadata: ["action": "\(action.index):\(action.type)"])
             let start = ContinuousClock.now
             let actionContext = ActionContext(run: context, index: action.index, type: action.type,
-                                              logger: actionLogger, paramsJSON: action.paramsJSON)
+                                              logger: actionLogger, json: action.json)
             let result: ActionResult
             // Looked up now, not when planned: getactions earlier in this run may have installed it.
             let stock = { (path: String) in

@@ -10,7 +10,11 @@ public struct PlannedAction: Sendable {
     public let stopOnFailure: Bool
     /// Tells a resumed run whether the action it finished is this same action.
     public let fingerprint: String
-    public let paramsJSON: Data
+    /// The parameters as given (what a hosted script gets).
+    public let json: JSONValue
+    /// The built-in's decoded `Params` (nil for a hosted or unknown type), so one action can
+    /// take its defaults from another's (mcollective_register from mcollective).
+    public let params: (any Sendable)?
     public let frequency: ActionFrequency
     /// False for a `#!` user-data script: it is not a `type:` a hosted file could take over.
     let hostable: Bool
@@ -21,75 +25,63 @@ public struct PlannedAction: Sendable {
     var everyBootPart: PlannedAction? {
         guard frequency == .perInstance, let everyBoot else { return nil }
         return PlannedAction(index: index, type: type, stopOnFailure: stopOnFailure, fingerprint: fingerprint + "-every-boot",
-                             paramsJSON: paramsJSON, frequency: .perBoot, hostable: false, body: everyBoot, everyBoot: nil)
+                             json: json, params: params, frequency: .perBoot, hostable: false, body: everyBoot, everyBoot: nil)
     }
 }
 
-/// Turns user-data into the list of actions to run. Parameters are decoded into each type's
-/// struct first, so a missing or mistyped one is reported (with the action's index and the
-/// key's line) before anything runs. An unknown type is planned as an action that fails.
+/// Turns user-data into the list of actions to run. Each entry is read as an `ActionEnvelope`,
+/// its keys checked against the type's schema, then its parameters decoded into the type's
+/// struct, so a missing or mistyped one is reported (with the action's index and the key's
+/// line) before anything runs. An unknown type is planned as an action that fails.
 public enum ActionPlan {
     /// Per-instance actions first, then per-boot ones, each in user-data order. `defaultFrequency`
     /// is `actions.default_frequency`, for actions without `frequency:`.
     public static func make(_ userData: UserData, source: String = "user-data",
                             defaultFrequency: ActionFrequency = .perInstance) -> (actions: [PlannedAction], problems: [YAMLProblem]) {
         if case .script(let text) = userData.content {
-            let params: [String: Any] = ["command": text]
-            return ([planned(0, "shell", stop: false, json: params, hostable: false) { context in
-                // Run as the file it is, so its #! line picks the interpreter (bash, python3, …).
-                await ActionEnvironment.executeScript(text, interpreter: nil, environment: ActionEnvironment.base(context),
-                                                      directory: nil, timeout: nil, context: context)
-            }], [])
+            return ([script(text)], [])
         }
         var actions: [PlannedAction] = []
         var problems: [YAMLProblem] = []
         for (index, node) in userData.actions.enumerated() {
-            guard case .mapping(let mapping) = node, let type = mapping["type"].flatMap(YAMLDocument.scalarText) else { continue }
-            var stop = false
-            if let onFailure = mapping["on_failure"] {
-                switch YAMLDocument.scalarText(onFailure) {
-                case "stop": stop = true
-                case "continue": stop = false
-                default:
-                    problems.append(YAMLProblem(source: source, mark: onFailure.mark,
-                                                message: "actions[\(index)].on_failure: expected stop or continue"))
-                }
-            }
-            var frequency: ActionFrequency?
-            if let node = mapping["frequency"] {
-                frequency = YAMLDocument.scalarText(node).flatMap(ActionFrequency.init(rawValue:))
-                if frequency == nil {
-                    problems.append(YAMLProblem(source: source, mark: node.mark,
-                                                message: "actions[\(index)].frequency: expected per-instance or per-boot"))
-                }
-            }
-            let params = Node.Mapping(mapping.filter { !["type", "on_failure", "frequency"].contains($0.key.string ?? "") },
-                                      mapping.tag, mapping.style, mapping.mark)
-            let json = UserData.json(.mapping(params))
-            guard let actionType = ActionRegistry.lookup(type) else {
-                // A hosted action's only parameter the engine reads itself.
-                if let timeout = params["timeout"] {
-                    let seconds = YAMLDocument.scalarText(timeout).flatMap(Double.init)
-                    if seconds.map({ !($0 > 0 && $0 <= Seconds.max) }) ?? true {
-                        problems.append(YAMLProblem(source: source, mark: timeout.mark, message:
-                            "actions[\(index)].timeout: expected a number of seconds above 0 and at most \(Int(Seconds.max))"))
-                    }
-                }
-                actions.append(planned(index, type, stop: stop, json: json, frequency: frequency ?? defaultFrequency) { _ in
-                    ActionResult(.failed, message: "unknown action type \(type) (no built-in, nothing hosted in the actions folder)")
-                })
-                continue
-            }
             do {
-                let (body, everyBoot) = try actionType.prepare(.mapping(params), source: source, index: index)
-                let declared = actionType.frequency == .perBoot ? ActionFrequency.perBoot : defaultFrequency
-                actions.append(planned(index, type, stop: stop, json: json, frequency: frequency ?? declared,
-                                       everyBoot: everyBoot, body: body))
+                actions.append(try plan(node, index: index, source: source, defaultFrequency: defaultFrequency))
             } catch {
                 problems.append(error)
             }
         }
         return (actions.filter { $0.frequency == .perInstance } + actions.filter { $0.frequency == .perBoot }, problems)
+    }
+
+    private static func plan(_ node: Node, index: Int, source: String,
+                             defaultFrequency: ActionFrequency) throws(YAMLProblem) -> PlannedAction {
+        let prefix = "actions[\(index)]."
+        let envelope = try YAMLDecoding.decode(ActionEnvelope.self, from: node, source: source, keyPrefix: prefix)
+        guard case .mapping(let mapping) = node else { throw YAMLProblem(source: source, mark: node.mark, message: "not a mapping") }
+        let paramsNode = Node.Mapping(mapping.filter { !ActionEnvelope.keys.contains($0.key.string ?? "") },
+                                      mapping.tag, mapping.style, mapping.mark)
+        let stop = envelope.onFailure == .stop
+        guard let actionType = ActionRegistry.lookup(envelope.type) else {
+            // Looked up in the actions folder when it runs; its timeout is the engine's to read.
+            _ = try YAMLDecoding.decode(HostedAction.Params.self, from: .mapping(paramsNode), source: source, keyPrefix: prefix)
+            let type = envelope.type
+            return planned(index, type, stop: stop, json: envelope.params, frequency: envelope.frequency ?? defaultFrequency) { _ in
+                ActionResult(.failed, message: "unknown action type \(type) (no built-in, nothing hosted in the actions folder)")
+            }
+        }
+        try actionType.schema.check(paramsNode, source: source, keyPrefix: prefix)
+        let prepared = try actionType.prepare(.mapping(paramsNode), source: source, keyPrefix: prefix)
+        let declared = actionType.frequency == .perBoot ? ActionFrequency.perBoot : defaultFrequency
+        return planned(index, envelope.type, stop: stop, json: envelope.params, params: prepared.params,
+                       frequency: envelope.frequency ?? declared, everyBoot: prepared.everyBoot, body: prepared.body)
+    }
+
+    /// A `#!` user-data script: run as the file it is, so its #! line picks the interpreter.
+    private static func script(_ text: String) -> PlannedAction {
+        planned(0, "shell", stop: false, json: .object(["command": .string(text)]), hostable: false) { context in
+            await ActionEnvironment.executeScript(text, interpreter: nil, environment: ActionEnvironment.base(context),
+                                                  directory: nil, timeout: nil, context: context)
+        }
     }
 
     /// Actions whose type is neither built in nor in the actions folder (yet): `validate` warns,
@@ -98,24 +90,28 @@ public enum ActionPlan {
         actions.filter { $0.hostable && ActionRegistry.lookup($0.type) == nil && HostedAction.find($0.type, in: actionsDir) == nil }
     }
 
-    private static func planned(_ index: Int, _ type: String, stop: Bool, json: Any, hostable: Bool = true,
-                                frequency: ActionFrequency = .perInstance,
+    private static func planned(_ index: Int, _ type: String, stop: Bool, json: JSONValue, params: (any Sendable)? = nil,
+                                hostable: Bool = true, frequency: ActionFrequency = .perInstance,
                                 everyBoot: (@Sendable (ActionContext) async -> ActionResult)? = nil,
                                 body: @escaping @Sendable (ActionContext) async -> ActionResult) -> PlannedAction {
-        let data = (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])) ?? Data("{}".utf8)
-        let digest = SHA256.hash(data: Data(type.utf8) + data).hex
-        return PlannedAction(index: index, type: type, stopOnFailure: stop, fingerprint: digest, paramsJSON: data,
+        let digest = SHA256.hash(data: Data(type.utf8) + json.encoded()).hex
+        return PlannedAction(index: index, type: type, stopOnFailure: stop, fingerprint: digest, json: json, params: params,
                              frequency: frequency, hostable: hostable, body: body, everyBoot: everyBoot)
     }
 }
 
+/// A built-in's parameters decoded, and what runs them.
+struct PreparedAction {
+    let params: any Sendable
+    let body: @Sendable (ActionContext) async -> ActionResult
+    let everyBoot: (@Sendable (ActionContext) async -> ActionResult)?
+}
+
 extension Action {
-    /// Decodes and checks the parameters now; the returned closures run the action (and its
-    /// every-boot part) later.
-    static func prepare(_ node: Node, source: String, index: Int) throws(YAMLProblem)
-        -> (@Sendable (ActionContext) async -> ActionResult, (@Sendable (ActionContext) async -> ActionResult)?) {
-        let params = try YAMLDecoding.decode(Params.self, from: node, source: source, keyPrefix: "actions[\(index)].")
+    /// Decodes and checks the parameters now; the closures run the action (and its every-boot part) later.
+    static func prepare(_ node: Node, source: String, keyPrefix: String) throws(YAMLProblem) -> PreparedAction {
+        let params = try YAMLDecoding.decode(Params.self, from: node, source: source, keyPrefix: keyPrefix)
         let again = everyBoot.map { part in { @Sendable (context: ActionContext) in await part(params, context) } }
-        return ({ context in await run(params, context: context) }, again)
+        return PreparedAction(params: params, body: { context in await run(params, context: context) }, everyBoot: again)
     }
 }

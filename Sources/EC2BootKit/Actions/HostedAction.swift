@@ -8,6 +8,15 @@ enum HostedAction {
     case executable(String)
     case legacyRuby(String)
 
+    /// What the engine reads of a hosted action's parameters; the rest are the script's own.
+    struct Params: Decodable {
+        var timeout: Double?
+
+        init(from decoder: Decoder) throws {
+            timeout = try decoder.container(keyedBy: AnyCodingKey.self).positive(AnyCodingKey(stringValue: "timeout"))
+        }
+    }
+
     /// The hosted action for `type`, if the folder has one. The Ruby package's own action files
     /// for a built-in (left behind by an in-place upgrade) never take over: `stockRuby` says
     /// which one was passed over.
@@ -48,18 +57,12 @@ enum HostedAction {
     /// working directory.
     func run(_ context: ActionContext) async -> ActionResult {
         var environment = ActionEnvironment.base(context)
-        environment["EC2BOOT_PARAMS"] = String(decoding: context.paramsJSON, as: UTF8.self)
-        let params = (try? JSONSerialization.jsonObject(with: context.paramsJSON)) as? [String: Any] ?? [:]
-        for (name, value) in params {
-            let text: String
-            switch value {
-            case let string as String: text = string
-            case let number as NSNumber: text = number.stringValue
-            default: continue
-            }
-            environment["EC2BOOT_PARAM_" + Self.envName(name)] = text
+        let json = context.json.encoded()
+        environment["EC2BOOT_PARAMS"] = String(decoding: json, as: UTF8.self)
+        for (name, value) in context.json.object ?? [:] {
+            if let text = value.scalarText { environment["EC2BOOT_PARAM_" + Self.envName(name)] = text }
         }
-        let timeout = (params["timeout"] as? NSNumber)?.doubleValue.clamped(to: 0.001...Seconds.max)
+        let timeout = context.json["timeout"]?.number?.clamped(to: 0.001...Seconds.max)
         let argv: [String]
         switch self {
         case .executable(let path):
@@ -74,7 +77,7 @@ enum HostedAction {
             environment["EC2BOOT_RUBY_ACTION"] = path
         }
         return await ActionEnvironment.execute(argv, environment: environment, directory: context.run.paths.actionsDir,
-                                               stdin: context.paramsJSON, timeout: timeout, context: context)
+                                               stdin: json, timeout: timeout, context: context)
     }
 
     /// `greeting` → `GREETING`, `max-size` → `MAX_SIZE`.

@@ -8,12 +8,12 @@ public struct RunContext: Sendable {
     /// write MCollective's facts from them).
     public let metadata: MetadataTree
     public let facts: Facts
-    /// Every action of the user-data (type and parameters as JSON), so one action can take
-    /// its defaults from another (mcollective_register from mcollective).
-    public let actions: [(type: String, paramsJSON: Data)]
+    /// Every action of the user-data, in order, so one action can take its defaults from
+    /// another's parameters (mcollective_register from mcollective).
+    public let actions: [PlannedAction]
 
     public init(paths: Paths, config: Config, metadata: MetadataTree = MetadataTree(), facts: Facts = Facts(),
-                actions: [(type: String, paramsJSON: Data)] = []) {
+                actions: [PlannedAction] = []) {
         self.paths = paths
         self.config = config
         self.metadata = metadata

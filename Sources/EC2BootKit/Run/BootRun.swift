@@ -59,7 +59,7 @@ public struct BootRun: Sendable {
         var failures: [String] = []
         if userData.problems.isEmpty {
             let context = RunContext(paths: paths, config: config, metadata: data.metadata, facts: facts,
-                                     actions: plan.actions.sorted { $0.index < $1.index }.map { ($0.type, $0.paramsJSON) })
+                                     actions: plan.actions.sorted { $0.index < $1.index })
             failures = await actions.run(plan.actions, instanceID: data.instanceID ?? "unknown", context: context,
                                          logger: logger).failures
         } else {

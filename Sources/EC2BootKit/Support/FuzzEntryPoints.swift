@@ -8,7 +8,7 @@ public enum FuzzEntryPoints {
         let userData = UserData.parse(data, limits: UserDataSettings())
         let plan = ActionPlan.make(userData)
         _ = Facts(userData: userData, metadata: MetadataTree(leaves: ["instance-id": "i-1"]), writeEC2Facts: true)
-        _ = plan.actions.map(\.paramsJSON.count)
+        _ = plan.actions.map(\.fingerprint)
         _ = userData.jsonObject
     }
 

@@ -10,6 +10,21 @@ public struct ActiveMQAction: Action {
     public static let type = "activemq"
     public static let frequency = ActionFrequency.perInstance
 
+    public static let schema = ActionSchema("Sets up ActiveMQ as MCollective's broker: activemq.xml with users and STOMP.", example: """
+        users:
+          - {name: mcollective, password: mco-Pass-1}
+        """, [
+            .required("users", .mappings, secret: true, "each {name, password, groups} (groups default [mcollective])"),
+            .optional("collectives", .strings, default: "[mcollective]", "their <c>.> topics and queues are the mcollective group's"),
+            .optional("stomp_port", .number, default: "61613", "the STOMP connector"),
+            .optional("listen_address", .string, default: "0.0.0.0", "where STOMP listens"),
+            .optional("stomp_ssl", .mapping, secret: true, "{port, keystore, keystore_password, truststore, truststore_password}"),
+            .optional("openwire", .boolean, default: "false", "an OpenWire connector too"),
+            .optional("config_path", .string, default: "/etc/activemq/instances-available/main/activemq.xml", "the file written"),
+            .optional("broker_name", .string, default: "mcollective", "the broker's name"),
+            .optional("wait", .seconds, default: "120", "until STOMP takes a CONNECT"),
+        ] + ActionSchema.setup(package: "activemq", service: "service"))
+
     public struct User: Decodable, Sendable {
         public var name: String
         public var password: String
@@ -72,7 +87,6 @@ public struct ActiveMQAction: Action {
         }
 
         public init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             users = try c.decode([User].self, forKey: .users)
             guard !users.isEmpty else { throw DecodingError.dataCorruptedError(forKey: .users, in: c, debugDescription: "expected at least one user") }

@@ -10,6 +10,25 @@ public struct MCollectiveRegisterAction: Action {
     public static let type = "mcollective_register"
     public static let frequency = ActionFrequency.perInstance
 
+    public static let schema = ActionSchema("Proves this node reaches the broker: one registration per collective, each receipted.", example: """
+        deadline: 60
+        """, [
+            .optional("connector", .choice(MCollectiveAction.Connector.self), default: "the mcollective action's", "the broker kind"),
+            .optional("hosts", .mappings, default: "the mcollective action's", "each {host, port, user, password, ssl}"),
+            .optional("host", .string, "a single broker, instead of hosts"),
+            .optional("port", .number, default: "61613", "the single broker's STOMP port"),
+            .optional("user", .string, "the single broker's user"),
+            .optional("password", .string, secret: true, "the single broker's password"),
+            .optional("vhost", .string, default: "the mcollective action's, or /mcollective", "RabbitMQ's virtual host"),
+            .optional("collectives", .strings, default: "the mcollective action's, or [mcollective]", "one registration each"),
+            .optional("identity", .string, default: "the mcollective action's, or %f", "the node's identity"),
+            .optional("psk", .string, secret: true, "signs each registration (HMAC-SHA256 header)"),
+            .optional("ssl", .scalarOrMapping, "puppet (this node's Puppet certificates) or {ca, cert, key}"),
+            .optional("verify", .boolean, default: "true", "verify the broker's certificate and host name"),
+            .optional("deadline", .seconds, default: "120", "for all the registrations, retries included"),
+            .optional("expires", .number, "milliseconds a registration may wait in the broker"),
+        ])
+
     public struct Params: Decodable, Sendable {
         public var connector: MCollectiveAction.Connector?
         public var hosts: [MCollectiveAction.Host]?
@@ -46,12 +65,13 @@ public struct MCollectiveRegisterAction: Action {
         }
 
         public init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             connector = try c.choice(.connector)
             hosts = try c.decodeIfPresent([MCollectiveAction.Host].self, forKey: .hosts)
             if hosts == nil, c.contains(.host) {
                 hosts = [try MCollectiveAction.Host(c, keys: (.host, .port, .user, .password), ssl: nil)]
+            } else {
+                try MCollectiveAction.Host.rejectStrays(c, [.host, .port, .user, .password])
             }
             vhost = try c.line(.vhost)
             collectives = try c.decodeIfPresent([String].self, forKey: .collectives)
@@ -82,10 +102,8 @@ public struct MCollectiveRegisterAction: Action {
     }
 
     static func settings(_ p: Params, context: ActionContext) -> Result<Settings, ActionFailure> {
-        var base: MCollectiveAction.Params?
-        if let json = context.run.actions.first(where: { $0.type == MCollectiveAction.type })?.paramsJSON {
-            base = try? JSONDecoder().decode(MCollectiveAction.Params.self, from: json)
-        }
+        // Checked when the plan was made, with the rest of the user-data.
+        let base = context.run.actions.lazy.compactMap { $0.params as? MCollectiveAction.Params }.first
         guard let connector = p.connector ?? base?.connector, let hosts = p.hosts ?? base?.hosts else {
             return .failure(ActionFailure("no connector and hosts: give them, or put an mcollective action in the same user-data"))
         }

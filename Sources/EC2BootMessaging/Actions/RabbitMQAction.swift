@@ -10,6 +10,23 @@ public struct RabbitMQAction: Action {
     public static let type = "rabbitmq"
     public static let frequency = ActionFrequency.perInstance
 
+    public static let schema = ActionSchema("Sets up RabbitMQ as MCollective's broker: STOMP, the vhost, users, exchanges.", example: """
+        admin: {user: admin, password: admin-Pass-1}
+        users:
+          - {name: mcollective, password: mco-Pass-2}
+        """, [
+            .required("admin", .mapping, secret: true, "{user, password}: made an administrator with every permission"),
+            .optional("management_url", .url, default: "http://127.0.0.1:15672", "the management API"),
+            .optional("vhost", .string, default: "/mcollective", "the virtual host"),
+            .optional("users", .mappings, secret: true, "each {name, password, tags, permissions: {configure, write, read}}"),
+            .optional("collectives", .strings, default: "[mcollective]", "each gets <c>_broadcast and <c>_directed exchanges"),
+            .optional("stomp_port", .number, default: "61613", "the STOMP listener"),
+            .optional("listen_address", .string, default: "0.0.0.0", "where STOMP listens"),
+            .optional("stomp_ssl", .mapping, "{port, cacert, cert, key}: STOMP over TLS, client certificates required"),
+            .optional("delete_guest", .boolean, default: "true", "delete the guest user last"),
+            .optional("wait", .seconds, default: "120", "for the management API"),
+        ] + ActionSchema.setup(package: "rabbitmq-server", service: "service"))
+
     public struct User: Decodable, Sendable {
         public var name: String
         public var password: String
@@ -67,7 +84,6 @@ public struct RabbitMQAction: Action {
         enum SSLKeys: String, CodingKey, CaseIterable { case port, cacert, cert, key }
 
         public init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             vhost = try c.line(.vhost) ?? vhost
             users = try c.decodeIfPresent([User].self, forKey: .users) ?? []

@@ -7,6 +7,30 @@ public struct ChefAction: Action {
     public static let type = "chef"
     public static let frequency = ActionFrequency.perInstance
 
+    public static let schema = ActionSchema("A Chef node's first boot: client.rb, the validation key, first-boot.json, one chef-client run.", example: """
+        server_url: https://chef.example.com/organizations/acme
+        validation_name: acme-validator
+        validation_key_url: https://keys.example.com/acme-validator.pem
+        sha256: 0000000000000000000000000000000000000000000000000000000000000000
+        run_list: ["recipe[base]"]
+        """, [
+            .required("server_url", .url, "the Chef server (https)"),
+            .required("validation_name", .string, "the validator client's name"),
+            .optional("validation_key", .string, secret: true, "the validator's PEM key; or validation_key_url"),
+            .optional("validation_key_url", .url, "where to fetch the validator's key (http, https, file, s3)"),
+            .optional("sha256", .string, "the key's sha256; required with validation_key_url"),
+            .optional("node_name", .string, default: "%i", "the node's name (templates)"),
+            .optional("environment", .string, "the node's environment"),
+            .optional("run_list", .strings, default: "[]", "recipe[cookbook], recipe[cookbook::recipe], recipe[cookbook@version], role[name]"),
+            .optional("initial_attributes", .mapping, "beside run_list in first-boot.json"),
+            .optional("encrypted_data_bag_secret", .string, secret: true, "written to encrypted_data_bag_secret (0600)"),
+            .optional("ssl_verify_mode", .choice(VerifyMode.self), default: "verify_peer", "client.rb ssl_verify_mode"),
+            .optional("log_level", .choice(LogLevel.self), "client.rb log_level"),
+            .optional("delete_validation_after_run", .boolean, default: "true", "remove the validation key after a successful run"),
+            .optional("run", .boolean, default: "true", "the first chef-client run"),
+            .optional("omnibus", .boolean, default: "false", "refused when true: Chef is installed from packages only"),
+        ] + ActionSchema.setup(package: "chef", service: nil))
+
     public enum VerifyMode: String, Sendable, Decodable, CaseIterable { case verifyPeer = "verify_peer", verifyNone = "verify_none" }
     public enum LogLevel: String, Sendable, Decodable, CaseIterable { case auto, trace, debug, info, warn, error, fatal }
 
@@ -19,6 +43,8 @@ public struct ChefAction: Action {
         public var nodeName = "%i"
         public var environment: String?
         public var runList: [String] = []
+        /// Beside the run list in first-boot.json.
+        public var initialAttributes: [String: JSONValue] = [:]
         public var sslVerifyMode = VerifyMode.verifyPeer
         public var encryptedDataBagSecret: String?
         public var logLevel: LogLevel?
@@ -26,7 +52,7 @@ public struct ChefAction: Action {
         public var run = true
         public var setup: SetupOptions
 
-        enum CodingKeys: String, CodingKey, CaseIterable {
+        enum CodingKeys: String, CodingKey {
             case serverURL = "server_url", validationName = "validation_name", validationKey = "validation_key"
             case validationKeyURL = "validation_key_url", sha256, nodeName = "node_name", environment
             case runList = "run_list", initialAttributes = "initial_attributes", sslVerifyMode = "ssl_verify_mode"
@@ -35,7 +61,6 @@ public struct ChefAction: Action {
         }
 
         public init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             serverURL = try c.decode(String.self, forKey: .serverURL)
             guard let url = URL(string: serverURL), url.scheme?.lowercased() == "https", url.host != nil else {
@@ -78,10 +103,7 @@ public struct ChefAction: Action {
                 throw DecodingError.dataCorruptedError(forKey: .runList, in: c, debugDescription:
                     "\(bad): expected recipe[cookbook], recipe[cookbook::recipe] or role[name]")
             }
-            if c.contains(.initialAttributes) {
-                // Read from the action's JSON when it runs; here only its shape is checked.
-                _ = try c.nestedContainer(keyedBy: AnyCodingKey.self, forKey: .initialAttributes)
-            }
+            initialAttributes = try c.decodeIfPresent([String: JSONValue].self, forKey: .initialAttributes) ?? [:]
             sslVerifyMode = try c.choice(.sslVerifyMode) ?? sslVerifyMode
             encryptedDataBagSecret = try c.decodeIfPresent(String.self, forKey: .encryptedDataBagSecret)
             logLevel = try c.choice(.logLevel)
@@ -127,7 +149,7 @@ public struct ChefAction: Action {
             if let secret = params.encryptedDataBagSecret { try AtomicFile.write(secret, to: files.secret, mode: 0o600) }
             try AtomicFile.write(clientRB(params, nodeName: nodeName, files: (files.key, params.encryptedDataBagSecret == nil ? nil : files.secret)),
                                  to: files.client, mode: 0o644)
-            try AtomicFile.write(firstBoot(params, paramsJSON: context.paramsJSON), to: files.json, mode: 0o600)
+            try AtomicFile.write(firstBoot(params), to: files.json, mode: 0o600)
         } catch {
             return ActionResult(.failed, message: "cannot write the Chef config: \(error)")
         }
@@ -180,11 +202,10 @@ public struct ChefAction: Action {
     }
 
     /// `{"run_list": [...]}` with the initial attributes beside it.
-    static func firstBoot(_ p: Params, paramsJSON: Data) -> Data {
-        let all = (try? JSONSerialization.jsonObject(with: paramsJSON)) as? [String: Any]
-        var document = all?["initial_attributes"] as? [String: Any] ?? [:]
-        document["run_list"] = p.runList
-        return ((try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .prettyPrinted])) ?? Data("{}".utf8)) + Data("\n".utf8)
+    static func firstBoot(_ p: Params) -> Data {
+        var document = p.initialAttributes
+        document["run_list"] = .array(p.runList.map(JSONValue.string))
+        return JSONValue.object(document).encoded(pretty: true) + Data("\n".utf8)
     }
 
     /// A Ruby double-quoted string literal that is only ever that string: `"`, `\` and `#`

@@ -7,14 +7,23 @@ public struct ChefRunAction: Action {
     public static let type = "chef_run"
     public static let frequency = ActionFrequency.perBoot
 
+    public static let schema = ActionSchema("One chef-client run against the server the chef action configured.", example: """
+        run_list: ["recipe[base]"]
+        """, [
+            .required("run_list", .strings, "not empty: recipe[cookbook], recipe[cookbook::recipe], recipe[cookbook@version], role[name]"),
+            .optional("attributes", .mapping, "beside run_list in the JSON chef-client gets"),
+            .optional("environment", .string, "-E"),
+        ])
+
     public struct Params: Decodable, Sendable {
         public var runList: [String]
         public var environment: String?
+        /// Beside the run list in the JSON chef-client gets.
+        public var attributes: [String: JSONValue]
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case runList = "run_list", attributes, environment }
+        enum CodingKeys: String, CodingKey { case runList = "run_list", attributes, environment }
 
         public init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             runList = try c.decode([String].self, forKey: .runList)
             guard !runList.isEmpty else {
@@ -25,10 +34,7 @@ public struct ChefRunAction: Action {
                 throw DecodingError.dataCorruptedError(forKey: .runList, in: c, debugDescription:
                     "\(bad): expected recipe[cookbook], recipe[cookbook::recipe], recipe[cookbook@version] or role[name]")
             }
-            if c.contains(.attributes) {
-                // Read from the action's JSON when it runs; here only its shape is checked.
-                _ = try c.nestedContainer(keyedBy: AnyCodingKey.self, forKey: .attributes)
-            }
+            attributes = try c.decodeIfPresent([String: JSONValue].self, forKey: .attributes) ?? [:]
             environment = try c.decodeIfPresent(String.self, forKey: .environment)
             if let environment, !NameCheck.valid(environment, marks: "_-") {
                 throw DecodingError.dataCorruptedError(forKey: .environment, in: c, debugDescription: "expected letters, digits, _ and -")
@@ -41,10 +47,9 @@ public struct ChefRunAction: Action {
         guard FileSystem.exists(clientRB) else {
             return ActionResult(.failed, message: "no \(clientRB): a chef action configures the node before chef_run can run")
         }
-        let all = (try? JSONSerialization.jsonObject(with: context.paramsJSON)) as? [String: Any]
-        var document = all?["attributes"] as? [String: Any] ?? [:]
-        document["run_list"] = params.runList
-        let json = (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data("{}".utf8)
+        var document = params.attributes
+        document["run_list"] = .array(params.runList.map(JSONValue.string))
+        let json = JSONValue.object(document).encoded()
         let folder = context.run.paths.privateDir
         let file = folder + "/chef-run-" + String(UInt64.random(in: 0...UInt64.max), radix: 36) + ".json"
         do {

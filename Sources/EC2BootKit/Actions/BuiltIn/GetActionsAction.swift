@@ -10,6 +10,15 @@ public struct GetActionsAction: Action {
     public static let type = "getactions"
     public static let frequency = ActionFrequency.perInstance
 
+    public static let schema = ActionSchema("Installs action files from a web server, a file: folder or a private S3 bucket.", example: """
+        url: https://boot.example.com/actions/
+        list: list.txt
+        """, [
+            .required("url", .url, "http, https, file or s3:// folder the action files are fetched from"),
+            .optional("list", .string, default: "list.txt", "the file under url naming the action files, each with an optional sha256"),
+            .optional("deadline", .seconds, default: "120", "for all downloads together, retries included"),
+        ])
+
     public struct Params: Decodable, Sendable {
         public var url: String
         public var list: String?
@@ -21,7 +30,6 @@ public struct GetActionsAction: Action {
         }
 
         public init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             url = try c.decode(String.self, forKey: .url)
             list = try c.decodeIfPresent(String.self, forKey: .list)

@@ -6,6 +6,35 @@ import Foundation
 public struct MCollectiveAction: Action {
     public static let type = "mcollective"
     public static let frequency = ActionFrequency.perInstance
+
+    public static let schema = ActionSchema("Installs and configures the MCollective server (server.cfg, facts.yaml).", example: """
+        connector: rabbitmq
+        host: stomp.example.com
+        user: mco
+        password: mco-Secret-1
+        psk: psk-Secret-2
+        """, [
+            .required("connector", .choice(Connector.self), "the middleware plugin"),
+            .optional("hosts", .mappings, "the broker pool: each {host, port, user, password, ssl: {ca, cert, key, fallback}}"),
+            .optional("host", .string, "a single broker, instead of hosts"),
+            .optional("port", .number, default: "61613", "the single broker's STOMP port"),
+            .optional("user", .string, "the single broker's user"),
+            .optional("password", .string, secret: true, "the single broker's password"),
+            .optional("vhost", .string, default: "/mcollective", "RabbitMQ's virtual host"),
+            .optional("collectives", .strings, default: "[mcollective]", "the collectives this node is in"),
+            .optional("main_collective", .string, default: "the first collective", "one of collectives"),
+            .optional("securityprovider", .choice(Security.self), default: "psk", "how messages are signed"),
+            .optional("psk", .string, secret: true, "the pre-shared key; required with securityprovider psk"),
+            .optional("identity", .string, default: "%f", "the node's identity (%i %h %f %r %z templates); must match ^[\\w.-]+$"),
+            .optional("registration", .choice(Registration.self), default: "none", "the registration agent"),
+            .optional("registerinterval", .number, "seconds between registrations"),
+            .optional("classesfile", .string, "Puppet's classes.txt, for MCollective's classes"),
+            .optional("libdir", .string, "server.cfg libdir (a new file gets a default)"),
+            .optional("logfile", .string, "server.cfg logfile (a new file gets a default)"),
+            .optional("loglevel", .string, "server.cfg loglevel (a new file gets a default)"),
+            .optional("settings", .mapping, "any other server.cfg key, as it is"),
+            .optional("client", .boolean, default: "false", "write client.cfg too, with the same middleware settings"),
+        ] + ActionSchema.setup(package: "mcollective", service: "service"))
     public static let everyBoot: (@Sendable (Params, ActionContext) async -> ActionResult)? = { params, context in
         if let failure = writeFacts(context) { return ActionResult(.failed, message: failure) }
         return ActionResult(.ok, message: "facts.yaml refreshed")
@@ -62,6 +91,15 @@ public struct MCollectiveAction: Action {
             password = try c.line(keys.password)
             self.ssl = ssl
         }
+
+        /// `port`, `user` and `password` describe the single `host`; beside `hosts`, or
+        /// without a host, they would be ignored without a word.
+        public static func rejectStrays<K: CodingKey>(_ c: KeyedDecodingContainer<K>, _ keys: [K]) throws {
+            if let stray = keys.first(where: c.contains) {
+                throw DecodingError.dataCorruptedError(forKey: stray, in: c, debugDescription:
+                    "goes with host (a single broker); with hosts, give it in each entry")
+            }
+        }
     }
 
     public struct Params: Decodable, Sendable {
@@ -88,7 +126,6 @@ public struct MCollectiveAction: Action {
         }
 
         public init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             connector = try c.choice(.connector) ?? { throw DecodingError.keyNotFound(CodingKeys.connector, .init(codingPath: c.codingPath, debugDescription: "")) }()
             if let list = try c.decodeIfPresent([Host].self, forKey: .hosts) {
@@ -96,6 +133,7 @@ public struct MCollectiveAction: Action {
                     throw DecodingError.dataCorruptedError(forKey: .hosts, in: c, debugDescription:
                         list.isEmpty ? "expected at least one host" : "give either hosts or host, not both")
                 }
+                try Host.rejectStrays(c, [.port, .user, .password])
                 hosts = list
             } else {
                 hosts = [try Host(c, keys: (.host, .port, .user, .password), ssl: nil)]

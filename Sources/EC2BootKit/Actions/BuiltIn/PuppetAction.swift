@@ -8,6 +8,22 @@ public struct PuppetAction: Action {
     public static let type = "puppet"
     public static let frequency = ActionFrequency.perInstance
 
+    public static let schema = ActionSchema("A Puppet agent's first boot: puppet.conf, csr_attributes.yaml, then one agent run.", example: """
+        server: puppet.example.com
+        environment: production
+        """, [
+            .required("server", .string, "the Puppet server"),
+            .optional("ca_server", .string, "the CA server, when not the server"),
+            .optional("port", .number, "the server's port (serverport)"),
+            .optional("environment", .string, "the agent's environment"),
+            .optional("certname", .string, default: "%i", "the certificate name (templates; lower-cased, a-z 0-9 . _ -)"),
+            .optional("waitforcert", .seconds, default: "120", "how long to wait for the certificate to be signed"),
+            .optional("runinterval", .string, "the agent's run interval"),
+            .optional("conf", .mapping, "any puppet.conf setting, by section, laid over the above"),
+            .optional("csr_attributes", .mapping, "custom_attributes and extension_requests (pp_instance_id, pp_image_name, pp_region, pp_zone default to the metadata's)"),
+            .optional("run", .boolean, default: "true", "the first agent run"),
+        ] + ActionSchema.setup(package: "puppet-agent", service: "start_service"))
+
     public struct Params: Decodable, Sendable {
         public var server: String
         public var caServer: String?
@@ -32,7 +48,6 @@ public struct PuppetAction: Action {
         enum CSRKeys: String, CodingKey, CaseIterable { case customAttributes = "custom_attributes", extensionRequests = "extension_requests" }
 
         public init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             server = try c.decode(String.self, forKey: .server)
             caServer = try c.decodeIfPresent(String.self, forKey: .caServer)

@@ -7,6 +7,14 @@ public struct PuppetRunAction: Action {
     public static let type = "puppet_run"
     public static let frequency = ActionFrequency.perBoot
 
+    public static let schema = ActionSchema("One puppet agent run against the server the puppet action configured.", example: """
+        tags: [nginx]
+        """, [
+            .optional("tags", .strings, "--tags"),
+            .optional("environment", .string, "--environment"),
+            .optional("noop", .boolean, default: "false", "--noop"),
+        ])
+
     public struct Params: Decodable, Sendable {
         public var tags: [String] = []
         public var environment: String?
@@ -15,7 +23,6 @@ public struct PuppetRunAction: Action {
         enum CodingKeys: String, CodingKey, CaseIterable { case tags, environment, noop }
 
         public init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             tags = try c.decodeIfPresent([String].self, forKey: .tags) ?? []
             if let bad = tags.first(where: { !NameCheck.valid($0, marks: "_:-") }) {

@@ -5,6 +5,17 @@ public struct ShellAction: Action {
     public static let type = "shell"
     public static let frequency = ActionFrequency.perInstance
 
+    public static let schema = ActionSchema("Runs a command with /bin/sh, from a private file rather than argv.", example: """
+        command: echo hello > /etc/hello.txt
+        creates: /etc/hello.txt
+        """, [
+            .required("command", .string, "the shell script to run"),
+            .optional("creates", .string, "skip the action when this path exists (under --root)"),
+            .optional("cwd", .string, "the working directory"),
+            .optional("env", .mapping, "environment variables added for the command"),
+            .optional("timeout", .seconds, default: "actions.timeout (30 minutes)", "after which the command's process group is killed"),
+        ])
+
     public struct Params: Decodable, Sendable {
         public var command: String
         /// Skip the action when this path exists (under the root).
@@ -14,13 +25,9 @@ public struct ShellAction: Action {
         /// Seconds; default 30 minutes.
         public var timeout: Double?
 
-        enum CodingKeys: String, CodingKey, CaseIterable {
-            case command, creates, cwd, env, timeout
-            case type, onFailure = "on_failure"
-        }
+        enum CodingKeys: String, CodingKey { case command, creates, cwd, env, timeout }
 
         public init(from decoder: Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             command = try c.decode(String.self, forKey: .command)
             creates = try c.decodeIfPresent(String.self, forKey: .creates)

@@ -1,0 +1,35 @@
+import ArgumentParser
+import EC2BootKit
+
+struct SchemaCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schema",
+        abstract: "Print the parameters each built-in action type takes.",
+        discussion: "Without TYPE: every type, one line each. --markdown prints docs/actions.md's parameter reference."
+    )
+
+    @Argument(help: "An action type (shell, getactions, chef, …).")
+    var type: String?
+
+    @Flag(help: "Every type's table as Markdown.")
+    var markdown = false
+
+    func run() throws {
+        let types = ActionRegistry.types
+        if markdown {
+            print(SchemaText.markdown(types), terminator: "")
+        } else if let type {
+            guard let found = types.first(where: { $0.type == ActionRegistry.canonicalName(type) }) else {
+                printError("ec2-boot-init: no built-in action type \(type) (known: \(types.map { $0.type }.joined(separator: ", "))); "
+                           + "any other type is a hosted action, whose parameters are its own")
+                throw ExitCode(.badInput)
+            }
+            print(SchemaText.plain(found), terminator: "")
+        } else {
+            let width = types.map { $0.type.count }.max() ?? 0
+            for type in types {
+                print("\(type.type.padding(toLength: width, withPad: " ", startingAt: 0))  \(type.schema.summary)")
+            }
+        }
+    }
+}
