@@ -13,7 +13,8 @@ public enum ActionSelection: Sendable {
     case none
 }
 
-/// Runs the planned actions in order, recording each result as it happens.
+/// Runs the scheduled actions in order, recording each result as it happens: the scheduler
+/// decides what runs, the recorder writes the status, this loop only runs and reports.
 public struct ActionEngine: Sendable {
     public let selection: ActionSelection
     /// Where the run's status goes.
@@ -24,128 +25,91 @@ public struct ActionEngine: Sendable {
         self.record = record
     }
 
-    /// Whether `run` would start any action: what the data stage tells the MOTD and `status --wait`.
     public func wouldRun(_ plan: [PlannedAction], instanceID: String, paths: Paths) -> Bool {
-        switch selection {
-        case .none: return false
-        case .all: return !plan.isEmpty
-        case .only(let types): return plan.contains { types.contains($0.type) }
-        case .firstBoot:
-            guard let previous = RunStatus.load(paths), previous.instanceID == instanceID,
-                  previous.finished != nil || previous.perInstanceDone == true else { return !plan.isEmpty }
-            return plan.contains { $0.frequency == .perBoot || $0.everyBootPart != nil }
-        }
+        ActionScheduler.wouldRun(plan, selection: selection, previous: previous(instanceID, paths))
     }
 
     public func run(_ plan: [PlannedAction], instanceID: String, context: RunContext, logger: Logger) async -> ActionsReport {
-        let previous = RunStatus.load(context.paths, record).flatMap { $0.instanceID == instanceID ? $0 : nil }
-        var done: Set<String> = []
-        var plan = plan
-        // Per-instance results of an earlier boot, kept in this run's status so that a later
-        // boot stopped midway still knows the instance's actions are done.
-        var carried: [RunStatus.ActionStatus] = []
-        var failures: [String] = []
-        switch selection {
-        case .none:
+        switch ActionScheduler.schedule(plan, selection: selection, previous: previous(instanceID, context.paths)) {
+        case .nothing:
             return ActionsReport()
-        case .firstBoot:
-            if let previous, previous.finished != nil || previous.perInstanceDone == true {
-                carried = previous.actions.filter { $0.frequency != .perBoot }
-                failures = RunStatus.failures(carried)
-                // Per-boot actions, and what per-instance ones repeat on every boot, in plan order.
-                plan = plan.compactMap { $0.frequency == .perBoot ? $0 : $0.everyBootPart }
-                guard !plan.isEmpty else {
-                    logger.info("actions already ran for this instance; `run --force` runs them again",
-                                metadata: ["instance": "\(instanceID)"])
-                    return ActionsReport(failures: failures)
-                }
-            } else if let previous {
-                // An interrupted first boot: the per-instance actions it finished are not
-                // repeated. Per-boot ones run again: this is another boot.
-                let perInstance = Set(plan.filter { $0.frequency == .perInstance }.map(\.fingerprint))
-                done = Set(previous.actions.filter(\.succeeded).map(\.fingerprint)).intersection(perInstance)
-            }
-            if !done.isEmpty { logger.info("resuming an interrupted run", metadata: ["done": "\(done.count)"]) }
-        case .all, .only:
-            break
+        case .alreadyRan(let failures):
+            logger.info("actions already ran for this instance; `run --force` runs them again", metadata: ["instance": "\(instanceID)"])
+            return ActionsReport(failures: failures)
+        case .steps(let steps, let carried, let resumed):
+            if resumed > 0 { logger.info("resuming an interrupted run", metadata: ["done": "\(resumed)"]) }
+            var recorder = StatusRecorder(instanceID: instanceID, carried: carried, steps: steps, record: record,
+                                          paths: context.paths, logger: logger)
+            return await execute(steps, recorder: &recorder, context: context, logger: logger)
         }
-        var status = RunStatus(instanceID: instanceID, started: Timestamp.now(), finished: nil, actions: carried + plan.map {
-            RunStatus.ActionStatus(index: $0.index, type: $0.type, frequency: $0.frequency, result: "pending", fingerprint: $0.fingerprint)
-        })
-        status.perInstanceDone = carried.isEmpty ? nil : true
+    }
+
+    private func execute(_ steps: [ActionScheduler.Step], recorder: inout StatusRecorder, context: RunContext,
+                         logger: Logger) async -> ActionsReport {
+        var failures = recorder.carriedFailures
         var stopped = false
-        for (position, action) in plan.enumerated() {
-            let slot = carried.count + position
+        for (position, step) in steps.enumerated() {
+            let action = step.action
+            let name = "action \(action.index) (\(action.type))"
             if let signo = Interruption.signal {
-                failures.append("interrupted by signal \(signo) before action \(action.index) (\(action.type))")
-                save(status, context, logger)
-                return ActionsReport(failures: failures)
+                recorder.save()
+                return ActionsReport(failures: failures + ["interrupted by signal \(signo) before \(name)"])
             }
-            let selected: Bool
-            if case .only(let types) = selection { selected = types.contains(action.type) } else { selected = true }
-            if stopped || !selected || done.contains(action.fingerprint) {
-                status.actions[slot].result = done.contains(action.fingerprint) ? "ok" : "skipped"
-                status.actions[slot].message = stopped ? "not run: an earlier action failed with on_failure: stop"
-                    : (selected ? "done before the interruption" : "not selected")
+            guard step.verdict == .run, !stopped else {
+                recorder.pass(position, verdict: step.verdict, stopped: stopped)
                 continue
             }
-            status.actions[slot].result = "running"
-            save(status, context, logger)
-            var actionLogger = logger
-            actionLogger[metadataKey: "action"] = "\(action.index):\(action.type)"
-            logger.info("running action", metadata: ["action": "\(action.index):\(action.type)"])
-            let start = ContinuousClock.now
-            let actionContext = ActionContext(run: context, index: action.index, type: action.type,
-                                              logger: actionLogger, json: action.json)
-            let result: ActionResult
-            // Looked up now, not when planned: getactions earlier in this run may have installed it.
-            let stock = { (path: String) in
-                logger.notice("the Ruby tool's own action file is installed; using the built-in instead",
-                              metadata: ["type": "\(action.type)", "file": "\(path)"])
-            }
-            if action.hostable, let hosted = HostedAction.find(action.type, in: context.paths.actionsDir, stockRuby: stock) {
-                if ActionRegistry.lookup(action.type) != nil {
-                    logger.notice("a hosted action overrides the built-in", metadata: ["type": "\(action.type)", "file": "\(hosted.path)"])
-                }
-                result = await hosted.run(actionContext)
-            } else {
-                result = await action.body(actionContext)
-            }
-            let elapsed = ContinuousClock.now - start
-            status.actions[slot].result = result.outcome.rawValue
-            status.actions[slot].exitCode = result.exitCode
-            let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-            status.actions[slot].durationMS = Double(micros / 100) / 10
-            status.actions[slot].message = result.message.map(Redaction.redact)
+            recorder.start(position)
+            let (result, elapsed) = await perform(action, context: context, logger: logger)
             if let signo = Interruption.signal, result.outcome != .ok {
-                // Left unfinished, so the next run resumes here; never left saying "running".
-                status.actions[slot].result = "interrupted"
-                status.actions[slot].message = "the agent got signal \(signo); the action's process group was stopped"
-                save(status, context, logger)
+                recorder.interrupted(position, signal: signo)
                 logger.error("interrupted by signal \(signo); the next run resumes from action \(action.index)")
-                failures.append("action \(action.index) (\(action.type)): interrupted")
-                return ActionsReport(failures: failures)
+                return ActionsReport(failures: failures + ["\(name): interrupted"])
             }
-            save(status, context, logger)
-            switch result.outcome {
-            case .ok, .skipped:
-                logger.info("action done", metadata: ["action": "\(action.index):\(action.type)", "result": "\(result.outcome.rawValue)"])
-            case .failed, .timedOut:
-                logger.error("action \(result.outcome.rawValue): \(result.message ?? "")", metadata: [
-                    "action": "\(action.index):\(action.type)", "exit_code": "\(result.exitCode.map(String.init) ?? "-")",
-                ])
-                failures.append("action \(action.index) (\(action.type)): \(result.outcome.rawValue)")
-                if action.stopOnFailure || context.config.actions.stopOnFailure { stopped = true }
+            recorder.finish(position, result, elapsed: elapsed)
+            logOutcome(result, action, logger)
+            if result.outcome == .failed || result.outcome == .timedOut {
+                failures.append("\(name): \(result.outcome.rawValue)")
+                stopped = stopped || action.stopOnFailure || context.config.actions.stopOnFailure
             }
         }
-        status.finished = Timestamp.now()
-        save(status, context, logger)
+        recorder.done()
         return ActionsReport(failures: failures)
     }
 
-    private func save(_ status: RunStatus, _ context: RunContext, _ logger: Logger) {
-        do { try status.save(context.paths, record) } catch {
-            logger.error("cannot record the run's status: \(error)")
+    /// The action's own body, or a hosted file of its type: looked up now, not when planned,
+    /// since getactions earlier in this run may have installed it.
+    private func perform(_ action: PlannedAction, context: RunContext, logger: Logger) async -> (ActionResult, Duration) {
+        var actionLogger = logger
+        actionLogger[metadataKey: "action"] = "\(action.index):\(action.type)"
+        logger.info("running action", metadata: ["action": "\(action.index):\(action.type)"])
+        let actionContext = ActionContext(run: context, index: action.index, type: action.type, logger: actionLogger, json: action.json)
+        let stock = { (path: String) in
+            logger.notice("the Ruby tool's own action file is installed; using the built-in instead",
+                          metadata: ["type": "\(action.type)", "file": "\(path)"])
         }
+        let start = ContinuousClock.now
+        if action.hostable, let hosted = HostedAction.find(action.type, in: context.paths.actionsDir, stockRuby: stock) {
+            if ActionRegistry.lookup(action.type) != nil {
+                logger.notice("a hosted action overrides the built-in", metadata: ["type": "\(action.type)", "file": "\(hosted.path)"])
+            }
+            return (await hosted.run(actionContext), ContinuousClock.now - start)
+        }
+        return (await action.body(actionContext), ContinuousClock.now - start)
+    }
+
+    private func logOutcome(_ result: ActionResult, _ action: PlannedAction, _ logger: Logger) {
+        switch result.outcome {
+        case .ok, .skipped:
+            logger.info("action done", metadata: ["action": "\(action.index):\(action.type)", "result": "\(result.outcome.rawValue)"])
+        case .failed, .timedOut:
+            logger.error("action \(result.outcome.rawValue): \(result.message ?? "")", metadata: [
+                "action": "\(action.index):\(action.type)", "exit_code": "\(result.exitCode.map(String.init) ?? "-")",
+            ])
+        }
+    }
+
+    private func previous(_ instanceID: String, _ paths: Paths) -> RunStatus? {
+        RunStatus.load(paths, record).flatMap { $0.instanceID == instanceID ? $0 : nil }
     }
 }

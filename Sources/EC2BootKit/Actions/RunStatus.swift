@@ -1,5 +1,22 @@
 import Foundation
 
+/// Where an action stands in a run's status, as status.json spells it.
+public enum ActionState: String, Codable, Sendable {
+    case pending, running, ok, failed, skipped
+    case timedOut = "timed-out"
+    /// The agent was stopped while it ran; the next run resumes here.
+    case interrupted
+
+    init(_ outcome: ActionResult.Outcome) {
+        switch outcome {
+        case .ok: self = .ok
+        case .failed: self = .failed
+        case .skipped: self = .skipped
+        case .timedOut: self = .timedOut
+        }
+    }
+}
+
 /// The last run, as `status` shows it; written after every change, so a run that loses
 /// power midway leaves a record of what it had done.
 public struct RunStatus: Codable, Sendable {
@@ -17,15 +34,14 @@ public struct RunStatus: Codable, Sendable {
         public var type: String
         /// per-instance or per-boot (absent in a status written before frequencies were recorded).
         public var frequency: ActionFrequency?
-        /// pending, running, ok, failed, skipped, timed-out, interrupted (the agent was stopped)
-        public var result: String
+        public var result: ActionState
         public var exitCode: Int32?
         public var durationMS: Double?
         public var message: String?
         public var fingerprint: String
 
         /// Done, and nothing to do again: ok, or skipped.
-        public var succeeded: Bool { result == "ok" || result == "skipped" }
+        public var succeeded: Bool { result == .ok || result == .skipped }
 
         enum CodingKeys: String, CodingKey {
             case index, type, frequency, result, exitCode = "exit_code", durationMS = "duration_ms", message, fingerprint
@@ -42,7 +58,7 @@ public struct RunStatus: Codable, Sendable {
     public var failures: [String] { Self.failures(actions) }
 
     static func failures(_ rows: [ActionStatus]) -> [String] {
-        rows.filter { !$0.succeeded }.map { "action \($0.index) (\($0.type)): \($0.result)" }
+        rows.filter { !$0.succeeded }.map { "action \($0.index) (\($0.type)): \($0.result.rawValue)" }
     }
 
     /// Which run a status is of: the boot's (what resuming and later boots go by), or the last

@@ -10,7 +10,7 @@ public enum StatusTable {
         ]
         guard !status.actions.isEmpty else { return (lines + ["no actions"]).joined(separator: "\n") }
         let rows = [["#", "TYPE", "RESULT", "EXIT", "TIME", "FREQUENCY", "DETAIL"]] + status.actions.map { action in
-            [String(action.index), action.type, action.result, action.exitCode.map(String.init) ?? "-",
+            [String(action.index), action.type, action.result.rawValue, action.exitCode.map(String.init) ?? "-",
              action.durationMS.map { String(format: "%.1fs", $0 / 1000) } ?? "-", action.frequency?.rawValue ?? "-",
              action.message ?? ""]
         }

@@ -252,10 +252,14 @@ extension KeyedDecodingContainer {
     /// A number of seconds above zero and at most `Seconds.max` (about 11 days): anything
     /// larger is a mistake, and would overflow where it becomes milliseconds.
     public func positive(_ key: Key) throws -> Double? {
-        guard let value = try decodeIfPresent(Double.self, forKey: key) else { return nil }
+        let expected = "expected a number of seconds above 0 and at most \(Int(Seconds.max))"
+        let value: Double?
+        do { value = try decodeIfPresent(Double.self, forKey: key) } catch DecodingError.typeMismatch {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: expected)
+        }
+        guard let value else { return nil }
         guard value > 0, value <= Seconds.max else {
-            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription:
-                "expected a number of seconds above 0 and at most \(Int(Seconds.max))")
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: expected)
         }
         return value
     }

@@ -33,8 +33,7 @@ public struct Deadline: Sendable {
     }
 
     public var remaining: Double {
-        let left = end - .now
-        return max(0, Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18)
+        max(0, (end - .now).inSeconds)
     }
 
     public var passed: Bool { remaining <= 0 }

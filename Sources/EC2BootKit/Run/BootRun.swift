@@ -160,7 +160,3 @@ public struct BootRun: Sendable {
         }
     }
 }
-
-extension Duration {
-    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
-}

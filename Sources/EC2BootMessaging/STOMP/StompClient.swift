@@ -120,8 +120,7 @@ public enum StompClient {
     }
 
     static func seconds(until deadline: ContinuousClock.Instant) -> Double {
-        let left = deadline - ContinuousClock.now
-        return Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18
+        (deadline - ContinuousClock.now).inSeconds
     }
 
     typealias Channel = NIOAsyncChannel<StompFrame, StompFrame>

@@ -7,8 +7,19 @@ import Testing
 /// Paths and processes the integration tests share: the built binary, the IMDS simulator,
 /// temp roots.
 enum TestEnv {
+    /// Waits until process `pid` is gone (or a zombie), at most 5 s.
+    static func waitUntilGone(_ pid: String) -> Bool {
+        for _ in 0..<500 {
+            let alive = read("/proc/\(pid)/stat").map { !$0.contains(") Z ") } ?? false
+            if !alive { return true }
+            usleep(10_000)
+        }
+        return false
+    }
+
+    /// Tests/EC2BootKitTests/Support/Support.swift → the clone.
     static let repoRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The `ec2-boot-init` built beside the test bundle.
     static let binary: String = {

@@ -1,0 +1,184 @@
+import Foundation
+import Testing
+
+extension ProcessTier {
+    /// Users of the Ruby ec2-boot-init switching over: an image upgraded in place, per-boot
+    /// actions, the inherited environment, a MOTD that names the instance, and the rough edges a
+    /// new user met.
+    @Suite struct CompatTests {
+        func seeded(_ userData: String, config: String = "", name: String = #function) throws -> String {
+            let root = try makeRoot(name, config: config)
+            try TestEnv.write(#"{"ami-id": "ami-1", "instance-id": "i-1", "instance-type": "t3.micro", "placement": {"availability-zone": "us-east-1a"}}"#,
+                              to: root + "/seed/meta-data.json")
+            try TestEnv.write(userData.replacingOccurrences(of: "ROOT", with: root), to: root + "/seed/user-data")
+            return root
+        }
+
+        func run(_ root: String, _ extra: [String] = [], environment: [String: String]? = nil) throws -> ToolResult {
+            try runProcess(TestEnv.binary, ["run", "--root", root, "--seed", root + "/seed"] + extra, environment: environment, measure: true)
+        }
+
+        /// Serves a list with one file, hello.sh (touches ROOT/hello-ran), and puts the server's
+        /// address where the seed's user-data says URL.
+        func serveHello(_ root: String) throws -> Simulator {
+            try TestEnv.write("hello.sh\n", to: root + "/served/list.txt")
+            try TestEnv.write("#!/bin/sh\ntouch \"$EC2BOOT_ROOT/hello-ran\"\n", to: root + "/served/hello.sh")
+            let sim = try Simulator(["--serve", root + "/served"])
+            let userData = try #require(TestEnv.read(root + "/seed/user-data"))
+            try TestEnv.write(userData.replacingOccurrences(of: "URL", with: sim.url), to: root + "/seed/user-data")
+            return sim
+        }
+
+        /// The Ruby package's own action files, as its releases shipped them (written from its
+        /// documented behaviour).
+        static let stockGetactions = """
+            newaction("getactions") do |cmd, ud, md, config|
+                if cmd.include?(:url) and cmd.include?(:list)
+                    url = cmd[:url]
+                    list = cmd[:list]
+                    EC2Boot::Util.log("Fetching action list (#{list}) from #{url}")
+                    list = EC2Boot::Util.get_url("#{url}/#{list}")
+                    list.split("\\n").each do |command|
+                        EC2Boot::Util.log("Fetching command: #{command}")
+                        body = EC2Boot::Util.get_url("#{url}/#{command}")
+                        File.open(config.actions_dir + "/#{command}", "w") do |f|
+                            f.print body
+                        end
+                    end
+                    config.actions.load_actions
+                end
+            end
+            """
+        static let stockShell = "newaction(\"shell\") do |cmd, ud, md, config|\n  if cmd.include?(:command)\n    system(cmd[:command])\n  end\nend\n"
+
+        @Test func anImageUpgradedInPlaceUsesTheBuiltInsOverTheRubyPackagesFiles() throws {
+            let root = try seeded("""
+                ---
+                :actions:
+                - :type: :getactions
+                  :url: URL/files/
+                  :list: list.txt
+                - :type: :hello
+                - :type: :shell
+                  :command: pwd > ROOT/cwd; false
+                  :cwd: /etc
+                """)
+            try TestEnv.write(Self.stockGetactions, to: root + "/etc/ec2-boot-init/actions/getactions.rb")
+            try TestEnv.write(Self.stockShell, to: root + "/etc/ec2-boot-init/actions/shell.rb")
+            let sim = try serveHello(root)
+            defer { withExtendedLifetime(sim) {} }
+            let result = try run(root)
+            #expect(result.status == 1, "the built-in shell reports the failing command: \(result.stderr)")
+            #expect(FileManager.default.fileExists(atPath: root + "/hello-ran"), "the built-in getactions installed hello.sh")
+            #expect(TestEnv.read(root + "/cwd") == root + "/etc\n", "the built-in shell honours cwd (under the root)")
+            for file in ["getactions.rb", "shell.rb"] {
+                #expect(result.stderr.contains("the Ruby tool's own action file is installed; using the built-in instead file=\(root)/etc/ec2-boot-init/actions/\(file)"),
+                        "\(file): \(result.stderr)")
+            }
+            let actions = try tool(["status", "--json", "--root", root]).stdout
+            #expect(actions.contains("\"result\" : \"failed\""))
+        }
+
+        /// The stock getactions body, under a name that is not a built-in, runs through the shim:
+        /// everything it calls (get_url's body, config.actions_dir, config.actions.load_actions) is there.
+        @Test func theRubyPackagesGetactionsBodyRunsThroughTheShim() throws {
+            let root = try seeded(":actions:\n- :type: :oldget\n  :url: URL/files\n  :list: list.txt\n- :type: :hello\n")
+            try TestEnv.write(Self.stockGetactions.replacingOccurrences(of: "newaction(\"getactions\")", with: "newaction(\"oldget\")"),
+                              to: root + "/etc/ec2-boot-init/actions/oldget.rb")
+            let sim = try serveHello(root)
+            defer { withExtendedLifetime(sim) {} }
+            let result = try run(root)
+            // The Ruby tool wrote files with mode 0644, so hello.sh is not executable: the hello action fails,
+            // as it did in the Ruby tool; what matters is that the file arrived through the shim.
+            #expect(result.stderr.contains("Fetching command: hello.sh action=0:oldget"), "\(result.stderr)")
+            #expect(TestEnv.read(root + "/etc/ec2-boot-init/actions/hello.sh")?.hasPrefix("#!/bin/sh") == true)
+            let status = try JSONSerialization.jsonObject(with: Data(try tool(["status", "--json", "--root", root]).stdout.utf8)) as? [String: Any]
+            let first = (status?["actions"] as? [[String: Any]])?.first
+            #expect(first?["type"] as? String == "oldget" && first?["result"] as? String == "ok", "\(String(describing: first))")
+        }
+
+        @Test func perBootActionsRunEveryBootAfterThePerInstanceOnesEvenAfterAnInterruption() throws {
+            let root = try seeded("""
+                actions:
+                  - {type: shell, command: "echo P1 >> ROOT/order", frequency: per-boot}
+                  - {type: shell, command: "echo A >> ROOT/order"}
+                  - type: shell
+                    frequency: per-boot
+                    command: "if [ ! -e ROOT/crashed ]; then touch ROOT/crashed; kill -9 $PPID; exit 0; fi; echo P2 >> ROOT/order"
+                """)
+            #expect(try run(root).status == 137, "the first boot was killed during P2")
+            #expect(try run(root).status == 0, "the next boot resumes")
+            #expect(try run(root).status == 0, "a later boot")
+            #expect(TestEnv.read(root + "/order") == "A\nP1\nP1\nP2\nP1\nP2\n",
+                    "per-instance first; A not repeated after the interruption; per-boot ones again on every boot")
+            let table = try tool(["status", "--root", root]).stdout
+            #expect(table.contains("per-boot") && table.contains("FREQUENCY"), "\(table)")
+
+            let ruby = try seeded("actions:\n  - {type: shell, command: \"echo x >> ROOT/count\"}\n", config: "actions:\n  default_frequency: per-boot\n",
+                                  name: "default")
+            for _ in 0..<2 { #expect(try run(ruby).status == 0) }
+            #expect(TestEnv.read(ruby + "/count") == "x\nx\n", "actions.default_frequency: per-boot runs it every boot, as the Ruby tool did")
+            let bad = try seeded("actions:\n  - {type: shell, command: 'true', frequency: hourly}\n", name: "bad")
+            #expect(try tool(["validate", "--root", bad, bad + "/seed/user-data"]).stderr.contains("frequency: expected per-instance or per-boot"))
+        }
+
+        @Test func aLaterBootStoppedMidwayNeverRepeatsThePerInstanceActions() throws {
+            let root = try seeded("""
+                actions:
+                  - {type: shell, command: "echo A >> ROOT/order"}
+                  - {type: shell, command: "echo C >> ROOT/order; exit 1"}
+                  - type: shell
+                    frequency: per-boot
+                    command: "if [ -e ROOT/arm ] && [ ! -e ROOT/crashed ]; then touch ROOT/crashed; kill -9 $PPID; exit 0; fi; echo B >> ROOT/order"
+                """)
+            #expect(try run(root).status == 1, "C failed")
+            try TestEnv.write("", to: root + "/arm")
+            #expect(try run(root).status == 137, "the second boot was killed during the per-boot action")
+            #expect(try run(root).status == 1, "C's failure still stands")
+            #expect(TestEnv.read(root + "/order") == "A\nC\nB\nB\n", "A and C (failed) ran once for the instance")
+        }
+
+        @Test func actionsInheritTheEnvironment() throws {
+            let root = try seeded("actions:\n  - {type: shell, command: \"echo $FOO $EC2BOOT_ACTION > ROOT/env\"}\n")
+            var environment = ProcessInfo.processInfo.environment
+            environment["FOO"] = "from-the-operator"
+            #expect(try run(root, ["--force"], environment: environment).status == 0)
+            #expect(TestEnv.read(root + "/env") == "from-the-operator shell\n")
+        }
+
+        @Test func aFailedRunsMOTDNamesTheInstance() throws {
+            let root = try seeded("actions:\n  - {type: shell, command: 'exit 3'}\n")
+            #expect(try run(root).status == 1)
+            let motd = try #require(TestEnv.read(root + "/etc/motd"))
+            for text in ["UNPROVISIONED", "i-1", "ami-1", "t3.micro", "us-east-1a", "failed: action 0 (shell): failed", "\(root)/etc/facts.txt"] {
+                #expect(motd.contains(text), "\(text) in \(motd)")
+            }
+            try TestEnv.write("UNPROVISIONED @@ami_id@@ in @@placement_availability_zone@@\n", to: root + "/etc/ec2-boot-init/motd.unprovisioned")
+            #expect(try run(root, ["--force"]).status == 1)
+            #expect(TestEnv.read(root + "/etc/motd")?.hasPrefix("UNPROVISIONED ami-1 in us-east-1a\n") == true, "a Ruby-tool template still works")
+        }
+
+        @Test func roughEdgesANewUserMet() throws {
+            let typo = try tool(["stauts"])
+            #expect(typo.status == 2)
+            #expect(typo.stderr.contains("unknown command 'stauts'. Did you mean 'status'?"), "\(typo.stderr)")
+            #expect(typo.stderr.contains("run, status, query, validate, fetch, clean"))
+
+            let root = try seeded("actions:\n  - {type: nowhere}\n")
+            let validate = try tool(["validate", "--root", root, root + "/seed/user-data"])
+            #expect(validate.status == 0)
+            #expect(validate.stderr.contains("warning: actions[0]: type nowhere is not built in and not in"), "\(validate.stderr)")
+
+            let clean = try tool(["clean", "--root", root])
+            #expect(clean.status == 0)
+            #expect(!clean.stderr.contains("removed"), "nothing existed: \(clean.stderr)")
+
+            let unreachable = try makeRoot(config: "imds:\n  deadline: 2\n  backoff_max: 0.2\n")
+            let waited = try tool(["run", "--root", unreachable, "--metadata-url", "http://127.0.0.1:9"])
+            #expect(waited.status == 3)
+            let waits = waited.stderr.split(separator: "\n").filter { $0.contains("waiting to retry") }
+            #expect(waits.count == 1, "said at once, then every 10 s: \(waited.stderr)")
+            #expect(waits.first?.contains("left_s=") == true && waits.first?.contains("attempt=") == true)
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import Testing
+import CBootSystem
+import Yams
+@testable import EC2BootKit
+
+extension UnitTier {
+    /// The pure pieces, without processes.
+    @Suite struct UnitTests {
+        @Test func flatteningFollowsTheRubyTool() {
+            let tree = MetadataTree(leaves: [
+                "ami-id": "ami-1",
+                "placement/availability-zone": "us-east-1a",
+                "public-keys/0/openssh-key": "ssh-rsa AAA key\n",
+                "security-groups": "a\nb\n",
+                "tags/instance/Cost Center": "42",
+                "tags/instance/a=b": "x",
+            ])
+            #expect(tree.flattened() == [
+                "ami_id": "ami-1",
+                "placement_availability_zone": "us-east-1a",
+                "public_keys_0_openssh_key": "ssh-rsa AAA key",
+                "security_groups_0": "a",
+                "security_groups_1": "b",
+                "tags_instance_Cost_Center": "42",
+                "tags_instance_a_b": "x",
+            ])
+        }
+
+        @Test func regionPrefersPlacementRegion() {
+            #expect(MetadataTree(leaves: ["placement/availability-zone": "us-west-2-lax-1a", "placement/region": "us-west-2"]).region == "us-west-2")
+            #expect(MetadataTree(leaves: ["placement/availability-zone": "us-east-1d"]).region == "us-east-1")
+            #expect(MetadataTree(leaves: [:]).region == nil)
+        }
+
+        @Test func nestedJSONRoundTrips() throws {
+            let tree = MetadataTree(leaves: ["a/b/c": "1", "a/d": "two\nlines", "e": ""])
+            #expect(try MetadataTree(nestedJSON: tree.nestedJSON()) == tree)
+        }
+
+        @Test func listingsParseFoldersLeavesKeysAndRejectHostileNames() {
+            let entries = IMDSListingEntry.parse("ami-id\nplacement/\n0=my-key\n\n../x\n..\n.\na/b\nbad\u{1}name\n  spaced  \n")
+            #expect(entries == [.leaf("ami-id"), .folder("placement"), .folder("0"), .rejected("../x"), .rejected(".."),
+                                .rejected("."), .rejected("a/b"), .rejected("bad\u{1}name"), .leaf("spaced")])
+        }
+
+        @Test func backoffHasFullJitterUnderItsCap() {
+            let policy = RetryPolicy(backoffBase: 0.1, backoffMax: 2)
+            for attempt in 0..<40 {
+                let delay = policy.delay(afterAttempt: attempt)
+                #expect(delay >= 0 && delay <= min(2, 0.1 * pow(2, Double(attempt))))
+            }
+            let spread = Set((0..<50).map { _ in policy.delay(afterAttempt: 5) })
+            #expect(spread.count > 40, "jitter spreads retries")
+        }
+
+        @Test func onlyTransientFailuresAreRetried() {
+            #expect(FetchError.status(500, url: "u").retryable)
+            #expect(FetchError.status(429, url: "u").retryable)
+            #expect(!FetchError.status(404, url: "u").retryable)
+            #expect(!FetchError.status(403, url: "u").retryable)
+            #expect(CurlTransfer.error(CURLE_COULDNT_CONNECT, url: "u", detail: "").retryable)
+            #expect(CurlTransfer.error(CURLE_PARTIAL_FILE, url: "u", detail: "").retryable)
+            #expect(CurlTransfer.error(CURLE_GOT_NOTHING, url: "u", detail: "").retryable)
+            #expect(CurlTransfer.error(CURLE_OPERATION_TIMEDOUT, url: "u", detail: "").retryable)
+            #expect(!CurlTransfer.error(CURLE_UNSUPPORTED_PROTOCOL, url: "u", detail: "").retryable)
+            #expect(!CurlTransfer.error(CURLE_PEER_FAILED_VERIFICATION, url: "u", detail: "").retryable)
+            #expect(CurlTransfer.error(CURLE_FILE_COULDNT_READ_FILE, url: "u", detail: "").isNotFound)
+        }
+
+        @Test func redactedURLsDropCredentialsAndQueries() {
+            #expect(URL(string: "https://u:p@host:8443/a/b?sig=x#f")!.redacted == "https://host:8443/a/b?…")
+            #expect(URL(string: "http://169.254.169.254/latest/meta-data/")!.redacted == "http://169.254.169.254/latest/meta-data/")
+        }
+
+        @Test func motdRenderingLeavesUnknownAndNonKeysAlone() {
+            let (text, unknown) = MOTD.render("@@a@@ @@b@@ @@ x @@ @@@@ @@a@@@@", lookup: { $0 == "a" ? "A" : nil })
+            #expect(text == "A @@b@@ @@ x @@ @@@@ A@@")
+            #expect(unknown == ["b"])
+        }
+
+        @Test func controlCharactersBecomeSpacesAndNothingElseChanges() {
+            #expect(Printable.cleaned("plain = value C:\\temp é 🚀") == nil)
+            #expect(Printable.cleaned("a\u{1b}[2J\u{7}b\nc\r\u{85}d\u{2028}e\u{2029}f\u{7f}\u{0}") == "a [2J b c  d e f  ")
+        }
+
+        @Test func rubySymbolsNormaliseOnlyWhenUnquoted() throws {
+            let node = try #require(try YAMLDocument.parse(":a: :b\n\":c\": ':d'\n!ruby/symbol e: f\n", source: "t", maxNodes: 1000))
+            let pairs = try #require(node.mapping).map { ($0.key.string!, $0.value.string!) }
+            #expect(pairs.map(\.0) == ["a", ":c", "e"])
+            #expect(pairs.map(\.1) == ["b", ":d", "f"])
+        }
+
+        /// Yams reads `1:30` as base 60 and traps on overflow (found by scripts/fuzz.sh): an
+        /// overflowing one stays text, a typed reader says it wants a number, and nothing stops.
+        @Test func base60NumbersTooLargeForAnIntStayText() throws {
+            let text = "a: 899999999999999999:999999999:9\nb: 1:30\nc: 0:0:0:0:0:0:0:0:0:0:0:0\nd: -1:30\n"
+            let node = try #require(try YAMLDocument.parse(text, source: "t", maxNodes: 1000))
+            let json = try #require(UserData.json(node) as? [String: Any])
+            #expect(json["a"] as? String == "899999999999999999:999999999:9")
+            #expect(json["b"] as? Int == 90)
+            #expect(json["c"] as? String == "0:0:0:0:0:0:0:0:0:0:0:0")
+            #expect(json["d"] as? Int == -90)
+            struct Numbers: Decodable { let a: Int }
+            #expect(throws: YAMLProblem.self) { try YAMLDecoding.decode(Numbers.self, from: node, source: "t") }
+            FuzzEntryPoints.userData(Data("#cloud-config\n:facts:\n  n: 899999999999999999:999999999:9\n".utf8))
+        }
+
+        @Test func atomicWritesReplaceWholeFilesWithTheirMode() throws {
+            let dir = try TestEnv.tempDir()
+            let path = dir + "/sub/file"
+            try AtomicFile.write("one", to: path, mode: 0o600)
+            try AtomicFile.write("two", to: path, mode: 0o640)
+            #expect(TestEnv.read(path) == "two")
+            #expect(TestEnv.mode(path) == 0o640)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/sub") == ["file"])
+            let writer = try AtomicFileWriter(path: path, mode: 0o600)
+            try writer.write(Data("three".utf8))
+            writer.discard()
+            #expect(TestEnv.read(path) == "two")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/sub") == ["file"])
+        }
+
+        @Test func facterValuesAreDoubleQuotedYAMLThatReadsBackExactly() throws {
+            let values = ["plain", "quote \" and \\ back", "line\nbreak\r\n", "tab\there", "\u{1b}[2Jbell\u{7}", "del\u{7f}",
+                          "nel\u{85}ls\u{2028}ps\u{2029}", "bom\u{feff}", "C:\\temp", "true", "0755", "", "emoji 🚀 é",
+                          "\u{0}nul", "#not a comment", "- not a list", "{not: a map}"]
+            for value in values {
+                let text = "k: " + FacterFactsWriter.quoted(value) + "\n"
+                let parsed = try Yams.load(yaml: text) as? [String: Any]
+                #expect(parsed?["k"] as? String == value, "\(text.debugDescription)")
+                #expect(!text.dropLast().contains("\n"), "one line: \(text.debugDescription)")
+            }
+        }
+
+        @Test func redactionCatchesTheCloudsCredentialForms() {
+            let lines = [
+                "export AWS_SECRET_ACCESS_KEY=abc123SECRET", "aws_secret_access_key = abc123SECRET",
+                #"{"SecretAccessKey" : "abc123SECRET", "Token": "abc123SECRET"}"#, "mysql --password abc123SECRET -u root",
+                "tool --token=abc123SECRET", "Authorization: Bearer abc123SECRET", "authorization: AWS4-HMAC-SHA256 Credential=abc123SECRET",
+                "fetching https://deploy:abc123SECRET@git.example.com/repo.git",
+                "GET https://b.s3.amazonaws.com/k?X-Amz-Credential=abc123SECRET&X-Amz-Signature=abc123SECRET&x=1",
+                "password=abc123SECRET", "db_pass: 'abc123SECRET'", "api-key: abc123SECRET", "PRIVATE_KEY=abc123SECRET",
+            ]
+            for line in lines {
+                let redacted = Redaction.redact(line)
+                #expect(!redacted.contains("abc123SECRET"), "\(line) → \(redacted)")
+                #expect(redacted.contains("<redacted>"))
+            }
+            for plain in ["installed 3 files", "key_name=ops-key", "tokens are renewed before they expire"] {
+                #expect(Redaction.redact(plain) == plain)
+            }
+            // A 64 KiB line (the longest an action's output line gets) of what makes regexes backtrack.
+            let start = ContinuousClock.now
+            for filler in [".", "-", "a.", "-a", "pass."] {
+                _ = Redaction.redact(String(repeating: filler, count: 65536 / filler.count))
+            }
+            #expect(ContinuousClock.now - start < .seconds(2), "linear, not quadratic")
+        }
+
+        @Test func redirectsAreCheckedHopByHop() throws {
+            let policy = RedirectPolicy(maxHops: 2, allowedHosts: ["Actions.example.com"])
+            let https = URL(string: "https://actions.example.com/ec2/list.txt")!
+            #expect(try policy.next(after: https, location: "/other/list.txt", hop: 0).absoluteString
+                    == "https://actions.example.com/other/list.txt")
+            #expect(throws: FetchError.self, "https to http") { try policy.next(after: https, location: "http://actions.example.com/x", hop: 0) }
+            #expect(throws: FetchError.self, "another host") { try policy.next(after: https, location: "https://evil.example.net/x", hop: 0) }
+            #expect(throws: FetchError.self, "file URL") { try policy.next(after: https, location: "file:///etc/shadow", hop: 0) }
+            #expect(throws: FetchError.self, "past the hops") { try policy.next(after: https, location: "/x", hop: 2) }
+            #expect(throws: FetchError.self, "no Location") { try policy.next(after: https, location: nil, hop: 0) }
+            #expect(throws: FetchError.self, "metadata never") { try RedirectPolicy.never.next(after: https, location: "/x", hop: 0) }
+            let open = RedirectPolicy(maxHops: 5, allowedHosts: [])
+            #expect(try open.next(after: URL(string: "http://a.example/x")!, location: "http://b.example/y", hop: 4).host == "b.example")
+        }
+    }
+}
