@@ -26,7 +26,10 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            // The Ruby shim for the Ruby tool's actions: a real .rb file (`ruby -c` checks it),
+            // compiled into the binary, so nothing extra ships beside it.
+            resources: [.embedInCode("Resources/ec2boot_shim.rb")]
         ),
         // Apache ZooKeeper's C client (libzookeeper-mt), for watch, push and nodes.
         .systemLibrary(name: "CZooKeeper", providers: [.apt(["libzookeeper-mt-dev"])]),

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import EC2BootKit
 
 extension ProcessTier {
     /// Action files in the style of the Ruby tool and its forks, through the shim with Debian's
@@ -17,6 +18,14 @@ extension ProcessTier {
             let ruby = try runProcess("/usr/bin/env", ["sh", "-c", "command -v ruby"])
             try #require(ruby.status == 0, "ruby is not installed: scripts/deps.sh installs it")
             return try tool(["run", "--root", root, "--seed", root + "/seed"])
+        }
+
+        /// The shim is a real Ruby file, checked by Ruby itself, and it is what the binary carries.
+        @Test func theShimIsRubyThatRubyAccepts() throws {
+            let file = TestEnv.repoRoot.appendingPathComponent("Sources/EC2BootKit/Resources/ec2boot_shim.rb").path
+            let check = try runProcess("/usr/bin/env", ["ruby", "-c", file])
+            #expect(check.status == 0 && check.stdout.contains("Syntax OK"), "\(check.stderr)")
+            #expect(LegacyRuby.shim == TestEnv.read(file))
         }
 
         /// Writes what the action saw, one `name=value` a line, to ROOT/saw.
