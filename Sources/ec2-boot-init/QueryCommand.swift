@@ -21,9 +21,9 @@ struct QueryCommand: ParsableCommand {
 
     func run() throws {
         let config = try global.load()
-        let view: CachedView
+        let view: InstanceView
         do {
-            guard let cached = try CachedView(paths: global.paths, config: config) else {
+            guard let cached = try InstanceView.cached(paths: global.paths, config: config) else {
                 printError("ec2-boot-init: nothing cached in \(global.paths.cacheDir) yet: run `ec2-boot-init run` first")
                 throw ExitCode(.noDataSource)
             }

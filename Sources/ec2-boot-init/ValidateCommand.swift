@@ -42,12 +42,11 @@ struct ValidateCommand: ParsableCommand {
             printError("ec2-boot-init: cannot read \(source): \(String(cString: strerror(code)))")
             throw ExitCode(.badInput)
         }
-        var userData = UserData.parse(raw, source: source, limits: config.userData)
-        let plan = ActionPlan.make(userData, source: source, defaultFrequency: config.actions.defaultFrequency)
-        userData.problems += plan.problems
+        let view = InstanceView(BootData(userData: raw, metadata: MetadataTree(), identityDocument: nil), config: config, source: source)
+        let userData = view.userData
         for problem in userData.problems { printError(problem.description) }
         guard userData.problems.isEmpty else { throw ExitCode(.badInput) }
-        for action in ActionPlan.unprovided(plan.actions, actionsDir: global.paths.actionsDir) {
+        for action in ActionPlan.unprovided(view.plan, actionsDir: global.paths.actionsDir) {
             printError("\(source): warning: actions[\(action.index)]: type \(action.type) is not built in and not in "
                        + "\(global.paths.actionsDir): getactions or the image must provide it")
         }

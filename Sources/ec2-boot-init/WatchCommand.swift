@@ -24,18 +24,14 @@ struct WatchCommand: AsyncParsableCommand {
         var config = try global.load()
         if let zookeeper { config.watch.zookeeper = zookeeper }
         let paths = global.paths
-        let boot: BootData
-        do {
-            guard let cached = try? CacheStore(directory: paths.cacheDir).read() else {
-                printError("ec2-boot-init: no cached instance data in \(paths.cacheDir): run the boot first (ec2-boot-init run)")
-                throw check ? ExitCode(255) : ExitCode(.noDataSource)
-            }
-            boot = cached
+        guard let instance = try? InstanceView.cached(paths: paths, config: config) else {
+            printError("ec2-boot-init: no cached instance data in \(paths.cacheDir): run the boot first (ec2-boot-init run)")
+            throw check ? ExitCode(255) : ExitCode(.noDataSource)
         }
-        let userData = UserData.parse(boot.userData, limits: config.userData)
         let target: WatchTarget
         do {
-            target = try WatchTarget.resolve(config: config.watch, userData: userData, instanceID: boot.instanceID ?? "", paths: paths)
+            target = try WatchTarget.resolve(config: config.watch, userData: instance.userData, instanceID: instance.data.instanceID ?? "",
+                                             paths: paths)
         } catch {
             printError("ec2-boot-init: \(error)")
             throw check ? ExitCode(error.unconfigured ? 1 : 255) : ExitCode(.badInput)
@@ -51,7 +47,7 @@ struct WatchCommand: AsyncParsableCommand {
         }
         defer { withExtendedLifetime(single) {} }
         Interruption.install()
-        let watcher = Watcher(target: target, paths: paths, config: config, boot: boot, userData: userData,
+        let watcher = Watcher(target: target, paths: paths, config: config, instance: instance,
                               version: EC2BootVersion.string, logger: logger)
         watcher.onReady = { SystemdNotify.send("READY=1") }
         let stop = StopSignals { watcher.stop() }

@@ -8,15 +8,14 @@ import Logging
 struct CommandRun {
     let paths: Paths
     let config: Config
-    let boot: BootData
-    let userData: UserData
+    let instance: InstanceView
     let logger: Logger
 
     /// A week: the boot run may hold the lock for long (a first Puppet run); the command waits.
     static let lockWait = 7 * 24 * 3600.0
 
     func run(_ command: Command, id: String, source: String, started: String) async -> CommandResult {
-        let instanceID = boot.instanceID ?? "unknown"
+        let instanceID = instance.instanceID
         var result = CommandResult(command: id, source: source, instanceID: instanceID, outcome: .failed, exit: ExitStatus.failed.rawValue,
                                    started: started, finished: "", actions: [], error: nil, output: [])
         let lock: FileLock
@@ -30,9 +29,7 @@ struct CommandRun {
         }
         defer { withExtendedLifetime(lock) {} }
         let tail = OutputTail()
-        let facts = Facts(userData: userData, metadata: boot.metadata, writeEC2Facts: userData.writeEC2Facts ?? config.writeEC2Facts)
-        let context = RunContext(paths: paths, config: config, metadata: boot.metadata, facts: facts,
-                                 actions: command.actions)
+        let context = instance.context(paths: paths, config: config, actions: command.actions)
         let report = await ActionEngine(selection: .all, record: .command)
             .run(command.actions, instanceID: instanceID, context: context, logger: tail.logger(from: logger))
         result.actions = RunStatus.load(paths, .command)?.actions ?? []

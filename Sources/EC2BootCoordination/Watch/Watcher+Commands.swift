@@ -75,7 +75,7 @@ extension Watcher {
                                        actions: [], error: reason, output: []), isGroup: isGroup)
         case .run(let command, let id, let signed, _):
             logger.info("running a command", metadata: ["source": "\(path)", "command": "\(id)", "actions": "\(command.summary)"])
-            var result = await CommandRun(paths: paths, config: config, boot: boot, userData: userData, logger: logger)
+            var result = await CommandRun(paths: paths, config: config, instance: instance, logger: logger)
                 .run(command, id: id, source: path, started: started)
             result.signed = signed
             let stopped = Interruption.signal != nil

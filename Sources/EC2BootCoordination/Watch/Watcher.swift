@@ -11,8 +11,7 @@ public final class Watcher: @unchecked Sendable {
     let target: WatchTarget
     let paths: Paths
     let config: Config
-    let boot: BootData
-    let userData: UserData
+    let instance: InstanceView
     let version: String
     let logger: Logger
     let session: ZKSession
@@ -24,20 +23,19 @@ public final class Watcher: @unchecked Sendable {
     /// Called once, when the node is first registered (systemd's READY=1).
     public var onReady: (@Sendable () -> Void)?
 
-    public init(target: WatchTarget, paths: Paths, config: Config, boot: BootData, userData: UserData,
+    public init(target: WatchTarget, paths: Paths, config: Config, instance: InstanceView,
                 version: String, logger: Logger) {
         self.target = target
         self.paths = paths
         self.config = config
-        self.boot = boot
-        self.userData = userData
+        self.instance = instance
         self.version = version
         self.logger = logger
         session = ZKSession(hosts: target.hosts, sessionTimeout: target.sessionTimeout, digest: target.digest)
         ledger = CommandLedger.load(paths)
     }
 
-    var instanceID: String { boot.instanceID ?? "unknown" }
+    var instanceID: String { instance.instanceID }
 
     /// Runs until `stop()`; throws only when it cannot go on (ZooKeeper refused the credentials).
     public func run() async throws(WatchSetupError) {
@@ -133,7 +131,7 @@ public final class Watcher: @unchecked Sendable {
         var object: [String: Any] = ["instance_id": instanceID, "hostname": ProcessInfo.processInfo.hostName,
                                      "version": version, "since": since, "groups": target.groups]
         var facts: [String: String] = [:]
-        for fact in userData.facts { facts[fact.name] = fact.value }
+        for fact in instance.userData.facts { facts[fact.name] = fact.value }
         object["facts"] = facts
         return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
     }

@@ -42,25 +42,19 @@ public struct BootRun: Sendable {
         defer { withExtendedLifetime(lock) {} }
 
         guard let data = stage == .actions ? readCache() : await fetchOrCache() else { return .noDataSource }
-        var userData = UserData.parse(data.userData, limits: config.userData)
-        if let refused = data.userDataRefused { userData.problems.append(YAMLProblem(source: "user-data", mark: nil, message: refused)) }
-        let plan = ActionPlan.make(userData, defaultFrequency: config.actions.defaultFrequency)
-        userData.problems += plan.problems
+        let view = InstanceView(data, config: config)
+        let (userData, facts) = (view.userData, view.facts)
         for problem in userData.problems { logger.error("invalid user-data: \(problem)") }
         if userData.isScript { logger.info("user-data is a script; it runs as one shell action") }
 
-        let facts = Facts(userData: userData, metadata: data.metadata,
-                          writeEC2Facts: userData.writeEC2Facts ?? config.writeEC2Facts)
         if stage != .actions {
             if let failed = writeFacts(facts) { return failed }
         }
-        if stage == .data { return endDataStage(userData: userData, plan: plan.actions, facts: facts, data: data) }
+        if stage == .data { return endDataStage(userData: userData, plan: view.plan, facts: facts, data: data) }
 
         var failures: [String] = []
         if userData.problems.isEmpty {
-            let context = RunContext(paths: paths, config: config, metadata: data.metadata, facts: facts,
-                                     actions: plan.actions.sorted { $0.index < $1.index })
-            failures = await actions.run(plan.actions, instanceID: data.instanceID ?? "unknown", context: context,
+            failures = await actions.run(view.plan, instanceID: view.instanceID, context: view.context(paths: paths, config: config),
                                          logger: logger).failures
         } else {
             failures = [Self.invalidUserData]

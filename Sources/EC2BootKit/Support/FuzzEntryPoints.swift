@@ -5,11 +5,12 @@ import Foundation
 public enum FuzzEntryPoints {
     /// User-data → parse (gzip, YAML, node bound) → facts → action plan (typed parameters, JSON).
     public static func userData(_ data: Data) {
-        let userData = UserData.parse(data, limits: UserDataSettings())
-        let plan = ActionPlan.make(userData)
-        _ = Facts(userData: userData, metadata: MetadataTree(leaves: ["instance-id": "i-1"]), writeEC2Facts: true)
-        _ = plan.actions.map(\.fingerprint)
-        _ = userData.jsonObject
+        var config = Config()
+        config.writeEC2Facts = true
+        let view = InstanceView(BootData(userData: data, metadata: MetadataTree(leaves: ["instance-id": "i-1"]), identityDocument: nil),
+                                config: config)
+        _ = view.plan.map(\.fingerprint)
+        _ = view.userData.jsonObject
     }
 
     /// An IMDS folder listing and a getactions list, from the same bytes.
