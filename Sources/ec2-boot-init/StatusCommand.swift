@@ -35,17 +35,17 @@ struct StatusCommand: AsyncParsableCommand {
         let record: RunStatus.Record = command ? .command : .boot
         var status = RunStatus.load(paths, record)
         let giveUp = timeout.map { ContinuousClock.now + .seconds($0) }
-        while wait, RunLock.isHeld(paths) || (StageMarker.actionsPending(paths) && !Self.actionsUnitGaveUp(paths)) {
+        while wait, await Self.stillComing(paths) {
             if let giveUp, ContinuousClock.now >= giveUp {
                 printError("ec2-boot-init: still running after \(timeout!) s")
-                throw ExitCode(.badInput)
+                throw ExitCode(.busy)
             }
             try await Task.sleep(nanoseconds: 200_000_000)
             status = RunStatus.load(paths, record)
         }
         guard let status else {
             printError("ec2-boot-init: no run recorded yet in \(paths.stateDir)")
-            throw ExitCode(.badInput)
+            throw ExitCode(.busy)
         }
         let running = status.finished == nil && RunLock.isHeld(paths)
         if json {
@@ -55,25 +55,25 @@ struct StatusCommand: AsyncParsableCommand {
         } else {
             print(StatusTable.render(status, running: running))
         }
-        if running { throw ExitCode(.badInput) }
+        if running { throw ExitCode(.busy) }
         if status.finished == nil { throw ExitCode(.failed) }
         if !status.allOK { throw ExitCode(.failed) }
     }
 
+    /// A run holds the lock, or the data stage left actions for an actions stage that may still come.
+    static func stillComing(_ paths: Paths) async -> Bool {
+        if RunLock.isHeld(paths) { return true }
+        return StageMarker.actionsPending(paths) ? !(await actionsUnitGaveUp(paths)) : false
+    }
+
     /// The actions stage will not come: its unit failed, or is not enabled, under the systemd that
     /// runs this machine (asked only on a real root).
-    static func actionsUnitGaveUp(_ paths: Paths) -> Bool {
+    static func actionsUnitGaveUp(_ paths: Paths) async -> Bool {
         guard paths.root == "/", FileManager.default.fileExists(atPath: "/run/systemd/system") else { return false }
-        func systemctl(_ verb: String) -> Int32? {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/systemctl")
-            process.arguments = [verb, "--quiet", "ec2-boot-init-actions.service"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            guard (try? process.run()) != nil else { return nil }
-            process.waitUntilExit()
-            return process.terminationStatus
+        func systemctl(_ verb: String) async -> Int32? {
+            await SystemCommand.capture(["/bin/systemctl", verb, "--quiet", "ec2-boot-init-actions.service"])?.0
         }
-        return systemctl("is-failed") == 0 || systemctl("is-enabled").map { $0 != 0 } == true
+        if await systemctl("is-failed") == 0 { return true }
+        return await systemctl("is-enabled").map { $0 != 0 } == true
     }
 }

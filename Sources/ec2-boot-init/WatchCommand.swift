@@ -43,15 +43,14 @@ struct WatchCommand: AsyncParsableCommand {
         let single: FileLock
         do { single = try FileLock(path: paths.watchLockFile, timeout: 0) } catch let error as LockTimeout {
             printError("ec2-boot-init: another watch runs on this root (pid \(error.holder.map(String.init) ?? "unknown") holds \(paths.watchLockFile))")
-            throw ExitCode(.badInput)
+            throw ExitCode(.busy)
         }
         defer { withExtendedLifetime(single) {} }
         Interruption.install()
         let watcher = Watcher(target: target, paths: paths, config: config, instance: instance,
                               version: EC2BootVersion.string, logger: logger)
         watcher.onReady = { SystemdNotify.send("READY=1") }
-        let stop = StopSignals { watcher.stop() }
-        defer { withExtendedLifetime(stop) {} }
+        Interruption.onStop { watcher.stop() }
         do {
             try await watcher.run()
         } catch {

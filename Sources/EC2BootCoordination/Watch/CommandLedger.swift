@@ -23,17 +23,9 @@ struct CommandLedger: Codable {
 
     static func file(_ paths: Paths) -> String { paths.stateDir + "/watch.json" }
 
-    static func load(_ paths: Paths) -> CommandLedger {
-        guard let data = FileSystem.read(file(paths)),
-              let ledger = try? JSONDecoder().decode(CommandLedger.self, from: data) else { return CommandLedger() }
-        return ledger
-    }
+    static func load(_ paths: Paths) -> CommandLedger { StateFile(file(paths)).load() ?? CommandLedger() }
 
-    func save(_ paths: Paths) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(self), to: Self.file(paths), mode: 0o600, directoryMode: 0o700, ownedFolder: true)
-    }
+    func save(_ paths: Paths) throws { try StateFile(Self.file(paths)).save(self) }
 
     /// What to do with write `key` read from `path`.
     enum Verdict: Equatable { case run, done, interrupted, joinedAfter }

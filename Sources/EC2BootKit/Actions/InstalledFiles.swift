@@ -21,17 +21,9 @@ struct InstalledFiles: Codable, Sendable {
         paths.stateDir + "/installed-action-list-" + SHA256.hash(data: Data(url.absoluteString.utf8)).hex.prefix(16)
     }
 
-    static func load(_ paths: Paths) -> InstalledFiles {
-        guard case .data(let data) = FileSystem.read(path(paths), maxBytes: 16 << 20),
-              let records = try? JSONDecoder().decode(InstalledFiles.self, from: data) else { return InstalledFiles() }
-        return records
-    }
+    static func load(_ paths: Paths) -> InstalledFiles { StateFile(path(paths)).load() ?? InstalledFiles() }
 
-    func save(_ paths: Paths) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try AtomicFile.write(try encoder.encode(self), to: Self.path(paths), mode: 0o600, directoryMode: 0o755)
-    }
+    func save(_ paths: Paths) throws { try StateFile(Self.path(paths)).save(self) }
 
     /// Validators worth sending for `name` from `url`: only when what is installed is still what
     /// the record says (nobody changed it since) and the list's pin, if any, still names it.

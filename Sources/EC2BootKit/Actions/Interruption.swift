@@ -5,6 +5,8 @@ import Foundation
 /// SIGTERM or SIGINT to the agent (systemd stopping the unit, Ctrl-C on a manual run): the
 /// running action's whole process group gets SIGTERM (SIGKILL 2 s later), the engine records
 /// the action as interrupted and starts nothing more, and the run exits. The next run resumes.
+/// The one owner of those signals in the process: whoever else must stop (the watcher) says so
+/// with `onStop`.
 public enum Interruption {
     private static let state = State()
 
@@ -19,12 +21,18 @@ public enum Interruption {
         }
     }
 
+    /// Calls `handler` once, on the first SIGTERM or SIGINT (at once if one came already).
+    public static func onStop(_ handler: @escaping @Sendable () -> Void) {
+        if !state.add(handler) { handler() }
+    }
+
     /// The signal that asked the run to stop, if one did.
     public static var signal: Int32? { state.received }
 
     static func trigger(_ signo: Int32) {
-        guard state.receive(signo) else { return }
+        guard let handlers = state.receive(signo) else { return }
         RunningGroups.shared.signalAll(SIGTERM)
+        for handler in handlers { handler() }
         DispatchQueue.global().asyncAfter(deadline: .now() + 2) { RunningGroups.shared.signalAll(SIGKILL) }
     }
 
@@ -32,16 +40,26 @@ public enum Interruption {
         private let lock = NSLock()
         private var sources: [any DispatchSourceSignal] = []
         private var signo: Int32?
+        private var handlers: [@Sendable () -> Void] = []
 
         func keep(_ source: any DispatchSourceSignal) { lock.withLock { sources.append(source) } }
         var received: Int32? { lock.withLock { signo } }
 
-        /// True the first time.
-        func receive(_ value: Int32) -> Bool {
+        /// False when the signal came already (the caller runs it then).
+        func add(_ handler: @escaping @Sendable () -> Void) -> Bool {
             lock.withLock {
                 guard signo == nil else { return false }
-                signo = value
+                handlers.append(handler)
                 return true
+            }
+        }
+
+        /// The handlers to call, the first time only.
+        func receive(_ value: Int32) -> [@Sendable () -> Void]? {
+            lock.withLock {
+                guard signo == nil else { return nil }
+                signo = value
+                return handlers
             }
         }
     }

@@ -70,14 +70,7 @@ public struct RunStatus: Codable, Sendable {
 
     static func file(_ paths: Paths, _ record: Record = .boot) -> String { paths.stateDir + "/" + record.rawValue }
 
-    public static func load(_ paths: Paths, _ record: Record = .boot) -> RunStatus? {
-        guard let data = FileSystem.read(file(paths, record)) else { return nil }
-        return try? JSONDecoder().decode(RunStatus.self, from: data)
-    }
+    public static func load(_ paths: Paths, _ record: Record = .boot) -> RunStatus? { StateFile(file(paths, record)).load() }
 
-    func save(_ paths: Paths, _ record: Record) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(self), to: Self.file(paths, record), mode: 0o600, directoryMode: 0o700, ownedFolder: true)
-    }
+    func save(_ paths: Paths, _ record: Record) throws { try StateFile(Self.file(paths, record)).save(self) }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// `hostname -f`).
 public enum SystemCommand {
     /// The exit status and the output (stdout and stderr), or nil when it cannot start.
-    static func capture(_ argv: [String], environment: [String: String]? = nil, timeout: Double = 30,
+    public static func capture(_ argv: [String], environment: [String: String]? = nil, timeout: Double = 30,
                         context: ActionContext? = nil) async -> (Int32, String)? {
         let lines = LineCollector()
         let env = environment ?? context.map(ActionEnvironment.base) ?? ProcessInfo.processInfo.environment
