@@ -125,25 +125,7 @@ extension ProcessTier {
             let etc = TestEnv.repoRoot.appendingPathComponent("packaging/etc").path
             #expect(TestEnv.read(etc + "/motd.provisioned") == MOTD.defaultProvisioned(factsFile: "/etc/facts.txt"))
             #expect(TestEnv.read(etc + "/motd.unprovisioned") == MOTD.defaultUnprovisioned(factsFile: "/etc/facts.txt"))
-            // The commented config, uncommented (but seed, which has no default), is valid and is the defaults.
-            let text = try #require(TestEnv.read(etc + "/config.yaml"))
-            // A setting is `#key:` or, nested, `#  key:`; a comment is `# text` (one space).
-            let settings = text.split(separator: "\n", omittingEmptySubsequences: false)
-                .filter { $0.hasPrefix("#") && !$0.hasPrefix("#seed") && ($0.dropFirst().first != " " || $0.hasPrefix("#  ")) }
-                .map { $0.dropFirst() }.joined(separator: "\n")
-            #expect(settings.contains("  fetch_concurrency: 8") && settings.contains("  deadline: "), "nested settings are read too")
-            let dir = try TestEnv.tempDir()
-            try TestEnv.write(settings, to: dir + "/config.yaml")
-            let config = try Config.load(path: dir + "/config.yaml")
-            // Every setting, nested ones included: the reflected dump names each stored property and its value.
-            // watch: is all optional in the file (user-data's keys win one by one); its shown values are the watch service's defaults.
-            var loaded = config
-            loaded.watch = WatchSettings()
-            #expect(String(reflecting: loaded) == String(reflecting: Config()))
-            #expect(config.actions.fetchConcurrency == Config().actions.fetchConcurrency)
-            #expect(config.watch.requireSignature == true && config.watch.publicKeys == [] && config.watch.allow == ["chef_run", "puppet_run"])
-            #expect(config.watch.sessionTimeout == 10 && config.watch.groups == [])
-            #expect(config.watch.zookeeper == nil && config.watch.authFile == nil && config.watch.operatorID == nil && config.watch.node == nil)
+            // config.yaml is generated from ConfigKeys and checked against the code in UnitTier/SchemaTests.
         }
     }
 }
