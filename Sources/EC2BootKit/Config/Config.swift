@@ -35,13 +35,7 @@ public struct Config: Sendable, Decodable {
         let defaults = Config()
         metadataURL = try c.decodeIfPresent(String.self, forKey: .metadataURL) ?? defaults.metadataURL
         seed = try c.decodeIfPresent(String.self, forKey: .seed)
-        if let level = try c.decodeIfPresent(String.self, forKey: .logLevel) {
-            guard let parsed = Logger.Level(rawValue: level) else {
-                throw DecodingError.dataCorruptedError(forKey: .logLevel, in: c, debugDescription:
-                    "expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            logLevel = parsed
-        }
+        logLevel = try c.choice(.logLevel) ?? defaults.logLevel
         writeEC2Facts = try c.decodeIfPresent(Bool.self, forKey: .writeEC2Facts) ?? defaults.writeEC2Facts
         lockTimeout = try c.positive(.lockTimeout) ?? defaults.lockTimeout
         syslog = try c.decodeIfPresent(Bool.self, forKey: .syslog) ?? defaults.syslog
@@ -248,37 +242,7 @@ public struct UserDataSettings: Sendable, Decodable {
     }
 }
 
-extension KeyedDecodingContainer {
-    /// A number of seconds above zero and at most `Seconds.max` (about 11 days): anything
-    /// larger is a mistake, and would overflow where it becomes milliseconds.
-    public func positive(_ key: Key) throws -> Double? {
-        let expected = "expected a number of seconds above 0 and at most \(Int(Seconds.max))"
-        let value: Double?
-        do { value = try decodeIfPresent(Double.self, forKey: key) } catch DecodingError.typeMismatch {
-            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: expected)
-        }
-        guard let value else { return nil }
-        guard value > 0, value <= Seconds.max else {
-            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: expected)
-        }
-        return value
-    }
 
-    /// A whole number within `range`.
-    public func integer(_ key: Key, in range: ClosedRange<Int>) throws -> Int? {
-        guard let value = try decodeIfPresent(Int.self, forKey: key) else { return nil }
-        guard range.contains(value) else {
-            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription:
-                "expected \(range.lowerBound) to \(range.upperBound)")
-        }
-        return value
-    }
-}
-
-public enum Seconds {
-    /// The longest timeout or deadline any setting takes.
-    public static let max = 1_000_000.0
-}
 
 extension Double {
     func clamped(to range: ClosedRange<Double>) -> Double { isNaN ? range.lowerBound : Swift.min(Swift.max(self, range.lowerBound), range.upperBound) }

@@ -1,27 +1,6 @@
 import Foundation
 import Logging
 
-/// `packages:` in the config file.
-public struct PackagesSettings: Sendable, Decodable {
-    public enum Manager: String, Sendable, Decodable, CaseIterable { case auto, apt, dnf, yum, zypper, none }
-    /// `auto` reads the root's os-release, and is `none` under a `--root` other than `/`, so
-    /// tests and image builds never change the host's packages.
-    public var manager = Manager.auto
-    /// Seconds to wait for a package database another boot job holds (apt's dpkg lock).
-    public var lockWait = 300.0
-
-    public init() {}
-
-    enum CodingKeys: String, CodingKey, CaseIterable { case manager, lockWait = "lock_wait" }
-
-    public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        manager = try c.choice(.manager) ?? manager
-        lockWait = try c.positive(.lockWait) ?? lockWait
-    }
-}
-
 /// Installs the packages a built-in action needs, only those missing, with the system's
 /// package manager: argv only (never a shell), no prompts.
 public struct PackageManager: Sendable {
@@ -134,17 +113,5 @@ public struct PackageManager: Sendable {
         if kind == .apt && !output.hasPrefix("install ok installed") { return false }
         guard let version else { return true }
         return words.last == version || words.last?.hasPrefix(version + "-") == true
-    }
-}
-
-extension KeyedDecodingContainer {
-    /// One of a string enum's cases, the error listing them.
-    public func choice<T: RawRepresentable & CaseIterable>(_ key: Key) throws -> T? where T.RawValue == String {
-        guard let text = try decodeIfPresent(String.self, forKey: key) else { return nil }
-        guard let value = T(rawValue: text) else {
-            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription:
-                "expected one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        return value
     }
 }

@@ -1,23 +1,5 @@
 import Foundation
 
-/// `services:` in the config file.
-public struct ServicesSettings: Sendable, Decodable {
-    public enum Manager: String, Sendable, Decodable, CaseIterable { case auto, systemd, sysv, none }
-    /// `auto`: systemd when it runs (`/run/systemd/system`), else SysV's `service`; `none`
-    /// under a `--root` other than `/`.
-    public var manager = Manager.auto
-
-    public init() {}
-
-    enum CodingKeys: String, CodingKey, CaseIterable { case manager }
-
-    public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        manager = try c.choice(.manager) ?? manager
-    }
-}
-
 /// Enables and (re)starts the service a built-in action configured.
 public struct ServiceManager: Sendable {
     public enum Kind: String, Sendable { case systemd, sysv, none }

@@ -98,3 +98,45 @@ extension Decoder {
         }
     }
 }
+
+extension KeyedDecodingContainer {
+    /// A number of seconds above zero and at most `Seconds.max` (about 11 days): anything
+    /// larger is a mistake, and would overflow where it becomes milliseconds.
+    public func positive(_ key: Key) throws -> Double? {
+        let expected = "expected a number of seconds above 0 and at most \(Int(Seconds.max))"
+        let value: Double?
+        do { value = try decodeIfPresent(Double.self, forKey: key) } catch DecodingError.typeMismatch {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: expected)
+        }
+        guard let value else { return nil }
+        guard value > 0, value <= Seconds.max else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: expected)
+        }
+        return value
+    }
+
+    /// A whole number within `range`.
+    public func integer(_ key: Key, in range: ClosedRange<Int>) throws -> Int? {
+        guard let value = try decodeIfPresent(Int.self, forKey: key) else { return nil }
+        guard range.contains(value) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription:
+                "expected \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    /// One of a string enum's cases, the error listing them.
+    public func choice<T: RawRepresentable & CaseIterable>(_ key: Key) throws -> T? where T.RawValue == String {
+        guard let text = try decodeIfPresent(String.self, forKey: key) else { return nil }
+        guard let value = T(rawValue: text) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription:
+                "expected one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+}
+
+public enum Seconds {
+    /// The longest timeout or deadline any setting takes.
+    public static let max = 1_000_000.0
+}
