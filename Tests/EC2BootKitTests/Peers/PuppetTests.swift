@@ -39,7 +39,6 @@ enum PuppetServer {
     }()
 }
 
-struct PeerFailed: Error { let output: String }
 
 extension PeerTier {
     @Suite struct PuppetTests {

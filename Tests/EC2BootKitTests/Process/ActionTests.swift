@@ -6,15 +6,9 @@ extension ProcessTier {
     @Suite struct ActionTests {
         /// A root with a seed whose instance-id is `instance` and whose user-data is `userData`.
         func seeded(_ userData: String, instance: String = "i-1", config: String = "", name: String = #function) throws -> String {
-            let root = try makeRoot(name, config: config)
-            try TestEnv.write(#"{"ami-id": "ami-1", "instance-id": "\#(instance)"}"#, to: root + "/seed/meta-data.json")
-            try TestEnv.write(userData.replacingOccurrences(of: "ROOT", with: root), to: root + "/seed/user-data")
-            return root
+            try EC2BootKitTests.seededRoot(userData, metadata: #"{"ami-id": "ami-1", "instance-id": "\#(instance)"}"#, config: config, name: name)
         }
 
-        func run(_ root: String, _ extra: [String] = []) throws -> ToolResult {
-            try tool(["run", "--root", root, "--seed", root + "/seed"] + extra)
-        }
 
         func statusJSON(_ root: String) throws -> [String: Any] {
             let result = try tool(["status", "--json", "--root", root])
@@ -197,14 +191,10 @@ extension ProcessTier {
         @Test func statusWaitsForARunInProgress() throws {
             let root = try seeded("actions:\n  - {type: shell, command: \"touch ROOT/started; sleep 2\"}\n")
             #expect(try tool(["status", "--root", root]).status == 2, "never ran")
-            let background = Process()
-            background.executableURL = URL(fileURLWithPath: TestEnv.binary)
-            background.arguments = ["run", "--root", root, "--seed", root + "/seed"]
-            background.standardError = FileHandle.nullDevice
-            try background.run()
+            let background = try startInBackground(TestEnv.binary, ["run", "--root", root, "--seed", root + "/seed"]) {
+                FileManager.default.fileExists(atPath: root + "/started")
+            }
             defer { background.waitUntilExit() }
-            for _ in 0..<1000 where !FileManager.default.fileExists(atPath: root + "/started") { usleep(10_000) }
-            try #require(FileManager.default.fileExists(atPath: root + "/started"))
             #expect(try tool(["status", "--root", root]).status == 2, "running")
             let start = Date()
             let waited = try tool(["status", "--wait", "--root", root])

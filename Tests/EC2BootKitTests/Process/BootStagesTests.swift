@@ -7,10 +7,7 @@ extension ProcessTier {
     /// and what ships with the packages.
     @Suite struct BootStagesTests {
         func seeded(_ userData: String, name: String = #function) throws -> String {
-            let root = try makeRoot(name)
-            try TestEnv.write(#"{"ami-id": "ami-1", "instance-id": "i-1"}"#, to: root + "/seed/meta-data.json")
-            try TestEnv.write(userData.replacingOccurrences(of: "ROOT", with: root), to: root + "/seed/user-data")
-            return root
+            try EC2BootKitTests.seededRoot(userData, name: name)
         }
 
         func run(_ root: String, _ extra: [String]) throws -> ToolResult {

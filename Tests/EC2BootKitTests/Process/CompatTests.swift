@@ -6,17 +6,11 @@ extension ProcessTier {
     /// actions, the inherited environment, a MOTD that names the instance, and the rough edges a
     /// new user met.
     @Suite struct CompatTests {
+        static let metadata = #"{"ami-id": "ami-1", "instance-id": "i-1", "instance-type": "t3.micro", "placement": {"availability-zone": "us-east-1a"}}"#
         func seeded(_ userData: String, config: String = "", name: String = #function) throws -> String {
-            let root = try makeRoot(name, config: config)
-            try TestEnv.write(#"{"ami-id": "ami-1", "instance-id": "i-1", "instance-type": "t3.micro", "placement": {"availability-zone": "us-east-1a"}}"#,
-                              to: root + "/seed/meta-data.json")
-            try TestEnv.write(userData.replacingOccurrences(of: "ROOT", with: root), to: root + "/seed/user-data")
-            return root
+            try EC2BootKitTests.seededRoot(userData, metadata: Self.metadata, config: config, name: name)
         }
 
-        func run(_ root: String, _ extra: [String] = [], environment: [String: String]? = nil) throws -> ToolResult {
-            try runProcess(TestEnv.binary, ["run", "--root", root, "--seed", root + "/seed"] + extra, environment: environment, measure: true)
-        }
 
         /// Serves a list with one file, hello.sh (touches ROOT/hello-ran), and puts the server's
         /// address where the seed's user-data says URL.

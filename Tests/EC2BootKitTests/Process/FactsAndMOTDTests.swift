@@ -5,12 +5,9 @@ import Testing
 extension ProcessTier {
     /// facts.txt, the Facter facts file (read back by the real `facter`) and the MOTD.
     @Suite struct FactsAndMOTDTests {
+        static let metadata = #"{"ami-id": "ami-1", "instance-type": "m5.large", "hostname": "h1", "placement": {"availability-zone": "eu-west-1c"}, "security-groups": "web\nssh"}"#
         func seededRoot(_ userData: String, config: String = "", name: String = #function) throws -> String {
-            let root = try makeRoot(name, config: config)
-            try TestEnv.write(#"{"ami-id": "ami-1", "instance-type": "m5.large", "hostname": "h1", "placement": {"availability-zone": "eu-west-1c"}, "security-groups": "web\nssh"}"#,
-                              to: root + "/seed/meta-data.json")
-            try TestEnv.write(userData, to: root + "/seed/user-data")
-            return root
+            try EC2BootKitTests.seededRoot(userData, metadata: Self.metadata, config: config, name: name)
         }
 
         static let awkward = """

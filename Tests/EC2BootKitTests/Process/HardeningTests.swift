@@ -7,15 +7,9 @@ extension ProcessTier {
     /// cannot crash a run, signals, descriptors, long lines, and the shim's loading.
     @Suite struct HardeningTests {
         func seeded(_ userData: String, config: String = "", name: String = #function) throws -> String {
-            let root = try makeRoot(name, config: config)
-            try TestEnv.write(#"{"ami-id": "ami-1", "instance-id": "i-1"}"#, to: root + "/seed/meta-data.json")
-            try TestEnv.write(userData.replacingOccurrences(of: "ROOT", with: root), to: root + "/seed/user-data")
-            return root
+            try EC2BootKitTests.seededRoot(userData, config: config, name: name)
         }
 
-        func run(_ root: String) throws -> ToolResult {
-            try tool(["run", "--root", root, "--seed", root + "/seed"])
-        }
 
         func statusActions(_ root: String) throws -> [[String: Any]] {
             let data = try #require(FileManager.default.contents(atPath: root + "/var/lib/ec2-boot-init/status.json"))
@@ -134,17 +128,9 @@ extension ProcessTier {
                   - type: shell
                     command: touch ROOT/second
                 """)
-            let agent = Process()
-            agent.executableURL = URL(fileURLWithPath: TestEnv.binary)
-            agent.arguments = ["run", "--root", root, "--seed", root + "/seed"]
-            agent.standardError = FileHandle.nullDevice
-            try agent.run()
-            var started = false
-            for _ in 0..<500 where !started {
-                started = FileManager.default.fileExists(atPath: root + "/started")
-                if !started { usleep(10_000) }
+            let agent = try startInBackground(TestEnv.binary, ["run", "--root", root, "--seed", root + "/seed"]) {
+                FileManager.default.fileExists(atPath: root + "/started")
             }
-            try #require(started)
             let sent = Date()
             kill(agent.processIdentifier, SIGTERM)
             var exited = false
@@ -154,7 +140,8 @@ extension ProcessTier {
             }
             if !exited { kill(agent.processIdentifier, SIGKILL) }
             agent.waitUntilExit()
-            #expect(exited && Date().timeIntervalSince(sent) < 5, "the agent did not stop on SIGTERM")
+            // Not stopping would take the action's 60 s; the margin is for a loaded machine.
+            #expect(exited && Date().timeIntervalSince(sent) < 30, "the agent did not stop on SIGTERM")
             #expect(agent.terminationStatus == 1)
             let actions = try statusActions(root)
             #expect(actions.first?["result"] as? String == "interrupted")
@@ -176,7 +163,8 @@ extension ProcessTier {
             let result = try run(root)
             #expect(result.status == 0)
             let duration = try #require(try statusActions(root).first?["duration_ms"] as? Double)
-            #expect(duration < 1000, "the daemon kept the log pipe: \(duration) ms")
+            // Holding the pipe would take the daemon's 20 s; the margin is for a loaded machine.
+            #expect(duration < 10_000, "the daemon kept the log pipe: \(duration) ms")
             let fds = try #require(TestEnv.read(root + "/fds")).split(separator: "\n").filter { $0.contains(" -> ") }
             // 0 stdin pipe, 1 and 2 the log pipe, and the script file /bin/sh reads; nothing of the agent's.
             let foreign = fds.filter { !$0.contains("/private/") }

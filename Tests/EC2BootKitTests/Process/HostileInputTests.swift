@@ -15,13 +15,13 @@ extension ProcessTier {
             return lines.joined(separator: "\n") + "\nfacts:\n  role: bomb\n"
         }()
 
+        static let metadata = #"{"ami-id": "ami-1", "instance-id": "i-1", "placement": {"availability-zone": "us-east-1a"}}"#
         func seeded(_ userData: String, config: String = "", name: String = #function) throws -> String {
-            let root = try makeRoot(name, config: config)
-            try TestEnv.write(#"{"ami-id": "ami-1", "instance-id": "i-1", "placement": {"availability-zone": "us-east-1a"}}"#,
-                              to: root + "/seed/meta-data.json")
-            try TestEnv.write(userData, to: root + "/seed/user-data")
-            return root
+            try EC2BootKitTests.seededRoot(userData, metadata: Self.metadata, config: config, name: name)
         }
+
+        /// Seconds: far below what the unbounded work would take, far above a loaded machine's time.
+        static let generous = 15.0
 
         @Test func aBillionLaughsIsRefusedAtOnceInBoundedMemory() throws {
             let root = try seeded(Self.billionLaughs, config: "write_ec2_facts: true\n")
@@ -30,13 +30,15 @@ extension ProcessTier {
             #expect(run.stderr.contains("user-data:2:10: expands to more than user_data.max_nodes (100000) YAML nodes"), "\(run.stderr)")
             #expect(TestEnv.read(root + "/etc/facts.txt")?.contains("ec2_ami_id=ami-1") == true, "facts from the metadata")
             #expect(TestEnv.read(root + "/etc/motd")?.contains("UNPROVISIONED") == true)
-            #expect(run.seconds < 2 && run.peakRSSKiB < 50 * 1024, "run: \(run.seconds) s, \(run.peakRSSKiB) KiB")
+            // Expanded, it would take minutes and gigabytes: the time bound is a generous margin for a
+            // loaded 2-core machine (benchmarks/hostile_bench.py measures the real figure), memory is the test.
+            #expect(run.seconds < Self.generous && run.peakRSSKiB < 50 * 1024, "run: \(run.seconds) s, \(run.peakRSSKiB) KiB")
             print("billion laughs, run: \(String(format: "%.2f", run.seconds)) s, peak RSS \(run.peakRSSKiB / 1024) MiB")
 
             let validate = try tool(["validate", "--root", root, root + "/seed/user-data"])
             #expect(validate.status == 2)
             #expect(validate.stderr.contains("seed/user-data:2:10: expands to more than user_data.max_nodes (100000)"))
-            #expect(validate.seconds < 2 && validate.peakRSSKiB < 50 * 1024, "validate: \(validate.seconds) s, \(validate.peakRSSKiB) KiB")
+            #expect(validate.seconds < Self.generous && validate.peakRSSKiB < 50 * 1024, "validate: \(validate.seconds) s, \(validate.peakRSSKiB) KiB")
         }
 
         @Test func aliasesAsMappingKeysAreCountedToo() throws {
@@ -46,7 +48,7 @@ extension ProcessTier {
             let result = try tool(["validate", "-"], stdin: bomb)
             #expect(result.status == 2)
             #expect(result.stderr.contains("user_data.max_nodes"), "\(result.stderr)")
-            #expect(result.seconds < 2)
+            #expect(result.seconds < Self.generous)
         }
 
         @Test func theNodeBoundIsAConfigKeyAndAliasesBelowItWork() throws {
@@ -89,17 +91,12 @@ extension ProcessTier {
             let lockFile = root + "/run/ec2-boot-init.lock"
             try FileManager.default.createDirectory(atPath: root + "/run", withIntermediateDirectories: true)
             // A holder that writes its pid as ec2-boot-init does; the test waits for that, not for a sleep.
-            let holder = Process()
-            holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-            holder.arguments = [lockFile, "sh", "-c", "echo $$ > \"$0\"; sleep 3", lockFile]
-            try holder.run()
-            defer { holder.waitUntilExit() }
-            var pid = ""
-            for _ in 0..<200 where pid.isEmpty {
-                pid = TestEnv.read(lockFile)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-                if pid.isEmpty { usleep(10_000) }
+            let pidText = { TestEnv.read(lockFile)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "" }
+            let holder = try startInBackground("/usr/bin/flock", [lockFile, "sh", "-c", "echo $$ > \"$0\"; sleep 3", lockFile]) {
+                !pidText().isEmpty
             }
-            try #require(!pid.isEmpty)
+            defer { holder.waitUntilExit() }
+            let pid = pidText()
             let result = try tool(["run", "--root", root, "--seed", root + "/seed"])
             #expect(result.status == 1)
             let waits = result.stderr.split(separator: "\n").filter { $0.contains("waiting for the lock: pid \(pid) holds") }
@@ -147,7 +144,7 @@ extension ProcessTier {
             let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
             let nested = try tool(["validate", "-"], stdin: "facts:\n  x: " + deep + "\n")
             #expect(nested.status == 2)
-            #expect(nested.seconds < 2 && nested.peakRSSKiB < 50 * 1024, "\(nested.seconds) s, \(nested.peakRSSKiB) KiB")
+            #expect(nested.seconds < Self.generous && nested.peakRSSKiB < 50 * 1024, "\(nested.seconds) s, \(nested.peakRSSKiB) KiB")
         }
     }
 

@@ -6,20 +6,11 @@ extension ProcessTier {
     /// The shared provisioning pieces (config merging, package and service managers, name
     /// templates) and the mcollective and chef actions. Puppet has its own suite (a real server).
     @Suite struct ProvisioningTests {
+        static let metadata = #"{"ami-id": "ami-1", "instance-id": "i-0abc", "local-hostname": "ip-10-0-0-1.internal", "placement": {"availability-zone": "eu-west-1a"}}"#
         func seeded(_ userData: String, config: String = "", name: String = #function) throws -> String {
-            let root = try makeRoot(name, config: config)
-            try TestEnv.write(#"{"ami-id": "ami-1", "instance-id": "i-0abc", "local-hostname": "ip-10-0-0-1.internal", "placement": {"availability-zone": "eu-west-1a"}}"#,
-                              to: root + "/seed/meta-data.json")
-            try TestEnv.write(userData.replacingOccurrences(of: "ROOT", with: root), to: root + "/seed/user-data")
-            return root
+            try EC2BootKitTests.seededRoot(userData, metadata: Self.metadata, config: config, name: name)
         }
 
-        func run(_ root: String, _ extra: [String] = [], path: String? = nil) throws -> ToolResult {
-            var environment = ProcessInfo.processInfo.environment
-            if let path { environment["PATH"] = path + ":" + (environment["PATH"] ?? "/usr/bin:/bin") }
-            return try runProcess(TestEnv.binary, ["run", "--root", root, "--seed", root + "/seed"] + extra, environment: environment,
-                                  measure: true)
-        }
 
         /// The settings in a `key = value` file, in order.
         func settings(_ text: String) -> [String: String] {

@@ -6,18 +6,15 @@ extension ProcessTier {
     /// Action files in the style of the Ruby tool and its forks, through the shim with Debian's
     /// real `ruby`: they see the objects they saw in Ruby.
     @Suite struct RubyShimTests {
+        static let metadata = #"{"ami-id": "ami-5", "instance-id": "i-5"}"#
         func seeded(_ userData: String, actions: [String: String], name: String = #function) throws -> String {
-            let root = try makeRoot(name)
-            try TestEnv.write(#"{"ami-id": "ami-5", "instance-id": "i-5"}"#, to: root + "/seed/meta-data.json")
-            try TestEnv.write(userData, to: root + "/seed/user-data")
-            for (file, text) in actions { try TestEnv.write(text, to: root + "/etc/ec2-boot-init/actions/" + file) }
-            return root
+            try EC2BootKitTests.seededRoot(userData, metadata: Self.metadata, actions: actions, name: name)
         }
 
-        func run(_ root: String) throws -> ToolResult {
+        func runWithRuby(_ root: String) throws -> ToolResult {
             let ruby = try runProcess("/usr/bin/env", ["sh", "-c", "command -v ruby"])
             try #require(ruby.status == 0, "ruby is not installed: scripts/deps.sh installs it")
-            return try tool(["run", "--root", root, "--seed", root + "/seed"])
+            return try run(root)
         }
 
         /// The shim is a real Ruby file, checked by Ruby itself, and it is what the binary carries.
@@ -75,7 +72,7 @@ extension ProcessTier {
                   - b
                   :missing: \(sim.url)/files/nope
                 """, actions: ["observe.rb": Self.observer])
-            let result = try run(root)
+            let result = try runWithRuby(root)
             #expect(result.status == 0, "\(result.stderr)")
             let saw = try #require(TestEnv.read(root + "/saw"))
             let expected = """
@@ -106,7 +103,7 @@ extension ProcessTier {
                   EC2Boot::Util.get_url("file://" + ENV['EC2BOOT_ROOT'] + "/seed/meta-data.json", ENV['EC2BOOT_ROOT'] + "/copy")
                 end
                 """])
-            let result = try run(root)
+            let result = try runWithRuby(root)
             #expect(result.status == 0, "\(result.stderr)")
             let fetched = result.stderr.split(separator: "\n").filter { $0.contains("fetched dest=") }
             #expect(fetched.count == 1, "\(result.stderr)")

@@ -26,8 +26,8 @@ extension ProcessTier {
             return (sim, root, keys)
         }
 
-        func run(_ root: String) throws -> ToolResult {
-            try tool(["run", "--force", "--root", root, "--seed", root + "/seed"])
+        func runAgain(_ root: String) throws -> ToolResult {
+            try run(root, ["--force"])
         }
 
         @Sendable static func required(_ key: String) -> String { "actions:\n  public_keys: [\"\(key)\"]\n  require_signature: true\n" }
@@ -36,7 +36,7 @@ extension ProcessTier {
             let (sim, root, keys) = try setUp(config: Self.required)
             defer { withExtendedLifetime(sim) {} }
             try sign(root + "/served/list.txt", with: keys + "/good.sec")
-            let result = try run(root)
+            let result = try runAgain(root)
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stderr.contains("the action list's signature is good"))
             #expect(FileManager.default.fileExists(atPath: root + "/greeted"))
@@ -46,7 +46,7 @@ extension ProcessTier {
             let (sim, root, keys) = try setUp(config: Self.required)
             try sign(root + "/served/list.txt", with: keys + "/good.sec")
             try TestEnv.write("greet.sh\nevil.sh\n", to: root + "/served/list.txt")
-            let result = try run(root)
+            let result = try runAgain(root)
             #expect(result.status == 1)
             #expect(result.stderr.contains("the signature does not match the list; nothing installed"), "\(result.stderr)")
             #expect(try await sim.stats().by_path["/files/greet.sh"] == nil)
@@ -58,12 +58,12 @@ extension ProcessTier {
             defer { withExtendedLifetime(sim) {} }
             _ = try keyPair(keys, "other")
             try sign(root + "/served/list.txt", with: keys + "/other.sec")
-            let other = try run(root)
+            let other = try runAgain(root)
             #expect(other.status == 1)
             #expect(other.stderr.contains("which is not in actions.public_keys"), "\(other.stderr)")
 
             try FileManager.default.removeItem(atPath: root + "/served/list.txt.sig")
-            let unsigned = try run(root)
+            let unsigned = try runAgain(root)
             #expect(unsigned.status == 1)
             #expect(unsigned.stderr.contains("cannot fetch the list's signature (actions.require_signature is true)"), "\(unsigned.stderr)")
             #expect(!FileManager.default.fileExists(atPath: root + "/greeted"))
@@ -72,7 +72,7 @@ extension ProcessTier {
         @Test func withoutRequireSignatureAnUnsignedListIsUsedWithAWarning() throws {
             let (sim, root, _) = try setUp(config: { "actions:\n  public_keys: [\"\($0)\"]\n" })
             defer { withExtendedLifetime(sim) {} }
-            let result = try run(root)
+            let result = try runAgain(root)
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stderr.contains("the action list is not signed"))
             #expect(FileManager.default.fileExists(atPath: root + "/greeted"))

@@ -142,6 +142,26 @@ struct SpawnFailed: Error {
 }
 
 /// Runs `ec2-boot-init` with syslog off (a test config sets it) unless a config is given.
+/// A helper process that did not come up.
+struct PeerFailed: Error { let output: String }
+
+/// A process left running while the test goes on (a lock holder, an agent to stop), returned
+/// once `ready` says it got where the test needs it (polled every 10 ms, at most 10 s): the
+/// test waits for the process's own sign, never for a guessed delay.
+func startInBackground(_ executable: String, _ arguments: [String], until ready: () -> Bool) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    for _ in 0..<1000 where !ready() { usleep(10_000) }
+    guard ready() else {
+        kill(process.processIdentifier, SIGKILL)
+        throw PeerFailed(output: "\(executable) \(arguments.joined(separator: " ")): never got ready")
+    }
+    return process
+}
+
 func tool(_ arguments: [String], stdin: String? = nil) throws -> ToolResult {
     try runProcess(TestEnv.binary, arguments, stdin: stdin, measure: true)
 }
@@ -238,6 +258,28 @@ func serve(_ files: [String: String], simulator extra: [String] = [], config: St
     for (file, content) in files { try TestEnv.write(content, to: root + "/served/" + file) }
     try TestEnv.write(#"{"ami-id": "ami-7", "instance-id": "i-7"}"#, to: root + "/seed/meta-data.json")
     return (try Simulator(["--serve", root + "/served"] + extra), root)
+}
+
+/// A root (`makeRoot`) whose seed holds `metadata` and `userData`, the word ROOT in it replaced
+/// by the root's path; `actions`: files for its actions folder.
+func seededRoot(_ userData: String, metadata: String = #"{"ami-id": "ami-1", "instance-id": "i-1"}"#, config: String = "",
+                actions: [String: String] = [:], name: String = #function) throws -> String {
+    let root = try makeRoot(name, config: config)
+    try TestEnv.write(metadata, to: root + "/seed/meta-data.json")
+    let text = userData.replacingOccurrences(of: #"\bROOT\b"#, with: root, options: .regularExpression)
+    try TestEnv.write(text, to: root + "/seed/user-data")
+    for (file, text) in actions { try TestEnv.write(text, to: root + "/etc/ec2-boot-init/actions/" + file) }
+    return root
+}
+
+/// `ec2-boot-init run` on a seeded root, with `extra` arguments; `path` goes before PATH
+/// (a folder of stand-in commands), `environment` replaces the test's own.
+func run(_ root: String, _ extra: [String] = [], path: String? = nil, environment: [String: String]? = nil,
+         limit: Double = 120) throws -> ToolResult {
+    var environment = environment ?? ProcessInfo.processInfo.environment
+    if let path { environment["PATH"] = path + ":" + (environment["PATH"] ?? "/usr/bin:/bin") }
+    return try runProcess(TestEnv.binary, ["run", "--root", root, "--seed", root + "/seed"] + extra, environment: environment,
+                          measure: true, limit: limit)
 }
 
 /// Writes `userData` into the root's seed and boots from it.
