@@ -19,10 +19,12 @@ let package = Package(
     targets: [
         // zlib (gzip user-data), libcurl (HTTP) and syncfs(2), which the Glibc module hides.
         .systemLibrary(name: "CBootSystem", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev", "libcurl4-openssl-dev"])]),
+        // The argument vector from the process's start, not from /proc (absent in a chroot).
+        .target(name: "CBootArgs"),
         .target(
             name: "EC2BootKit",
             dependencies: [
-                "CBootSystem",
+                "CBootSystem", "CBootArgs",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -21,7 +21,12 @@ struct EC2BootInit: AsyncParsableCommand {
     /// ArgumentParser's own main, but a usage error exits 2 (its default is 64) as documented.
     static func main() async {
         ActionRegistry.register(MessagingActions.all)
-        var arguments = Array(CommandLine.arguments.dropFirst())
+        // Never a boot run by accident: an invocation whose arguments cannot be read is refused.
+        guard let vector = ProcessArguments.all else {
+            printError("ec2-boot-init: cannot read this process's arguments; nothing was run")
+            exit(withError: ExitCode(.badInput))
+        }
+        var arguments = Array(vector.dropFirst())
         // The NumberFour fork's `ec2-boot-init --boot`: a whole boot, which is `run`.
         if arguments.first == "--boot" { arguments[0] = "run" }
         // `ec2-boot-init stauts` would otherwise be taken as an argument of the default `run`.

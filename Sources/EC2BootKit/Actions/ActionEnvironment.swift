@@ -50,7 +50,7 @@ enum ActionEnvironment {
     }
 
     static let selfPath: String = {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ProcessArguments.all?.first ?? "ec2-boot-init"
     }()
 
     /// Runs a process for an action: output to the log line by line, the last lines

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import EC2BootKit
 
 extension ProcessTier {
     /// query, validate, fetch, clean, the config file and the lock.
@@ -12,6 +13,21 @@ extension ProcessTier {
             let result = try tool(["run", "--root", root, "--seed", root + "/seed"])
             #expect(result.status == 0, "\(result.stderr)")
             return root
+        }
+
+        /// An image builder's chroot has no /proc: the arguments are still read (from the vector the
+        /// kernel passed), so `--version` prints the version and `status` shows the status, and no
+        /// invocation turns into a boot run that crawls the build host's metadata service.
+        @Test func withoutProcTheArgumentsAreStillRead() throws {
+            let probe = try runProcess("/usr/bin/unshare", ["-m", "true"])
+            try #require(probe.status == 0, "unshare -m (util-linux, as root) hides /proc for this test: \(probe.stderr)")
+            let hidden = "mount -t tmpfs none /proc && exec \"$0\" \"$@\""
+            let version = try runProcess("/usr/bin/unshare", ["-m", "sh", "-c", hidden, TestEnv.binary, "--version"])
+            #expect(version.status == 0 && version.stdout == "\(EC2BootVersion.string)\n", "\(version.stdout)\(version.stderr)")
+            let root = try makeRoot()
+            let status = try runProcess("/usr/bin/unshare", ["-m", "sh", "-c", hidden, TestEnv.binary, "status", "--root", root])
+            #expect(status.status == 2 && status.stderr.contains("no run recorded yet"), "\(status.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: root + "/var/spool/ec2boot"), "no boot run")
         }
 
         @Test func queryReadsTheCacheWithoutNetwork() throws {
