@@ -25,12 +25,16 @@ date=$(git log -1 --format=%cs 2>/dev/null || date +%F)
 
 rm -rf "$dist" && mkdir -p "$dist"
 stage=$dist/stage
-install -d -m 0755 "$stage"/usr/sbin "$stage"/usr/lib/ec2-boot-init "$stage"/lib/systemd/system "$stage"/usr/share/man/man8 \
+install -d -m 0755 "$stage"/usr/sbin "$stage"/usr/lib/ec2-boot-init "$stage"/lib/systemd/system "$stage"/lib/systemd/system-generators \
+  "$stage"/usr/share/man/man8 \
   "$stage"/etc/ec2-boot-init/actions "$stage"/var/spool/ec2boot "$stage"/usr/share/doc/ec2-boot-init
 install -m 0755 "$binary" "$stage"/usr/sbin/ec2-boot-init
 strip --strip-unneeded "$stage"/usr/sbin/ec2-boot-init
 install -m 0644 systemd/ec2-boot-init.service systemd/ec2-boot-init-actions.service systemd/ec2-boot-init-watch.service \
-  "$stage"/lib/systemd/system/
+  systemd/ec2-boot-init-offline.service "$stage"/lib/systemd/system/
+# The generator is the binary itself, under the name systemd runs it by (it decides EC2 or not
+# from DMI before any unit starts; see docs/metadata.md, "Platform detection").
+ln -s /usr/sbin/ec2-boot-init "$stage"/lib/systemd/system-generators/ec2-boot-init-generator
 install -m 0644 packaging/etc/config.yaml packaging/etc/motd.provisioned packaging/etc/motd.unprovisioned "$stage"/etc/ec2-boot-init/
 # The demo seed, so `ec2-boot-init run --seed /usr/lib/ec2-boot-init/examples/seed --root DIR` works on an image.
 cp -r examples "$stage"/usr/lib/ec2-boot-init/ && find "$stage"/usr/lib/ec2-boot-init -type f -exec chmod 0644 {} + \

@@ -27,16 +27,17 @@ usr/share/man/man8/ec2-boot-init.8.gz
 var/spool/ec2boot/"
 contents=$(dpkg-deb --contents "$deb")
 got=$(echo "$contents" | awk '{print $6}' | sed 's|^\./||' | grep -v '^$' | grep -v '^usr/lib/ec2-boot-init/examples' | sort)
-want=$(printf '%s\nlib/\nlib/systemd/\nlib/systemd/system/\nlib/systemd/system/ec2-boot-init.service\nlib/systemd/system/ec2-boot-init-actions.service\nlib/systemd/system/ec2-boot-init-watch.service\netc/\nusr/\nusr/lib/\nusr/sbin/\nusr/share/\nusr/share/man/\nusr/share/man/man8/\nusr/share/doc/\nusr/share/doc/ec2-boot-init/\nusr/share/doc/ec2-boot-init/copyright\nusr/share/doc/ec2-boot-init/changelog.gz\nusr/share/lintian/\nusr/share/lintian/overrides/\nusr/share/lintian/overrides/ec2-boot-init\nvar/\nvar/spool/\n' "$expected_common" | sort)
+want=$(printf '%s\nlib/\nlib/systemd/\nlib/systemd/system/\nlib/systemd/system/ec2-boot-init.service\nlib/systemd/system/ec2-boot-init-actions.service\nlib/systemd/system/ec2-boot-init-watch.service\nlib/systemd/system/ec2-boot-init-offline.service\nlib/systemd/system-generators/\nlib/systemd/system-generators/ec2-boot-init-generator\netc/\nusr/\nusr/lib/\nusr/sbin/\nusr/share/\nusr/share/man/\nusr/share/man/man8/\nusr/share/doc/\nusr/share/doc/ec2-boot-init/\nusr/share/doc/ec2-boot-init/copyright\nusr/share/doc/ec2-boot-init/changelog.gz\nusr/share/lintian/\nusr/share/lintian/overrides/\nusr/share/lintian/overrides/ec2-boot-init\nvar/\nvar/spool/\n' "$expected_common" | sort)
 [ "$got" = "$want" ] || fail "the .deb's files differ from the layout: $(diff <(echo "$want") <(echo "$got") || true)"
 grep -q '^-rwxr-xr-x root/root .* \./usr/sbin/ec2-boot-init$' <<< "$contents" || fail "binary mode"
+grep -q '\./lib/systemd/system-generators/ec2-boot-init-generator -> /usr/sbin/ec2-boot-init$' <<< "$contents" || fail "the generator link"
 grep -q '^drwxr-xr-x root/root .* \./var/spool/ec2boot/$' <<< "$contents" || fail "cache folder mode"
 [ "$(dpkg-deb -f "$deb" Depends)" = "libc6 (>= 2.36), libcurl4 (>= 7.88), zlib1g (>= 1:1.2.13), libzookeeper-mt2 (>= 3.8.0)" ] || fail "Depends"
 grep -qx /etc/ec2-boot-init/config.yaml <<< "$(dpkg-deb -I "$deb" conffiles)" || fail "conffiles"
 # An upgrade restarts a running watcher on the new binary.
 grep -q 'try-restart ec2-boot-init-watch.service' <<< "$(dpkg-deb -I "$deb" postinst)" || fail "postinst: no try-restart of the watcher"
 got=$(rpm -qlp "$rpm" 2>/dev/null | grep -v '^/usr/lib/ec2-boot-init/examples' | sort)
-want=$(printf '/usr/lib/systemd/system/ec2-boot-init.service\n/usr/lib/systemd/system/ec2-boot-init-actions.service\n/usr/lib/systemd/system/ec2-boot-init-watch.service\n%s\n' \
+want=$(printf '/usr/lib/systemd/system/ec2-boot-init.service\n/usr/lib/systemd/system/ec2-boot-init-actions.service\n/usr/lib/systemd/system/ec2-boot-init-watch.service\n/usr/lib/systemd/system/ec2-boot-init-offline.service\n/usr/lib/systemd/system-generators/ec2-boot-init-generator\n%s\n' \
   "$(echo "$expected_common" | sed 's|/$||; s|^|/|')" | sort)
 [ "$got" = "$want" ] || fail "the .rpm's files differ from the layout: $(diff <(echo "$want") <(echo "$got") || true)"
 grep -qx libcurl <<< "$(rpm -qp --requires "$rpm" 2>/dev/null)" || fail "rpm Requires libcurl"
@@ -76,6 +77,14 @@ grep -qx 'role=webserver' "$root/etc/facts.txt" || fail "facts.txt"
 grep -q 'provisioned instance' "$root/etc/motd" || fail "MOTD"
 grep -q 'ami: ami-0abcdef1234567890' "$root/etc/motd" || fail "MOTD values"
 in_root ec2-boot-init status >/dev/null || fail "status"
+# The installed generator, through its link, on a root whose DMI says QEMU: the network units masked.
+mkdir -p "$root/tmp/qemu/sys/class/dmi/id" "$root/tmp/gen/normal" "$root/tmp/gen/early" "$root/tmp/gen/late"
+echo QEMU > "$root/tmp/qemu/sys/class/dmi/id/sys_vendor"
+in_root env EC2BOOT_ROOT=/tmp/qemu /lib/systemd/system-generators/ec2-boot-init-generator /tmp/gen/normal /tmp/gen/early /tmp/gen/late 2>/dev/null \
+  || fail "the generator failed"
+[ "$(readlink "$root/tmp/gen/early/ec2-boot-init.service")" = /dev/null ] || fail "the generator did not mask the data unit off EC2"
+offline=$(readlink "$root/tmp/gen/early/multi-user.target.wants/ec2-boot-init-offline.service")
+[ -f "$root$offline" ] || fail "the generator's offline unit link ($offline) names no installed unit"
 # The watch unit's ExecCondition: without watch settings it says "nothing to do" (1: the unit is skipped, not failed).
 set +e; in_root ec2-boot-init watch --check >/dev/null 2>&1; check=$?; set -e
 [ "$check" = 1 ] || fail "watch --check without settings exited $check, not 1"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EC2BootKit
 import EC2BootMessaging
+import Foundation
 
 @main
 struct EC2BootInit: AsyncParsableCommand {
@@ -26,6 +27,8 @@ struct EC2BootInit: AsyncParsableCommand {
             printError("ec2-boot-init: cannot read this process's arguments; nothing was run")
             exit(withError: ExitCode(.badInput))
         }
+        // systemd runs the generator as /usr/lib/systemd/system-generators/ec2-boot-init-generator, a link to this binary.
+        if vector[0].split(separator: "/").last == "ec2-boot-init-generator" { Foundation.exit(Generator.run(Array(vector.dropFirst()))) }
         var arguments = Array(vector.dropFirst())
         // The NumberFour fork's `ec2-boot-init --boot`: a whole boot, which is `run`.
         if arguments.first == "--boot" { arguments[0] = "run" }

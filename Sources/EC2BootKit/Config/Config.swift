@@ -7,6 +7,8 @@ import Yams
 public struct Config: Sendable, Decodable {
     public var metadataURL = "http://169.254.169.254"
     public var seed: String?
+    /// Whether the boot reads the metadata service: `auto` lets DMI decide (see `Platform`).
+    public var platform = Platform.Setting.auto
     public var logLevel = Logger.Level.info
     public var writeEC2Facts = false
     /// Log to syslog (journald) as well as stderr.
@@ -25,7 +27,7 @@ public struct Config: Sendable, Decodable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case metadataURL = "metadata_url", seed, logLevel = "log_level", writeEC2Facts = "write_ec2_facts"
+        case metadataURL = "metadata_url", seed, platform, logLevel = "log_level", writeEC2Facts = "write_ec2_facts"
         case lockTimeout = "lock_timeout", syslog, imds, metadata, actions, userData = "user_data", packages, services, s3, watch
     }
 
@@ -35,6 +37,7 @@ public struct Config: Sendable, Decodable {
         let defaults = Config()
         metadataURL = try c.decodeIfPresent(String.self, forKey: .metadataURL) ?? defaults.metadataURL
         seed = try c.decodeIfPresent(String.self, forKey: .seed)
+        platform = try c.choice(.platform) ?? defaults.platform
         logLevel = try c.choice(.logLevel) ?? defaults.logLevel
         writeEC2Facts = try c.decodeIfPresent(Bool.self, forKey: .writeEC2Facts) ?? defaults.writeEC2Facts
         lockTimeout = try c.positive(.lockTimeout) ?? defaults.lockTimeout

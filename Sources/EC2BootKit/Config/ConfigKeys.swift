@@ -27,6 +27,7 @@ public enum ConfigKeys {
     public static let all: [Entry] = [
         key("metadata_url", "http://169.254.169.254"),
         key("seed", "/path/to/seed", "read a folder instead of IMDS", example: true),
+        key("platform", "auto", "ec2, none; auto: DMI decides (the kernel's ec2-boot-init.platform= wins)"),
         key("log_level", "info", "trace, debug, info, notice, warning, error, critical"),
         key("syslog", "true", "also log to syslog (journald)"),
         key("write_ec2_facts", "false"),

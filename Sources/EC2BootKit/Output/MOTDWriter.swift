@@ -22,6 +22,14 @@ public struct MOTDWriter: Sendable {
             """)
     }
 
+    /// No instance data at all (not EC2, or no metadata service and no cache): a template's
+    /// keys would have nothing to show, so the MOTD says only that, and why.
+    public func writeNoData(_ reason: String) throws {
+        let text = "\n     ec2-boot-init: UNPROVISIONED instance: no instance data\n\n     \(Printable.cleaned(reason) ?? reason)\n\n"
+            + "     See `ec2-boot-init status` and the system log.\n\n"
+        try AtomicFile.write(text, to: paths.motdFile, mode: 0o644)
+    }
+
     public func write(facts: Facts, metadata: MetadataTree, failures: [String]) throws {
         try write(facts: facts, metadata: metadata, failures: failures, note: nil)
     }

@@ -41,7 +41,11 @@ public struct BootRun: Sendable {
         }
         defer { withExtendedLifetime(lock) {} }
 
-        guard let data = stage == .actions ? readCache() : await fetchOrCache() else { return .noDataSource }
+        if case .offline(let reason) = Platform.decide(paths: paths, config: config) { return offline(reason) }
+        guard let data = stage == .actions ? readCache() : await fetchOrCache() else {
+            if stage != .actions { unprovisioned("no instance data: the metadata service did not answer and nothing is cached") }
+            return .noDataSource
+        }
         let view = InstanceView(data, config: config)
         let (userData, facts) = (view.userData, view.facts)
         for problem in userData.problems { logger.error("invalid user-data: \(problem)") }
@@ -70,6 +74,23 @@ public struct BootRun: Sendable {
     }
 
     static let invalidUserData = "user-data is invalid (see: ec2-boot-init validate)"
+
+    /// Not EC2 and no seed: nothing to read, nothing waited for; the MOTD says why.
+    private func offline(_ reason: String) -> ExitStatus {
+        logger.info("not reading instance metadata: \(reason)")
+        if stage == .data { StageMarker.write(.done, paths: paths, logger: logger) }
+        if stage != .actions { unprovisioned(reason) }
+        return .ok
+    }
+
+    /// The unprovisioned MOTD, with what went wrong, when there is no instance data to show.
+    private func unprovisioned(_ reason: String) {
+        do {
+            try MOTDWriter(paths: paths, logger: logger).writeNoData(reason)
+        } catch {
+            logger.error("cannot write the MOTD: \(error)")
+        }
+    }
 
     /// The data stage's end: whether actions are to come (for `status --wait`), and a MOTD that
     /// says so, or the final one when none are.

@@ -102,9 +102,9 @@ extension ProcessTier {
             #expect(plain.stderr.split(separator: "\n").allSatisfy { $0.first?.isNumber == true })
         }
 
-        @Test func allThreeUnitsPassSystemdAnalyzeVerify() throws {
+        @Test func everyUnitPassesSystemdAnalyzeVerify() throws {
             let dir = try TestEnv.tempDir()
-            let units = ["ec2-boot-init.service", "ec2-boot-init-actions.service", "ec2-boot-init-watch.service"]
+            let units = ["ec2-boot-init.service", "ec2-boot-init-actions.service", "ec2-boot-init-watch.service", "ec2-boot-init-offline.service"]
             for unit in units {
                 let text = try #require(TestEnv.read(TestEnv.repoRoot.appendingPathComponent("systemd/" + unit).path))
                 #expect(text.contains("ExecStart=/usr/sbin/ec2-boot-init " + (unit.contains("watch") ? "watch" : "run --stage ")))
@@ -116,6 +116,9 @@ extension ProcessTier {
             #expect(data.contains("Before=systemd-user-sessions.service") && !data.contains("TimeoutStartSec=0"))
             let actions = try #require(TestEnv.read(dir + "/ec2-boot-init-actions.service"))
             #expect(!actions.contains("systemd-user-sessions"), "logins never wait for the actions")
+            let offline = try #require(TestEnv.read(dir + "/ec2-boot-init-offline.service"))
+            let waits = offline.split(separator: "\n").filter { ($0.hasPrefix("After=") || $0.hasPrefix("Wants=")) && $0.contains("network") }
+            #expect(waits.isEmpty && offline.contains("Before=systemd-user-sessions.service"), "off EC2 nothing waits for the network")
         }
 
         @Test func thePackagedFilesMatchTheBuiltInDefaults() throws {

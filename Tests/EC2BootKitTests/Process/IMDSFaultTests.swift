@@ -81,7 +81,7 @@ extension ProcessTier {
             let result = try tool(["run", "--root", root, "--metadata-url", sim.url])
             #expect(result.status == 3, "\(result.stderr)")
             #expect(try await sim.stats().v1_requests == 0)
-            #expect(!FileManager.default.fileExists(atPath: root + "/etc/motd"))
+            #expect(TestEnv.read(root + "/etc/motd")?.contains("no instance data") == true, "the MOTD says the data is missing")
         }
 
         @Test func unreachableWithoutCacheExits3() throws {
@@ -92,6 +92,8 @@ extension ProcessTier {
             #expect(result.status == 3)
             #expect(result.stderr.contains("no cache"))
             #expect(Date().timeIntervalSince(start) < 10)
+            let motd = try #require(TestEnv.read(root + "/etc/motd"), "exit 3 still writes the MOTD")
+            #expect(motd.contains("UNPROVISIONED instance: no instance data") && motd.contains("did not answer"), "\(motd)")
         }
 
         @Test func unreachableWithCacheGoesOnFromTheCache() async throws {
