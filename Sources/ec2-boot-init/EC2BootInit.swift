@@ -30,6 +30,14 @@ struct EC2BootInit: AsyncParsableCommand {
         // systemd runs the generator as /usr/lib/systemd/system-generators/ec2-boot-init-generator, a link to this binary.
         if vector[0].split(separator: "/").last == "ec2-boot-init-generator" { Foundation.exit(Generator.run(Array(vector.dropFirst()))) }
         var arguments = Array(vector.dropFirst())
+        // Without /proc (an image builder's chroot) libdispatch's worker-pool monitor traps
+        // (SIGILL, seen about 1 run in 40 under load): only what needs no threads runs there.
+        if !FileManager.default.fileExists(atPath: "/proc/self"), arguments != ["--version"],
+           !arguments.contains("--help"), !arguments.contains("-h"), arguments.first != "help" {
+            printError("ec2-boot-init: /proc is not mounted (a chroot?); only --version and --help run without it. "
+                       + "Mount it (mount -t proc proc /proc) to run \(arguments.first ?? "run")")
+            exit(withError: ExitCode(.badInput))
+        }
         // The NumberFour fork's `ec2-boot-init --boot`: a whole boot, which is `run`.
         if arguments.first == "--boot" { arguments[0] = "run" }
         // `ec2-boot-init stauts` would otherwise be taken as an argument of the default `run`.

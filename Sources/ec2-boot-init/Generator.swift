@@ -3,11 +3,12 @@ import Foundation
 
 /// `ec2-boot-init-generator`: systemd runs it early in boot (systemd.generator(7)), before any
 /// unit, with the normal, early and late output folders. Off EC2 with nothing to read (see
-/// `Platform`), it masks the data and actions units, which wait for network-online.target, and
+/// `Platform`), it masks the data, actions and watch units, which wait for network-online.target, and
 /// pulls in ec2-boot-init-offline.service instead, which writes the unprovisioned MOTD without
 /// waiting for anything. Otherwise it writes nothing and the units run as installed.
 enum Generator {
-    static let masked = ["ec2-boot-init.service", "ec2-boot-init-actions.service"]
+    /// The units that wait for network-online.target (the watcher needs the instance data there is none of).
+    static let masked = ["ec2-boot-init.service", "ec2-boot-init-actions.service", "ec2-boot-init-watch.service"]
     static let offlineUnit = "ec2-boot-init-offline.service"
 
     static func run(_ folders: [String]) -> Int32 {

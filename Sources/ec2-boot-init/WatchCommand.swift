@@ -17,7 +17,7 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("ZooKeeper servers, host:port[,host:port][/chroot] (default: watch.zookeeper).", valueName: "HOSTS"))
     var zookeeper: String?
 
-    @Flag(help: "Only check the settings (systemd's ExecCondition): exit 0 when watch is set up, 1 when nothing asks for it (no watch.zookeeper), 255 when its settings or the cache are not usable.")
+    @Flag(help: "Only check the settings (systemd's ExecCondition): exit 0 when watch is set up, 1 when nothing asks for it (no watch.zookeeper, or no instance data and none in config.yaml), 255 when its settings or the cache are not usable.")
     var check = false
 
     func run() async throws {
@@ -26,7 +26,8 @@ struct WatchCommand: AsyncParsableCommand {
         let paths = global.paths
         guard let instance = try? InstanceView.cached(paths: paths, config: config) else {
             printError("ec2-boot-init: no cached instance data in \(paths.cacheDir): run the boot first (ec2-boot-init run)")
-            throw check ? ExitCode(255) : ExitCode(.noDataSource)
+            // No data (off EC2, say) and no watch settings in the image: nothing asks for watch.
+            throw check ? ExitCode(config.watch.zookeeper == nil ? 1 : 255) : ExitCode(.noDataSource)
         }
         let target: WatchTarget
         do {

@@ -200,6 +200,9 @@ class State:
         self.trickle = [re.compile(p) for p in (args.trickle or [])]
         self.other_port = None
         self.stats["other_host"] = []  # what the listener on 127.0.0.2 was sent
+        # --down-seconds: a service that is not up yet, from the first request on.
+        self.first_request = None
+        self.stats["down_refused"] = 0
 
     def count(self, key, path=None):
         with self.lock:
@@ -296,6 +299,15 @@ class Handler(BaseHTTPRequestHandler):
         if state.args.latency_ms:
             time.sleep(state.args.latency_ms / 1000.0)
         self.started = time.perf_counter()  # the simulator's own service time starts after the latency
+        if state.args.down_seconds:
+            with state.lock:
+                state.first_request = state.first_request or time.monotonic()
+                down = time.monotonic() - state.first_request < state.args.down_seconds
+                state.stats["down_refused"] += 1 if down else 0
+            if down:
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return True
         if state.hang.take(path):
             time.sleep(state.args.hang_seconds)
         if state.drop.take(path):
@@ -549,6 +561,8 @@ def main():
     parser.add_argument("--truncate", action="append", metavar="REGEX=N", help="first N matching bodies are cut short")
     parser.add_argument("--hang", action="append", metavar="REGEX=N", help="first N matching requests wait --hang-seconds")
     parser.add_argument("--hang-seconds", type=float, default=30)
+    parser.add_argument("--down-seconds", type=float, default=0,
+                        help="close every connection unanswered for this long after the first request (a late service)")
     parser.add_argument("--hostile", action="store_true", help="add names like ../escape to listings")
     parser.add_argument("--serve", metavar="DIR", help="serve DIR's files at /files/NAME")
     parser.add_argument("--redirect", nargs=2, action="append", metavar=("REGEX", "URL"),

@@ -41,7 +41,7 @@ extension ProcessTier {
             let (off, dir) = try generate(try Self.root(vendor: "QEMU", uuid: "7b0b1d3c-6f7e-4a3b-9c1d-0e1f2a3b4c5d"))
             #expect(off.status == 0, "\(off.stderr)")
             let early = dir + "/early"
-            for unit in ["ec2-boot-init.service", "ec2-boot-init-actions.service"] {
+            for unit in ["ec2-boot-init.service", "ec2-boot-init-actions.service", "ec2-boot-init-watch.service"] {
                 #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: early + "/" + unit)) == "/dev/null", "\(unit) masked")
             }
             #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: early + "/multi-user.target.wants/ec2-boot-init-offline.service"))

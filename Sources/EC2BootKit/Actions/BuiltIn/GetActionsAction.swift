@@ -14,8 +14,8 @@ public struct GetActionsAction: Action {
         url: https://boot.example.com/actions/
         list: list.txt
         """, [
-            .required("url", .url, "http, https, file or s3:// folder the action files are fetched from"),
-            .optional("list", .string, default: "list.txt", "the file under url naming the action files, each with an optional sha256"),
+            .required("url", .url, "the action list (http, https, file or s3://), its files relative to its folder; with list, the folder"),
+            .optional("list", .string, "the list's file name in the folder url names (a file name a line, each with an optional sha256)"),
             .optional("deadline", .seconds, default: "120", "for all downloads together, retries included"),
         ])
 

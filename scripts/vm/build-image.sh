@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Builds the disk images the boot scenarios boot (root needed; Debian's packages only):
+#   scripts/vm/build-image.sh DIR [--cloud-init]
+# DIR/agent.img: Debian 12 (systemd, udev, networkd DHCP, Debian's kernel) with the .deb from
+# dist/ installed by dpkg; DIR/bare.img: the same without the agent; with --cloud-init also
+# DIR/cloud-init.img: Debian's cloud-init, Ec2 datasource only. DIR/vmlinuz and DIR/initrd.img
+# for a direct kernel boot. Each image reports its boot on its second serial port and powers
+# off (scripts/vm/report.sh); scripts/vm/boot.sh boots one.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+out=$(realpath -m "${1:?usage: scripts/vm/build-image.sh DIR [--cloud-init]}")
+with_cloud_init=${2:-}
+deb=$(ls "$repo"/dist/ec2-boot-init_*.deb 2>/dev/null | head -1 || true)
+[ -n "$deb" ] || { echo "no dist/ec2-boot-init_*.deb: run packaging/build.sh first" >&2; exit 2; }
+. scripts/lib/debian-root.sh
+mkdir -p "$out"
+base=$out/root-base
+rm -rf "$base" "$out"/*.img
+start=$(date +%s)
+debian_root "$base" systemd-sysv udev dbus linux-image-amd64 iproute2 e2fsprogs libcurl4 zlib1g libzookeeper-mt2 ca-certificates
+echo "vm: debootstrap $(( $(date +%s) - start )) s"
+
+# What a cloud image sets up, and what TCG needs to stay quick (see the notes in README's VM section).
+echo vm > "$base/etc/hostname"
+echo '/dev/vda / ext4 rw,relatime 0 1' > "$base/etc/fstab"
+echo 'LANG=C.UTF-8' > "$base/etc/default/locale"
+printf '[Match]\nName=en*\n\n[Network]\nDHCP=ipv4\n' > "$base/etc/systemd/network/80-dhcp.network"
+mkdir -p "$base/etc/systemd/system/systemd-networkd-wait-online.service.d"
+# The contained network has no DNS and one interface: online is one interface up, bounded.
+printf '[Service]\nExecStart=\nExecStart=/lib/systemd/systemd-networkd-wait-online --any --timeout=20\n' \
+  > "$base/etc/systemd/system/systemd-networkd-wait-online.service.d/any.conf"
+systemctl --root="$base" enable systemd-networkd.service >/dev/null 2>&1
+systemctl --root="$base" mask e2scrub_reap.service e2scrub_all.timer apt-daily.timer apt-daily-upgrade.timer >/dev/null 2>&1
+install -m 0755 scripts/vm/report.sh "$base/usr/local/sbin/vm-report"
+# Type=simple: its start job ends at once, so the boot can finish while it waits for that.
+printf '[Unit]\nDescription=Report the boot on ttyS1, then power off\nAfter=multi-user.target\n\n[Service]\nType=simple\nExecStart=/usr/local/sbin/vm-report\n\n[Install]\nWantedBy=multi-user.target\n' \
+  > "$base/etc/systemd/system/vm-report.service"
+printf '[Unit]\nDescription=Watch the actions stage for the report\n\n[Service]\nType=simple\nExecStart=/usr/local/sbin/vm-report observe\n\n[Install]\nWantedBy=multi-user.target\n' \
+  > "$base/etc/systemd/system/vm-observe.service"
+systemctl --root="$base" enable vm-report.service vm-observe.service >/dev/null 2>&1
+cp "$base"/boot/vmlinuz-* "$out/vmlinuz"
+cp "$base"/boot/initrd.img-* "$out/initrd.img"
+chmod 0644 "$out/vmlinuz" "$out/initrd.img"
+
+image() {  # image NAME ROOT: an ext4 disk of ROOT, without the build's chroot helpers
+  rm -f "$2/usr/sbin/policy-rc.d"
+  mkfs.ext4 -q -F -L root -d "$2" "$out/$1.img" 2G
+}
+image bare "$base"
+
+agent=$out/root-agent
+cp -a "$base" "$agent"
+cp "$deb" "$agent/tmp/agent.deb"
+in_root "$agent" dpkg -i /tmp/agent.deb >/dev/null
+rm "$agent/tmp/agent.deb"
+# A hung action is ended by the unit's own timeout in scenario 6; 6 h is too long for a test.
+mkdir -p "$agent/etc/systemd/system/ec2-boot-init-actions.service.d"
+printf '[Service]\nTimeoutStartSec=90\n' > "$agent/etc/systemd/system/ec2-boot-init-actions.service.d/vm-test.conf"
+image agent "$agent"
+
+if [ "$with_cloud_init" = --cloud-init ]; then
+  ci=$out/root-cloud-init
+  cp -a "$base" "$ci"
+  printf '#!/bin/sh\nexit 101\n' > "$ci/usr/sbin/policy-rc.d" && chmod 755 "$ci/usr/sbin/policy-rc.d"
+  root_mount "$ci"
+  in_root "$ci" apt-get update -qq >/dev/null
+  in_root "$ci" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cloud-init >/dev/null
+  root_unmount "$ci"
+  printf 'datasource_list: [ Ec2 ]\n' > "$ci/etc/cloud/cloud.cfg.d/90-ec2.cfg"
+  image cloud-init "$ci"
+  rm -rf "$ci"
+fi
+rm -rf "$base" "$agent"
+echo "vm: images in $out ($(ls "$out"/*.img | xargs -n1 basename | tr '\n' ' ')) in $(( $(date +%s) - start )) s"

@@ -1,0 +1,38 @@
+#!/bin/sh
+# Inside the VM (installed as /usr/local/sbin/vm-report by scripts/vm/build-image.sh): waits until
+# the boot is finished (systemctl is-system-running leaves "starting": every job of every agent
+# done) or 240 s pass, writes what the host asserts on to the second serial port as "key value"
+# lines and "== section" blocks, then powers off. While an actions stage still runs, it records
+# `ec2-boot-init status` once (the hung-action scenario): `vm-report observe`, run by its own unit
+# from early on, since multi-user.target waits for the actions stage and this report for it.
+out=/dev/ttyS1
+uptime() { awk '{printf "%d", $1}' /proc/uptime; }
+if [ "${1:-}" = observe ]; then
+  while [ ! -e /var/tmp/vm-marks/hang-started ] && [ "$(uptime)" -lt 300 ]; do sleep 0.5; done
+  [ -e /var/tmp/vm-marks/hang-started ] && { ec2-boot-init status 2>&1; echo "exit=$?"; } > /run/vm-during
+  exit 0
+fi
+units="ec2-boot-init.service ec2-boot-init-actions.service ec2-boot-init-offline.service ec2-boot-init-watch.service systemd-user-sessions.service
+network-online.target multi-user.target cloud-init-local.service cloud-init.service cloud-config.service cloud-final.service"
+# Bounded in guest seconds: TCG makes every systemctl call slow, so a count of loops is no clock.
+while [ "$(systemctl is-system-running 2>/dev/null)" = starting ] && [ "$(uptime)" -lt 300 ]; do sleep 0.2; done
+{
+  echo "state $(systemctl is-system-running 2>/dev/null)"
+  echo "finished_us $(awk '{printf "%d", $1 * 1000000}' /proc/uptime)"
+  for u in $units; do
+    p() { v=$(systemctl show -p "$1" --value "$u" 2>/dev/null); echo "${v:-$2}"; }
+    echo "unit $u load=$(p LoadState -) active=$(p ActiveState -) result=$(p Result -) started_us=$(p InactiveExitTimestampMonotonic 0)" \
+      "active_us=$(p ActiveEnterTimestampMonotonic 0) exited_us=$(p ExecMainExitTimestampMonotonic 0)"
+  done
+  echo "== analyze"; systemd-analyze 2>&1
+  echo "== blame"; systemd-analyze blame 2>&1 | head -15
+  echo "== motd"; cat /etc/motd 2>&1
+  echo "== facts"; cat /etc/facts.txt 2>&1
+  echo "== status"; ec2-boot-init status --json 2>&1; echo "exit=$?"
+  echo "== during"; cat /run/vm-during 2>/dev/null
+  echo "== marks"; for f in /var/tmp/vm-marks/*; do [ -e "$f" ] && echo "$(basename "$f") $(cat "$f" | tr '\n' ' ')"; done
+  echo "== journal"; journalctl -b -o short-monotonic --no-pager -u 'ec2-boot-init*' 2>&1 | tail -60
+  journalctl -b -o short-monotonic --no-pager 2>&1 | grep ec2-boot-init-generator
+  echo "== end"
+} > $out 2>&1
+systemctl poweroff

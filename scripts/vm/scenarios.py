@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""The first-boot scenarios on a real booting VM, each asserted from the guest's own report.
+
+    scripts/vm/scenarios.py IMAGES [SCENARIO ...]     (IMAGES from scripts/vm/build-image.sh)
+    scripts/vm/scenarios.py IMAGES --try USER_DATA [ACTIONS_DIR]
+                                                     boot your own user-data once, as EC2, and print the report
+
+Scenarios: ec2-first-boot, reboot, new-instance, late-metadata, not-ec2, hung-action (default:
+all, in that order: the second and third reuse the first one's disk). The metadata service is
+tools/imds-simulator on 127.0.0.1, which also serves the action list; the guest reaches it as
+169.254.169.254 and nothing else. Python's standard library only (Debian's python3).
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SIMULATOR = os.path.join(REPO, "tools", "imds-simulator", "imds_sim.py")
+BOOT = os.path.join(REPO, "scripts", "vm", "boot.sh")
+MARKS = "mkdir -p /var/tmp/vm-marks && "
+
+USER_DATA = """\
+facts:
+  role: vm-test
+actions:
+  - type: getactions
+    url: http://169.254.169.254/files/list.txt
+  - type: hello
+  - type: shell
+    command: "%secho x >> /var/tmp/vm-marks/per-instance"
+  - type: shell
+    frequency: per-boot
+    command: "%secho x >> /var/tmp/vm-marks/per-boot"
+""" % (MARKS, MARKS)
+
+HUNG = """\
+actions:
+  - type: shell
+    command: "%stouch /var/tmp/vm-marks/hang-started; sleep 3600"
+""" % MARKS
+
+HELLO = "#!/bin/sh\nmkdir -p /var/tmp/vm-marks && echo x >> /var/tmp/vm-marks/hello\n"
+
+
+class Simulator:
+    """The IMDS simulator with the action files, on a free 127.0.0.1 port."""
+
+    def __init__(self, work, user_data, instance_id, extra=()):
+        served = os.path.join(work, "served")
+        os.makedirs(served, exist_ok=True)
+        with open(os.path.join(served, "list.txt"), "w") as f:
+            f.write("hello\n")
+        with open(os.path.join(served, "hello"), "w") as f:
+            f.write(HELLO)
+        ud = os.path.join(work, "user-data-" + instance_id)
+        with open(ud, "w") as f:
+            f.write(user_data)
+        self.process = subprocess.Popen(
+            [sys.executable, SIMULATOR, "--port", "0", "--user-data", ud, "--instance-id", instance_id,
+             "--serve", served, *extra], stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        if not line.startswith("PORT "):
+            raise RuntimeError("the simulator did not start: %r" % line)
+        self.port = int(line.split()[1])
+
+    def stats(self):
+        out = subprocess.run(["curl", "-s", "http://127.0.0.1:%d/_sim/stats" % self.port], capture_output=True, text=True)
+        return json.loads(out.stdout)
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+
+
+class Report:
+    """The guest's report: `key value` lines, `unit NAME k=v …` lines, `== section` blocks."""
+
+    def __init__(self, path):
+        self.text = open(path, errors="replace").read()
+        self.values, self.units, self.sections = {}, {}, {}
+        section = None
+        for line in self.text.splitlines():
+            if line.startswith("== "):
+                section = line[3:].strip()
+                self.sections[section] = []
+            elif section is not None:
+                self.sections[section].append(line)
+            elif line.startswith("unit "):
+                parts = line.split()
+                self.units[parts[1]] = dict(p.split("=", 1) for p in parts[2:])
+            elif " " in line:
+                key, value = line.split(" ", 1)
+                self.values[key] = value.strip()
+
+    def section(self, name):
+        return "\n".join(self.sections.get(name, []))
+
+    def unit_us(self, unit, key):
+        return int(self.units.get(unit, {}).get(key, "0") or 0)
+
+    def marks(self):
+        found = {}
+        for line in self.sections.get("marks", []):
+            if line.strip():
+                name, _, rest = line.partition(" ")
+                found[name] = rest.split().count("x") if name != "hang-started" else 1
+        return found
+
+
+class Run:
+    def __init__(self, images):
+        self.images = images
+        self.work = tempfile.mkdtemp(prefix="ec2boot-vm-")
+        self.failures = []
+
+    def disk(self, name, image="agent"):
+        path = os.path.join(self.work, name + ".qcow2")
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(self.images, image + ".img"),
+                        "-F", "raw", path], check=True)
+        return path
+
+    def boot(self, disk, label, instance=None, sim=None, append=""):
+        report = os.path.join(self.work, label + ".report")
+        argv = ["bash", BOOT, self.images, disk, report]
+        if instance:
+            argv += ["--ec2", instance]
+        if sim:
+            argv += ["--imds", str(sim.port)]
+        if append:
+            argv += ["--append", append]
+        start = time.monotonic()
+        subprocess.run(argv, check=True)
+        print("  %s: booted and powered off in %.1f s (host)" % (label, time.monotonic() - start), flush=True)
+        return Report(report)
+
+    def check(self, scenario, ok, what, report=None):
+        print("  %s %s" % ("ok  " if ok else "FAIL", what), flush=True)
+        if not ok:
+            self.failures.append("%s: %s" % (scenario, what))
+            if report is not None:
+                print("---- report ----\n%s\n---- end ----" % report.text[-6000:], flush=True)
+
+
+def no_retries(stats):
+    """Every metadata and file path asked once (the token PUT aside): the boot ran as intended."""
+    repeated = {p: n for p, n in stats["by_path"].items() if n > 1 and not p.endswith("/api/token")}
+    return not repeated, repeated
+
+
+def common_first_boot(run, name, report, sim, instance):
+    """What every provisioned first boot shows."""
+    run.check(name, report.values.get("state") == "running", "the boot finished: state %s" % report.values.get("state"), report)
+    data_exit = report.unit_us("ec2-boot-init.service", "exited_us")
+    logins = report.unit_us("systemd-user-sessions.service", "active_us")
+    run.check(name, 0 < data_exit <= logins, "the data stage ended (%d ms) before logins opened (%d ms)" % (data_exit // 1000, logins // 1000))
+    actions_start = report.unit_us("ec2-boot-init-actions.service", "started_us")
+    online = report.unit_us("network-online.target", "active_us")
+    run.check(name, 0 < online <= actions_start, "the actions stage started after network-online.target")
+    run.check(name, "role=vm-test" in report.section("facts"), "facts.txt has the user-data's facts")
+    motd = report.section("motd")
+    run.check(name, "provisioned instance" in motd and instance in motd, "the MOTD is the provisioned one, naming %s" % instance, report)
+    run.check(name, "exit=0" in report.section("status"), "status exits 0 when the actions are done")
+    ok, repeated = no_retries(sim.stats())
+    run.check(name, ok, "every path asked once, no retries %s" % (repeated or ""))
+
+
+def ec2_first_boot(run):
+    sim = Simulator(run.work, USER_DATA, "i-0aaaaaaaaaaaaaaa1")
+    try:
+        run.first_disk = run.disk("first")
+        report = run.boot(run.first_disk, "ec2-first-boot", instance="i-0aaaaaaaaaaaaaaa1", sim=sim)
+        common_first_boot(run, "ec2-first-boot", report, sim, "i-0aaaaaaaaaaaaaaa1")
+        marks = report.marks()
+        run.check("ec2-first-boot", marks == {"hello": 1, "per-instance": 1, "per-boot": 1},
+                  "the hosted action from the list, the per-instance and the per-boot action ran once: %s" % marks, report)
+        stats = sim.stats()["by_path"]
+        run.check("ec2-first-boot", stats.get("/files/list.txt") == 1 and stats.get("/files/hello") == 1,
+                  "the action list and its file were fetched from the host")
+    finally:
+        sim.stop()
+
+
+def reboot(run):
+    sim = Simulator(run.work, USER_DATA, "i-0aaaaaaaaaaaaaaa1")
+    try:
+        report = run.boot(run.first_disk, "reboot", instance="i-0aaaaaaaaaaaaaaa1", sim=sim)
+        marks = report.marks()
+        run.check("reboot", marks.get("per-instance") == 1 and marks.get("hello") == 1,
+                  "per-instance actions did not run again: %s" % marks, report)
+        run.check("reboot", marks.get("per-boot") == 2, "the per-boot action ran again")
+        run.check("reboot", "provisioned instance" in report.section("motd"), "the MOTD is still the provisioned one")
+    finally:
+        sim.stop()
+
+
+def new_instance(run):
+    sim = Simulator(run.work, USER_DATA, "i-0bbbbbbbbbbbbbbb2")
+    try:
+        report = run.boot(run.first_disk, "new-instance", instance="i-0bbbbbbbbbbbbbbb2", sim=sim)
+        marks = report.marks()
+        run.check("new-instance", marks.get("per-instance") == 2 and marks.get("hello") == 2,
+                  "a new instance id on the same disk provisions again: %s" % marks, report)
+        run.check("new-instance", "i-0bbbbbbbbbbbbbbb2" in report.section("motd"), "the MOTD names the new instance")
+    finally:
+        sim.stop()
+
+
+def late_metadata(run):
+    sim = Simulator(run.work, USER_DATA, "i-0ccccccccccccccc3", extra=["--down-seconds", "10"])
+    try:
+        report = run.boot(run.disk("late"), "late-metadata", instance="i-0ccccccccccccccc3", sim=sim)
+        refused = sim.stats()["down_refused"]
+        run.check("late-metadata", refused > 0, "the metadata service refused %d requests in its first 10 s" % refused)
+        run.check("late-metadata", "provisioned instance" in report.section("motd"), "the boot waited and succeeded", report)
+        data_start = report.unit_us("ec2-boot-init.service", "started_us")
+        logins = report.unit_us("systemd-user-sessions.service", "active_us")
+        run.check("late-metadata", logins - data_start < 180_000_000,
+                  "logins opened %.1f s after the data stage started (its bound is 180 s)" % ((logins - data_start) / 1e6))
+    finally:
+        sim.stop()
+
+
+def not_ec2(run):
+    report = run.boot(run.disk("not-ec2"), "not-ec2")
+    units = report.units
+    masked = [u for u in ("ec2-boot-init.service", "ec2-boot-init-actions.service", "ec2-boot-init-watch.service")
+              if units.get(u, {}).get("load") == "masked"]
+    run.check("not-ec2", len(masked) == 3, "the generator masked the network-ordered units: %s" % masked, report)
+    run.check("not-ec2", units.get("ec2-boot-init-offline.service", {}).get("active") == "active", "the offline unit ran")
+    run.check("not-ec2", report.unit_us("network-online.target", "active_us") == 0, "nothing waited for network-online.target")
+    motd = report.section("motd")
+    run.check("not-ec2", "no instance data" in motd and "not EC2" in motd, "the MOTD says why: not EC2")
+
+
+def hung_action(run):
+    sim = Simulator(run.work, HUNG, "i-0ddddddddddddddd4")
+    try:
+        report = run.boot(run.disk("hung"), "hung-action", instance="i-0ddddddddddddddd4", sim=sim)
+        during = report.section("during")
+        run.check("hung-action", "running" in during and "exit=2" in during,
+                  "status showed the action running (exit 2) while it hung", report)
+        logins = report.unit_us("systemd-user-sessions.service", "active_us")
+        actions_exit = report.unit_us("ec2-boot-init-actions.service", "exited_us")
+        run.check("hung-action", 0 < logins < actions_exit, "logins opened while the action hung")
+        run.check("hung-action", report.units.get("ec2-boot-init-actions.service", {}).get("result") == "timeout",
+                  "the unit's timeout ended it")
+        run.check("hung-action", '"interrupted"' in report.section("status"), "status records the action as interrupted")
+    finally:
+        sim.stop()
+
+
+SCENARIOS = [("ec2-first-boot", ec2_first_boot), ("reboot", reboot), ("new-instance", new_instance),
+             ("late-metadata", late_metadata), ("not-ec2", not_ec2), ("hung-action", hung_action)]
+
+
+def try_user_data(run, user_data, actions_dir):
+    """One first boot of the user's own user-data (its action files served from ACTIONS_DIR at
+    http://169.254.169.254/files/), as EC2; prints what the guest reported."""
+    with open(user_data) as f:
+        text = f.read()
+    sim = Simulator(run.work, text, "i-0123456789abcdef0", extra=["--serve", actions_dir] if actions_dir else [])
+    try:
+        report = run.boot(run.disk("try"), "try", instance="i-0123456789abcdef0", sim=sim)
+        print(report.text)
+    finally:
+        sim.stop()
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    images, wanted = sys.argv[1], sys.argv[2:] or [n for n, _ in SCENARIOS]
+    run = Run(os.path.abspath(images))
+    if wanted[0] == "--try":
+        try_user_data(run, wanted[1], wanted[2] if len(wanted) > 2 else None)
+        return
+    for name, scenario in SCENARIOS:
+        if name not in wanted:
+            continue
+        if name in ("reboot", "new-instance") and not hasattr(run, "first_disk"):
+            run.first_disk = run.disk("first")
+            ec2_first_boot(run)
+        print("scenario %s" % name, flush=True)
+        scenario(run)
+    print("vm scenarios: %s (reports in %s)" % ("all passed" if not run.failures else "FAILED: " + "; ".join(run.failures), run.work))
+    sys.exit(1 if run.failures else 0)
+
+
+if __name__ == "__main__":
+    main()
