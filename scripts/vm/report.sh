@@ -25,7 +25,8 @@ while [ "$(systemctl is-system-running 2>/dev/null)" = starting ] && [ "$(uptime
       "active_us=$(p ActiveEnterTimestampMonotonic 0) exited_us=$(p ExecMainExitTimestampMonotonic 0)"
   done
   echo "== analyze"; systemd-analyze 2>&1
-  echo "== blame"; systemd-analyze blame 2>&1 | head -15
+  echo "== blame"; systemd-analyze blame 2>&1 | head -25
+  echo "== critical-chain"; systemd-analyze critical-chain multi-user.target 2>&1 | head -25
   echo "== motd"; cat /etc/motd 2>&1
   echo "== facts"; cat /etc/facts.txt 2>&1
   echo "== status"; ec2-boot-init status --json 2>&1; echo "exit=$?"

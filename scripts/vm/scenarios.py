@@ -55,11 +55,14 @@ class Simulator:
             f.write("hello\n")
         with open(os.path.join(served, "hello"), "w") as f:
             f.write(HELLO)
-        ud = os.path.join(work, "user-data-" + instance_id)
-        with open(ud, "w") as f:
-            f.write(user_data)
+        given = []
+        if user_data is not None:  # None: no user-data (the service answers 404)
+            ud = os.path.join(work, "user-data-" + instance_id)
+            with open(ud, "w") as f:
+                f.write(user_data)
+            given = ["--user-data", ud]
         self.process = subprocess.Popen(
-            [sys.executable, SIMULATOR, "--port", "0", "--user-data", ud, "--instance-id", instance_id,
+            [sys.executable, SIMULATOR, "--port", "0", *given, "--instance-id", instance_id,
              "--serve", served, *extra], stdout=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()
         if not line.startswith("PORT "):

@@ -446,6 +446,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def serve(self, path):
         state = self.state
+        # A dated API version (/2021-03-23/meta-data/…, what cloud-init asks) is the same tree as /latest/.
+        path = re.sub(r"^/\d{4}-\d{2}-\d{2}(?=/|$)", "/latest", path)
         if path.startswith("/files/") and state.args.serve:
             return self.serve_file(path[len("/files/"):])
         status = self.token_ok()

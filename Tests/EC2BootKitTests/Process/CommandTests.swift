@@ -20,13 +20,17 @@ extension ProcessTier {
         /// (libdispatch's thread-pool monitor needs /proc), and no invocation turns into a boot run
         /// that crawls the build host's metadata service.
         @Test func withoutProcTheArgumentsAreStillRead() throws {
-            let probe = try runProcess("/usr/bin/unshare", ["-m", "true"])
-            try #require(probe.status == 0, "unshare -m (util-linux, as root) hides /proc for this test: \(probe.stderr)")
-            let hidden = "mount -t tmpfs none /proc && exec \"$0\" \"$@\""
-            let version = try runProcess("/usr/bin/unshare", ["-m", "sh", "-c", hidden, TestEnv.binary, "--version"])
+            // A mount namespace of its own (util-linux's unshare, as root): /proc made private there
+            // first, so the tmpfs over it reaches no other namespace; propagation left as it is, since
+            // in a chroot (CI's fresh root) "/" is no mount point to change.
+            let unshare = ["-m", "--propagation", "unchanged", "sh", "-c",
+                           "mount --make-rprivate /proc && mount -t tmpfs none /proc && exec \"$0\" \"$@\""]
+            let probe = try runProcess("/usr/bin/unshare", unshare + ["/bin/true"])
+            try #require(probe.status == 0, "unshare hides /proc for this test: \(probe.stderr)")
+            let version = try runProcess("/usr/bin/unshare", unshare + [TestEnv.binary, "--version"])
             #expect(version.status == 0 && version.stdout == "\(EC2BootVersion.string)\n", "\(version.stdout)\(version.stderr)")
             let root = try makeRoot()
-            let status = try runProcess("/usr/bin/unshare", ["-m", "sh", "-c", hidden, TestEnv.binary, "status", "--root", root])
+            let status = try runProcess("/usr/bin/unshare", unshare + [TestEnv.binary, "status", "--root", root])
             #expect(status.status == 2 && status.stderr.contains("/proc is not mounted"), "\(status.stderr)")
             #expect(!FileManager.default.fileExists(atPath: root + "/var/spool/ec2boot"), "no boot run")
         }
