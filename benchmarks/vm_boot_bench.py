@@ -41,12 +41,7 @@ def blame(report, image):
 
 
 def one_boot(run, image, label):
-    sim = scenarios.Simulator(run.work, None, "i-0eeeeeeeeeeeeeee5")
-    try:
-        report = run.boot(run.disk(label, image=image), label, instance="i-0eeeeeeeeeeeeeee5", sim=sim)
-        stats = sim.stats()
-    finally:
-        sim.stop()
+    report, stats = run.boot_served(run.disk(label, image=image), label, "i-0eeeeeeeeeeeeeee5", None)
     repeated = {p: n for p, n in stats["by_path"].items() if n > 1 and not p.endswith("/api/token")}
     agent_s, units = blame(report, image)
     return {

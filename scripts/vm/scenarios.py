@@ -139,6 +139,15 @@ class Run:
         print("  %s: booted and powered off in %.1f s (host)" % (label, time.monotonic() - start), flush=True)
         return Report(report)
 
+    def boot_served(self, disk, label, instance, user_data, extra=()):
+        """One boot as EC2 with its own simulator serving `user_data`: the report, and what the
+        simulator counted (taken before it stops)."""
+        sim = Simulator(self.work, user_data, instance, extra=extra)
+        try:
+            return self.boot(disk, label, instance=instance, sim=sim), sim.stats()
+        finally:
+            sim.stop()
+
     def check(self, scenario, ok, what, report=None):
         print("  %s %s" % ("ok  " if ok else "FAIL", what), flush=True)
         if not ok:
@@ -153,7 +162,7 @@ def no_retries(stats):
     return not repeated, repeated
 
 
-def common_first_boot(run, name, report, sim, instance):
+def common_first_boot(run, name, report, stats, instance):
     """What every provisioned first boot shows."""
     run.check(name, report.values.get("state") == "running", "the boot finished: state %s" % report.values.get("state"), report)
     data_exit = report.unit_us("ec2-boot-init.service", "exited_us")
@@ -166,64 +175,49 @@ def common_first_boot(run, name, report, sim, instance):
     motd = report.section("motd")
     run.check(name, "provisioned instance" in motd and instance in motd, "the MOTD is the provisioned one, naming %s" % instance, report)
     run.check(name, "exit=0" in report.section("status"), "status exits 0 when the actions are done")
-    ok, repeated = no_retries(sim.stats())
+    ok, repeated = no_retries(stats)
     run.check(name, ok, "every path asked once, no retries %s" % (repeated or ""))
 
 
 def ec2_first_boot(run):
-    sim = Simulator(run.work, USER_DATA, "i-0aaaaaaaaaaaaaaa1")
-    try:
-        run.first_disk = run.disk("first")
-        report = run.boot(run.first_disk, "ec2-first-boot", instance="i-0aaaaaaaaaaaaaaa1", sim=sim)
-        common_first_boot(run, "ec2-first-boot", report, sim, "i-0aaaaaaaaaaaaaaa1")
-        marks = report.marks()
-        run.check("ec2-first-boot", marks == {"hello": 1, "per-instance": 1, "per-boot": 1},
-                  "the hosted action from the list, the per-instance and the per-boot action ran once: %s" % marks, report)
-        stats = sim.stats()["by_path"]
-        run.check("ec2-first-boot", stats.get("/files/list.txt") == 1 and stats.get("/files/hello") == 1,
-                  "the action list and its file were fetched from the host")
-    finally:
-        sim.stop()
+    run.first_disk = run.disk("first")
+    report, stats = run.boot_served(run.first_disk, "ec2-first-boot", "i-0aaaaaaaaaaaaaaa1", USER_DATA)
+    common_first_boot(run, "ec2-first-boot", report, stats, "i-0aaaaaaaaaaaaaaa1")
+    marks = report.marks()
+    run.check("ec2-first-boot", marks == {"hello": 1, "per-instance": 1, "per-boot": 1},
+              "the hosted action from the list, the per-instance and the per-boot action ran once: %s" % marks, report)
+    by_path = stats["by_path"]
+    run.check("ec2-first-boot", by_path.get("/files/list.txt") == 1 and by_path.get("/files/hello") == 1,
+              "the action list and its file were fetched from the host")
 
 
 def reboot(run):
-    sim = Simulator(run.work, USER_DATA, "i-0aaaaaaaaaaaaaaa1")
-    try:
-        report = run.boot(run.first_disk, "reboot", instance="i-0aaaaaaaaaaaaaaa1", sim=sim)
-        marks = report.marks()
-        run.check("reboot", marks.get("per-instance") == 1 and marks.get("hello") == 1,
-                  "per-instance actions did not run again: %s" % marks, report)
-        run.check("reboot", marks.get("per-boot") == 2, "the per-boot action ran again")
-        run.check("reboot", "provisioned instance" in report.section("motd"), "the MOTD is still the provisioned one")
-    finally:
-        sim.stop()
+    report, _ = run.boot_served(run.first_disk, "reboot", "i-0aaaaaaaaaaaaaaa1", USER_DATA)
+    marks = report.marks()
+    run.check("reboot", marks.get("per-instance") == 1 and marks.get("hello") == 1,
+              "per-instance actions did not run again: %s" % marks, report)
+    run.check("reboot", marks.get("per-boot") == 2, "the per-boot action ran again")
+    run.check("reboot", "provisioned instance" in report.section("motd"), "the MOTD is still the provisioned one")
 
 
 def new_instance(run):
-    sim = Simulator(run.work, USER_DATA, "i-0bbbbbbbbbbbbbbb2")
-    try:
-        report = run.boot(run.first_disk, "new-instance", instance="i-0bbbbbbbbbbbbbbb2", sim=sim)
-        marks = report.marks()
-        run.check("new-instance", marks.get("per-instance") == 2 and marks.get("hello") == 2,
-                  "a new instance id on the same disk provisions again: %s" % marks, report)
-        run.check("new-instance", "i-0bbbbbbbbbbbbbbb2" in report.section("motd"), "the MOTD names the new instance")
-    finally:
-        sim.stop()
+    report, _ = run.boot_served(run.first_disk, "new-instance", "i-0bbbbbbbbbbbbbbb2", USER_DATA)
+    marks = report.marks()
+    run.check("new-instance", marks.get("per-instance") == 2 and marks.get("hello") == 2,
+              "a new instance id on the same disk provisions again: %s" % marks, report)
+    run.check("new-instance", "i-0bbbbbbbbbbbbbbb2" in report.section("motd"), "the MOTD names the new instance")
 
 
 def late_metadata(run):
-    sim = Simulator(run.work, USER_DATA, "i-0ccccccccccccccc3", extra=["--down-seconds", "10"])
-    try:
-        report = run.boot(run.disk("late"), "late-metadata", instance="i-0ccccccccccccccc3", sim=sim)
-        refused = sim.stats()["down_refused"]
-        run.check("late-metadata", refused > 0, "the metadata service refused %d requests in its first 10 s" % refused)
-        run.check("late-metadata", "provisioned instance" in report.section("motd"), "the boot waited and succeeded", report)
-        data_start = report.unit_us("ec2-boot-init.service", "started_us")
-        logins = report.unit_us("systemd-user-sessions.service", "active_us")
-        run.check("late-metadata", logins - data_start < 180_000_000,
-                  "logins opened %.1f s after the data stage started (its bound is 180 s)" % ((logins - data_start) / 1e6))
-    finally:
-        sim.stop()
+    report, stats = run.boot_served(run.disk("late"), "late-metadata", "i-0ccccccccccccccc3", USER_DATA,
+                                    extra=["--down-seconds", "10"])
+    refused = stats["down_refused"]
+    run.check("late-metadata", refused > 0, "the metadata service refused %d requests in its first 10 s" % refused)
+    run.check("late-metadata", "provisioned instance" in report.section("motd"), "the boot waited and succeeded", report)
+    data_start = report.unit_us("ec2-boot-init.service", "started_us")
+    logins = report.unit_us("systemd-user-sessions.service", "active_us")
+    run.check("late-metadata", logins - data_start < 180_000_000,
+              "logins opened %.1f s after the data stage started (its bound is 180 s)" % ((logins - data_start) / 1e6))
 
 
 def not_ec2(run):
@@ -239,20 +233,16 @@ def not_ec2(run):
 
 
 def hung_action(run):
-    sim = Simulator(run.work, HUNG, "i-0ddddddddddddddd4")
-    try:
-        report = run.boot(run.disk("hung"), "hung-action", instance="i-0ddddddddddddddd4", sim=sim)
-        during = report.section("during")
-        run.check("hung-action", "running" in during and "exit=2" in during,
-                  "status showed the action running (exit 2) while it hung", report)
-        logins = report.unit_us("systemd-user-sessions.service", "active_us")
-        actions_exit = report.unit_us("ec2-boot-init-actions.service", "exited_us")
-        run.check("hung-action", 0 < logins < actions_exit, "logins opened while the action hung")
-        run.check("hung-action", report.units.get("ec2-boot-init-actions.service", {}).get("result") == "timeout",
-                  "the unit's timeout ended it")
-        run.check("hung-action", '"interrupted"' in report.section("status"), "status records the action as interrupted")
-    finally:
-        sim.stop()
+    report, _ = run.boot_served(run.disk("hung"), "hung-action", "i-0ddddddddddddddd4", HUNG)
+    during = report.section("during")
+    run.check("hung-action", "running" in during and "exit=2" in during,
+              "status showed the action running (exit 2) while it hung", report)
+    logins = report.unit_us("systemd-user-sessions.service", "active_us")
+    actions_exit = report.unit_us("ec2-boot-init-actions.service", "exited_us")
+    run.check("hung-action", 0 < logins < actions_exit, "logins opened while the action hung")
+    run.check("hung-action", report.units.get("ec2-boot-init-actions.service", {}).get("result") == "timeout",
+              "the unit's timeout ended it")
+    run.check("hung-action", '"interrupted"' in report.section("status"), "status records the action as interrupted")
 
 
 SCENARIOS = [("ec2-first-boot", ec2_first_boot), ("reboot", reboot), ("new-instance", new_instance),
@@ -264,12 +254,9 @@ def try_user_data(run, user_data, actions_dir):
     http://169.254.169.254/files/), as EC2; prints what the guest reported."""
     with open(user_data) as f:
         text = f.read()
-    sim = Simulator(run.work, text, "i-0123456789abcdef0", extra=["--serve", actions_dir] if actions_dir else [])
-    try:
-        report = run.boot(run.disk("try"), "try", instance="i-0123456789abcdef0", sim=sim)
-        print(report.text)
-    finally:
-        sim.stop()
+    report, _ = run.boot_served(run.disk("try"), "try", "i-0123456789abcdef0", text,
+                                extra=["--serve", actions_dir] if actions_dir else [])
+    print(report.text)
 
 
 def main():
