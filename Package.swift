@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "ec2-boot-init", targets: ["ec2-boot-init"]),
+        .executable(name: "ec2-boot-init-watch", targets: ["ec2-boot-init-watch"]),
+        .executable(name: "ec2-boot-init-broker", targets: ["ec2-boot-init-broker"]),
         .library(name: "EC2BootKit", targets: ["EC2BootKit"]),
     ],
     dependencies: [
@@ -17,14 +19,16 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
     ],
     targets: [
-        // zlib (gzip user-data), libcurl (HTTP) and syncfs(2), which the Glibc module hides.
-        .systemLibrary(name: "CBootSystem", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev", "libcurl4-openssl-dev"])]),
+        // zlib (gzip user-data) and syncfs(2), which the Glibc module hides.
+        .systemLibrary(name: "CBootSystem", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // libcurl (HTTP), opened with dlopen on first use; its headers come from libcurl4-openssl-dev.
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
         // The argument vector from the process's start, not from /proc (absent in a chroot).
         .target(name: "CBootArgs"),
         .target(
             name: "EC2BootKit",
             dependencies: [
-                "CBootSystem", "CBootArgs",
+                "CBootSystem", "CBootArgs", "CCurl",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -57,19 +61,33 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // What the executables share: the global options, the program's main, the watch helper's help texts.
+        .target(
+            name: "EC2BootCLI",
+            dependencies: ["EC2BootKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        // Three executables split by what they load: a boot maps neither SwiftNIO, TLS nor ZooKeeper.
+        // ec2-boot-init: the boot path and every command but watch/push/nodes, which it hands over.
         .executableTarget(
             name: "ec2-boot-init",
-            dependencies: [
-                "EC2BootKit",
-                "EC2BootMessaging",
-                "EC2BootCoordination",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            dependencies: ["EC2BootKit", "EC2BootCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // watch, push, nodes: the ZooKeeper client.
+        .executableTarget(
+            name: "ec2-boot-init-watch",
+            dependencies: ["EC2BootKit", "EC2BootCLI", "EC2BootCoordination",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // The broker actions (SwiftNIO, NIOSSL), run by the engine of either program above.
+        .executableTarget(
+            name: "ec2-boot-init-broker",
+            dependencies: ["EC2BootKit", "EC2BootMessaging", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "EC2BootKitTests",
-            dependencies: ["EC2BootKit", "EC2BootMessaging", "EC2BootCoordination", "CBootSystem", "ec2-boot-init", .product(name: "Yams", package: "Yams"),
+            dependencies: ["EC2BootKit", "EC2BootMessaging", "EC2BootCoordination", "CCurl", "EC2BootCLI",
+                           "ec2-boot-init", "ec2-boot-init-watch", "ec2-boot-init-broker", .product(name: "Yams", package: "Yams"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
     ]

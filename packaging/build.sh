@@ -17,7 +17,9 @@ bash scripts/deps.sh --build
 
 # Its own scratch folder: the man page plugin below builds the tool too, and must not replace
 # this binary with a dynamically linked one.
-swift build -c release --static-swift-stdlib --product ec2-boot-init --scratch-path .build-static
+# All three programs: ec2-boot-init, and the helpers it runs (ec2-boot-init-watch: ZooKeeper;
+# ec2-boot-init-broker: SwiftNIO and TLS), so a boot never loads what only they use.
+swift build -c release --static-swift-stdlib --scratch-path .build-static
 binary=.build-static/release/ec2-boot-init
 version=$("$binary" --version)
 arch=$(dpkg --print-architecture)
@@ -25,11 +27,15 @@ date=$(git log -1 --format=%cs 2>/dev/null || date +%F)
 
 rm -rf "$dist" && mkdir -p "$dist"
 stage=$dist/stage
-install -d -m 0755 "$stage"/usr/sbin "$stage"/usr/lib/ec2-boot-init "$stage"/lib/systemd/system "$stage"/lib/systemd/system-generators \
+install -d -m 0755 "$stage"/usr/sbin "$stage"/usr/libexec/ec2-boot-init "$stage"/usr/lib/ec2-boot-init "$stage"/lib/systemd/system "$stage"/lib/systemd/system-generators \
   "$stage"/usr/share/man/man8 \
   "$stage"/etc/ec2-boot-init/actions "$stage"/var/spool/ec2boot "$stage"/usr/share/doc/ec2-boot-init
 install -m 0755 "$binary" "$stage"/usr/sbin/ec2-boot-init
 strip --strip-unneeded "$stage"/usr/sbin/ec2-boot-init
+for helper in ec2-boot-init-watch ec2-boot-init-broker; do
+  install -m 0755 .build-static/release/$helper "$stage"/usr/libexec/ec2-boot-init/$helper
+  strip --strip-unneeded "$stage"/usr/libexec/ec2-boot-init/$helper
+done
 install -m 0644 systemd/ec2-boot-init.service systemd/ec2-boot-init-actions.service systemd/ec2-boot-init-watch.service \
   systemd/ec2-boot-init-offline.service "$stage"/lib/systemd/system/
 # The generator is the binary itself, under the name systemd runs it by (it decides EC2 or not

@@ -22,14 +22,19 @@ etc/ec2-boot-init/config.yaml
 etc/ec2-boot-init/motd.provisioned
 etc/ec2-boot-init/motd.unprovisioned
 usr/lib/ec2-boot-init/
+usr/libexec/ec2-boot-init/
+usr/libexec/ec2-boot-init/ec2-boot-init-broker
+usr/libexec/ec2-boot-init/ec2-boot-init-watch
 usr/sbin/ec2-boot-init
 usr/share/man/man8/ec2-boot-init.8.gz
 var/spool/ec2boot/"
 contents=$(dpkg-deb --contents "$deb")
 got=$(echo "$contents" | awk '{print $6}' | sed 's|^\./||' | grep -v '^$' | grep -v '^usr/lib/ec2-boot-init/examples' | sort)
-want=$(printf '%s\nlib/\nlib/systemd/\nlib/systemd/system/\nlib/systemd/system/ec2-boot-init.service\nlib/systemd/system/ec2-boot-init-actions.service\nlib/systemd/system/ec2-boot-init-watch.service\nlib/systemd/system/ec2-boot-init-offline.service\nlib/systemd/system-generators/\nlib/systemd/system-generators/ec2-boot-init-generator\netc/\nusr/\nusr/lib/\nusr/sbin/\nusr/share/\nusr/share/man/\nusr/share/man/man8/\nusr/share/doc/\nusr/share/doc/ec2-boot-init/\nusr/share/doc/ec2-boot-init/copyright\nusr/share/doc/ec2-boot-init/changelog.gz\nusr/share/lintian/\nusr/share/lintian/overrides/\nusr/share/lintian/overrides/ec2-boot-init\nvar/\nvar/spool/\n' "$expected_common" | sort)
+want=$(printf '%s\nlib/\nlib/systemd/\nlib/systemd/system/\nlib/systemd/system/ec2-boot-init.service\nlib/systemd/system/ec2-boot-init-actions.service\nlib/systemd/system/ec2-boot-init-watch.service\nlib/systemd/system/ec2-boot-init-offline.service\nlib/systemd/system-generators/\nlib/systemd/system-generators/ec2-boot-init-generator\netc/\nusr/\nusr/lib/\nusr/libexec/\nusr/sbin/\nusr/share/\nusr/share/man/\nusr/share/man/man8/\nusr/share/doc/\nusr/share/doc/ec2-boot-init/\nusr/share/doc/ec2-boot-init/copyright\nusr/share/doc/ec2-boot-init/changelog.gz\nusr/share/lintian/\nusr/share/lintian/overrides/\nusr/share/lintian/overrides/ec2-boot-init\nvar/\nvar/spool/\n' "$expected_common" | sort)
 [ "$got" = "$want" ] || fail "the .deb's files differ from the layout: $(diff <(echo "$want") <(echo "$got") || true)"
-grep -q '^-rwxr-xr-x root/root .* \./usr/sbin/ec2-boot-init$' <<< "$contents" || fail "binary mode"
+for program in usr/sbin/ec2-boot-init usr/libexec/ec2-boot-init/ec2-boot-init-watch usr/libexec/ec2-boot-init/ec2-boot-init-broker; do
+  grep -q "^-rwxr-xr-x root/root .* \./$program\$" <<< "$contents" || fail "$program's mode"
+done
 grep -q '\./lib/systemd/system-generators/ec2-boot-init-generator -> /usr/sbin/ec2-boot-init$' <<< "$contents" || fail "the generator link"
 grep -q '^drwxr-xr-x root/root .* \./var/spool/ec2boot/$' <<< "$contents" || fail "cache folder mode"
 [ "$(dpkg-deb -f "$deb" Depends)" = "libc6 (>= 2.36), libcurl4 (>= 7.88), zlib1g (>= 1:1.2.13), libzookeeper-mt2 (>= 3.8.0)" ] || fail "Depends"
@@ -69,6 +74,9 @@ before=$(snapshot)
 cp "$deb" "$root/tmp/"
 in_root dpkg -i "/tmp/$(basename "$deb")" >/dev/null
 in_root ec2-boot-init --version >/dev/null || fail "the installed binary does not run"
+# The helpers, found where the package puts them: watch's through ec2-boot-init, the broker's directly.
+in_root ec2-boot-init push --help | grep -q -- '--sign-key' || fail "ec2-boot-init push did not reach ec2-boot-init-watch"
+[ "$(in_root /usr/libexec/ec2-boot-init/ec2-boot-init-broker --version)" = "$(in_root ec2-boot-init --version)" ] || fail "the broker helper"
 for unit in ec2-boot-init.service ec2-boot-init-actions.service ec2-boot-init-watch.service; do
   [ -L "$root/etc/systemd/system/multi-user.target.wants/$unit" ] || fail "$unit not enabled by postinst"
 done

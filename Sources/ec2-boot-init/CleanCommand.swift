@@ -1,4 +1,5 @@
 import ArgumentParser
+import EC2BootCLI
 import EC2BootKit
 
 struct CleanCommand: ParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import EC2BootKit
-import EC2BootMessaging
+import EC2BootCLI
 import Foundation
 
 @main
@@ -15,31 +15,24 @@ struct EC2BootInit: AsyncParsableCommand {
         """,
         version: EC2BootVersion.string,
         subcommands: [RunCommand.self, StatusCommand.self, QueryCommand.self, ValidateCommand.self, FetchCommand.self, CleanCommand.self,
-                      WatchCommand.self, PushCommand.self, NodesCommand.self, SchemaCommand.self],
+                      WatchEntry.self, PushEntry.self, NodesEntry.self, SchemaCommand.self],
         defaultSubcommand: RunCommand.self
     )
 
-    /// ArgumentParser's own main, but a usage error exits 2 (its default is 64) as documented.
     static func main() async {
-        ActionRegistry.register(MessagingActions.all)
-        // Never a boot run by accident: an invocation whose arguments cannot be read is refused.
-        guard let vector = ProcessArguments.all else {
-            printError("ec2-boot-init: cannot read this process's arguments; nothing was run")
-            exit(withError: ExitCode(.badInput))
-        }
+        let vector = CommandLineProgram.vector()
         // systemd runs the generator as /usr/lib/systemd/system-generators/ec2-boot-init-generator, a link to this binary.
         if vector[0].split(separator: "/").last == "ec2-boot-init-generator" { Foundation.exit(Generator.run(Array(vector.dropFirst()))) }
         var arguments = Array(vector.dropFirst())
-        // Without /proc (an image builder's chroot) libdispatch's worker-pool monitor traps
-        // (SIGILL, seen about 1 run in 40 under load): only what needs no threads runs there.
-        if !FileManager.default.fileExists(atPath: "/proc/self"), arguments != ["--version"],
-           !arguments.contains("--help"), !arguments.contains("-h"), arguments.first != "help" {
-            printError("ec2-boot-init: /proc is not mounted (a chroot?); only --version and --help run without it. "
-                       + "Mount it (mount -t proc proc /proc) to run \(arguments.first ?? "run")")
-            exit(withError: ExitCode(.badInput))
-        }
+        CommandLineProgram.requireProc(arguments)
         // The NumberFour fork's `ec2-boot-init --boot`: a whole boot, which is `run`.
         if arguments.first == "--boot" { arguments[0] = "run" }
+        // ZooKeeper's commands live in their own program: this one never loads its client.
+        let named = arguments.first == "help" ? arguments.dropFirst().first : arguments.first
+        if let named, HelperProgram.watchCommands.contains(named) {
+            printError("ec2-boot-init: \(HelperProgram.watch.exec(arguments))")
+            exit(withError: ExitCode(.failed))
+        }
         // `ec2-boot-init stauts` would otherwise be taken as an argument of the default `run`.
         let names = configuration.subcommands.compactMap { $0.configuration.commandName }
         if let first = arguments.first, !first.hasPrefix("-"), !names.contains(first), first != "help" {
@@ -48,22 +41,14 @@ struct EC2BootInit: AsyncParsableCommand {
             printError("ec2-boot-init: unknown command '\(first)'.\(hint) Commands: \(names.joined(separator: ", ")) (see --help).")
             exit(withError: ExitCode(.badInput))
         }
-        do {
-            var command = try parseAsRoot(arguments)
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            if exitCode(for: error) == .validationFailure {
-                printError(fullMessage(for: error))
-                exit(withError: ExitCode(.badInput))
-            }
-            exit(withError: error)
-        }
+        await CommandLineProgram.run(Self.self, arguments)
     }
 }
+
+/// `watch`, `push` and `nodes` in this program's help; `main` hands them to `ec2-boot-init-watch`.
+struct WatchEntry: ParsableCommand { static let configuration = HelperCommands.watch }
+struct PushEntry: ParsableCommand { static let configuration = HelperCommands.push }
+struct NodesEntry: ParsableCommand { static let configuration = HelperCommands.nodes }
 
 /// Levenshtein distance, for suggesting the command a typo meant.
 func editDistance(_ a: String, _ b: String) -> Int {

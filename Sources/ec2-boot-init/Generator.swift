@@ -1,3 +1,4 @@
+import EC2BootCLI
 import EC2BootKit
 import Foundation
 

@@ -40,7 +40,7 @@ public struct ActionContext: Sendable {
 }
 
 /// How one action ended.
-public struct ActionResult: Sendable, Equatable {
+public struct ActionResult: Sendable, Equatable, Codable {
     public enum Outcome: String, Sendable, Codable {
         case ok, failed, skipped
         case timedOut = "timed-out"
@@ -49,6 +49,8 @@ public struct ActionResult: Sendable, Equatable {
     public var outcome: Outcome
     public var exitCode: Int32?
     public var message: String?
+
+    enum CodingKeys: String, CodingKey { case outcome, exitCode = "exit_code", message }
 
     public init(_ outcome: Outcome, exitCode: Int32? = nil, message: String? = nil) {
         self.outcome = outcome
@@ -59,15 +61,9 @@ public struct ActionResult: Sendable, Equatable {
 
 /// Every action type, by name. A type not here is a failure of that action, not silence.
 public enum ActionRegistry {
-    public static let builtIn: [any Action.Type] = [ShellAction.self, GetActionsAction.self, MCollectiveAction.self, PuppetAction.self,
-                                             ChefAction.self, ChefRunAction.self, PuppetRunAction.self]
-    /// Types of the optional targets (the brokers' actions), added by the program at start,
-    /// so the boot path's library does not link their protocols.
-    private static let added = AddedTypes()
-
-    public static func register(_ types: [any Action.Type]) { added.append(types) }
-
-    public static var types: [any Action.Type] { builtIn + added.all }
+    public static let types: [any Action.Type] = [ShellAction.self, GetActionsAction.self, MCollectiveAction.self, PuppetAction.self,
+                                           ChefAction.self, ChefRunAction.self, PuppetRunAction.self,
+                                           MCollectiveRegisterAction.self, RabbitMQAction.self, ActiveMQAction.self]
 
     /// Other names for a built-in: `getcommands` is what the Ruby tool's first releases
     /// called getactions, and its forks' READMEs still show it.
@@ -80,11 +76,4 @@ public enum ActionRegistry {
         let name = aliases[type] ?? type
         return types.first { $0.type == name }
     }
-}
-
-private final class AddedTypes: @unchecked Sendable {
-    private let lock = NSLock()
-    private var types: [any Action.Type] = []
-    func append(_ more: [any Action.Type]) { lock.withLock { types += more } }
-    var all: [any Action.Type] { lock.withLock { types } }
 }

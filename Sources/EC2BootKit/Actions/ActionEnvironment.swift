@@ -10,8 +10,9 @@ enum ActionEnvironment {
         var env = ProcessInfo.processInfo.environment
         let path = env["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         // Scripts call `ec2-boot-init fetch` and `query`: this very binary, wherever it is installed.
-        env["EC2BOOT_BIN"] = selfPath
-        env["PATH"] = ((selfPath as NSString).deletingLastPathComponent) + ":" + path
+        let program = HelperProgram.mainExecutable
+        env["EC2BOOT_BIN"] = program
+        env["PATH"] = ((program as NSString).deletingLastPathComponent) + ":" + path
         env["EC2BOOT_ACTION"] = context.type
         env["EC2BOOT_ACTION_INDEX"] = String(context.index)
         env["EC2BOOT_METADATA_URL"] = context.run.config.metadataURL
@@ -49,20 +50,18 @@ enum ActionEnvironment {
                              timeout: timeout, context: context)
     }
 
-    static let selfPath: String = {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ProcessArguments.all?.first ?? "ec2-boot-init"
-    }()
-
     /// Runs a process for an action: output to the log line by line, the last lines
-    /// (secrets redacted) in the result when it fails.
+    /// (secrets redacted) in the result when it fails. A line `report` takes is not logged.
     static func execute(_ argv: [String], environment: [String: String], directory: String?,
-                        stdin: Data? = nil, timeout: Double?, context: ActionContext) async -> ActionResult {
+                        stdin: Data? = nil, timeout: Double?, context: ActionContext,
+                        report: (@Sendable (String) -> Bool)? = nil) async -> ActionResult {
         let logger = context.logger
         let limit = timeout ?? context.run.config.actions.timeout
         let outcome: ProcessOutcome
         do {
             outcome = try await ProcessRunner.run(argv, environment: environment, directory: directory, stdin: stdin,
                                                   timeout: limit) { line in
+                if report?(line) == true { return }
                 // A line of our own log format (an `ec2-boot-init fetch` or `query` the action ran)
                 // keeps its level and loses its prefix, so it is not stamped twice.
                 if let (level, message) = LogFormat.parse(line) {

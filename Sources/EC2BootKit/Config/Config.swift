@@ -23,6 +23,8 @@ public struct Config: Sendable, Decodable {
     public var services = ServicesSettings()
     public var s3 = S3Settings()
     public var watch = WatchSettings()
+    /// The file this was read from (the broker helper reads it again); not a setting.
+    public var file: String?
 
     public init() {}
 
@@ -54,6 +56,12 @@ public struct Config: Sendable, Decodable {
 
     /// Reads the config file; a missing file means defaults.
     public static func load(path: String) throws(YAMLProblem) -> Config {
+        var config = try read(path)
+        config.file = path
+        return config
+    }
+
+    private static func read(_ path: String) throws(YAMLProblem) -> Config {
         guard let data = FileSystem.read(path) else { return Config() }
         guard let text = String(data: data, encoding: .utf8) else {
             throw YAMLProblem(source: path, mark: nil, message: "not UTF-8 text")

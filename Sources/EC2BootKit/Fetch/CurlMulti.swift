@@ -1,4 +1,4 @@
-import CBootSystem
+import CCurl
 import Foundation
 
 /// libcurl's multi interface driven from one thread: every transfer of a client shares
@@ -6,17 +6,18 @@ import Foundation
 /// finished transfer resumes its caller directly, without the queue hops of URLSession.
 final class CurlMulti: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
+    /// Why libcurl could not be loaded (no libcurl4 installed); nil when it was.
+    static let unavailable: String? = ccurl_load().map { String(cString: $0) }
     private let lock = NSLock()
     private var incoming: [CurlTransfer] = []
     private var cancelled: [CurlTransfer] = []
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     private var stopping = false
 
-    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
-
-    init(maxConnections: Int) {
-        Self.globalInit
-        multi = curl_multi_init()!
+    /// Nil when libcurl is not there (`unavailable` says why).
+    init?(maxConnections: Int) {
+        guard Self.unavailable == nil, let multi = ccurl_multi_init() else { return nil }
+        self.multi = multi
         ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxConnections)
         ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxConnections)
         let thread = Thread { [self] in loop() }
@@ -27,17 +28,17 @@ final class CurlMulti: @unchecked Sendable {
     /// Stops the loop; the loop thread frees the handle.
     func shutdown() {
         lock.withLock { stopping = true }
-        curl_multi_wakeup(multi)
+        ccurl_multi_wakeup(multi)
     }
 
     func submit(_ transfer: CurlTransfer) {
         lock.withLock { incoming.append(transfer) }
-        curl_multi_wakeup(multi)
+        ccurl_multi_wakeup(multi)
     }
 
     func cancel(_ transfer: CurlTransfer) {
         lock.withLock { cancelled.append(transfer) }
-        curl_multi_wakeup(multi)
+        ccurl_multi_wakeup(multi)
     }
 
     private func loop() {
@@ -49,28 +50,28 @@ final class CurlMulti: @unchecked Sendable {
             }
             for transfer in added {
                 active[transfer.easy] = transfer
-                curl_multi_add_handle(multi, transfer.easy)
+                ccurl_multi_add_handle(multi, transfer.easy)
             }
             for transfer in dropped where active.removeValue(forKey: transfer.easy) != nil {
-                curl_multi_remove_handle(multi, transfer.easy)
+                ccurl_multi_remove_handle(multi, transfer.easy)
                 transfer.finish(CURLE_ABORTED_BY_CALLBACK, cancelled: true)
             }
             if stop { break }
-            curl_multi_perform(multi, &running)
+            ccurl_multi_perform(multi, &running)
             var left: Int32 = 0
-            while let message = curl_multi_info_read(multi, &left) {
+            while let message = ccurl_multi_info_read(multi, &left) {
                 guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
                 let result = message.pointee.data.result
-                curl_multi_remove_handle(multi, easy)
+                ccurl_multi_remove_handle(multi, easy)
                 active.removeValue(forKey: easy)?.finish(result, cancelled: false)
             }
-            curl_multi_poll(multi, nil, 0, 1000, nil)
+            ccurl_multi_poll(multi, nil, 0, 1000, nil)
         }
         for transfer in active.values {
-            curl_multi_remove_handle(multi, transfer.easy)
+            ccurl_multi_remove_handle(multi, transfer.easy)
             transfer.finish(CURLE_ABORTED_BY_CALLBACK, cancelled: true)
         }
-        curl_multi_cleanup(multi)
+        ccurl_multi_cleanup(multi)
     }
 }
 
@@ -99,7 +100,7 @@ final class CurlTransfer: @unchecked Sendable {
     /// With `body`, it is sent as the request's body (a management API's PUT).
     init(url: URL, method: String? = nil, headers: [String: String], body: Data? = nil, timeout: Double, idle: Double? = nil,
          cap: ByteCap) {
-        easy = curl_easy_init()!
+        easy = ccurl_easy_init()!
         self.url = url.redacted
         self.cap = cap
         ccurl_setopt_ptr(easy, CURLOPT_URL, url.absoluteString)
@@ -126,7 +127,7 @@ final class CurlTransfer: @unchecked Sendable {
             _ = body.withUnsafeBytes { ccurl_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!) }
         }
         if let method { ccurl_setopt_ptr(easy, CURLOPT_CUSTOMREQUEST, method) }
-        for (name, value) in headers { self.headers = curl_slist_append(self.headers, "\(name): \(value)") }
+        for (name, value) in headers { self.headers = ccurl_slist_append(self.headers, "\(name): \(value)") }
         if let list = self.headers { ccurl_setopt_ptr(easy, CURLOPT_HTTPHEADER, list) }
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         ccurl_setopt_ptr(easy, CURLOPT_ERRORBUFFER, errorBuffer)
@@ -144,8 +145,8 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     deinit {
-        curl_easy_cleanup(easy)
-        curl_slist_free_all(headers)
+        ccurl_easy_cleanup(easy)
+        ccurl_slist_free_all(headers)
         errorBuffer.deallocate()
     }
 
@@ -211,7 +212,7 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     static func error(_ code: CURLcode, url: String, detail: String) -> FetchError {
-        let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        let message = detail.isEmpty ? String(cString: ccurl_easy_strerror(code)) : detail
         switch code {
         case CURLE_OPERATION_TIMEDOUT:
             return .timedOut(url: url)

@@ -16,19 +16,29 @@ public struct HTTPResponse: Sendable {
 /// connections stay alive between requests and at most `maxConnections` are open to a host.
 /// Nothing here follows a redirect by itself; `Download` follows them under a `RedirectPolicy`.
 public final class HTTPClient: Sendable {
-    let multi: CurlMulti
+    /// Nil when libcurl cannot be loaded: every request then fails with the reason.
+    let multi: CurlMulti?
 
     public init(maxConnections: Int) {
         multi = CurlMulti(maxConnections: maxConnections)
     }
 
-    deinit { multi.shutdown() }
+    deinit { multi?.shutdown() }
+
+    private func loaded(_ url: URL) throws(FetchError) -> CurlMulti {
+        guard let multi else {
+            throw .transport("libcurl cannot be loaded (is libcurl4 installed?): \(CurlMulti.unavailable ?? "no multi handle")",
+                             url: url.redacted, retryable: false)
+        }
+        return multi
+    }
 
     /// One attempt with a total timeout and a byte cap; any HTTP status comes back as a
     /// response, transport failures as `FetchError`.
     public func perform(_ url: URL, method: String? = nil, headers: [String: String] = [:], body: Data? = nil,
                         timeout: Double, cap: ByteCap) async throws(FetchError) -> HTTPResponse {
         try HeaderValue.check(headers, url: url)
+        let multi = try loaded(url)
         let transfer = CurlTransfer(url: url, method: method, headers: headers, body: body, timeout: timeout, cap: cap)
         let body = BodyBuffer()
         transfer.sink = { body.data.append(contentsOf: $0) }
@@ -42,6 +52,7 @@ public final class HTTPClient: Sendable {
     public func stream(_ url: URL, headers: [String: String] = [:], timeout: Double, idle: Double, cap: ByteCap,
                        to sink: @escaping (UnsafeRawBufferPointer) throws -> Void) async throws(FetchError) -> HTTPResponse {
         try HeaderValue.check(headers, url: url)
+        let multi = try loaded(url)
         let transfer = CurlTransfer(url: url, headers: headers, timeout: timeout, idle: idle, cap: cap)
         transfer.sink = sink
         let status = try await transfer.run(on: multi)

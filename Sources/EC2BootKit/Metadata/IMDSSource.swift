@@ -194,16 +194,10 @@ struct IMDSCrawl: Sendable {
     /// `latest/<path>` under the base, each part percent-encoded (tag keys may hold spaces).
     func url(for path: String, top: Bool = false) -> URL {
         let encoded = path.split(separator: "/", omittingEmptySubsequences: false)
-            .map { $0.addingPercentEncoding(withAllowedCharacters: Self.pathPartAllowed) ?? String($0) }
+            .map { PercentEncoding.encode($0, keeping: PercentEncoding.isPathSegment) }
             .joined(separator: "/")
         return URL(string: baseURL.absoluteString.trimmingSuffix("/") + "/latest/" + encoded)!
     }
-
-    static let pathPartAllowed: CharacterSet = {
-        var set = CharacterSet.urlPathAllowed
-        set.remove("/")
-        return set
-    }()
 }
 
 extension String {

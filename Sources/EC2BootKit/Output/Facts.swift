@@ -10,6 +10,9 @@ public struct Facts: Sendable {
 
     public init() {}
 
+    /// Facts as another process computed them (the broker helper's).
+    public init(entries: [(name: String, value: String)]) { user = entries }
+
     public init(userData: UserData, metadata: MetadataTree, writeEC2Facts: Bool) {
         user = userData.facts.map { (Self.safeName($0.name), $0.value) }
         if writeEC2Facts {

@@ -2,21 +2,16 @@ import Foundation
 import Testing
 import Yams
 @testable import EC2BootKit
-import EC2BootMessaging
 
 extension UnitTier {
     /// The declared schemas against the code that decodes and the docs that print them (unit tier).
     @Suite struct SchemaTests {
-        /// Every built-in, the brokers' too (registered once, as the program does at start).
-        static let types: [any Action.Type] = {
-            ActionRegistry.register(MessagingActions.all)
-            return ActionRegistry.types
-        }()
+        /// Every built-in, the brokers' too.
+        static let types = ActionRegistry.types
 
         static func plan(_ type: String, _ params: String) -> (actions: [PlannedAction], problems: [YAMLProblem]) {
             let indented = params.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
             let userData = UserData.parse(Data("actions:\n  - type: \(type)\n\(indented)\n".utf8), limits: UserDataSettings())
-            _ = types
             return ActionPlan.make(userData)
         }
 
@@ -37,7 +32,6 @@ extension UnitTier {
         }
 
         static func plan(_ type: String, _ params: Node) -> [String] {
-            _ = types
             var userData = UserData()
             guard case .mapping(var mapping) = params else { return [] }
             mapping["type"] = .scalar(.init(type))
@@ -129,6 +123,7 @@ extension UnitTier {
             // watch: is all optional in the file (user-data's keys win one by one); its shown values are the watch service's defaults.
             var loaded = config
             loaded.watch = WatchSettings()
+            loaded.file = nil  // where it was read from, not a setting
             #expect(String(reflecting: loaded) == String(reflecting: Config()))
             #expect(config.watch.requireSignature == true && config.watch.publicKeys == [] && config.watch.allow == ["chef_run", "puppet_run"])
             #expect(config.watch.sessionTimeout == 10 && config.watch.groups == [])

@@ -1,12 +1,23 @@
 import Foundation
 import Testing
-import CBootSystem
+import CCurl
 import Yams
 @testable import EC2BootKit
 
 extension UnitTier {
     /// The pure pieces, without processes.
     @Suite struct UnitTests {
+        /// The crawl's own path encoding (no ICU) encodes as Foundation's `urlPathAllowed` less "/" did.
+        @Test func metadataPathsAreEncodedAsFoundationEncodedThem() {
+            var allowed = CharacterSet.urlPathAllowed
+            allowed.remove("/")
+            let texts = (0..<128).map { String(UnicodeScalar(UInt8($0))) } + ["Cost Center", "a=b;c", "tag/ü€😀", "50%", "a+b@c:d"]
+            for text in texts {
+                #expect(PercentEncoding.encode(text, keeping: PercentEncoding.isPathSegment) == text.addingPercentEncoding(withAllowedCharacters: allowed),
+                        "\(text.debugDescription)")
+            }
+        }
+
         @Test func flatteningFollowsTheRubyTool() {
             let tree = MetadataTree(leaves: [
                 "ami-id": "ami-1",

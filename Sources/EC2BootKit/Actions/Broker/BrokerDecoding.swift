@@ -1,10 +1,4 @@
-import EC2BootKit
 import Foundation
-
-/// The actions this target adds; the program registers them at start.
-public enum MessagingActions {
-    public static let all: [any Action.Type] = [MCollectiveRegisterAction.self, RabbitMQAction.self, ActiveMQAction.self]
-}
 
 extension KeyedDecodingContainer {
     /// A broker user's name: it goes into a URL path (RabbitMQ) or an XML attribute (ActiveMQ).
@@ -14,5 +8,14 @@ extension KeyedDecodingContainer {
             throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "expected letters, digits, _ . @ -")
         }
         return name
+    }
+
+    /// A value for activemq.xml: Spring would read `${…}` as a placeholder and put something else
+    /// there, and XML 1.0 has no way to write most control characters.
+    func springSafe(_ value: String, _ key: Key) throws {
+        guard !value.contains("${") else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "must not contain ${ (a Spring placeholder)")
+        }
+        try checkLine(value, key)
     }
 }

@@ -1,16 +1,11 @@
 import ArgumentParser
+import EC2BootCLI
 import EC2BootCoordination
 import EC2BootKit
 import Foundation
 
 struct PushCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "push",
-        abstract: "Send a command to a node or a group through ZooKeeper, and wait for the results.",
-        discussion: """
-        Writes <node>/command or <group>/command, then waits: for a node until it answers, for a group until every member registered at push time has. With --sign-key the command goes out signed for that node or group (signify's embedded form, with target, expires and id), as watchers require by default; the secret key stays on this machine. Prints one line per node (instance id, outcome, exit, duration). Exit 0 when all succeeded; 1 when one failed or did not answer within --wait; 2 for a command that is not valid.
-        """
-    )
+    static let configuration = HelperCommands.push
 
     @Option(help: ArgumentHelp("ZooKeeper servers, host:port[,host:port][/chroot].", valueName: "HOSTS"))
     var zookeeper: String

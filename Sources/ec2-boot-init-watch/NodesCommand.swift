@@ -1,13 +1,11 @@
 import ArgumentParser
+import EC2BootCLI
 import EC2BootCoordination
 import EC2BootKit
 import Foundation
 
 struct NodesCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "nodes",
-        abstract: "List the live nodes registered in ZooKeeper, with their last command's result."
-    )
+    static let configuration = HelperCommands.nodes
 
     @Option(help: ArgumentHelp("ZooKeeper servers, host:port[,host:port][/chroot].", valueName: "HOSTS"))
     var zookeeper: String

@@ -4,26 +4,28 @@ import Foundation
 import Logging
 
 /// Options every subcommand takes; each also has a key in config.yaml.
-struct GlobalOptions: ParsableArguments {
+public struct GlobalOptions: ParsableArguments {
+    public init() {}
+
     @Option(help: ArgumentHelp("Take every host path (config, cache, facts, MOTD, lock, state) under DIR (default: $EC2BOOT_ROOT, which actions inherit, or /).", valueName: "DIR"))
-    var root: String?
+    public var root: String?
 
     @Option(help: ArgumentHelp("Config file (default: <root>/etc/ec2-boot-init/config.yaml).", valueName: "FILE"))
-    var config: String?
+    public var config: String?
 
     @Option(help: ArgumentHelp("Instance metadata service (default: http://169.254.169.254).", valueName: "URL"))
-    var metadataURL: String?
+    public var metadataURL: String?
 
     @Option(help: ArgumentHelp("Read DIR/user-data and DIR/meta-data.json instead of IMDS.", valueName: "DIR"))
-    var seed: String?
+    public var seed: String?
 
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (default: info).", valueName: "LEVEL"))
-    var logLevel: String?
+    public var logLevel: String?
 
-    var paths: Paths { Paths(root: root ?? ProcessInfo.processInfo.environment["EC2BOOT_ROOT"] ?? "/") }
+    public var paths: Paths { Paths(root: root ?? ProcessInfo.processInfo.environment["EC2BOOT_ROOT"] ?? "/") }
 
     /// The config file with the options laid over it; sets up logging. Exit 2 when invalid.
-    func load() throws -> Config {
+    public func load() throws -> Config {
         var config: Config
         do {
             config = try Config.load(path: self.config ?? paths.configFile)
@@ -45,7 +47,7 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// The data source the config names.
-    func source(_ config: Config) throws -> any MetadataSource {
+    public func source(_ config: Config) throws -> any MetadataSource {
         if let seed = config.seed { return SeedSource(directory: seed, userDataMaxBytes: config.userData.maxBytes) }
         guard let url = URL(string: config.metadataURL), let scheme = url.scheme, ["http", "https"].contains(scheme) else {
             printError("ec2-boot-init: metadata URL \(config.metadataURL) is not an http URL")
@@ -56,12 +58,12 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
-let logger = Logger(label: "ec2-boot-init")
+public let logger = Logger(label: "ec2-boot-init")
 
-func printError(_ message: String) {
+public func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
 extension ExitCode {
-    init(_ status: ExitStatus) { self.init(status.rawValue) }
+    public init(_ status: ExitStatus) { self.init(status.rawValue) }
 }

@@ -1,16 +1,11 @@
 import ArgumentParser
+import EC2BootCLI
 import EC2BootCoordination
 import EC2BootKit
 import Foundation
 
 struct WatchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "watch",
-        abstract: "Run commands written to this node's ZooKeeper znode (and its groups'), and report the results.",
-        discussion: """
-        A long-running service (ec2-boot-init-watch.service), after the boot run; one per root. Settings: watch: in config.yaml, with user-data's :watch: over it key by key (zookeeper, node, groups, public_keys, require_signature, auth_file, operator, allow, session_timeout). The node keeps an ephemeral <node>/alive, reads commands from <node>/command and <group>/command, runs those signed by a key in watch.public_keys for this node or group (signify's embedded form; push --sign-key makes them) through the action engine under the boot run's lock, writes <node>/result (or <group>/results/<instance-id>). Unsigned, tampered, expired, replayed or misaddressed commands are refused and nothing runs. By default a command may run only chef_run and puppet_run (watch.allow widens it).
-        """
-    )
+    static let configuration = HelperCommands.watch
 
     @OptionGroup var global: GlobalOptions
 

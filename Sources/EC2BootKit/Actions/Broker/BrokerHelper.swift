@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+
+/// The broker actions run in `ec2-boot-init-broker`, so a boot never loads SwiftNIO and TLS.
+/// The engine's side sends a `Request` on the helper's stdin (never in its environment or argv:
+/// it holds passwords); the helper logs in our own format, which the engine relays as the
+/// action's lines, and ends with one result line.
+public enum BrokerHelper {
+    /// Starts the helper's result line: a control character no relayed log line can hold.
+    public static let resultMark = "\u{1E}result "
+
+    static func run(_ context: ActionContext) async -> ActionResult {
+        let path: String
+        switch HelperProgram.broker.locate() {
+        case .success(let found): path = found
+        case .failure(let missing): return ActionResult(.failed, message: "\(missing)")
+        }
+        let reported = Reported()
+        let ended = await ActionEnvironment.execute([path], environment: ActionEnvironment.base(context), directory: nil,
+                                                    stdin: Request(context).encoded(), timeout: nil, context: context) { line in
+            guard line.hasPrefix(resultMark) else { return false }
+            reported.text = String(line.dropFirst(resultMark.count))
+            return true
+        }
+        guard ended.outcome == .ok else { return ended }
+        guard let text = reported.text, let result = try? JSONDecoder().decode(ActionResult.self, from: Data(text.utf8)) else {
+            return ActionResult(.failed, message: "\(HelperProgram.broker.rawValue) ended without a result")
+        }
+        return result
+    }
+
+    /// What the helper needs to run one action as the engine would have.
+    public struct Request: Codable, Sendable {
+        var root: String
+        var configFile: String?
+        var logLevel: String
+        var index: Int
+        /// The action, and every action of its user-data or command (mcollective_register takes
+        /// its defaults from mcollective's), as user-data entries.
+        var action: JSONValue
+        var actions: [JSONValue]
+        var metadata: [String: String]
+        var facts: [[String]]
+
+        init(_ context: ActionContext) {
+            let run = context.run
+            root = run.paths.root
+            configFile = run.config.file
+            logLevel = run.config.logLevel.rawValue
+            index = context.index
+            action = Self.entry(type: context.type, params: context.json)
+            actions = run.actions.map { Self.entry(type: $0.type, params: $0.json) }
+            metadata = run.metadata.leaves
+            facts = run.facts.entries.map { [$0.name, $0.value] }
+        }
+
+        public var level: Logger.Level { Logger.Level(rawValue: logLevel) ?? .info }
+
+        func encoded() -> Data { (try? JSONEncoder().encode(self)) ?? Data() }
+
+        private static func entry(type: String, params: JSONValue) -> JSONValue {
+            var object = params.object ?? [:]
+            object["type"] = .string(type)
+            return .object(object)
+        }
+
+        /// The action planned again from its entry (so its parameters are checked here too),
+        /// and its context; a `YAMLProblem` when the entry does not plan.
+        public func planned(logger: Logger) throws -> (PlannedAction, ActionContext) {
+            var config = try configFile.map { try Config.load(path: $0) } ?? Config()
+            config.logLevel = level
+            let mine = Self.plan([action], config: config)
+            guard let action = mine.actions.first else {
+                throw mine.problems.first ?? YAMLProblem(source: "the broker request", mark: nil, message: "no action")
+            }
+            let others = Self.plan(actions, config: config).actions.sorted { $0.index < $1.index }
+            let run = RunContext(paths: Paths(root: root), config: config, metadata: MetadataTree(leaves: metadata),
+                                 facts: Facts(entries: facts.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }), actions: others)
+            return (action, ActionContext(run: run, index: index, type: action.type, logger: logger, json: action.json))
+        }
+
+        private static func plan(_ entries: [JSONValue], config: Config) -> (actions: [PlannedAction], problems: [YAMLProblem]) {
+            let text = JSONValue.object(["actions": .array(entries)]).encoded()
+            let userData = UserData.parse(text, source: "the broker request", limits: config.userData)
+            return ActionPlan.make(userData, source: "the broker request", defaultFrequency: config.actions.defaultFrequency)
+        }
+    }
+}
+
+/// The result line, once the helper's output has been read.
+private final class Reported: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: String?
+    var text: String? {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
+    }
+}

@@ -1,0 +1,31 @@
+/// RFC 3986 percent-encoding of UTF-8 bytes against ASCII tables. Foundation's
+/// `CharacterSet.urlPathAllowed` builds an ICU set on first use, on the crawl's path.
+enum PercentEncoding {
+    /// `A-Z a-z 0-9 - _ . ~`: what SigV4 leaves as it is.
+    static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// A path segment's own characters: what `CharacterSet.urlPathAllowed` keeps, less `/`.
+    static func isPathSegment(_ byte: UInt8) -> Bool {
+        isUnreserved(byte) || "!$&'()*+,=:@".utf8.contains(byte)
+    }
+
+    static func encode(_ text: some StringProtocol, keeping: (UInt8) -> Bool) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            if keeping(byte) {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                out += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 0xf, radix: 16, uppercase: true)
+            }
+        }
+        return out
+    }
+}
