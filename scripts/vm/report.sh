@@ -21,7 +21,8 @@ while [ "$(systemctl is-system-running 2>/dev/null)" = starting ] && [ "$(uptime
   echo "finished_us $(awk '{printf "%d", $1 * 1000000}' /proc/uptime)"
   for u in $units; do
     p() { v=$(systemctl show -p "$1" --value "$u" 2>/dev/null); echo "${v:-$2}"; }
-    echo "unit $u load=$(p LoadState -) active=$(p ActiveState -) result=$(p Result -) started_us=$(p InactiveExitTimestampMonotonic 0)" \
+    echo "unit $u load=$(p LoadState -) active=$(p ActiveState -) result=$(p Result -) cond=$(p ConditionResult -)" \
+      "started_us=$(p InactiveExitTimestampMonotonic 0)" \
       "active_us=$(p ActiveEnterTimestampMonotonic 0) exited_us=$(p ExecMainExitTimestampMonotonic 0)"
   done
   echo "== analyze"; systemd-analyze 2>&1

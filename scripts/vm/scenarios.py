@@ -232,6 +232,19 @@ def not_ec2(run):
     run.check("not-ec2", "no instance data" in motd and "not EC2" in motd, "the MOTD says why: not EC2")
 
 
+def no_actions(run):
+    report, stats = run.boot_served(run.disk("no-actions"), "no-actions", "i-0eeeeeeeeeeeeeee5", "facts:\n  role: vm-test\n")
+    run.check("no-actions", report.values.get("state") == "running", "the boot finished", report)
+    actions = report.units.get("ec2-boot-init-actions.service", {})
+    run.check("no-actions", actions.get("cond") == "no" and actions.get("started_us") == "0",
+              "the actions unit did not start: nothing was pending (%s)" % actions, report)
+    run.check("no-actions", "role=vm-test" in report.section("facts"), "facts.txt has the user-data's facts")
+    run.check("no-actions", "provisioned instance" in report.section("motd"), "the data stage wrote the final MOTD")
+    run.check("no-actions", "exit=0" in report.section("status"), "status exits 0")
+    ok, repeated = no_retries(stats)
+    run.check("no-actions", ok, "every path asked once, no retries %s" % (repeated or ""))
+
+
 def hung_action(run):
     report, _ = run.boot_served(run.disk("hung"), "hung-action", "i-0ddddddddddddddd4", HUNG)
     during = report.section("during")
@@ -246,7 +259,7 @@ def hung_action(run):
 
 
 SCENARIOS = [("ec2-first-boot", ec2_first_boot), ("reboot", reboot), ("new-instance", new_instance),
-             ("late-metadata", late_metadata), ("not-ec2", not_ec2), ("hung-action", hung_action)]
+             ("late-metadata", late_metadata), ("not-ec2", not_ec2), ("no-actions", no_actions), ("hung-action", hung_action)]
 
 
 def try_user_data(run, user_data, actions_dir):

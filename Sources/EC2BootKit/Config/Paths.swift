@@ -28,6 +28,8 @@ public struct Paths: Sendable {
     public var facterFactsFile: String { host("/etc/facter/facts.d/ec2_boot_init.yaml") }
     public var motdFile: String { host("/etc/motd") }
     public var lockFile: String { host("/run/ec2-boot-init.lock") }
+    /// Present while this boot's actions stage has actions to run (see `StageMarker`).
+    public var actionsPendingFile: String { host("/run/ec2-boot-init/actions-pending") }
     /// Held by the one `watch` of this root.
     public var watchLockFile: String { host("/run/ec2-boot-init-watch.lock") }
 }

@@ -24,6 +24,9 @@ extension ProcessTier {
                 """)
             let data = try run(root, ["run", "--stage", "data"])
             #expect(data.status == 0, "\(data.stderr)")
+            // What the actions unit's ConditionPathExists looks at (the units test pins that line).
+            let pending = root + "/run/ec2-boot-init/actions-pending"
+            #expect(FileManager.default.fileExists(atPath: pending))
             #expect(TestEnv.read(root + "/etc/facts.txt")?.contains("role=web") == true)
             #expect(!FileManager.default.fileExists(atPath: root + "/ran"), "no action in the data stage")
             let motd = try #require(TestEnv.read(root + "/etc/motd"))
@@ -37,6 +40,7 @@ extension ProcessTier {
             #expect(actions.status == 0, "\(actions.stderr)")
             #expect(TestEnv.read(root + "/ran") == "ran\n")
             #expect(TestEnv.read(root + "/etc/motd")?.contains("provisioned instance") == true)
+            #expect(!FileManager.default.fileExists(atPath: pending))
             let after = try runProcess(TestEnv.binary, ["status", "--wait", "--timeout", "5", "--root", root])
             #expect(after.status == 0, "\(after.stderr)")
 
@@ -45,6 +49,7 @@ extension ProcessTier {
             #expect(again.status == 0)
             #expect(TestEnv.read(root + "/etc/motd")?.contains("provisioned instance") == true)
             #expect(TestEnv.read(root + "/ran") == "ran\n")
+            #expect(!FileManager.default.fileExists(atPath: pending), "the actions unit is not started")
             #expect(try runProcess(TestEnv.binary, ["status", "--wait", "--timeout", "5", "--root", root]).status == 0)
         }
 
@@ -116,6 +121,8 @@ extension ProcessTier {
             #expect(data.contains("Before=systemd-user-sessions.service") && !data.contains("TimeoutStartSec=0"))
             let actions = try #require(TestEnv.read(dir + "/ec2-boot-init-actions.service"))
             #expect(!actions.contains("systemd-user-sessions"), "logins never wait for the actions")
+            #expect(actions.contains("\nConditionPathExists=" + Paths(root: "/").actionsPendingFile + "\n"),
+                    "the actions unit starts only when the data stage left actions")
             let offline = try #require(TestEnv.read(dir + "/ec2-boot-init-offline.service"))
             let waits = offline.split(separator: "\n").filter { ($0.hasPrefix("After=") || $0.hasPrefix("Wants=")) && $0.contains("network") }
             #expect(waits.isEmpty && offline.contains("Before=systemd-user-sessions.service"), "off EC2 nothing waits for the network")
