@@ -80,7 +80,7 @@ install -m 0644 packaging/deb/conffiles "$deb"/DEBIAN/conffiles
 install -m 0755 packaging/deb/postinst packaging/deb/prerm packaging/deb/postrm "$deb"/DEBIAN/
 (cd "$deb" && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | sort -z | xargs -0 md5sum) > "$deb"/DEBIAN/md5sums
 chmod 0644 "$deb"/DEBIAN/md5sums
-dpkg-deb --root-owner-group -Zxz --build "$deb" "$dist/ec2-boot-init_${version}_${arch}.deb" >/dev/null
+dpkg-deb --root-owner-group -Zxz -z9 --build "$deb" "$dist/ec2-boot-init_${version}_${arch}.deb" >/dev/null
 rm -rf "$deb"
 
 # .rpm

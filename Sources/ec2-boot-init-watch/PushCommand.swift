@@ -52,7 +52,7 @@ struct PushCommand: AsyncParsableCommand {
         LogSetup.bootstrap(level: .warning, syslog: false)
         let command: Data
         if let runList {
-            let items = runList.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let items = runList.split(separator: ",").map { $0.trimmingWhitespace() }
             command = try JSONSerialization.data(withJSONObject: ["run_list": items])
         } else {
             guard let data = actions == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileSystem.read(actions!) else {
@@ -110,7 +110,7 @@ enum ZooKeeperOptions {
         var digest: ZKDigest?
         if let authFile {
             guard let data = FileSystem.read(authFile),
-                  let parsed = ZKDigest(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                  let parsed = ZKDigest(String(decoding: data, as: UTF8.self).trimmingWhitespace(newlines: true)) else {
                 printError("ec2-boot-init: \(authFile): expected user:password")
                 throw ExitCode(.badInput)
             }

@@ -38,7 +38,7 @@ struct RunCommand: AsyncParsableCommand {
         if noActions {
             selection = .none
         } else if let only {
-            selection = .only(Set(only.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }))
+            selection = .only(Set(only.split(separator: ",").map { String($0).trimmingWhitespace() }))
         } else {
             selection = force ? .all : .firstBoot
         }

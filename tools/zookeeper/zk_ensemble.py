@@ -48,7 +48,10 @@ def main():
         os.makedirs(os.path.join(d, "data"), exist_ok=True)
         lines = ["tickTime=500", "initLimit=20", "syncLimit=10", "dataDir=" + os.path.join(d, "data"),
                  "clientPort=%d" % s["client_port"], "clientPortAddress=127.0.0.1", "admin.enableServer=false",
-                 "4lw.commands.whitelist=srvr,ruok", "maxSessionTimeout=60000", "minSessionTimeout=1000"]
+                 "4lw.commands.whitelist=srvr,ruok", "maxSessionTimeout=60000", "minSessionTimeout=1000",
+                 # Every client here comes from 127.0.0.1; the default of 60 per address would cap a
+                 # benchmark's fleet of watchers, whose nodes would each have an address of their own.
+                 "maxClientCnxns=1000"]
         if n > 1:
             lines += ["server.%d=127.0.0.1:%d:%d" % (o["id"], o["peer_port"], o["election_port"]) for o in servers]
             with open(os.path.join(d, "data", "myid"), "w") as f:

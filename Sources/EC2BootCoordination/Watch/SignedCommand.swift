@@ -53,7 +53,7 @@ public struct SignedCommand: Sendable {
         var fields: [String: String] = [:]
         for line in head.split(separator: "\n", omittingEmptySubsequences: false) {
             guard let colon = line.firstIndex(of: ":") else { throw CommandRefused("header line without a colon: \(Printable.escape(String(line)))") }
-            let name = String(line[..<colon]), value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            let name = String(line[..<colon]), value = line[line.index(after: colon)...].trimmingWhitespace()
             guard ["target", "expires", "id"].contains(name) else { throw CommandRefused("unknown header \(Printable.escape(name)) (known: target, expires, id)") }
             guard fields[name] == nil else { throw CommandRefused("header \(name) given twice") }
             fields[name] = value

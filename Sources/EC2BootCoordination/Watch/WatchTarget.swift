@@ -63,7 +63,7 @@ public struct WatchTarget: Sendable {
                                   + "it must be 0600 and root's (chmod 600, chown root)", badSettings: true)
         }
         guard let data = FileSystem.read(path),
-              let parsed = ZKDigest(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+              let parsed = ZKDigest(String(decoding: data, as: UTF8.self).trimmingWhitespace(newlines: true)) else {
             throw WatchSetupError("watch.auth_file \(file): expected user:password", badSettings: true)
         }
         return parsed

@@ -20,7 +20,7 @@ enum LegacyRuby {
     static func isStock(_ type: String, _ path: String) -> Bool {
         guard let data = FileSystem.read(path), data.count < 4096 else { return false }
         let code = String(decoding: data, as: UTF8.self).split(separator: "\n")
-            .filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("#") }
+            .filter { !$0.trimmingWhitespace().hasPrefix("#") }
             .joined().filter { !$0.isWhitespace }
         switch ActionRegistry.aliases[type] ?? type {
         case GetActionsAction.type:

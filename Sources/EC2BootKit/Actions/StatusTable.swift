@@ -18,7 +18,7 @@ public enum StatusTable {
         lines.append("")
         for row in rows {
             let padded = (0..<6).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
-            lines.append((padded + [row[6]]).joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+            lines.append((padded + [row[6]]).joined(separator: "  ").trimmingWhitespace())
         }
         return lines.joined(separator: "\n")
     }

@@ -23,7 +23,7 @@ public struct AnswerHeaders: Sendable, Equatable {
         }
         guard let colon = text.firstIndex(of: ":") else { return }
         let name = text[..<colon].lowercased()
-        let value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        let value = text[text.index(after: colon)...].trimmingWhitespace(newlines: true)
         switch name {
         case "etag": etag = value
         case "last-modified": lastModified = value

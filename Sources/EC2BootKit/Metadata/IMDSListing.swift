@@ -10,7 +10,7 @@ enum IMDSListingEntry: Equatable {
     static func parse(_ body: String) -> [IMDSListingEntry] {
         var entries: [IMDSListingEntry] = []
         for raw in body.split(whereSeparator: \.isNewline) {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            let line = raw.trimmingWhitespace()
             guard !line.isEmpty else { continue }
             let entry: IMDSListingEntry
             if line.hasSuffix("/") {

@@ -73,7 +73,7 @@ actor IMDSToken {
             }
             switch response.status {
             case 200..<300:
-                let text = String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                let text = String(decoding: response.body, as: UTF8.self).trimmingWhitespace(newlines: true)
                 guard !text.isEmpty else {
                     throw FetchError.transport("empty token", url: endpoint.redacted, retryable: true)
                 }

@@ -29,7 +29,7 @@ public struct MetadataTree: Sendable, Equatable {
     }
 
     public static func flatKey(_ path: String) -> String {
-        Facts.safeName(path.replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: "/", with: "_"))
+        Facts.safeName(String(String.UnicodeScalarView(path.unicodeScalars.map { $0 == "-" || $0 == "/" ? "_" : $0 })))
     }
 
     /// Leaves that hold credentials: kept out of facts, MOTD and logs whatever the config says.

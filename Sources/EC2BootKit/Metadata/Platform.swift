@@ -74,6 +74,6 @@ public enum Platform {
     private static func read(_ path: String) -> String? {
         guard case .data(let data) = FileSystem.read(path, maxBytes: 4096) else { return nil }
         let text = String(decoding: data, as: UTF8.self)
-        return text.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        return text.split(separator: "\n").first.map { $0.trimmingWhitespace() } ?? ""
     }
 }

@@ -76,7 +76,7 @@ public enum ConfigMerge {
         }
         for (section, added) in appendAtEnd {
             if let section {
-                if let last = output.last, !last.trimmingCharacters(in: .whitespaces).isEmpty { output.append("") }
+                if let last = output.last, !last.trimmingWhitespace().isEmpty { output.append("") }
                 output.append("[\(section)]")
             }
             output += added
@@ -107,21 +107,21 @@ public enum ConfigMerge {
 
     /// `[name]` (puppet.conf's section headers).
     static func sectionName(_ line: String) -> String? {
-        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        let trimmed = line.trimmingWhitespace()
         guard trimmed.hasPrefix("["), trimmed.hasSuffix("]"), trimmed.count > 2 else { return nil }
-        return String(trimmed.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
+        return String(trimmed.dropFirst().dropLast()).trimmingWhitespace()
     }
 
     /// The key of a `key = value` line; nil for comments, blanks and anything else.
     static func settingKey(_ line: String) -> String? {
-        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        let trimmed = line.trimmingWhitespace()
         guard let first = trimmed.first, first != "#", first != ";", let equals = trimmed.firstIndex(of: "=") else { return nil }
-        let key = trimmed[..<equals].trimmingCharacters(in: .whitespaces)
+        let key = trimmed[..<equals].trimmingWhitespace()
         return key.isEmpty ? nil : key
     }
 
     static func value(of line: String) -> String {
         guard let equals = line.firstIndex(of: "=") else { return "" }
-        return line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+        return line[line.index(after: equals)...].trimmingWhitespace()
     }
 }

@@ -15,7 +15,7 @@ public struct NameTemplate: Sendable {
         let metadata = context.run.metadata
         var fqdn = ""
         if let (status, output) = await SystemCommand.capture(["hostname", "-f"], timeout: 5), status == 0 {
-            fqdn = output.trimmingCharacters(in: .whitespacesAndNewlines)
+            fqdn = output.trimmingWhitespace(newlines: true)
         }
         if fqdn.isEmpty || fqdn.contains(" ") { fqdn = metadata.leaves["local-hostname"] ?? "" }
         return NameTemplate(instanceID: metadata.leaves["instance-id"] ?? "", fqdn: fqdn, region: metadata.region ?? "")

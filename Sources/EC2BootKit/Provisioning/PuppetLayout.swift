@@ -40,7 +40,7 @@ public struct PuppetLayout: Sendable {
             if let (status, output) = await SystemCommand.capture(["puppet", "config", "print", "confdir", "publicdir", "ssldir", "--section", "agent"],
                                                                   context: context), status == 0 {
                 for line in output.split(separator: "\n") {
-                    let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                    let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingWhitespace() }
                     guard parts.count == 2, parts[1].hasPrefix("/") else { continue }
                     if parts[0] == "confdir" { layout.confdir = parts[1] }
                     if parts[0] == "publicdir" { layout.publicdir = parts[1] }

@@ -10,7 +10,7 @@ public enum StageMarker: String, Sendable {
     case done
 
     static var bootID: String {
-        ((try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        ((try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)) ?? "").trimmingWhitespace(newlines: true)
     }
 
     static func write(_ marker: StageMarker, paths: Paths, logger: Logger) {

@@ -25,10 +25,42 @@ public enum Redaction {
     ].map { (try! NSRegularExpression(pattern: $0.0), $0.1) }
 
     public static func redact(_ line: String) -> String {
+        mayHoldSecret(line) ? applyRules(line) : line
+    }
+
+    static func applyRules(_ line: String) -> String {
         var text = line
         for (pattern, template) in rules {
             text = pattern.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: template)
         }
         return text
     }
+
+    /// Where every rule's match starts from, in ASCII lower case: "-----begin", "authorization",
+    /// "://", "x-amz-", and each secret name's core word.
+    private static let triggers = ["-----begin", "authorization", "://", "x-amz-", "pass", "psk", "secret", "token", "api",
+                                   "private", "credential", "access"].map { Array($0.utf8) }
+
+    /// False only when no rule can match: an ASCII line holding none of the `triggers`. Most log
+    /// lines skip the expressions, and a run without such a line never compiles them (ICU).
+    /// A line with any non-ASCII byte goes to the rules: `(?i)` folds more than A-Z there.
+    static func mayHoldSecret(_ line: String) -> Bool {
+        var lower = Array(line.utf8)
+        return lower.withUnsafeMutableBufferPointer { text in
+            for i in text.indices {
+                guard text[i] < 0x80 else { return true }
+                if text[i] >= UInt8(ascii: "A") && text[i] <= UInt8(ascii: "Z") { text[i] += 32 }
+            }
+            for start in text.indices where startsTrigger[Int(text[start])] {
+                for word in triggers where word.count <= text.count - start {
+                    var k = 0
+                    while k < word.count && text[start + k] == word[k] { k += 1 }
+                    if k == word.count { return true }
+                }
+            }
+            return false
+        }
+    }
+
+    private static let startsTrigger: [Bool] = (0..<256).map { byte in triggers.contains { Int($0[0]) == byte } }
 }

@@ -81,7 +81,7 @@ public enum Signify {
     }
 
     private static func decode(_ text: String, length: Int, what: String) throws(Problem) -> Data {
-        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingWhitespace() }
         let line = lines.first { !$0.isEmpty && !$0.hasPrefix("untrusted comment:") } ?? ""
         guard let bytes = Data(base64Encoded: line), bytes.count == length, bytes.prefix(2) == Data("Ed".utf8) else {
             throw Problem(description: "not a signify Ed25519 \(what)")

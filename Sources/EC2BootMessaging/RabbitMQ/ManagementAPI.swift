@@ -118,6 +118,6 @@ final class ManagementAPI: @unchecked Sendable {
     /// Tags as a set: a list on newer brokers, a comma-separated string on older ones.
     static func tags(_ user: [String: Any]) -> Set<String> {
         if let list = user["tags"] as? [String] { return Set(list) }
-        return Set(((user["tags"] as? String) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        return Set(((user["tags"] as? String) ?? "").split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty })
     }
 }

@@ -7,6 +7,18 @@ import Yams
 extension UnitTier {
     /// The pure pieces, without processes.
     @Suite struct UnitTests {
+        /// Trimming by the standard library's tables (no ICU) trims what Foundation's CharacterSets did.
+        @Test func whitespaceIsTrimmedAsFoundationTrimmedIt() {
+            let scalars = (0...0x10FFFF).compactMap { $0 % 7 == 0 || $0 < 0x3100 ? Unicode.Scalar($0) : nil }
+            for scalar in scalars {
+                let text = "\(scalar)a\(scalar)b\(scalar)"
+                #expect(text.trimmingWhitespace() == text.trimmingCharacters(in: .whitespaces), "U+\(String(scalar.value, radix: 16))")
+                #expect(text.trimmingWhitespace(newlines: true) == text.trimmingCharacters(in: .whitespacesAndNewlines),
+                        "U+\(String(scalar.value, radix: 16))")
+            }
+            #expect(" \t\n".trimmingWhitespace() == "\n" && " \t\n".trimmingWhitespace(newlines: true) == "")
+        }
+
         /// The crawl's own path encoding (no ICU) encodes as Foundation's `urlPathAllowed` less "/" did.
         @Test func metadataPathsAreEncodedAsFoundationEncodedThem() {
             var allowed = CharacterSet.urlPathAllowed
@@ -167,6 +179,26 @@ extension UnitTier {
                 _ = Redaction.redact(String(repeating: filler, count: 65536 / filler.count))
             }
             #expect(ContinuousClock.now - start < .seconds(2), "linear, not quadratic")
+        }
+
+        /// The pre-check that lets most lines skip the expressions never skips a line a rule changes.
+        @Test func redactionsPreCheckSkipsOnlyLinesNoRuleChanges() {
+            let parts = ["pass", "PassWord", "=", ": ", " ", "abc", "--", "-", "tok", "en", "x-amz-", "signature=", "://u:p@h", "Authori",
+                         "zation", "-----BEGIN KEY-----", "key", "API", "_", "\"", "'", "secret", "é", "\u{212A}", "ſ", "psk", "access",
+                         "credential", "private", "done 3 files", "/", "@"]
+            var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+            var skipped = 0
+            for _ in 0..<4000 {
+                var line = ""
+                for _ in 0..<6 {
+                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    line += parts[Int(state >> 33) % parts.count]
+                }
+                if !Redaction.mayHoldSecret(line) { skipped += 1 }
+                #expect(Redaction.redact(line) == Redaction.applyRules(line), "\(line.debugDescription)")
+            }
+            #expect(skipped > 100, "the pre-check skipped \(skipped) of 4000 lines")
+            #expect(!Redaction.mayHoldSecret("fetched instance data cache_ms=3 keys=88 source=imds"))
         }
 
         @Test func redirectsAreCheckedHopByHop() throws {

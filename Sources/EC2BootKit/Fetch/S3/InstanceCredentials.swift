@@ -55,7 +55,7 @@ public actor InstanceCredentials {
     public func region() async throws(FetchError) -> String {
         let crawl = self.crawl()
         guard let body = try await crawl.fetch(crawl.url(for: "meta-data/placement/region"), cap: Self.cap),
-              case let region = String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
+              case let region = String(decoding: body, as: UTF8.self).trimmingWhitespace(newlines: true),
               S3Access.isRegion(region) else {
             throw FetchError.bound("instance metadata names no usable placement/region; set s3.region")
         }

@@ -34,7 +34,7 @@ public struct SigV4: Sendable {
                         date: Date = Date()) -> [String: String] {
         let stamp = Self.timestamp(date)
         var signed: [String: String] = [:]
-        for (name, value) in extra { signed[name.lowercased()] = value.trimmingCharacters(in: .whitespaces) }
+        for (name, value) in extra { signed[name.lowercased()] = value.trimmingWhitespace() }
         signed["host"] = Self.hostHeader(url)
         signed["x-amz-date"] = stamp
         signed["x-amz-content-sha256"] = Self.emptyPayload
