@@ -27,7 +27,7 @@ from kazoo.client import KazooClient  # noqa: E402
 PUBLIC = [""]  # the operator's public key line, set in main
 
 STUB = """#!/bin/sh
-echo "$(date +%s.%N) $(cat "$4" 2>/dev/null || cat "$2")" >> {root}/starts
+echo "$(date +%s.%N) $( (cat "$4" 2>/dev/null || cat "$2") | tr '\n' ' ')" >> {root}/starts
 """
 
 def proc_stats(pid):

@@ -69,8 +69,9 @@ public enum ActionPlan {
                 ActionResult(.failed, message: "unknown action type \(type) (no built-in, nothing hosted in the actions folder)")
             }
         }
-        try actionType.schema.check(paramsNode, source: source, keyPrefix: prefix)
-        let prepared = try actionType.prepare(.mapping(paramsNode), source: source, keyPrefix: prefix)
+        let params = try actionType.schema.resolvingAliases(paramsNode, source: source, keyPrefix: prefix)
+        try actionType.schema.check(params, source: source, keyPrefix: prefix)
+        let prepared = try actionType.prepare(.mapping(params), source: source, keyPrefix: prefix)
         let declared = actionType.frequency == .perBoot ? ActionFrequency.perBoot : defaultFrequency
         return planned(index, envelope.type, stop: stop, json: envelope.params, params: prepared.params,
                        frequency: envelope.frequency ?? declared, everyBoot: prepared.everyBoot, body: prepared.body)

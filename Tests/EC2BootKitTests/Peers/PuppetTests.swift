@@ -44,7 +44,8 @@ extension PeerTier {
     @Suite struct PuppetTests {
         /// Boots from the IMDS simulator with a puppet action against the real server; the
         /// catalog's file lands under the root (the agent sends it as the fact ec2boot_test_root).
-        func boot(instance: String? = nil, waitForCert: Int, name: String = #function) throws -> (root: String, result: ToolResult) {
+        /// `ruby`: the server given as the Ruby tool's README gives it (`:master:`, symbols).
+        func boot(instance: String? = nil, waitForCert: Int, ruby: Bool = false, name: String = #function) throws -> (root: String, result: ToolResult) {
             let server = try PuppetServer.started.get()
             let root = try makeRoot(name)
             let userData = root + "/user-data.yaml"
@@ -53,7 +54,7 @@ extension PeerTier {
                   role: web
                 actions:
                   - type: puppet
-                    server: localhost
+                    \(ruby ? ":master:" : "server:") localhost
                     port: \(server.port)
                     environment: production
                     waitforcert: \(waitForCert)
@@ -102,7 +103,7 @@ extension PeerTier {
         /// the same server (its catalog's file comes back), and the result says ok.
         @Test func aWatchCommandRunsTheAgentAgainWithPuppetRun() throws {
             let zk = try ZooKeeperServers.shared.get()
-            let (root, boot) = try boot(instance: PuppetServer.watchInstance, waitForCert: 60)
+            let (root, boot) = try boot(instance: PuppetServer.watchInstance, waitForCert: 60, ruby: true)
             #expect(boot.status == 0, "\(boot.stderr)")
             try FileManager.default.removeItem(atPath: root + "/provisioned-by-puppet")
             let key = try OperatorKey.shared.get()

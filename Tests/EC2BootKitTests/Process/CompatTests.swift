@@ -91,6 +91,62 @@ extension ProcessTier {
             #expect(first?["type"] as? String == "oldget" && first?["result"] as? String == "ok", "\(String(describing: first))")
         }
 
+        /// The Ruby tool's README example (`:master:` for puppet) and MCollective's (`:master:` for the
+        /// broker host) validate; the built-ins read master as server and host. Both names at once is refused.
+        @Test func theRubyToolsMasterKeyIsTheServerAndTheBrokerHost() throws {
+            let readme = """
+                ---
+                :facts:
+                  foo: bar
+                :actions:
+                - :type: :getactions
+                  :url: http://your.net/ec2actions/
+                  :list: list.txt
+                - :type: :puppet
+                  :master: puppet.your.net
+                - :type: :mcollective
+                  :connector: :rabbitmq
+                  :master: stomp.your.net
+                  :psk: a-psk
+                """
+            let valid = try tool(["validate", "-"], stdin: readme)
+            #expect(valid.status == 0, "\(valid.stderr)")
+            #expect(valid.stdout.contains("<stdin>: ok: 1 facts, 3 actions"), "\(valid.stdout)")
+            // The mcollective action runs here (no package, no service manager): its server.cfg names the master.
+            let root = try seeded("""
+                :actions:
+                - :type: :mcollective
+                  :connector: :rabbitmq
+                  :master: stomp.your.net
+                  :psk: a-psk
+                """)
+            // A stand-in `hostname` (the identity's %f): the host's resolver plays no part.
+            try TestEnv.write("#!/bin/sh\necho node1.example.com\n", to: root + "/bin/hostname")
+            chmod(root + "/bin/hostname", 0o755)
+            let result = try run(root, path: root + "/bin")
+            #expect(result.status == 0, "\(result.stderr)")
+            let cfg = try #require(TestEnv.read(root + "/etc/mcollective/server.cfg"))
+            #expect(cfg.contains("plugin.rabbitmq.pool.1.host = stomp.your.net"), "\(cfg)")
+            let both = try tool(["validate", "-"], stdin: "actions:\n  - type: puppet\n    server: a.example.com\n    master: b.example.com\n")
+            #expect(both.status == 2)
+            #expect(both.stderr.contains("<stdin>:4:5: actions[0].master: another name for server; give one of them"), "\(both.stderr)")
+            #expect(try tool(["schema", "puppet"]).stdout.contains("`master` is accepted for `server` (the Ruby tool's name for it)."))
+        }
+
+        /// A fleet's own puppet.rb still runs instead of the built-in, and gets :master as written.
+        @Test func aHostedPuppetRbGetsTheMasterAsWritten() throws {
+            let root = try seeded(":actions:\n- :type: :puppet\n  :master: puppet.your.net\n")
+            try TestEnv.write("""
+                newaction("puppet") do |cmd, ud, md, config|
+                  File.write(File.join(ENV["EC2BOOT_ROOT"], "master-was"), cmd[:master])
+                end
+                """, to: root + "/etc/ec2-boot-init/actions/puppet.rb")
+            let result = try run(root)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(TestEnv.read(root + "/master-was") == "puppet.your.net")
+            #expect(result.stderr.contains("a hosted action overrides the built-in"), "\(result.stderr)")
+        }
+
         @Test func perBootActionsRunEveryBootAfterThePerInstanceOnesEvenAfterAnInterruption() throws {
             let root = try seeded("""
                 actions:

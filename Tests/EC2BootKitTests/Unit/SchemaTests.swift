@@ -15,6 +15,16 @@ extension UnitTier {
             return ActionPlan.make(userData)
         }
 
+        @Test func everyAliasNamesADeclaredParameterAndIsNotOne() {
+            for type in Self.types {
+                let names = Set(type.schema.parameters.map(\.name))
+                for (alias, target) in type.schema.aliases {
+                    #expect(names.contains(target) && !names.contains(alias), "\(type.type): \(alias) → \(target)")
+                }
+            }
+            #expect(PuppetAction.schema.aliases == ["master": "server"] && MCollectiveAction.schema.aliases == ["master": "host"])
+        }
+
         @Test func schemaTablesMatchTheDocs() throws {
             let url = TestEnv.repoRoot.appendingPathComponent("docs/actions.md")
             let text = try String(contentsOf: url, encoding: .utf8)

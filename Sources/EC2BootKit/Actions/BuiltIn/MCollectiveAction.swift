@@ -13,7 +13,7 @@ public struct MCollectiveAction: Action {
         user: mco
         password: mco-Secret-1
         psk: psk-Secret-2
-        """, [
+        """, aliases: ["master": "host"], [
             .required("connector", .choice(Connector.self), "the middleware plugin"),
             .optional("hosts", .mappings, "the broker pool: each {host, port, user, password, ssl: {ca, cert, key, fallback}}"),
             .optional("host", .string, "a single broker, instead of hosts"),

@@ -11,7 +11,7 @@ public struct PuppetAction: Action {
     public static let schema = ActionSchema("A Puppet agent's first boot: puppet.conf, csr_attributes.yaml, then one agent run.", example: """
         server: puppet.example.com
         environment: production
-        """, [
+        """, aliases: ["master": "server"], [
             .required("server", .string, "the Puppet server"),
             .optional("ca_server", .string, "the CA server, when not the server"),
             .optional("port", .number, "the server's port (serverport)"),

@@ -9,10 +9,14 @@ public struct ActionSchema: Sendable {
     public let parameters: [Parameter]
     /// A small valid parameter mapping (YAML): `schema TYPE` shows it, the tests decode it.
     public let example: String
+    /// Other names a parameter is written by in user-data people already have (the Ruby tool's
+    /// `master` for puppet's `server`): alias → parameter.
+    public let aliases: [String: String]
 
-    public init(_ summary: String, example: String, _ parameters: [Parameter]) {
+    public init(_ summary: String, example: String, aliases: [String: String] = [:], _ parameters: [Parameter]) {
         self.summary = summary
         self.example = example
+        self.aliases = aliases
         self.parameters = parameters
     }
 
@@ -80,6 +84,23 @@ extension ActionSchema {
     }
 
     /// Unknown keys, missing required ones and values of the wrong shape, each with its line.
+    /// The mapping with each alias renamed to its parameter; both given is a problem.
+    func resolvingAliases(_ mapping: Node.Mapping, source: String, keyPrefix: String) throws(YAMLProblem) -> Node.Mapping {
+        guard !aliases.isEmpty else { return mapping }
+        var pairs: [(Node, Node)] = []
+        for (key, value) in mapping {
+            guard let name = key.string, let target = aliases[name] else {
+                pairs.append((key, value))
+                continue
+            }
+            guard mapping[target] == nil else {
+                throw YAMLProblem(source: source, mark: key.mark, message: "\(keyPrefix)\(name): another name for \(target); give one of them")
+            }
+            pairs.append((.scalar(Node.Scalar(target, .implicit, .plain, key.mark)), value))
+        }
+        return Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark)
+    }
+
     func check(_ mapping: Node.Mapping, source: String, keyPrefix: String) throws(YAMLProblem) {
         let known = Dictionary(parameters.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for (key, value) in mapping {

@@ -10,6 +10,7 @@ public enum SchemaText {
             lines.append("  \(name)  \(p.kind.name)\(p.secret ? ", secret" : "")")
             lines.append("  \(String(repeating: " ", count: width))  \(p.description); \(requirement(p))")
         }
+        lines += aliasLines(schema).map { "  " + $0 }
         lines += ["", "example:", "  - type: \(type.type)"]
         lines += type.schema.example.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }
         return lines.joined(separator: "\n") + "\n"
@@ -26,8 +27,14 @@ public enum SchemaText {
                 let kind = p.kind.name + (p.secret ? ", secret" : "")
                 out += "| `\(p.name)` | \(cell(kind)) | \(cell(requirement(p))) | \(cell(p.description)) |\n"
             }
+            if !schema.aliases.isEmpty { out += "\n" + aliasLines(schema).joined(separator: "\n") + "\n" }
         }
         return out + "\n"
+    }
+
+    /// "`master` is accepted for `server` (the Ruby tool's name)."
+    private static func aliasLines(_ schema: ActionSchema) -> [String] {
+        schema.aliases.sorted { $0.key < $1.key }.map { "`\($0.key)` is accepted for `\($0.value)` (the Ruby tool's name for it)." }
     }
 
     private static func requirement(_ p: ActionSchema.Parameter) -> String {
