@@ -13,6 +13,9 @@ enum BrokerProgram {
             print(EC2BootVersion.string)
             return
         }
+        // SIGTERM (the engine stopping the run) stops the commands this action started, each in a
+        // process group of its own, as the engine stops its own; the engine kills us 2 s later.
+        Interruption.install()
         // Bounded: the engine sends the run's actions, metadata and facts, never near this.
         let input = (try? FileHandle.standardInput.read(upToCount: 64 << 20)) ?? Data()
         let request = Result { try JSONDecoder().decode(BrokerHelper.Request.self, from: input) }

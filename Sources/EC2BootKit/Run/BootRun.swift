@@ -54,7 +54,7 @@ public struct BootRun: Sendable {
         if stage != .actions {
             if let failed = writeFacts(facts) { return failed }
         }
-        if stage == .data { return endDataStage(userData: userData, plan: view.plan, facts: facts, data: data) }
+        if stage == .data { return await endDataStage(view) }
 
         var failures: [String] = []
         if userData.problems.isEmpty {
@@ -92,20 +92,24 @@ public struct BootRun: Sendable {
         }
     }
 
-    /// The data stage's end: whether actions are to come (for `status --wait`), and a MOTD that
-    /// says so, or the final one when none are.
-    private func endDataStage(userData: UserData, plan: [PlannedAction], facts: Facts, data: BootData) -> ExitStatus {
-        let pending = userData.problems.isEmpty && actions.wouldRun(plan, instanceID: data.instanceID ?? "unknown", paths: paths)
+    /// The data stage's end: whether actions are to come (for `status --wait` and the actions
+    /// unit's condition), and a MOTD that says so, or the final one when none are.
+    private func endDataStage(_ view: InstanceView) async -> ExitStatus {
+        let (userData, facts, metadata) = (view.userData, view.facts, view.data.metadata)
+        let pending = userData.problems.isEmpty && actions.wouldRun(view.plan, instanceID: view.instanceID, paths: paths)
         StageMarker.write(pending ? .actionsPending : .done, paths: paths, logger: logger)
         do {
             let motd = MOTDWriter(paths: paths, logger: logger)
             if pending {
-                try motd.writeInProgress(facts: facts, metadata: data.metadata)
+                try motd.writeInProgress(facts: facts, metadata: metadata)
             } else if !userData.problems.isEmpty {
-                try motd.write(facts: facts, metadata: data.metadata, failures: [Self.invalidUserData])
+                try motd.write(facts: facts, metadata: metadata, failures: [Self.invalidUserData])
             } else {
-                let previous = RunStatus.load(paths).flatMap { $0.instanceID == data.instanceID ? $0 : nil }
-                try motd.write(facts: facts, metadata: data.metadata, failures: previous?.failures ?? [])
+                // Nothing to run, so the actions unit is not started: the engine records that here
+                // (a first boot's "no actions", or the earlier run's failures), as that stage did.
+                let report = await actions.run(view.plan, instanceID: view.instanceID, context: view.context(paths: paths, config: config),
+                                               logger: logger)
+                try motd.write(facts: facts, metadata: metadata, failures: report.failures)
             }
         } catch {
             logger.error("cannot write the MOTD: \(error)")

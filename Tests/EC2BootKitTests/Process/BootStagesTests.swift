@@ -53,6 +53,18 @@ extension ProcessTier {
             #expect(try runProcess(TestEnv.binary, ["status", "--wait", "--timeout", "5", "--root", root]).status == 0)
         }
 
+        /// No actions at all: the actions unit is not started, so the data stage records the run
+        /// (`status` exits 0 with "no actions", as it did when that unit ran for nothing).
+        @Test func aBootWithoutActionsIsRecordedByTheDataStage() throws {
+            let root = try seeded(":facts:\n  role: web\n")
+            let data = try run(root, ["run", "--stage", "data"])
+            #expect(data.status == 0, "\(data.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: root + "/run/ec2-boot-init/actions-pending"))
+            #expect(TestEnv.read(root + "/etc/motd")?.contains("provisioned instance") == true)
+            let status = try tool(["status", "--root", root])
+            #expect(status.status == 0 && status.stdout.contains("no actions"), "\(status.stdout)\(status.stderr)")
+        }
+
         /// User-data over its bound is refused at the data stage, and the actions stage, which reads
         /// only the cache, refuses it too (it used to write the provisioned MOTD and exit 0).
         @Test func oversizeUserDataStaysRefusedInTheActionsStage() throws {

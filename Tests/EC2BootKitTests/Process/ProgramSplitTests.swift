@@ -79,5 +79,31 @@ extension ProcessTier {
             #expect(FileManager.default.fileExists(atPath: root + "/after"))
             #expect(!result.stderr.contains("admin-Pass-1"))
         }
+
+        /// SIGTERM to a run while the broker helper waits on a command of its own (a package install
+        /// here): the helper stops that command's process group too, as the engine does its own.
+        @Test func stoppingARunStopsWhatTheBrokerHelperStarted() throws {
+            let root = try seededRoot("""
+                actions:
+                  - type: rabbitmq
+                    admin: {user: admin, password: admin-Pass-1}
+                """, config: "packages: {manager: apt}\n")
+            try TestEnv.write("#!/bin/sh\nexit 1\n", to: root + "/bin/dpkg-query")
+            try TestEnv.write("#!/bin/sh\necho $$ > \(root)/apt.pid\nexec sleep 3600\n", to: root + "/bin/apt-get")
+            for stub in ["dpkg-query", "apt-get"] { chmod(root + "/bin/" + stub, 0o755) }
+            let path = root + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+            // env execs the program in the same process: the SIGTERM below reaches the agent.
+            let process = try startInBackground("/usr/bin/env", ["PATH=" + path, TestEnv.binary, "run", "--root", root,
+                                                                 "--seed", root + "/seed"]) {
+                TestEnv.read(root + "/apt.pid")?.hasSuffix("\n") == true
+            }
+            let pid = try #require(TestEnv.read(root + "/apt.pid").flatMap { pid_t($0.trimmingWhitespace(newlines: true)) })
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+            // The engine kills the helper's group 2 s after SIGTERM; the helper, its command's group at once.
+            #expect(TestEnv.waitUntilGone(String(pid)), "apt-get (pid \(pid)) outlived the run")
+            let status = try tool(["status", "--json", "--root", root])
+            #expect(status.stdout.contains("interrupted"), "\(status.stdout)")
+        }
     }
 }

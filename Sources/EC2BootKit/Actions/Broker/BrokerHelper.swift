@@ -6,7 +6,9 @@ import Logging
 /// it holds passwords); the helper logs in our own format, which the engine relays as the
 /// action's lines, and ends with one result line.
 public enum BrokerHelper {
-    /// Starts the helper's result line: a control character no relayed log line can hold.
+    /// Starts the helper's result line. Its log lines start with a time stamp; should a logged
+    /// message carry a line break and this mark, the last such line still wins, and that is the
+    /// helper's own, written after everything else (a helper that dies first fails the action).
     public static let resultMark = "\u{1E}result "
 
     static func run(_ context: ActionContext) async -> ActionResult {
