@@ -135,21 +135,22 @@ class Agent:
         self.versions.append(timed([self.binary, "--version"])[0])
 
 
+def peer_crawl(argv, url, figures, name):
+    """One run of a peer that times its crawl inside its process: (wall seconds, crawl seconds), its counts kept."""
+    before = stats(url)
+    wall, _, out, _ = timed(argv + [url])
+    after = stats(url)
+    figures["counts " + name] = (after["requests"] - before["requests"], after["connections"] - before["connections"])
+    figures["retried"][name].update(repeats(before, after))
+    return wall, json.loads(out)["crawl_s"]
+
+
 def peers(work, url, cloudinit_python, figures):
     """One run of each peer: cloud-init's crawl and the Ruby tool's pattern, with their counts."""
-    before = stats(url)
-    wall, _, out, _ = timed([cloudinit_python, os.path.join(HERE, "cloudinit_crawl.py"), url])
-    after = stats(url)
+    wall, crawl = peer_crawl([cloudinit_python, os.path.join(HERE, "cloudinit_crawl.py")], url, figures, "cloud-init")
     figures["cloud-init proc"].append(wall)
-    figures["cloud-init"].append(json.loads(out)["crawl_s"])
-    figures["counts cloud-init"] = (after["requests"] - before["requests"], after["connections"] - before["connections"])
-    figures["retried"]["cloud-init"].update(repeats(before, after))
-    before = stats(url)
-    _, _, out, _ = timed([sys.executable, os.path.join(HERE, "ruby_pattern_crawl.py"), url])
-    after = stats(url)
-    figures["ruby"].append(json.loads(out)["crawl_s"])
-    figures["counts ruby"] = (after["requests"] - before["requests"], after["connections"] - before["connections"])
-    figures["retried"]["ruby pattern"].update(repeats(before, after))
+    figures["cloud-init"].append(crawl)
+    figures["ruby"].append(peer_crawl([sys.executable, os.path.join(HERE, "ruby_pattern_crawl.py")], url, figures, "ruby pattern")[1])
 
 
 def ms(values):
@@ -171,7 +172,7 @@ def report(agents, figures, args, service):
     counts = figures["counts cloud-init"]
     print("%-50s %9.1f %9d %12d" % ("(b) cloud-init EC2 crawl (inside its process)", ms(figures["cloud-init"]), *counts))
     print("%-50s %9.1f" % ("    cloud-init, whole process", ms(figures["cloud-init proc"])))
-    print("%-50s %9.1f %9d %12d" % ("(d) Ruby tool's pattern (inside its process)", ms(figures["ruby"]), *figures["counts ruby"]))
+    print("%-50s %9.1f %9d %12d" % ("(d) Ruby tool's pattern (inside its process)", ms(figures["ruby"]), *figures["counts ruby pattern"]))
     retried = dict(figures["retried"], **{a.name: a.retried for a in agents})
     for peer, paths in retried.items():
         print("retries, %s: %s" % (peer, "none (every path asked once in every run)" if not paths else

@@ -9,7 +9,7 @@ import Logging
 @main
 enum BrokerProgram {
     static func main() async {
-        if CommandLine.arguments.dropFirst().first == "--version" {
+        if ProcessArguments.all?.dropFirst().first == "--version" {
             print(EC2BootVersion.string)
             return
         }
