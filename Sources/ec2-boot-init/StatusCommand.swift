@@ -31,7 +31,7 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        _ = try global.load()
+        let config = try global.load()
         let paths = global.paths
         let record: RunStatus.Record = command ? .command : .boot
         var status = RunStatus.load(paths, record)
@@ -50,6 +50,9 @@ struct StatusCommand: AsyncParsableCommand {
         }
         let running = status.finished == nil && RunLock.isHeld(paths)
         if json {
+            var status = status
+            // What the run's user-data asked for that nothing here does, from the cache it ran from.
+            status.unsupported = ((try? InstanceView.cached(paths: paths, config: config))??.userData.unsupported ?? []).map(\.description)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             FileHandle.standardOutput.write(try encoder.encode(status) + Data("\n".utf8))

@@ -63,7 +63,8 @@ public struct ActionResult: Sendable, Equatable, Codable {
 public enum ActionRegistry {
     public static let types: [any Action.Type] = [ShellAction.self, GetActionsAction.self, MCollectiveAction.self, PuppetAction.self,
                                            ChefAction.self, ChefRunAction.self, PuppetRunAction.self,
-                                           MCollectiveRegisterAction.self, RabbitMQAction.self, ActiveMQAction.self]
+                                           MCollectiveRegisterAction.self, RabbitMQAction.self, ActiveMQAction.self, ScriptAction.self]
+                                           + CloudConfig.modules
 
     /// Other names for a built-in: `getcommands` is what the Ruby tool's first releases
     /// called getactions, and its forks' READMEs still show it.

@@ -34,28 +34,32 @@ public struct PlannedAction: Sendable {
 /// struct, so a missing or mistyped one is reported (with the action's index and the key's
 /// line) before anything runs. An unknown type is planned as an action that fails.
 public enum ActionPlan {
-    /// Per-instance actions first, then per-boot ones, each in user-data order. `defaultFrequency`
-    /// is `actions.default_frequency`, for actions without `frequency:`.
+    /// cloud-init's actions first, in cloud-init's order (their keys are top-level cloud-config
+    /// keys); then the user-data's `actions:`, per-instance ones first, then per-boot ones, each
+    /// in user-data order. `defaultFrequency` is `actions.default_frequency`, for actions without `frequency:`.
     public static func make(_ userData: UserData, source: String = "user-data",
                             defaultFrequency: ActionFrequency = .perInstance) -> (actions: [PlannedAction], problems: [YAMLProblem]) {
-        if case .script(let text) = userData.content {
-            return ([script(text)], [])
-        }
-        var actions: [PlannedAction] = []
+        var cloud: [PlannedAction] = []
+        var own: [PlannedAction] = []
         var problems: [YAMLProblem] = []
-        for (index, node) in userData.actions.enumerated() {
+        for (index, entry) in userData.cloudActions.enumerated() {
+            do { cloud.append(try plan(entry.node, index: index, source: entry.source, keyPrefix: "", defaultFrequency: defaultFrequency)) } catch {
+                problems.append(error)
+            }
+        }
+        for (position, node) in userData.actions.enumerated() {
             do {
-                actions.append(try plan(node, index: index, source: source, defaultFrequency: defaultFrequency))
+                own.append(try plan(node, index: cloud.count + position, source: source, keyPrefix: "actions[\(position)].",
+                                    defaultFrequency: defaultFrequency))
             } catch {
                 problems.append(error)
             }
         }
-        return (actions.filter { $0.frequency == .perInstance } + actions.filter { $0.frequency == .perBoot }, problems)
+        return (cloud + own.filter { $0.frequency == .perInstance } + own.filter { $0.frequency == .perBoot }, problems)
     }
 
-    private static func plan(_ node: Node, index: Int, source: String,
+    private static func plan(_ node: Node, index: Int, source: String, keyPrefix prefix: String,
                              defaultFrequency: ActionFrequency) throws(YAMLProblem) -> PlannedAction {
-        let prefix = "actions[\(index)]."
         let envelope = try YAMLDecoding.decode(ActionEnvelope.self, from: node, source: source, keyPrefix: prefix)
         guard case .mapping(let mapping) = node else { throw YAMLProblem(source: source, mark: node.mark, message: "not a mapping") }
         let paramsNode = Node.Mapping(mapping.filter { !ActionEnvelope.keys.contains($0.key.string ?? "") },
@@ -75,14 +79,6 @@ public enum ActionPlan {
         let declared = actionType.frequency == .perBoot ? ActionFrequency.perBoot : defaultFrequency
         return planned(index, envelope.type, stop: stop, json: envelope.params, params: prepared.params,
                        frequency: envelope.frequency ?? declared, everyBoot: prepared.everyBoot, body: prepared.body)
-    }
-
-    /// A `#!` user-data script: run as the file it is, so its #! line picks the interpreter.
-    private static func script(_ text: String) -> PlannedAction {
-        planned(0, "shell", stop: false, json: .object(["command": .string(text)]), hostable: false) { context in
-            await ActionEnvironment.executeScript(text, interpreter: nil, environment: ActionEnvironment.base(context),
-                                                  directory: nil, timeout: nil, context: context)
-        }
     }
 
     /// Actions whose type is neither built in nor in the actions folder (yet): `validate` warns,

@@ -28,6 +28,9 @@ public struct RunStatus: Codable, Sendable {
     /// carried over), so an interruption of this run never makes them run again.
     public var perInstanceDone: Bool?
     public var actions: [ActionStatus]
+    /// The cloud-config keys the run's user-data has that ec2-boot-init does not implement, as
+    /// `FILE:LINE:COLUMN: key: …` (filled in by `status --json` from the cached user-data).
+    public var unsupported: [String]?
 
     public struct ActionStatus: Codable, Sendable {
         public var index: Int
@@ -49,7 +52,7 @@ public struct RunStatus: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case instanceID = "instance_id", started, finished, perInstanceDone = "per_instance_done", actions
+        case instanceID = "instance_id", started, finished, perInstanceDone = "per_instance_done", actions, unsupported
     }
 
     public var allOK: Bool { actions.allSatisfy(\.succeeded) }

@@ -18,11 +18,12 @@ public final class Download: Sendable {
     public static let schemes = ["http", "https", "file", "s3"]
 
     /// The body in memory (a list, a signature). With `validators`, a 304 answers `notModified`.
-    public func get(_ url: URL, validators: Validators? = nil, policy: RetryPolicy, deadline: Deadline, cap: ByteCap,
-                    redirects: RedirectPolicy, logger: Logger) async throws(FetchError) -> Fetched<Data> {
+    /// `extraHeaders` (write_files' `source.headers`) go with every hop, checked like ours.
+    public func get(_ url: URL, validators: Validators? = nil, extraHeaders: [String: String] = [:], policy: RetryPolicy,
+                    deadline: Deadline, cap: ByteCap, redirects: RedirectPolicy, logger: Logger) async throws(FetchError) -> Fetched<Data> {
         try await request(url, validators: validators, policy: policy, deadline: deadline, redirects: redirects,
                           logger: logger) { hop, headers, timeout throws(FetchError) in
-            let response = try await self.client.perform(hop, headers: headers, timeout: timeout, cap: cap)
+            let response = try await self.client.perform(hop, headers: extraHeaders.merging(headers) { $1 }, timeout: timeout, cap: cap)
             return (response, response.body)
         }
     }

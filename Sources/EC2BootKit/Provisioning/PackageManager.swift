@@ -80,6 +80,45 @@ public struct PackageManager: Sendable {
         }
     }
 
+    /// Refreshes the package lists (`apt-get update`); nil on success, or why not.
+    public func refresh(context: ActionContext) async -> String? {
+        await system(refreshArgv, what: "refresh the package lists", context: context)
+    }
+
+    /// Upgrades every package (`apt-get dist-upgrade`, as cloud-init does); nil on success, or why not.
+    public func upgrade(context: ActionContext) async -> String? {
+        await system(upgradeArgv, what: "upgrade the packages", context: context)
+    }
+
+    var refreshArgv: [String] {
+        switch kind {
+        case .apt: return ["apt-get", "update", "-q"]
+        case .dnf, .yum: return [kind.rawValue, "makecache", "-y"]
+        case .zypper: return ["zypper", "--non-interactive", "refresh"]
+        case .none: return []
+        }
+    }
+
+    var upgradeArgv: [String] {
+        switch kind {
+        case .apt: return ["apt-get", "dist-upgrade", "-y", "-q", "-o", "Dpkg::Options::=--force-confold"]
+        case .dnf, .yum: return [kind.rawValue, "upgrade", "-y"]
+        case .zypper: return ["zypper", "--non-interactive", "update"]
+        case .none: return []
+        }
+    }
+
+    private func system(_ argv: [String], what: String, context: ActionContext) async -> String? {
+        guard kind != .none else {
+            context.logger.info("packages.manager is none here: would \(what)")
+            return nil
+        }
+        var environment = ActionEnvironment.base(context)
+        environment["DEBIAN_FRONTEND"] = "noninteractive"
+        let result = await ActionEnvironment.execute(argv, environment: environment, directory: nil, timeout: nil, context: context)
+        return result.outcome == .ok ? nil : "cannot \(what): \(result.message ?? result.outcome.rawValue)"
+    }
+
     static func hasPackageLists(_ folder: String) -> Bool {
         ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).contains { $0.hasSuffix("_Packages") || $0.contains("_Packages.") }
     }

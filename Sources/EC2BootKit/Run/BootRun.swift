@@ -49,7 +49,11 @@ public struct BootRun: Sendable {
         let view = InstanceView(data, config: config)
         let (userData, facts) = (view.userData, view.facts)
         for problem in userData.problems { logger.error("invalid user-data: \(problem)") }
-        if userData.isScript { logger.info("user-data is a script; it runs as one shell action") }
+        if userData.isScript { logger.info("user-data is a script; it runs as one script action") }
+        if stage != .actions {
+            for problem in userData.unsupported { logger.warning("user-data: \(problem)") }
+            for part in userData.passedOver { logger.info("user-data: \(part)") }
+        }
 
         if stage != .actions {
             if let failed = writeFacts(facts) { return failed }

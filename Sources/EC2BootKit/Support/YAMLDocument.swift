@@ -30,12 +30,13 @@ public struct YAMLProblem: Error, CustomStringConvertible, Sendable {
 public enum YAMLDocument {
     /// Parses one document; nil for an empty one. A document that expands past `maxNodes`
     /// nodes through its aliases is refused before it is built.
-    public static func parse(_ text: String, source: String, maxNodes: Int,
-                             setting: String = "user_data.max_nodes") throws(YAMLProblem) -> Node? {
+    /// `rubySymbols: false` reads it as plain YAML (cloud-config, where `:x` is just text).
+    public static func parse(_ text: String, source: String, maxNodes: Int, setting: String = "user_data.max_nodes",
+                             rubySymbols: Bool = true) throws(YAMLProblem) -> Node? {
         try YAMLBudget.check(text, maxNodes: maxNodes, setting: setting, source: source)
         do {
             guard let node = try Yams.compose(yaml: text) else { return nil }
-            return normalizing(node)
+            return normalizing(node, symbols: rubySymbols)
         } catch let error as YamlError {
             throw problem(from: error, source: source)
         } catch {
@@ -46,11 +47,11 @@ public enum YAMLDocument {
     /// Ruby symbols (`:name`, or tagged `!ruby/symbol name`) become plain strings.
     /// Only plain (unquoted) scalars are symbols in Ruby, so `":x"` keeps its colon.
     /// A base-60 number too large for an Int is kept as quoted text (see `overflowsBase60`).
-    static func normalizing(_ node: Node) -> Node {
+    static func normalizing(_ node: Node, symbols: Bool = true) -> Node {
         switch node {
         case .scalar(var scalar):
-            let rubySymbolTag = scalar.tag.rawValue.hasPrefix("!ruby/sym")
-            if rubySymbolTag || (scalar.style == .plain && isSymbol(scalar.string)) {
+            let rubySymbolTag = symbols && scalar.tag.rawValue.hasPrefix("!ruby/sym")
+            if rubySymbolTag || (symbols && scalar.style == .plain && isSymbol(scalar.string)) {
                 var text = scalar.string
                 if !rubySymbolTag {
                     text.removeFirst()
@@ -62,10 +63,10 @@ public enum YAMLDocument {
             }
             return .scalar(scalar)
         case .mapping(let mapping):
-            let pairs = mapping.map { (normalizing($0.key), normalizing($0.value)) }
+            let pairs = mapping.map { (normalizing($0.key, symbols: symbols), normalizing($0.value, symbols: symbols)) }
             return .mapping(Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark))
         case .sequence(let sequence):
-            return .sequence(Node.Sequence(sequence.map(normalizing), sequence.tag, sequence.style, sequence.mark))
+            return .sequence(Node.Sequence(sequence.map { normalizing($0, symbols: symbols) }, sequence.tag, sequence.style, sequence.mark))
         case .alias:
             return node
         }

@@ -1,14 +1,19 @@
 import Foundation
 import Yams
 
-/// User-data as the Ruby tool read it: a YAML mapping with `facts` (a mapping, written
-/// in order), `write_ec2_facts` and `actions` (a list of mappings with a `type`); or a
-/// `#!` script, which runs as one shell action; or nothing.
+/// User-data, in every format cloud-init reads (MIME multipart, `#cloud-config`, `#!` scripts,
+/// boothooks, per-boot/instance/once scripts; gzip) and in the Ruby tool's own: a YAML mapping
+/// with `facts` (a mapping, written in order), `write_ec2_facts` and `actions` (a list of
+/// mappings with a `type`). `UserDataParts` splits it; each part adds facts or actions here.
 public struct UserData {
     public enum Content {
         case empty
+        /// The whole user-data is one `#!` script.
         case script(String)
+        /// Our own YAML document (the first, in a multipart user-data).
         case document(Node)
+        /// cloud-init's formats: parts, cloud-config, scripts.
+        case cloudInit
     }
 
     public var content: Content = .empty
@@ -16,6 +21,15 @@ public struct UserData {
     public var writeEC2Facts: Bool?
     /// Each action's mapping, in order; the actions engine gives them meaning.
     public var actions: [Node] = []
+    /// Actions from cloud-init's formats (cloud-config modules, scripts), in cloud-init's order,
+    /// with how their problems name their part; they run before `actions`.
+    public var cloudActions: [(node: Node, source: String)] = []
+    /// The parts, in order (type and file name), for `validate` and the log.
+    public var parts: [UserDataPart] = []
+    /// Parts nobody here handles: passed over, each said once in the log.
+    public var passedOver: [String] = []
+    /// cloud-config keys we do not implement: warnings (`validate --strict` makes them errors).
+    public var unsupported: [YAMLProblem] = []
     /// What is wrong with the user-data; the run ends with exit 2 when any.
     public var problems: [YAMLProblem] = []
 
@@ -41,25 +55,21 @@ public struct UserData {
                 return result
             }
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard String(data: data, encoding: .utf8) != nil else {
             result.problems.append(YAMLProblem(source: source, mark: nil, message: "not UTF-8 text"))
             return result
         }
-        if text.hasPrefix("#!") {
-            result.content = .script(text)
-            return result
-        }
         do {
-            guard let node = try YAMLDocument.parse(text, source: source, maxNodes: limits.maxNodes) else { return result }
-            result.content = .document(node)
-            result.read(node, source: source)
+            result.parts = try UserDataParts.split(data, maxBytes: limits.maxBytes, source: source)
         } catch {
             result.problems.append(error)
+            return result
         }
+        result.readParts(multipart: MIMEMessage.isMIME(data), source: source, limits: limits)
         return result
     }
 
-    private mutating func read(_ node: Node, source: String) {
+    mutating func read(_ node: Node, source: String) {
         if case .scalar = node, YAMLDocument.scalarText(node) == nil { return }
         guard case .mapping(let top) = node else {
             problems.append(YAMLProblem(source: source, mark: node.mark,
@@ -131,6 +141,7 @@ public struct UserData {
         case .empty: return NSNull()
         case .script: return ["script": true]
         case .document(let node): return Self.json(node)
+        case .cloudInit: return ["parts": parts.map { ["type": $0.contentType, "filename": $0.filename] }]
         }
     }
 

@@ -91,7 +91,7 @@ extension ProcessTier {
             let (result, root) = try runSeed(Data("#!/bin/sh\necho hello\n".utf8))
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stderr.contains("user-data is a script"))
-            #expect(result.stderr.contains("hello action=0:shell"))
+            #expect(result.stderr.contains("hello action=0:script"))
             #expect(TestEnv.read(root + "/var/spool/ec2boot/user-data.raw") == "#!/bin/sh\necho hello\n")
         }
 

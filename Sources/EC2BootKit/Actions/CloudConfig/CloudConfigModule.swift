@@ -1,0 +1,32 @@
+import Yams
+
+/// An action type that is one of cloud-init's config modules: it takes the top-level
+/// `#cloud-config` keys it names, under the same names, so `schema`, `validate` and the
+/// typed decoder speak cloud-init's terms. Listed in `CloudConfig.modules`, in cloud-init's order.
+protocol CloudConfigModule: Action {
+    /// The cloud-config keys this module reads; it is planned when any of them is given.
+    static var cloudConfigKeys: [String] { get }
+    /// Whether these keys (the ones given of `cloudConfigKeys`, maybe none) leave this module
+    /// anything to do: any given, by default; ssh runs for every cloud-config, as cloud-init's.
+    static func applies(to keys: Node.Mapping) -> Bool
+    /// Values as cloud-init's Python reads them, in our schema's terms: YAML's plain `644` is
+    /// the number 644 to Python, a quoted `'644'` an octal string; both reach us as text.
+    static func adapt(_ keys: Node.Mapping) -> Node.Mapping
+}
+
+extension CloudConfigModule {
+    static func applies(to keys: Node.Mapping) -> Bool { !keys.isEmpty }
+    static func adapt(_ keys: Node.Mapping) -> Node.Mapping { keys }
+}
+
+/// cloud-init's reading of a flag (`util.translate_bool`): true, "true", "1", "on", "yes"; anything else is false.
+struct LooseBool: Decodable, Sendable {
+    let value: Bool
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let flag = try? c.decode(Bool.self) { value = flag; return }
+        let text = try c.decode(String.self)
+        value = ["true", "1", "on", "yes"].contains(text.trimmingWhitespace().lowercased())
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Logging
+import Yams
+
+/// What write_files and write_files_deferred share: cloud-init's `cc_write_files.write_files`,
+/// each file written atomically with its mode and owner.
+enum FileWriting {
+    /// Writes `entries` (with their index in write_files, for messages) in order; stops at the
+    /// first that cannot be written, as cloud-init's module does.
+    static func write(_ entries: [(offset: Int, element: WriteFilesAction.FileEntry)], context: ActionContext) async -> ActionResult {
+        let logger = context.logger
+        var written = 0
+        for (index, entry) in entries {
+            let label = "write_files[\(index)]"
+            guard let given = entry.path, !given.isEmpty else {
+                logger.warning("\(label): no path; skipped")
+                continue
+            }
+            let path = absolute(given)
+            guard let contents = await contents(of: entry, label: label, context: context) else { continue }
+            let mode = permissions(entry.permissions, label: label, logger: logger)
+            let target = context.run.paths.host(path)
+            do {
+                let owner = try Owner.resolve(entry.owner ?? "root:root", existing: target)
+                var data = contents
+                if entry.append?.value == true, let old = FileSystem.read(target) { data = old + contents }
+                try AtomicFile.write(data, to: target, mode: mode, owner: owner)
+            } catch {
+                return ActionResult(.failed, message: "\(label): cannot write \(path): \(error)")
+            }
+            logger.info("wrote \(path)", metadata: ["mode": "\(String(mode, radix: 8))", "bytes": "\(contents.count)"])
+            written += 1
+        }
+        return ActionResult(.ok, message: "\(written) files")
+    }
+
+    /// Python's `os.path.abspath` from `/`: `.` and `..` folded, never above the root.
+    static func absolute(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") where part != "." {
+            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// The entry's bytes: fetched from `source.uri` when it has one (falling back to `content`
+    /// when that fails, as cloud-init does), else `content` decoded by `encoding`. Nil: skipped.
+    static func contents(of entry: WriteFilesAction.FileEntry, label: String, context: ActionContext) async -> Data? {
+        if let uri = entry.source?.uri, !uri.isEmpty {
+            do {
+                return try await fetch(uri, headers: entry.source?.headers ?? [:], context: context)
+            } catch {
+                context.logger.warning("\(label): cannot fetch its source: \(error)\(entry.content == nil ? "; skipped" : "; using content")")
+                if entry.content == nil { return nil }
+            }
+        }
+        do {
+            return try decode(entry.content ?? "", encoding: entry.encoding, logger: context.logger)
+        } catch {
+            context.logger.warning("\(label): \(error); skipped")
+            return nil
+        }
+    }
+
+    struct Undecodable: Error, CustomStringConvertible { let description: String }
+
+    /// `encoding`, as cloud-init's `canonicalize_extraction` names them; unknown ones are text, with a warning.
+    static func decode(_ content: String, encoding: String?, logger: Logger) throws -> Data {
+        let name = (encoding ?? "").trimmingWhitespace().lowercased()
+        var steps: [String]
+        switch name {
+        case "gz", "gzip": steps = ["gzip"]
+        case "gz+base64", "gzip+base64", "gz+b64", "gzip+b64": steps = ["base64", "gzip"]
+        case "b64", "base64": steps = ["base64"]
+        case "", "text/plain": steps = []
+        default:
+            logger.warning("unknown encoding \(name); writing the content as text/plain")
+            steps = []
+        }
+        var data = Data(content.utf8)
+        for step in steps {
+            if step == "base64" {
+                guard let decoded = Data(base64Encoded: String(decoding: data, as: UTF8.self).filter { !$0.isWhitespace }) else {
+                    throw Undecodable(description: "content is not base64")
+                }
+                data = decoded
+            } else {
+                do { data = try Gzip.inflate(data, maxInflatedSize: 64 << 20) } catch { throw Undecodable(description: error.message) }
+            }
+        }
+        return data
+    }
+
+    /// cloud-init's `decode_perms`: a number as it is, text as octal (`'0644'`, `'0o644'`);
+    /// anything else is 0644 with a warning.
+    static func permissions(_ text: String?, label: String, logger: Logger) -> mode_t {
+        guard let text else { return 0o644 }
+        if let mode = pythonOctal(text), mode <= 0o7777 { return mode_t(mode) }
+        logger.warning("\(label): undecodable permissions \(Printable.escape(text)); using 644")
+        return 0o644
+    }
+
+    /// Python's `int(text, 8)`: blanks around, a sign, an optional `0o`, `_` between digits.
+    static func pythonOctal(_ text: String) -> Int? {
+        var digits = Substring(text.trimmingWhitespace(newlines: true))
+        if digits.hasPrefix("+") { digits = digits.dropFirst() }
+        if digits.lowercased().hasPrefix("0o") { digits = digits.dropFirst(2) }
+        guard !digits.isEmpty, !digits.hasPrefix("_"), !digits.hasSuffix("_"), !digits.contains("__") else { return nil }
+        return Int(digits.replacingOccurrences(of: "_", with: ""), radix: 8)
+    }
+
+    /// Each entry as Python reads it: a plain YAML 1.1 number in `permissions` (`644`, `0644`)
+    /// becomes its value in octal text (`0o1204`, `0o644`), so the action reads all of them as
+    /// octal; `!!binary` content (bytes to PyYAML) is kept as its base64 text with the encoding
+    /// saying so (`gz` becomes `gz+b64`).
+    static func adaptEntries(_ keys: Node.Mapping) -> Node.Mapping {
+        guard case .sequence(let list)? = keys["write_files"] else { return keys }
+        let entries = list.map { entry -> Node in
+            guard case .mapping(var mapping) = entry else { return entry }
+            if case .scalar(let scalar)? = mapping["permissions"], scalar.style == .plain, let value = YAML11.integer(scalar.string) {
+                mapping["permissions"] = .scalar(Node.Scalar("0o" + String(value, radix: 8), Tag(.str), .singleQuoted, scalar.mark))
+            }
+            if case .scalar(let content)? = mapping["content"], content.tag.rawValue == "tag:yaml.org,2002:binary" {
+                let encoding = (mapping["encoding"]?.string ?? "").trimmingWhitespace().lowercased()
+                mapping["encoding"] = .scalar(.init(["gz", "gzip"].contains(encoding) ? "gz+b64" : "b64"))
+                mapping["content"] = .scalar(Node.Scalar(content.string, Tag(.str), .plain, content.mark))
+            }
+            return .mapping(mapping)
+        }
+        var adapted = keys
+        adapted["write_files"] = .sequence(Node.Sequence(entries, list.tag, list.style, list.mark))
+        return adapted
+    }
+
+    static func fetch(_ uri: String, headers: [String: String], context: ActionContext) async throws -> Data {
+        guard let url = URL(string: uri) else { throw Undecodable(description: "\(uri) is not a URL") }
+        let settings = context.run.config.actions
+        let policy = context.run.config.imds.downloadPolicy(deadline: 120)
+        let download = Download(config: context.run.config, maxConnections: 1, metadataRegion: context.run.metadata.region,
+                                logger: context.logger)
+        let answer = try await download.get(url, extraHeaders: headers, policy: policy, deadline: Deadline(seconds: policy.deadline),
+                                            cap: ByteCap(settings.maxFileBytes, setting: "actions.max_file_bytes"),
+                                            redirects: settings.redirects, logger: context.logger)
+        return answer.value ?? Data()
+    }
+}

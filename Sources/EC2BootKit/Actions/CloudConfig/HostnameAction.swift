@@ -1,0 +1,117 @@
+import Foundation
+import Logging
+import Yams
+
+/// `hostname`, `fqdn`, `manage_etc_hosts`: cloud-init's set_hostname, update_hostname and
+/// update_etc_hosts, on every boot as theirs: `/etc/hostname` (the short name, or the fqdn with
+/// `prefer_fqdn_over_hostname`), the running hostname when the root is `/`, and `/etc/hosts`:
+/// rewritten from cloud-init's Debian template for `true`, its 127.0.1.1 line kept right for `localhost`.
+public struct HostnameAction: CloudConfigModule {
+    public static let type = "set_hostname"
+    public static let frequency = ActionFrequency.perBoot
+    static let cloudConfigKeys = ["hostname", "fqdn", "prefer_fqdn_over_hostname", "preserve_hostname", "manage_etc_hosts"]
+
+    public static let schema = ActionSchema("Sets the hostname and /etc/hosts (cloud-init's set_hostname, update_hostname, update_etc_hosts).",
+                                            example: """
+        hostname: web1
+        fqdn: web1.example.com
+        manage_etc_hosts: true
+        """, [
+            .optional("hostname", .string, "the short name; a dotted one is the fqdn (default: metadata's local-hostname)"),
+            .optional("fqdn", .string, "the fully qualified name; hostname defaults to its first label"),
+            .optional("prefer_fqdn_over_hostname", .boolean, default: "false", "write the fqdn to /etc/hostname"),
+            .optional("preserve_hostname", .boolean, default: "false", "leave the hostname as it is"),
+            .optional("manage_etc_hosts", .string, default: "false", "true: write /etc/hosts from the template; localhost: keep its 127.0.1.1 line"),
+        ])
+
+    public struct Params: Decodable, Sendable {
+        public var hostname: String?
+        public var fqdn: String?
+        var prefer_fqdn_over_hostname: LooseBool?
+        var preserve_hostname: LooseBool?
+        public var manage_etc_hosts: String?
+    }
+
+    /// cloud-init's `get_hostname_fqdn`: the short name and the fqdn.
+    static func names(_ params: Params, metadata: MetadataTree) -> (hostname: String, fqdn: String) {
+        if let fqdn = params.fqdn, !fqdn.isEmpty {
+            return (params.hostname ?? String(fqdn.split(separator: ".").first ?? ""), fqdn)
+        }
+        if let name = params.hostname, let dot = name.firstIndex(of: "."), dot > name.startIndex {
+            return (String(name[..<dot]), name)
+        }
+        let local = metadata.leaves["local-hostname"] ?? metadata.leaves["hostname"] ?? "localhost"
+        let short = params.hostname ?? String(local.split(separator: ".").first ?? "localhost")
+        return (short, local.contains(".") && params.hostname == nil ? local : short)
+    }
+
+    public static func run(_ params: Params, context: ActionContext) async -> ActionResult {
+        let (hostname, fqdn) = names(params, metadata: context.run.metadata)
+        let paths = context.run.paths
+        do {
+            if params.preserve_hostname?.value != true && (params.hostname != nil || params.fqdn != nil) {
+                let chosen = params.prefer_fqdn_over_hostname?.value == true ? fqdn : hostname
+                try AtomicFile.write(chosen + "\n", to: paths.host("/etc/hostname"), mode: 0o644)
+                if paths.root == "/", let error = await SystemCommand.run(["hostname", chosen], context: context) {
+                    return ActionResult(.failed, message: error)
+                }
+                context.logger.info("hostname set", metadata: ["hostname": "\(chosen)"])
+            }
+            try EtcHosts.update(params.manage_etc_hosts, hostname: hostname, fqdn: fqdn, path: paths.host("/etc/hosts"),
+                                logger: context.logger)
+        } catch {
+            return ActionResult(.failed, message: "\(error)")
+        }
+        return ActionResult(.ok)
+    }
+}
+
+/// `/etc/hosts` as cloud-init's update_etc_hosts leaves it on Debian.
+enum EtcHosts {
+    static func update(_ setting: String?, hostname: String, fqdn: String, path: String, logger: Logger) throws {
+        let value = (setting ?? "false").trimmingWhitespace().lowercased()
+        if ["true", "1", "on", "yes", "template"].contains(value) {
+            try AtomicFile.write(template(hostname: hostname, fqdn: fqdn), to: path, mode: 0o644)
+            logger.info("wrote /etc/hosts from the template")
+        } else if value == "localhost" {
+            let text = FileSystem.read(path).map { String(decoding: $0, as: UTF8.self) }
+            try AtomicFile.write(localhost(text, hostname: hostname, fqdn: fqdn), to: path, mode: 0o644)
+        }
+    }
+
+    /// cloud-init's hosts.debian.tmpl, rendered.
+    static func template(hostname: String, fqdn: String) -> String {
+        """
+        # Your system has configured 'manage_etc_hosts' as True.
+        # As a result, if you wish for changes to this file to persist
+        # then you will need to either
+        # a.) make changes to the master file in /etc/cloud/templates/hosts.debian.tmpl
+        # b.) change or remove the value of 'manage_etc_hosts' in
+        #     /etc/cloud/cloud.cfg or cloud-config from user-data
+        #
+        127.0.1.1 \(fqdn) \(hostname)
+        127.0.0.1 localhost
+
+        # The following lines are desirable for IPv6 capable hosts
+        ::1 localhost ip6-localhost ip6-loopback
+        ff02::1 ip6-allnodes
+        ff02::2 ip6-allrouters
+
+
+        """
+    }
+
+    /// The existing file with a `127.0.1.1 fqdn hostname` line (added, or put right).
+    static func localhost(_ text: String?, hostname: String, fqdn: String) -> String {
+        let wanted = "127.0.1.1 \(fqdn) \(hostname)"
+        guard let text else { return "# Added by cloud-init\n\(wanted)\n" }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        if let index = lines.firstIndex(where: { $0.split(whereSeparator: \.isWhitespace).first == "127.0.1.1" }) {
+            lines[index] = wanted
+        } else {
+            lines.append(wanted)
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

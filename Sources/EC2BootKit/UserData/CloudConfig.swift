@@ -1,0 +1,77 @@
+import Yams
+
+/// `#cloud-config` parts: merged as cloud-init merges them by default (`dict(replace)`: a later
+/// part's top-level key replaces an earlier one's), then turned into the actions of the modules
+/// we implement, in cloud-init's order; every other key is reported, never silently dropped.
+enum CloudConfig {
+    /// The modules, in the order cloud-init's stages run them (init: bootcmd, write_files,
+    /// set_hostname, ssh; final: packages, write_files_deferred, puppet, chef, mcollective,
+    /// the user's scripts, then runcmd's script, which scripts_user runs after them).
+    static let modules: [any CloudConfigModule.Type] = [
+        BootcmdAction.self, WriteFilesAction.self, HostnameAction.self, SSHKeysAction.self,
+        PackagesAction.self, WriteFilesDeferredAction.self, RuncmdAction.self,
+    ]
+    /// Modules whose action runs after the user-data's scripts (cloud-init's scripts_user runs
+    /// the part scripts, named part-NNN, before the one named runcmd).
+    static let afterScripts: Set<String> = [RuncmdAction.type]
+    /// Keys that are about merging, read by the merge itself.
+    static let mergeKeys: Set<String> = ["merge_how", "merge_type"]
+
+    /// One part's mapping, and how its problems name it.
+    struct Part {
+        let mapping: Node.Mapping
+        let source: String
+    }
+
+    /// The merged document: each top-level key with its value and the part it came from.
+    static func merge(_ parts: [Part]) -> [(key: Node, value: Node, source: String)] {
+        var merged: [(key: Node, value: Node, source: String)] = []
+        for part in parts {
+            for (key, value) in part.mapping {
+                if let index = merged.firstIndex(where: { $0.key.string == key.string }) {
+                    merged[index] = (key, value, part.source)
+                } else {
+                    merged.append((key, value, part.source))
+                }
+            }
+        }
+        return merged
+    }
+
+    struct Planned {
+        var beforeScripts: [(node: Node, source: String)] = []
+        var afterScripts: [(node: Node, source: String)] = []
+        var unsupported: [YAMLProblem] = []
+    }
+
+    /// The modules' actions (`type:` and `frequency:` added to their keys), and the keys no module takes.
+    static func plan(_ parts: [Part]) -> Planned {
+        var planned = Planned()
+        guard !parts.isEmpty else { return planned }
+        let merged = merge(parts)
+        let known = Set(modules.flatMap { $0.cloudConfigKeys }).union(mergeKeys)
+        for entry in merged where !known.contains(entry.key.string ?? "") {
+            planned.unsupported.append(YAMLProblem(source: entry.source, mark: entry.key.mark,
+                                                   message: "\(entry.key.string ?? "?"): not supported by ec2-boot-init; ignored"))
+        }
+        for entry in merged where mergeKeys.contains(entry.key.string ?? "") {
+            planned.unsupported.append(YAMLProblem(source: entry.source, mark: entry.key.mark, message:
+                "\(entry.key.string ?? "?"): only cloud-init's default merge (dict(replace)+list()+str()) is supported; parts merged with it"))
+        }
+        for module in modules {
+            let mine = merged.filter { module.cloudConfigKeys.contains($0.key.string ?? "") }
+            guard let node = action(module, Node.Mapping(mine.map { ($0.key, $0.value) }), mark: mine.first?.key.mark) else { continue }
+            let entry = (node: node, source: mine.first?.source ?? parts[0].source)
+            if afterScripts.contains(module.type) { planned.afterScripts.append(entry) } else { planned.beforeScripts.append(entry) }
+        }
+        return planned
+    }
+
+    /// The module's action: its keys, adapted, with `type:` and `frequency:`; nil when it has nothing to do.
+    private static func action<Module: CloudConfigModule>(_ module: Module.Type, _ keys: Node.Mapping, mark: Mark?) -> Node? {
+        guard Module.applies(to: keys) else { return nil }
+        var pairs: [(Node, Node)] = [("type", .scalar(.init(Module.type))), ("frequency", .scalar(.init(Module.frequency.rawValue)))]
+        pairs += Module.adapt(keys).map { ($0.key, $0.value) }
+        return .mapping(Node.Mapping(pairs, .implicit, .block, mark))
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import Yams
+
+/// Each part's meaning, by its type, as cloud-init's handlers give it.
+extension UserData {
+    /// Script part types in the order cloud-init's final stage runs them (scripts_per_once,
+    /// scripts_per_boot, scripts_per_instance, scripts_user), and how often (per-once: once per machine).
+    static let scriptTypes: [(type: String, frequency: ActionFrequency, once: Bool)] = [
+        ("text/x-shellscript-per-once", .perInstance, true),
+        ("text/x-shellscript-per-boot", .perBoot, false),
+        ("text/x-shellscript-per-instance", .perInstance, false),
+        ("text/x-shellscript", .perInstance, false),
+    ]
+
+    mutating func readParts(multipart: Bool, source: String, limits: UserDataSettings) {
+        var cloudConfig: [CloudConfig.Part] = []
+        var boothooks: [(node: Node, source: String)] = []
+        var scripts: [[(node: Node, source: String)]] = Self.scriptTypes.map { _ in [] }
+        for part in parts {
+            let label = multipart ? "\(source) (\(part.filename))" : source
+            switch part.contentType {
+            case UserDataParts.ownType, "text/x-not-multipart":
+                readOwn(part, source: label, limits: limits)
+            case "text/cloud-config":
+                if let mapping = readCloudConfig(part, source: label, limits: limits) { cloudConfig.append(CloudConfig.Part(mapping: mapping, source: label)) }
+            case "text/cloud-boothook":
+                boothooks.append((Self.script(part, frequency: .perBoot, once: false), label))
+            case let type where Self.scriptTypes.contains { $0.type == type }:
+                let kind = Self.scriptTypes.firstIndex { $0.type == type }!
+                let (_, frequency, once) = Self.scriptTypes[kind]
+                scripts[kind].append((Self.script(part, frequency: frequency, once: once), label))
+            default:
+                passedOver.append("\(part.filename) (\(part.contentType)): no handler for this type; passed over")
+            }
+        }
+        if parts.count == 1, parts[0].contentType == "text/x-shellscript" { content = .script(parts[0].text) }
+        if case .empty = content, cloudConfig.count + boothooks.count + scripts.joined().count > 0 { content = .cloudInit }
+        let planned = CloudConfig.plan(cloudConfig)
+        unsupported = planned.unsupported
+        cloudActions = boothooks + planned.beforeScripts + scripts.joined() + planned.afterScripts
+    }
+
+    /// A script part as a `script` action.
+    static func script(_ part: UserDataPart, frequency: ActionFrequency, once: Bool) -> Node {
+        var pairs: [(Node, Node)] = [("type", "script"), ("frequency", .scalar(.init(frequency.rawValue))),
+                                     ("name", .scalar(.init(part.filename, Tag(.str), .singleQuoted))),
+                                     ("content", .scalar(.init(part.text, Tag(.str), .literal)))]
+        if once { pairs.append(("once", "true")) }
+        return .mapping(Node.Mapping(pairs))
+    }
+
+    private mutating func readOwn(_ part: UserDataPart, source: String, limits: UserDataSettings) {
+        do {
+            guard let node = try YAMLDocument.parse(part.text, source: source, maxNodes: limits.maxNodes) else { return }
+            if case .empty = content { content = .document(node) }
+            read(node, source: source)
+        } catch {
+            problems.append(error)
+        }
+    }
+
+    private mutating func readCloudConfig(_ part: UserDataPart, source: String, limits: UserDataSettings) -> Node.Mapping? {
+        do {
+            // Parsed as YAML, without the Ruby dialect: `:name` means nothing special to cloud-init.
+            guard let node = try YAMLDocument.parse(part.text, source: source, maxNodes: limits.maxNodes, rubySymbols: false) else { return nil }
+            if case .scalar = node, YAMLDocument.scalarText(node) == nil { return nil }
+            guard case .mapping(let mapping) = node else {
+                problems.append(YAMLProblem(source: source, mark: node.mark, message: "cloud-config: expected a mapping, found \(YAMLDocument.kind(node))"))
+                return nil
+            }
+            return mapping
+        } catch {
+            problems.append(error)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import Testing
+
+extension ProcessTier {
+    /// cloud-init's user-data on a seed boot: each part type and module runs as an action of the
+    /// engine (status rows, frequencies across boots and instances), and what we do not implement
+    /// is said, with its line, never an error.
+    @Suite struct CloudInitRunTests {
+        static func mime(_ parts: [(type: String, body: String)]) -> String {
+            var text = "Content-Type: multipart/mixed; boundary=\"BOUNDARY\"\nMIME-Version: 1.0\n\n"
+            for part in parts { text += "--BOUNDARY\nContent-Type: \(part.type)\n\n\(part.body)\n" }
+            return text + "--BOUNDARY--\n"
+        }
+
+        /// Every part type we run: each appends its name to ROOT/order, so the order is seen.
+        static let everything = mime([
+            ("text/cloud-config", """
+                #cloud-config
+                bootcmd:
+                  - echo "bootcmd $INSTANCE_ID" >> ROOT/order
+                write_files:
+                  - path: /etc/app/settings
+                    content: debug=false
+                runcmd:
+                  - echo runcmd >> ROOT/order
+                users: [default]
+                timezone: Europe/Paris
+                """),
+            ("text/x-shellscript", "#!/bin/sh\necho user-script >> ROOT/order"),
+            ("text/x-shellscript-per-boot", "#!/bin/sh\necho per-boot >> ROOT/order"),
+            ("text/x-shellscript-per-once", "#!/bin/sh\necho per-once >> ROOT/order"),
+            ("text/x-shellscript-per-instance", "#!/bin/sh\necho per-instance >> ROOT/order"),
+            ("text/cloud-boothook", "#cloud-boothook\n#!/bin/sh\necho \"boothook $INSTANCE_ID\" >> ROOT/order"),
+            ("application/node.eks.aws", "apiVersion: node.eks.aws/v1alpha1"),
+            ("text/x-ec2-boot-init", "facts:\n  role: web\nactions:\n  - type: shell\n    command: echo own-action >> ROOT/order"),
+        ])
+
+        @Test func everyPartRunsInCloudInitsOrderWithItsFrequency() throws {
+            let root = try seededRoot(Self.everything)
+            let first = try run(root)
+            #expect(first.status == 0, "\(first.stderr)")
+            #expect(TestEnv.read(root + "/order") == """
+                boothook i-1
+                bootcmd i-1
+                per-once
+                per-boot
+                per-instance
+                user-script
+                runcmd
+                own-action
+
+                """)
+            #expect(TestEnv.read(root + "/etc/app/settings") == "debug=false")
+            #expect(TestEnv.read(root + "/etc/facts.txt") == "role=web\n")
+            #expect(first.stderr.contains("part-007 (application/node.eks.aws): no handler for this type; passed over"))
+            #expect(first.stderr.contains("user-data (part-001):9:1: users: not supported by ec2-boot-init; ignored"), "\(first.stderr)")
+            #expect(first.stderr.contains("user-data (part-001):10:1: timezone: not supported"))
+            let status = try tool(["status", "--json", "--root", root])
+            let json = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as! [String: Any]
+            let rows = (json["actions"] as! [[String: Any]]).map { "\($0["type"]!) \($0["frequency"]!) \($0["result"]!)" }
+            #expect(rows == ["script per-boot ok", "bootcmd per-boot ok", "write_files per-instance ok",
+                             "ssh_authorized_keys per-instance skipped", "script per-instance ok", "script per-boot ok",
+                             "script per-instance ok", "script per-instance ok", "runcmd per-instance ok", "shell per-instance ok"], "\(rows)")
+            #expect((json["unsupported"] as? [String])?.count == 2, "\(status.stdout)")
+
+            // A later boot of the same instance: what cloud-init runs on every boot.
+            try "".write(toFile: root + "/order", atomically: true, encoding: .utf8)
+            let second = try run(root)
+            #expect(second.status == 0, "\(second.stderr)")
+            #expect(TestEnv.read(root + "/order") == "boothook i-1\nbootcmd i-1\nper-boot\n")
+
+            // A new instance from the same image: all again, but the per-once script.
+            try "".write(toFile: root + "/order", atomically: true, encoding: .utf8)
+            try TestEnv.write(#"{"ami-id": "ami-1", "instance-id": "i-2"}"#, to: root + "/seed/meta-data.json")
+            let third = try run(root)
+            #expect(third.status == 0, "\(third.stderr)")
+            #expect(TestEnv.read(root + "/order") == """
+                boothook i-2
+                bootcmd i-2
+                per-boot
+                per-instance
+                user-script
+                runcmd
+                own-action
+
+                """)
+        }
+
+        @Test func runcmdFailFastStopsAtTheFirstFailureAndSaysWhich() throws {
+            let userData = """
+                #cloud-config
+                runcmd:
+                  - touch ROOT/one
+                  - [sh, -c, "exit 3"]
+                  - touch ROOT/three
+                runcmd_fail_fast: true
+                """
+            let root = try seededRoot(userData)
+            let result = try run(root)
+            #expect(result.status == 1)
+            #expect(FileManager.default.fileExists(atPath: root + "/one") && !FileManager.default.fileExists(atPath: root + "/three"))
+            #expect(result.stderr.contains("runcmd[1] failed (exit 3); the rest did not run"), "\(result.stderr)")
+
+            // Without it, cloud-init's behaviour: the script goes on, and ends as its last command.
+            let lenient = try seededRoot(userData.replacingOccurrences(of: "runcmd_fail_fast: true", with: ""), name: "lenient")
+            let ran = try run(lenient)
+            #expect(ran.status == 0, "\(ran.stderr)")
+            #expect(FileManager.default.fileExists(atPath: lenient + "/three"))
+        }
+
+        @Test func validateSaysWhatIsNotSupportedWithItsLineAndStrictRefusesIt() throws {
+            let root = try makeRoot()
+            let file = root + "/user-data"
+            try TestEnv.write("#cloud-config\nruncmd: [ls]\nntp:\n  enabled: true\n", to: file)
+            let plain = try tool(["validate", "--root", root, file])
+            #expect(plain.status == 0, "\(plain.stderr)")
+            #expect(plain.stderr.contains("\(file):3:1: warning: ntp: not supported by ec2-boot-init; ignored"), "\(plain.stderr)")
+            let strict = try tool(["validate", "--strict", "--root", root, file])
+            #expect(strict.status == 2)
+            #expect(strict.stderr.contains("\(file):3:1: error: ntp: not supported"))
+            try TestEnv.write("#cloud-config\nruncmd: [ls]\n", to: file)
+            #expect(try tool(["validate", "--strict", "--root", root, file]).status == 0)
+        }
+
+        @Test func badCloudConfigIsAnInputErrorWithItsPlace() throws {
+            let cases: [(String, String)] = [
+                ("#cloud-config\nwrite_files:\n  path: /etc/x\n", "user-data:2:1: write_files: expected a list"),
+                ("#cloud-config\nruncmd: [unclosed\n", "user-data:"),
+                ("#cloud-config\n- a list\n", "user-data:2:1: cloud-config: expected a mapping, found a list"),
+                ("#cloud-config\nwrite_files:\n  - path: /etc/x\n    permissions: {a: 1}\n", "write_files[0].permissions"),
+                ("Content-Type: multipart/mixed\nMIME-Version: 1.0\n\nbody\n", "multipart/mixed without a boundary"),
+                ("#cloud-config\npackages: [[a, b, c]]\n", "packages[0]"),
+            ]
+            for (userData, expected) in cases {
+                let root = try seededRoot(userData, name: "bad-\(expected.hashValue)")
+                let result = try run(root)
+                #expect(result.status == 2, "\(userData)")
+                #expect(result.stderr.contains(expected), "\(userData): \(result.stderr)")
+                #expect(FileManager.default.fileExists(atPath: root + "/etc/motd"), "the MOTD still says what the machine is")
+            }
+        }
+
+        @Test func sshKeysFromMetadataAndCloudConfigGoToTheDefaultUserAndRoot() throws {
+            let metadata = #"{"ami-id": "ami-1", "instance-id": "i-1", "public-keys": {"0": {"openssh-key": "ssh-ed25519 AAAAmeta pair"}}}"#
+            let root = try seededRoot("#cloud-config\nssh_authorized_keys:\n  - ssh-rsa AAAAextra extra@host\n", metadata: metadata)
+            try TestEnv.write("root:x:0:0:root:/root:/bin/sh\nadmin:x:1000:1000:Admin:/home/admin:/bin/sh\n", to: root + "/etc/passwd")
+            try TestEnv.write("# kept\nssh-ed25519 AAAAmeta old-comment\n", to: root + "/home/admin/.ssh/authorized_keys")
+            let result = try run(root)
+            #expect(result.status == 0, "\(result.stderr)")
+            let admin = root + "/home/admin/.ssh/authorized_keys"
+            #expect(TestEnv.read(admin) == "# kept\nssh-ed25519 AAAAmeta pair\nssh-rsa AAAAextra extra@host\n")
+            var info = stat()
+            #expect(stat(admin, &info) == 0 && info.st_uid == 1000 && info.st_gid == 1000)
+            #expect(stat(root + "/home/admin/.ssh", &info) == 0 && info.st_mode & 0o777 == 0o700 && info.st_uid == 1000)
+            let rootKeys = TestEnv.read(root + "/root/.ssh/authorized_keys") ?? ""
+            #expect(rootKeys.contains("command=\"echo 'Please login as the user \\\"admin\\\" rather than the user \\\"root\\\".';echo;sleep 10;exit 142\" ssh-ed25519 AAAAmeta pair"), "\(rootKeys)")
+            #expect(TestEnv.mode(root + "/root/.ssh/authorized_keys") == 0o600)
+        }
+
+        @Test func packagesAndHostnameAreDoneAsCloudInitWould() throws {
+            let root = try seededRoot("""
+                #cloud-config
+                package_upgrade: true
+                packages: [curl, [nginx, 1.22.1-9]]
+                hostname: web1
+                fqdn: web1.example.com
+                manage_etc_hosts: localhost
+                """)
+            try TestEnv.write("127.0.0.1 localhost\n127.0.1.1 old.example old\n", to: root + "/etc/hosts")
+            let result = try run(root)
+            #expect(result.status == 0, "\(result.stderr)")
+            // A --root other than / never touches the host's packages: the manager is none, and says what it would do.
+            for line in ["would refresh the package lists", "would upgrade the packages", "would install curl", "would install nginx 1.22.1-9"] {
+                #expect(result.stderr.contains(line), "\(line)")
+            }
+            #expect(TestEnv.read(root + "/etc/hostname") == "web1\n")
+            #expect(TestEnv.read(root + "/etc/hosts") == "127.0.0.1 localhost\n127.0.1.1 web1.example.com web1\n")
+        }
+    }
+}

@@ -1,0 +1,232 @@
+import Foundation
+import Testing
+import Yams
+@testable import EC2BootKit
+
+extension ProcessTier {
+    /// The same user-data through cloud-init's own Python (Debian's cloud-init package, through
+    /// tools/cloud-init-truth/truth.py) and through ours: the same parts in the same order, the
+    /// same merged cloud-config, the same files (bytes, modes, owners), the same runcmd script.
+    @Suite struct CloudInitTruthTests {
+        static let truth = TestEnv.repoRoot.appendingPathComponent("tools/cloud-init-truth/truth.py").path
+
+        /// cloud-init's answer for `arguments`, with the user-data written to a file first.
+        static func ask(_ command: String, userData: Data, _ extra: [String] = []) throws -> String {
+            let dir = try TestEnv.tempDir("truth")
+            let file = dir + "/user-data"
+            try userData.write(to: URL(fileURLWithPath: file))
+            let arguments = command == "write-files" ? [command] + extra + [file] : [command, file] + extra
+            let result = try runProcess("/usr/bin/python3", [truth] + arguments)
+            try #require(result.status == 0, "cloud-init's \(command): \(result.stderr)")
+            return result.stdout
+        }
+
+        static func mime(_ parts: [(headers: String, body: String)], boundary: String = "==XYZ==") -> Data {
+            var text = "Content-Type: multipart/mixed; boundary=\"\(boundary)\"\nMIME-Version: 1.0\n\n"
+            for part in parts { text += "--\(boundary)\n\(part.headers)\n\n\(part.body)\n" }
+            return Data((text + "--\(boundary)--\n").utf8)
+        }
+
+        static func gzip(_ data: Data) throws -> Data {
+            let encoded = try runProcess("/bin/sh", ["-c", "printf '%s' \"$0\" | base64 -d | gzip -c | base64 -w0", data.base64EncodedString()])
+            return try #require(Data(base64Encoded: encoded.stdout))
+        }
+
+        static let samples: [(String, Data)] = [
+            ("cloud-config", Data("#cloud-config\nruncmd: [ls]\n".utf8)),
+            ("header in capitals after blanks", Data("  #CLOUD-CONFIG\npackages: [vim]\n".utf8)),
+            ("script", Data("#!/bin/sh\necho hi\n".utf8)),
+            ("boothook", Data("#cloud-boothook\n#!/bin/sh\necho early\n".utf8)),
+            ("our own YAML", Data("facts:\n  role: web\n".utf8)),
+            ("cloud-config-archive (not handled)", Data("#cloud-config-archive\n- content: x\n".utf8)),
+            ("multipart", mime([
+                ("Content-Type: text/cloud-config; charset=\"us-ascii\"\nContent-Disposition: attachment; filename=\"a.yaml\"",
+                 "#cloud-config\npackages: [vim]"),
+                ("Content-Type: text/x-shellscript", "#!/bin/sh\necho hi"),
+                ("Content-Type: text/x-shellscript", "not a script"),
+                ("Content-Type: text/plain", "#cloud-boothook\necho boot"),
+                ("Content-Type: text/x-shellscript-per-boot", "#!/bin/sh\necho perboot"),
+                ("Content-Type: text/x-shellscript-per-once", "#!/bin/sh\necho once"),
+                ("Content-Type: application/node.eks.aws", "apiVersion: node.eks.aws/v1alpha1"),
+                ("Content-Type: text/plain", "just text"),
+                ("Content-Type: text/x-shellscript\nContent-Transfer-Encoding: base64", Data("#!/bin/sh\necho b64\n".utf8).base64EncodedString()),
+                ("Content-Type: text/cloud-config\nContent-Transfer-Encoding: quoted-printable", "#cloud-config\nhostname: q=3Dp\nfqdn: =\nlong"),
+                ("Content-Type: text/x-shellscript; charset=\"utf-8\"", "#!/bin/sh\r\necho crlf\r"),
+            ])),
+            ("nested multipart", mime([
+                ("Content-Type: multipart/alternative; boundary=\"inner\"",
+                 "--inner\nContent-Type: text/cloud-config\n\n#cloud-config\nruncmd: [date]\n--inner--"),
+                ("Content-Type: text/x-shellscript", "#!/bin/sh\necho after"),
+            ])),
+        ]
+
+        @Test func partsAreCloudInits() throws {
+            for (name, userData) in Self.samples + [("gzip", try Self.gzip(Self.samples[0].1))] {
+                let theirs = try JSONSerialization.jsonObject(with: Data(try Self.ask("parts", userData: userData).utf8)) as! [[String: String]]
+                var data = userData
+                if Gzip.isCompressed(data) { data = try Gzip.inflate(data, maxInflatedSize: 1 << 20) }
+                let ours = try UserDataParts.split(data, maxBytes: 1 << 20, source: name)
+                #expect(ours.count == theirs.count, "\(name): \(ours.map(\.contentType)) vs \(theirs.map { $0["type"]! })")
+                for (mine, their) in zip(ours, theirs) {
+                    // A header-less user-data is cloud-init's text/x-not-multipart, which it passes
+                    // over, and ours: the Ruby tool's YAML.
+                    let type = mine.contentType == UserDataParts.ownType ? "text/x-not-multipart" : mine.contentType
+                    #expect(type == their["type"], "\(name) \(mine.filename)")
+                    #expect(mine.filename == their["filename"], "\(name)")
+                    #expect(mine.payload == Data(base64Encoded: their["payload"]!), "\(name) \(mine.filename): \(mine.text)")
+                }
+            }
+        }
+
+        static let cloudConfigs = mime([
+            ("Content-Type: text/cloud-config", """
+                #cloud-config
+                runcmd: [first]
+                hostname: one
+                write_files:
+                  - path: /etc/first
+                    content: from part one
+                """),
+            ("Content-Type: text/cloud-config", """
+                #cloud-config
+                runcmd:
+                  - echo "it's $HOME"
+                  - [sh, -c, "echo 'quoted' && exit 0", 1, true, 0644]
+                  - ~
+                  - |
+                    if true; then
+                      echo multi-line
+                    fi
+                packages: [curl, [nginx, 1.22]]
+                """),
+        ])
+
+        @Test func partsMergeAsCloudInitMergesThem() throws {
+            let theirs = try JSONSerialization.jsonObject(with: Data(try Self.ask("merged", userData: Self.cloudConfigs).utf8)) as! [String: Any]
+            let userData = UserData.parse(Self.cloudConfigs, limits: UserDataSettings())
+            var parts: [CloudConfig.Part] = []
+            for part in userData.parts {
+                let node = try #require(try Yams.compose(yaml: part.text))
+                parts.append(CloudConfig.Part(mapping: try #require(node.mapping), source: part.filename))
+            }
+            let merged = CloudConfig.merge(parts)
+            #expect(merged.map { $0.key.string! } == ["runcmd", "hostname", "write_files", "packages"])
+            #expect(Set(merged.map { $0.key.string! }) == Set(theirs.keys))
+            #expect(merged.first { $0.key.string == "runcmd" }?.source == "part-002", "the later part's list replaces the earlier")
+            #expect((theirs["runcmd"] as? [Any])?.count == 4)
+        }
+
+        @Test func runcmdScriptIsCloudInitsByteForByte() throws {
+            let theirs = try Self.ask("shellify", userData: Self.cloudConfigs, ["runcmd"])
+            let userData = UserData.parse(Self.cloudConfigs, limits: UserDataSettings())
+            let node = try #require(userData.cloudActions.first { $0.node.mapping?["type"]?.string == "runcmd" }?.node)
+            var mapping = try #require(node.mapping)
+            mapping["type"] = nil
+            mapping["frequency"] = nil
+            let params = try YAMLDecoding.decode(RuncmdAction.Params.self, from: .mapping(mapping), source: "test", keyPrefix: "")
+            #expect(Shellify.script(params.runcmd) == theirs)
+            #expect(theirs.contains("'sh' '-c' 'echo '\\''quoted'\\'' && exit 0' '1' 'True' '420'\n"), "the case is the one meant")
+        }
+
+        @Test func etcHostsIsCloudInitsTemplate() throws {
+            let result = try runProcess("/usr/bin/python3", [Self.truth, "hosts", "web1", "web1.example.com"])
+            try #require(result.status == 0, "\(result.stderr)")
+            #expect(EtcHosts.template(hostname: "web1", fqdn: "web1.example.com") == result.stdout)
+        }
+
+        static let writeFiles = """
+            #cloud-config
+            write_files:
+              - path: /etc/wf/plain.txt
+                content: |
+                  hello
+              - path: /etc/wf/plain.txt
+                content: "more\\n"
+                append: true
+              - path: /etc/wf/b64
+                encoding: b64
+                content: QjY0Cg==
+                permissions: '0600'
+                owner: nobody:nogroup
+              - path: /etc/wf/base64
+                encoding: base64
+                content: QjY0Cg==
+                owner: nobody
+              - path: /etc/wf/gzb64
+                encoding: gz+b64
+                content: H4sIAAAAAAACA3OP4gIAlx4VKgMAAAA=
+                permissions: 0755
+              - path: /etc/wf/gzip+base64
+                encoding: gzip+base64
+                content: H4sIAAAAAAACA3OP4gIAlx4VKgMAAAA=
+                permissions: '0o640'
+              - path: /etc/wf/binary
+                encoding: gzip
+                content: !!binary H4sIAAAAAAACA3OP4gIAlx4VKgMAAAA=
+              - path: /etc/wf/decimal
+                content: x
+                permissions: 644
+              - path: /etc/wf/badperm
+                content: x
+                permissions: rwx
+              - path: /etc/wf/unknown-encoding
+                encoding: rot13
+                content: plain
+              - path: /etc/wf/text-plain
+                encoding: text/plain
+                content: plain
+              - path: etc/wf/relative
+                content: relative
+              - path: /etc/wf/sub/../dotdot
+                content: folded
+              - path: /etc/wf/empty
+              - path: ""
+                content: no path
+              - path: /etc/wf/owner-none
+                content: x
+                owner: "none:-1"
+              - path: /etc/wf/deferred
+                content: later
+                defer: true
+                permissions: '0400'
+            """
+
+        @Test func writeFilesAreCloudInitsFiles() throws {
+            let root = try seededRoot(Self.writeFiles)
+            let result = try run(root)
+            #expect(result.status == 0, "\(result.stderr)")
+            let truthRoot = try TestEnv.tempDir("truth-root")
+            _ = try Self.ask("write-files", userData: Data(Self.writeFiles.utf8), [truthRoot])
+            let ours = try Self.tree(root + "/etc/wf")
+            let theirs = try Self.tree(truthRoot + "/etc/wf")
+            #expect(ours.count == 15 && theirs.count == 15, "\(ours.keys.sorted()) \(theirs.keys.sorted())")
+            for (path, file) in theirs.sorted(by: { $0.key < $1.key }) {
+                #expect(ours[path] == file, "\(path)")
+            }
+            #expect(ours["/plain.txt"]?.data == Data("hello\nmore\n".utf8))
+            #expect(ours["/decimal"]?.mode == 0o1204, "a plain 644 is the number 644 to Python")
+            #expect(ours["/b64"]?.owner != "0:0")
+        }
+
+        struct File: Equatable {
+            let data: Data?
+            let mode: Int
+            let owner: String
+        }
+
+        /// Every file and folder under `folder`: bytes, mode, uid:gid.
+        static func tree(_ folder: String) throws -> [String: File] {
+            var files: [String: File] = [:]
+            let enumerator = FileManager.default.enumerator(atPath: folder)
+            while let relative = enumerator?.nextObject() as? String {
+                let path = folder + "/" + relative
+                var info = stat()
+                guard lstat(path, &info) == 0 else { continue }
+                let isFile = info.st_mode & S_IFMT == S_IFREG
+                files["/" + relative] = File(data: isFile ? FileManager.default.contents(atPath: path) : nil,
+                                             mode: Int(info.st_mode & 0o7777), owner: "\(info.st_uid):\(info.st_gid)")
+            }
+            return files
+        }
+    }
+}

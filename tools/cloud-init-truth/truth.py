@@ -1,0 +1,85 @@
+#!/usr/bin/python3
+"""cloud-init's own answers, from Debian's cloud-init package, for the tests to compare ours with.
+
+  truth.py parts USER_DATA            the parts cloud-init's user-data processor gives, as JSON
+  truth.py write-files ROOT USER_DATA cc_write_files (then write_files_deferred's half) under ROOT
+  truth.py shellify USER_DATA KEY     util.shellify of the merged cloud-config's KEY (runcmd, bootcmd)
+  truth.py merged USER_DATA           the cloud-config cloud-init merges from the parts, as JSON
+  truth.py hosts HOSTNAME FQDN        /etc/hosts as update_etc_hosts renders it (Debian's template)
+
+Run with Debian's /usr/bin/python3 (the one cloud-init is installed for). Nothing here needs
+a network; write-files changes only ROOT (owners set for real when run as root).
+"""
+import base64, json, os, sys, tempfile
+
+from cloudinit import handlers, helpers, templater, util
+from cloudinit.config import cc_write_files
+from cloudinit.handlers.cloud_config import CloudConfigPartHandler
+from cloudinit.user_data import UserDataProcessor
+
+
+def parts(blob):
+    tmp = tempfile.mkdtemp(prefix="truth-")
+    paths = helpers.Paths({"cloud_dir": tmp, "run_dir": tmp + "/run"})
+    message = UserDataProcessor(paths).process(blob)
+    found = []
+
+    def seen(_data, filename, payload, headers):
+        data = payload if isinstance(payload, bytes) else payload.encode("utf-8", "surrogateescape")
+        found.append({"type": headers["Content-Type"], "filename": filename, "payload": base64.b64encode(data).decode()})
+
+    handlers.walk(message, seen, None)
+    return found
+
+
+def merged(blob):
+    tmp = tempfile.mkdtemp(prefix="truth-")
+    paths = helpers.Paths({"cloud_dir": tmp, "run_dir": tmp + "/run"})
+    handler = CloudConfigPartHandler(paths)
+    handler.handle_part(None, handlers.CONTENT_START, None, None, None, None)
+    for part in parts(blob):
+        if part["type"] == "text/cloud-config":
+            payload = base64.b64decode(part["payload"]).decode()
+            handler.handle_part(None, part["type"], part["filename"], payload, None, {})
+    return handler.cloud_buf or {}
+
+
+def write_files(root, blob):
+    os.chdir("/")  # cloud-init runs from /: a relative path is under it
+    config = merged(blob)
+    entries = []
+    for entry in config.get("write_files", []):
+        entry = dict(entry)
+        if entry.get("path"):
+            entry["path"] = os.path.join(root, os.path.abspath(entry["path"]).lstrip("/"))
+        entries.append(entry)
+    deferred = [e for e in entries if util.get_cfg_option_bool(e, "defer", False)]
+    now = [e for e in entries if not util.get_cfg_option_bool(e, "defer", False)]
+    cc_write_files.write_files("write_files", now, "root:root")
+    cc_write_files.write_files("write_files_deferred", deferred, "root:root")
+
+
+def hosts(hostname, fqdn):
+    out = os.path.join(tempfile.mkdtemp(prefix="truth-"), "hosts")
+    templater.render_to_file("/etc/cloud/templates/hosts.debian.tmpl", out, {"hostname": hostname, "fqdn": fqdn})
+    return util.load_file(out)
+
+
+def main(argv):
+    command = argv[1]
+    if command == "parts":
+        print(json.dumps(parts(open(argv[2], "rb").read())))
+    elif command == "merged":
+        print(json.dumps(merged(open(argv[2], "rb").read())))
+    elif command == "write-files":
+        write_files(argv[2], open(argv[3], "rb").read())
+    elif command == "shellify":
+        sys.stdout.write(util.shellify(merged(open(argv[2], "rb").read())[argv[3]]))
+    elif command == "hosts":
+        sys.stdout.write(hosts(argv[2], argv[3]))
+    else:
+        sys.exit("unknown command " + command)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
