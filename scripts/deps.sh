@@ -11,10 +11,11 @@ cd "$(dirname "$0")/.."
 # server and agent the puppet action is tested against (openssl reads the CSR in its autosign policy and makes the brokers' test CA, curl
 # waits for servers to answer); rabbitmq-server, activemq: the real brokers the middleware actions and the STOMP client are tested against;
 # zookeeper: the real ensemble `watch` and `push` are tested against; python3-kazoo: a second ZooKeeper client that writes commands;
-# python3-venv: the virtual environment for moto; systemd: systemd-analyze verifies the units (a minimal root has no systemd).
+# python3-venv: the virtual environment for moto; systemd: systemd-analyze verifies the units (a minimal root has no systemd);
+# cloud-init: its own Python is the reference the cloud-init format tests compare ours with (tools/cloud-init-truth), never run at boot here.
 build=(zlib1g-dev libcurl4-openssl-dev libzookeeper-mt-dev)
 packages=("${build[@]}" facter ruby python3 python3-venv python3-kazoo util-linux gzip time signify-openbsd systemd
-          puppetserver puppet-agent openssl curl rabbitmq-server activemq zookeeper)
+          puppetserver puppet-agent openssl curl rabbitmq-server activemq zookeeper cloud-init)
 if [ "${1:-}" = "--build" ]; then packages=("${build[@]}"); fi
 missing=()
 for p in "${packages[@]}"; do
@@ -29,6 +30,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Installed only as the tests' reference: it must not take over this machine's next boot.
+  if [[ " ${missing[*]} " == *" cloud-init "* ]]; then $SUDO touch /etc/cloud/cloud-init.disabled; fi
 fi
 [ "${1:-}" = "--build" ] && exit 0
 

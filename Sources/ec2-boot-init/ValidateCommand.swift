@@ -46,7 +46,8 @@ struct ValidateCommand: ParsableCommand {
             printError("ec2-boot-init: cannot read \(source): \(String(cString: strerror(code)))")
             throw ExitCode(.badInput)
         }
-        let view = InstanceView(BootData(userData: raw, metadata: MetadataTree(), identityDocument: nil), config: config, source: source)
+        let view = InstanceView(BootData(userData: raw, metadata: MetadataTree(), identityDocument: nil), config: config, source: source,
+                                actionsDir: global.paths.actionsDir)
         let userData = view.userData
         for problem in userData.problems { printError(problem.description) }
         guard userData.problems.isEmpty else { throw ExitCode(.badInput) }
@@ -55,6 +56,11 @@ struct ValidateCommand: ParsableCommand {
                                    message: (strict ? "error: " : "warning: ") + problem.message).description)
         }
         for part in userData.passedOver { printError("\(source): note: \(part)") }
+        for action in view.plan {
+            guard let problem = action.unlessHosted else { continue }
+            printError(YAMLProblem(source: problem.source, line: problem.line, column: problem.column, message:
+                "warning: \(problem.message): the built-in \(action.type) refuses this; a hosted \(action.type) (getactions, or the actions folder) must take it").description)
+        }
         for action in ActionPlan.unprovided(view.plan, actionsDir: global.paths.actionsDir) {
             printError("\(source): warning: actions[\(action.index)]: type \(action.type) is not built in and not in "
                        + "\(global.paths.actionsDir): getactions or the image must provide it")

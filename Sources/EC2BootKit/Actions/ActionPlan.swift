@@ -16,8 +16,12 @@ public struct PlannedAction: Sendable {
     /// take its defaults from another's (mcollective_register from mcollective).
     public let params: (any Sendable)?
     public let frequency: ActionFrequency
-    /// False for a `#!` user-data script: it is not a `type:` a hosted file could take over.
+    /// False for what a hosted file must not take over (the every-boot part of an action).
     let hostable: Bool
+    /// A built-in's schema refused the parameters, but a hosted file of the type may take them
+    /// (getactions runs before it, or one is in the actions folder): `validate` warns, and the
+    /// action fails with this problem when no hosted file is there at run time.
+    public internal(set) var unlessHosted: YAMLProblem?
     let body: @Sendable (ActionContext) async -> ActionResult
     let everyBoot: (@Sendable (ActionContext) async -> ActionResult)?
 
@@ -37,8 +41,10 @@ public enum ActionPlan {
     /// cloud-init's actions first, in cloud-init's order (their keys are top-level cloud-config
     /// keys); then the user-data's `actions:`, per-instance ones first, then per-boot ones, each
     /// in user-data order. `defaultFrequency` is `actions.default_frequency`, for actions without `frequency:`.
-    public static func make(_ userData: UserData, source: String = "user-data",
-                            defaultFrequency: ActionFrequency = .perInstance) -> (actions: [PlannedAction], problems: [YAMLProblem]) {
+    /// `actionsDir`: where hosted actions are looked for, so a built-in's type whose keys only a
+    /// hosted file there takes is planned for it (see `PlannedAction.unlessHosted`).
+    public static func make(_ userData: UserData, source: String = "user-data", defaultFrequency: ActionFrequency = .perInstance,
+                            actionsDir: String? = nil) -> (actions: [PlannedAction], problems: [YAMLProblem]) {
         var cloud: [PlannedAction] = []
         var own: [PlannedAction] = []
         var problems: [YAMLProblem] = []
@@ -48,11 +54,17 @@ public enum ActionPlan {
             }
         }
         for (position, node) in userData.actions.enumerated() {
+            let index = cloud.count + position
             do {
-                own.append(try plan(node, index: cloud.count + position, source: source, keyPrefix: "actions[\(position)].",
-                                    defaultFrequency: defaultFrequency))
+                own.append(try plan(node, index: index, source: source, keyPrefix: "actions[\(position)].", defaultFrequency: defaultFrequency))
             } catch {
-                problems.append(error)
+                let fetched = own.contains { ActionRegistry.canonicalName($0.type) == GetActionsAction.type }
+                guard let hosted = forHosted(node, index: index, problem: error, fetched: fetched, actionsDir: actionsDir,
+                                             defaultFrequency: defaultFrequency) else {
+                    problems.append(error)
+                    continue
+                }
+                own.append(hosted)
             }
         }
         return (cloud + own.filter { $0.frequency == .perInstance } + own.filter { $0.frequency == .perBoot }, problems)
@@ -79,6 +91,22 @@ public enum ActionPlan {
         let declared = actionType.frequency == .perBoot ? ActionFrequency.perBoot : defaultFrequency
         return planned(index, envelope.type, stop: stop, json: envelope.params, params: prepared.params,
                        frequency: envelope.frequency ?? declared, everyBoot: prepared.everyBoot, body: prepared.body)
+    }
+
+    /// A built-in's type with parameters its schema refuses, planned for a hosted file of that
+    /// type when one may be there (fetched by an earlier getactions, or in the actions folder):
+    /// the Ruby tool's fleets host their own `puppet.rb` with keys of their own.
+    private static func forHosted(_ node: Node, index: Int, problem: YAMLProblem, fetched: Bool, actionsDir: String?,
+                                  defaultFrequency: ActionFrequency) -> PlannedAction? {
+        guard case .mapping(let mapping) = node, let type = mapping["type"]?.string, ActionRegistry.lookup(type) != nil,
+              fetched || actionsDir.flatMap({ HostedAction.find(type, in: $0) }) != nil,
+              let envelope = try? YAMLDecoding.decode(ActionEnvelope.self, from: node, source: "", keyPrefix: "") else { return nil }
+        var action = planned(index, type, stop: envelope.onFailure == .stop, json: envelope.params,
+                             frequency: envelope.frequency ?? defaultFrequency) { _ in
+            ActionResult(.failed, message: "\(problem.message) (no hosted \(type) action took it)")
+        }
+        action.unlessHosted = problem
+        return action
     }
 
     /// Actions whose type is neither built in nor in the actions folder (yet): `validate` warns,

@@ -10,12 +10,13 @@ public struct InstanceView {
     public let plan: [PlannedAction]
     public let facts: Facts
 
-    /// `source`: how problems name the user-data (a file's path for `validate`).
-    public init(_ data: BootData, config: Config, source: String = "user-data") {
+    /// `source`: how problems name the user-data (a file's path for `validate`); `actionsDir`:
+    /// where hosted actions are (a built-in's type with keys only a hosted file there takes is planned for it).
+    public init(_ data: BootData, config: Config, source: String = "user-data", actionsDir: String? = nil) {
         self.data = data
         var userData = UserData.parse(data.userData, source: source, limits: config.userData)
         if let refused = data.userDataRefused { userData.problems.append(YAMLProblem(source: source, mark: nil, message: refused)) }
-        let plan = ActionPlan.make(userData, source: source, defaultFrequency: config.actions.defaultFrequency)
+        let plan = ActionPlan.make(userData, source: source, defaultFrequency: config.actions.defaultFrequency, actionsDir: actionsDir)
         userData.problems += plan.problems
         self.userData = userData
         self.plan = plan.actions
@@ -24,7 +25,7 @@ public struct InstanceView {
 
     /// What the last run cached, read back without any network; nil when nothing is cached yet.
     public static func cached(paths: Paths, config: Config) throws -> InstanceView? {
-        try CacheStore(directory: paths.cacheDir).read().map { InstanceView($0, config: config) }
+        try CacheStore(directory: paths.cacheDir).read().map { InstanceView($0, config: config, actionsDir: paths.actionsDir) }
     }
 
     public var instanceID: String { data.instanceID ?? "unknown" }

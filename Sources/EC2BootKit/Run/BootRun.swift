@@ -46,7 +46,7 @@ public struct BootRun: Sendable {
             if stage != .actions { unprovisioned("no instance data: the metadata service did not answer and nothing is cached") }
             return .noDataSource
         }
-        let view = InstanceView(data, config: config)
+        let view = InstanceView(data, config: config, actionsDir: paths.actionsDir)
         let (userData, facts) = (view.userData, view.facts)
         for problem in userData.problems { logger.error("invalid user-data: \(problem)") }
         if userData.isScript { logger.info("user-data is a script; it runs as one script action") }

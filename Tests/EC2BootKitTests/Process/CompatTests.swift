@@ -147,6 +147,40 @@ extension ProcessTier {
             #expect(result.stderr.contains("a hosted action overrides the built-in"), "\(result.stderr)")
         }
 
+        /// A fleet's own puppet.rb takes keys the built-in does not know: fetched by getactions,
+        /// or in the actions folder, it runs with them; validate warns; with neither, it is an error.
+        @Test func aHostedPuppetRbWithKeysOfItsOwnRunsInsteadOfTheBuiltIn() throws {
+            let puppetRb = """
+                newaction("puppet") do |cmd, ud, md, config|
+                  File.write(File.join(ENV["EC2BOOT_ROOT"], "genconfig-was"), cmd[:genconfig].to_s)
+                end
+                """
+            let root = try seeded(":actions:\n- :type: :getactions\n  :url: URL\n  :list: list.txt\n"
+                                  + "- :type: :puppet\n  :master: puppet.your.net\n  :genconfig: true\n")
+            try TestEnv.write("puppet.rb\n", to: root + "/served/list.txt")
+            try TestEnv.write(puppetRb, to: root + "/served/puppet.rb")
+            let sim = try Simulator(["--serve", root + "/served"])
+            let userData = try #require(TestEnv.read(root + "/seed/user-data")).replacingOccurrences(of: "URL", with: sim.url + "/files")
+            try TestEnv.write(userData, to: root + "/seed/user-data")
+            let checked = try tool(["validate", "--root", root, root + "/seed/user-data"])
+            #expect(checked.status == 0, "\(checked.stderr)")
+            #expect(checked.stderr.contains("warning: actions[1].genconfig: unknown key"), "\(checked.stderr)")
+            let result = try run(root)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(TestEnv.read(root + "/genconfig-was") == "true")
+
+            // In the actions folder, without getactions: the same.
+            let folder = try seeded(":actions:\n- :type: :puppet\n  :genconfig: true\n", name: "folder")
+            try TestEnv.write(puppetRb, to: folder + "/etc/ec2-boot-init/actions/puppet.rb")
+            #expect(try run(folder).status == 0)
+            #expect(TestEnv.read(folder + "/genconfig-was") == "true")
+
+            // Neither: the built-in's schema refuses it before anything runs.
+            let neither = try seeded(":actions:\n- :type: :puppet\n  :genconfig: true\n", name: "neither")
+            let refused = try tool(["validate", "--root", neither, neither + "/seed/user-data"])
+            #expect(refused.status == 2 && refused.stderr.contains("actions[0].genconfig: unknown key"), "\(refused.stderr)")
+        }
+
         @Test func perBootActionsRunEveryBootAfterThePerInstanceOnesEvenAfterAnInterruption() throws {
             let root = try seeded("""
                 actions:
