@@ -20,6 +20,8 @@ public struct CacheStore: Sendable {
     var metadataJSONFile: String { directory + "/meta-data.json" }
     var identityFile: String { directory + "/instance-identity.json" }
     var userDataRefusedFile: String { directory + "/user-data.refused" }
+    /// What the user-data's `#include` URLs gave, as JSON (0600: it is user-data).
+    var includedFile: String { directory + "/user-data.included.json" }
     var mirrorDir: String { directory + "/meta-data" }
 
     public var exists: Bool { FileSystem.exists(metadataJSONFile) }
@@ -45,6 +47,11 @@ public struct CacheStore: Sendable {
         } else {
             try FileSystem.remove(userDataRefusedFile)
         }
+        if data.included.isEmpty {
+            try FileSystem.remove(includedFile)
+        } else {
+            try AtomicFile.write(try JSONEncoder().encode(data.included), to: includedFile, mode: 0o600)
+        }
         if let identity = data.identityDocument {
             try AtomicFile.write(identity, to: identityFile, mode: 0o644)
         } else {
@@ -57,9 +64,13 @@ public struct CacheStore: Sendable {
 
     public func read() throws -> BootData? {
         guard let json = FileSystem.read(metadataJSONFile) else { return nil }
-        return BootData(userData: FileSystem.read(userDataFile), metadata: try MetadataTree(nestedJSON: json),
-                        identityDocument: FileSystem.read(identityFile),
-                        userDataRefused: FileSystem.read(userDataRefusedFile).map { String(decoding: $0, as: UTF8.self) })
+        var data = BootData(userData: FileSystem.read(userDataFile), metadata: try MetadataTree(nestedJSON: json),
+                            identityDocument: FileSystem.read(identityFile),
+                            userDataRefused: FileSystem.read(userDataRefusedFile).map { String(decoding: $0, as: UTF8.self) })
+        if let included = FileSystem.read(includedFile) {
+            data.included = try JSONDecoder().decode([String: UserDataParts.Included].self, from: included)
+        }
+        return data
     }
 
     /// When the cache was last written.

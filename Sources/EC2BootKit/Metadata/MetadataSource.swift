@@ -11,6 +11,8 @@ public struct BootData: Sendable {
     /// Why user-data was not read (larger than `user_data.max_bytes`): the run treats it as
     /// invalid user-data, and goes on with the metadata.
     public var userDataRefused: String?
+    /// What the user-data's `#include` URLs gave (fetched after the source was read; cached).
+    public var included: [String: UserDataParts.Included] = [:]
 
     public init(userData: Data?, metadata: MetadataTree, identityDocument: Data?, userDataRefused: String? = nil) {
         self.userData = userData

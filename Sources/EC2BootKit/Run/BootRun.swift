@@ -156,7 +156,8 @@ public struct BootRun: Sendable {
         let start = ContinuousClock.now
         do {
             let mirror = cache.startMirror()
-            let data = try await source.load(logger: logger, mirror: mirror)
+            var data = try await source.load(logger: logger, mirror: mirror)
+            await IncludeFetcher.fetch(&data, previous: { (try? cache.read())?.included ?? [:] }, config: config, logger: logger)
             let fetched = ContinuousClock.now
             try cache.write(data, mirror: mirror)
             logger.info("fetched instance data", metadata: [

@@ -42,7 +42,9 @@ public struct UserData {
 
     /// Never throws: a problem is recorded, and what could be read is kept. `limits` bound
     /// the inflated size and the nodes the YAML may expand to.
-    public static func parse(_ raw: Data?, source: String = "user-data", limits: UserDataSettings) -> UserData {
+    /// `included`: what the fetch stage got for the user-data's `#include` URLs.
+    public static func parse(_ raw: Data?, source: String = "user-data", limits: UserDataSettings,
+                             included: [String: UserDataParts.Included] = [:]) -> UserData {
         var result = UserData()
         guard var data = raw, !data.isEmpty else { return result }
         if data.count > limits.maxBytes {
@@ -60,7 +62,7 @@ public struct UserData {
             return result
         }
         do {
-            result.parts = try UserDataParts.split(data, maxBytes: limits.maxBytes, source: source)
+            result.parts = try UserDataParts.split(data, maxBytes: limits.maxBytes, source: source, included: included)
         } catch {
             result.problems.append(error)
             return result

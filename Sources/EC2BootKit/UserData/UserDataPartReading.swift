@@ -29,6 +29,8 @@ extension UserData {
                 let kind = Self.scriptTypes.firstIndex { $0.type == type }!
                 let (_, frequency, once) = Self.scriptTypes[kind]
                 scripts[kind].append((Self.script(part, frequency: frequency, once: once), label))
+            case let type where UserDataParts.includeTypes.contains(type):
+                passedOver.append("#include \(UserDataParts.shown(part.text)): not fetched here (a boot's fetch stage fetches it)")
             default:
                 passedOver.append("\(part.filename) (\(part.contentType)): no handler for this type; passed over")
             }

@@ -47,17 +47,44 @@ public enum UserDataParts {
         return headers.first { head.hasPrefix($0.prefix) }?.type
     }
 
+    /// What an `#include` URL gave when the fetch stage fetched it.
+    public enum Included: Sendable, Equatable, Codable {
+        case body(Data)
+        case failed(String)
+    }
+
+    static let includeTypes: Set<String> = ["text/x-include-url", "text/x-include-once-url"]
+    /// How deep included user-data may include more, and how many URLs in all.
+    static let maxIncludeDepth = 8
+    public static let maxIncludes = 64
+
     /// Splits user-data (already inflated) into its parts. `maxBytes` bounds each part's
-    /// inflated payload; a malformed MIME message is a problem, not a guess.
-    public static func split(_ data: Data, maxBytes: Int, source: String) throws(YAMLProblem) -> [UserDataPart] {
+    /// inflated payload; a malformed MIME message is a problem, not a guess. An `#include`'s
+    /// URLs are replaced by the parts of what `included` has for them (cloud-init processes an
+    /// included document as user-data of its own); one not fetched stays a part of its include
+    /// type whose payload is the URL; one that failed is a problem, as it is to cloud-init.
+    public static func split(_ data: Data, maxBytes: Int, source: String, included: [String: Included] = [:]) throws(YAMLProblem) -> [UserDataPart] {
+        var parts: [UserDataPart] = []
+        try add(data, to: &parts, maxBytes: maxBytes, source: source, included: included, depth: 0)
+        return parts
+    }
+
+    /// The `#include` URLs of the user-data that `included` has nothing for yet, and whether each is `#include-once`.
+    public static func pendingIncludes(_ data: Data, maxBytes: Int, included: [String: Included]) -> [(url: String, once: Bool)] {
+        let parts = (try? split(data, maxBytes: maxBytes, source: "user-data", included: included)) ?? []
+        return parts.filter { includeTypes.contains($0.contentType) }.map { ($0.text, $0.contentType.contains("once")) }
+    }
+
+    private static func add(_ raw: Data, to parts: inout [UserDataPart], maxBytes: Int, source: String,
+                            included: [String: Included], depth: Int) throws(YAMLProblem) {
+        let data = depth > 0 && Gzip.isCompressed(raw) ? try Gzip.inflate(raw, maxInflatedSize: maxBytes) : raw
         var leaves: [(type: String, filename: String?, payload: Data)] = []
         if MIMEMessage.isMIME(data) {
             let message = try MIMEMessage.parse(data, source: source)
             leaves = try message.leaves(source: source).map { ($0.type, $0.filename, $0.body) }
         } else {
-            leaves = [(detect(data) ?? ownType, nil, data)]
+            leaves = [(detect(data) ?? (depth == 0 ? ownType : "text/x-not-multipart"), nil, data)]
         }
-        var parts: [UserDataPart] = []
         for leaf in leaves {
             var type = leaf.type
             var payload = leaf.payload
@@ -70,11 +97,59 @@ public enum UserDataParts {
                 for entry in try CloudConfigArchive.entries(payload, source: source) {
                     parts.append(UserDataPart(contentType: entry.type, filename: entry.filename ?? name(parts.count), payload: entry.payload))
                 }
-                continue
+            } else if includeTypes.contains(type) {
+                try include(payload, type: type, to: &parts, maxBytes: maxBytes, source: source, included: included, depth: depth)
+            } else {
+                parts.append(UserDataPart(contentType: type, filename: leaf.filename ?? name(parts.count), payload: payload))
             }
-            parts.append(UserDataPart(contentType: type, filename: leaf.filename ?? name(parts.count), payload: payload))
+            guard parts.count <= MIMEMessage.maxParts else {
+                throw YAMLProblem(source: source, mark: nil, message: "user-data has more than \(MIMEMessage.maxParts) parts")
+            }
         }
-        return parts
+    }
+
+    private static func include(_ payload: Data, type: String, to parts: inout [UserDataPart], maxBytes: Int, source: String,
+                                included: [String: Included], depth: Int) throws(YAMLProblem) {
+        for (url, once) in includeURLs(String(decoding: payload, as: UTF8.self)) {
+            switch included[url] {
+            case .body(let body)?:
+                guard depth < maxIncludeDepth else {
+                    throw YAMLProblem(source: source, mark: nil, message: "#include: included user-data nests deeper than \(maxIncludeDepth) levels")
+                }
+                try add(body, to: &parts, maxBytes: maxBytes, source: "\(source) (#include \(shown(url)))",
+                        included: included, depth: depth + 1)
+            case .failed(let reason)?:
+                throw YAMLProblem(source: source, mark: nil, message: "#include \(shown(url)): \(reason)")
+            case nil:
+                let kind = once ? "text/x-include-once-url" : "text/x-include-url"
+                parts.append(UserDataPart(contentType: kind, filename: name(parts.count), payload: Data(url.utf8)))
+            }
+        }
+    }
+
+    /// A URL for messages: without what may be a secret in it (a presigned query, a password).
+    static func shown(_ url: String) -> String { URL(string: url)?.redacted ?? "<url>" }
+
+    /// An include part's URLs as cloud-init's `_do_include` reads them: `#include` and
+    /// `#include-once` lines switch the mode (a URL may follow on the same line), other `#`
+    /// lines are comments, blank lines are skipped.
+    static func includeURLs(_ text: String) -> [(url: String, once: Bool)] {
+        var once = false
+        var urls: [(String, Bool)] = []
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+            var line = String(raw)
+            if line.lowercased().hasPrefix("#include-once") {
+                line = String(line.dropFirst("#include-once".count).drop { $0.isWhitespace })
+                once = true
+            } else if line.lowercased().hasPrefix("#include") {
+                line = String(line.dropFirst("#include".count).drop { $0.isWhitespace })
+                once = false
+            }
+            if line.hasPrefix("#") { continue }
+            let url = line.trimmingWhitespace(newlines: true)
+            if !url.isEmpty { urls.append((url, once)) }
+        }
+        return urls
     }
 
     /// cloud-init's name for the part at `index` that has none of its own.

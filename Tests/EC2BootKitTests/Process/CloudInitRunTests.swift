@@ -86,6 +86,39 @@ extension ProcessTier {
                 """)
         }
 
+        /// `#include` over HTTP: fetched by the fetch stage, once each, cached (0600) for the
+        /// actions stage and later runs; `#include-once` not fetched again; a failed include is
+        /// invalid user-data (exit 2), as cloud-init treats it.
+        @Test func includedUserDataIsFetchedCachedAndRun() async throws {
+            let (sim, root) = try serve(["one.yaml": "#cloud-config\nruncmd:\n  - echo one >> ROOT/order\n",
+                                         "two.sh": "#!/bin/sh\necho two >> ROOT/order\n"])
+            for file in ["one.yaml", "two.sh"] {
+                let text = try #require(TestEnv.read(root + "/served/" + file)).replacingOccurrences(of: "ROOT", with: root)
+                try TestEnv.write(text, to: root + "/served/" + file)
+            }
+            try TestEnv.write("#include\n\(sim.url)/files/one.yaml\n#include-once \(sim.url)/files/two.sh?token=s3cret\n",
+                              to: root + "/seed/user-data")
+            let result = try run(root)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(TestEnv.read(root + "/order") == "two\none\n", "scripts_user's order: the part, then runcmd")
+            #expect(TestEnv.mode(root + "/var/spool/ec2boot/user-data.included.json") == 0o600)
+            #expect(!result.stderr.contains("s3cret"), "a URL's query stays out of the log")
+            let validated = try tool(["validate", "--root", root])
+            #expect(validated.status == 0 && validated.stderr.contains("not fetched here"), "\(validated.stderr)")
+
+            // The next boot: one.yaml fetched again, two.sh (include-once) from the cache.
+            try FileManager.default.removeItem(atPath: root + "/served/two.sh")
+            #expect(try run(root).status == 0)
+            let counts = try await sim.stats().by_path
+            #expect(counts["/files/one.yaml"] == 2 && counts["/files/two.sh"] == 1, "\(counts)")
+
+            // An include that cannot be fetched: the user-data is invalid, and says which.
+            try TestEnv.write("#include\n\(sim.url)/files/missing.yaml\n", to: root + "/seed/user-data")
+            let missing = try run(root)
+            #expect(missing.status == 2)
+            #expect(missing.stderr.contains("#include \(sim.url)/files/missing.yaml: cannot fetch it"), "\(missing.stderr)")
+        }
+
         @Test func runcmdFailFastStopsAtTheFirstFailureAndSaysWhich() throws {
             let userData = """
                 #cloud-config

@@ -38,7 +38,19 @@ extension ProcessTier {
             ("script", Data("#!/bin/sh\necho hi\n".utf8)),
             ("boothook", Data("#cloud-boothook\n#!/bin/sh\necho early\n".utf8)),
             ("our own YAML", Data("facts:\n  role: web\n".utf8)),
-            ("cloud-config-archive (not handled)", Data("#cloud-config-archive\n- content: x\n".utf8)),
+            ("cloud-config-archive", Data("""
+                #cloud-config-archive
+                - type: text/cloud-config
+                  content: |
+                    #cloud-config
+                    runcmd: [a]
+                - "#!/bin/sh\\necho x"
+                - content: 'hello: 1'
+                  filename: named.yaml
+                - content: '#cloud-boothook\\necho early'
+                  type: text/plain
+
+                """.utf8)),
             ("multipart", mime([
                 ("Content-Type: text/cloud-config; charset=\"us-ascii\"\nContent-Disposition: attachment; filename=\"a.yaml\"",
                  "#cloud-config\npackages: [vim]"),
@@ -59,6 +71,28 @@ extension ProcessTier {
                 ("Content-Type: text/x-shellscript", "#!/bin/sh\necho after"),
             ])),
         ]
+
+        /// `#include` with file URLs, which both read without a network: the included
+        /// documents' parts (MIME, gzip, an include of an include) in place of the URL lines.
+        @Test func includedPartsAreCloudInits() throws {
+            let dir = try TestEnv.tempDir("includes")
+            try TestEnv.write("#cloud-config\nruncmd: [one]\n", to: dir + "/one.yaml")
+            try Self.gzip(Data("#!/bin/sh\necho two\n".utf8)).write(to: URL(fileURLWithPath: dir + "/two.gz"))
+            try Self.mime([("Content-Type: text/x-shellscript", "#!/bin/sh\necho three"),
+                           ("Content-Type: text/x-include-url", "file://\(dir)/one.yaml")]).write(to: URL(fileURLWithPath: dir + "/three.mime"))
+            let userData = Data("#include\n# a comment\n\nfile://\(dir)/one.yaml\n  file://\(dir)/two.gz  \n#include-once file://\(dir)/three.mime\n".utf8)
+            let theirs = try JSONSerialization.jsonObject(with: Data(try Self.ask("parts", userData: userData).utf8)) as! [[String: String]]
+            var included: [String: UserDataParts.Included] = [:]
+            while let next = UserDataParts.pendingIncludes(userData, maxBytes: 1 << 20, included: included).first {
+                included[next.url] = .body(try #require(FileManager.default.contents(atPath: String(next.url.dropFirst("file://".count)))))
+            }
+            #expect(included.count == 3)
+            let ours = try UserDataParts.split(userData, maxBytes: 1 << 20, source: "include", included: included)
+            #expect(ours.map(\.contentType) == theirs.map { $0["type"]! })
+            #expect(ours.map(\.filename) == theirs.map { $0["filename"]! })
+            #expect(ours.map(\.payload) == theirs.map { Data(base64Encoded: $0["payload"]!)! })
+            #expect(ours.count == 4, "one, two, three and one again: \(ours.map(\.text))")
+        }
 
         @Test func partsAreCloudInits() throws {
             for (name, userData) in Self.samples + [("gzip", try Self.gzip(Self.samples[0].1))] {
