@@ -49,7 +49,7 @@ public enum ActionPlan {
         var own: [PlannedAction] = []
         var problems: [YAMLProblem] = []
         for (index, entry) in userData.cloudActions.enumerated() {
-            do { cloud.append(try plan(entry.node, index: index, source: entry.source, keyPrefix: "", defaultFrequency: defaultFrequency)) } catch {
+            do { cloud.append(try plan(entry.node, index: index, source: entry.source, keyPrefix: entry.keyPrefix, defaultFrequency: defaultFrequency)) } catch {
                 problems.append(error)
             }
         }

@@ -11,6 +11,10 @@ enum CloudConfig {
         BootcmdAction.self, WriteFilesAction.self, HostnameAction.self, SSHKeysAction.self,
         PackagesAction.self, WriteFilesDeferredAction.self, RuncmdAction.self,
     ]
+    /// cloud-config keys given to our built-in actions, planned after write_files_deferred (as
+    /// cloud-init's final stage runs puppet, chef, mcollective after it).
+    static let mappings: [CloudConfigMapping] = [.puppet, .chef, .mcollective]
+    static let mappedAfter = WriteFilesDeferredAction.type
     /// Modules whose action runs after the user-data's scripts (cloud-init's scripts_user runs
     /// the part scripts, named part-NNN, before the one named runcmd).
     static let afterScripts: Set<String> = [RuncmdAction.type]
@@ -39,9 +43,10 @@ enum CloudConfig {
     }
 
     struct Planned {
-        var beforeScripts: [(node: Node, source: String)] = []
-        var afterScripts: [(node: Node, source: String)] = []
+        var beforeScripts: [CloudAction] = []
+        var afterScripts: [CloudAction] = []
         var unsupported: [YAMLProblem] = []
+        var problems: [YAMLProblem] = []
     }
 
     /// The modules' actions (`type:` and `frequency:` added to their keys), and the keys no module takes.
@@ -49,7 +54,7 @@ enum CloudConfig {
         var planned = Planned()
         guard !parts.isEmpty else { return planned }
         let merged = merge(parts)
-        let known = Set(modules.flatMap { $0.cloudConfigKeys }).union(mergeKeys)
+        let known = Set(modules.flatMap { $0.cloudConfigKeys } + mappings.map(\.key)).union(mergeKeys)
         for entry in merged where !known.contains(entry.key.string ?? "") {
             planned.unsupported.append(YAMLProblem(source: entry.source, mark: entry.key.mark,
                                                    message: "\(entry.key.string ?? "?"): not supported by ec2-boot-init; ignored"))
@@ -59,12 +64,36 @@ enum CloudConfig {
                 "\(entry.key.string ?? "?"): only cloud-init's default merge (dict(replace)+list()+str()) is supported; parts merged with it"))
         }
         for module in modules {
+            defer { if module.type == mappedAfter { planned.beforeScripts += mapped(merged, problems: &planned) } }
             let mine = merged.filter { module.cloudConfigKeys.contains($0.key.string ?? "") }
             guard let node = action(module, Node.Mapping(mine.map { ($0.key, $0.value) }), mark: mine.first?.key.mark) else { continue }
-            let entry = (node: node, source: mine.first?.source ?? parts[0].source)
+            let entry = CloudAction(node: node, source: mine.first?.source ?? parts[0].source)
             if afterScripts.contains(module.type) { planned.afterScripts.append(entry) } else { planned.beforeScripts.append(entry) }
         }
         return planned
+    }
+
+    /// The actions of `mappings` whose key is given; what does not map is reported as unsupported.
+    private static func mapped(_ merged: [(key: Node, value: Node, source: String)], problems planned: inout Planned) -> [CloudAction] {
+        var actions: [CloudAction] = []
+        for mapping in mappings {
+            guard let entry = merged.first(where: { $0.key.string == mapping.key }) else { continue }
+            guard case .mapping(let value) = entry.value else {
+                planned.problems.append(YAMLProblem(source: entry.source, mark: entry.key.mark,
+                                                    message: "\(mapping.key): expected a mapping, found \(YAMLDocument.kind(entry.value))"))
+                continue
+            }
+            let (params, unmapped) = mapping.translate(value)
+            for key in unmapped {
+                planned.unsupported.append(YAMLProblem(source: entry.source, mark: key.mark,
+                                                       message: "\(mapping.key).\(key.string ?? "?"): not supported by ec2-boot-init's \(mapping.type); ignored"))
+            }
+            // cloud-init runs these once per instance (chef on every boot, but only to run it again: ours is a first boot).
+            let pairs: [(Node, Node)] = [("type", .scalar(.init(mapping.type))), ("frequency", "per-instance")] + params
+            actions.append(CloudAction(node: .mapping(Node.Mapping(pairs, .implicit, .block, entry.key.mark)), source: entry.source,
+                                       keyPrefix: mapping.key + "."))
+        }
+        return actions
     }
 
     /// The module's action: its keys, adapted, with `type:` and `frequency:`; nil when it has nothing to do.

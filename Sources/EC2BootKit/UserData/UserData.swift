@@ -1,6 +1,14 @@
 import Foundation
 import Yams
 
+/// An action from cloud-init's formats: its mapping (with `type:`), how its problems name its
+/// part, and what its keys are under (`puppet.` for a mapped one, nothing for a module's own keys).
+public struct CloudAction {
+    public let node: Node
+    public let source: String
+    public var keyPrefix = ""
+}
+
 /// User-data, in every format cloud-init reads (MIME multipart, `#cloud-config`, `#!` scripts,
 /// boothooks, per-boot/instance/once scripts; gzip) and in the Ruby tool's own: a YAML mapping
 /// with `facts` (a mapping, written in order), `write_ec2_facts` and `actions` (a list of
@@ -23,7 +31,7 @@ public struct UserData {
     public var actions: [Node] = []
     /// Actions from cloud-init's formats (cloud-config modules, scripts), in cloud-init's order,
     /// with how their problems name their part; they run before `actions`.
-    public var cloudActions: [(node: Node, source: String)] = []
+    public var cloudActions: [CloudAction] = []
     /// The parts, in order (type and file name), for `validate` and the log.
     public var parts: [UserDataPart] = []
     /// Parts nobody here handles: passed over, each said once in the log.

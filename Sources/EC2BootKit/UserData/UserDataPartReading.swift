@@ -14,8 +14,8 @@ extension UserData {
 
     mutating func readParts(multipart: Bool, source: String, limits: UserDataSettings) {
         var cloudConfig: [CloudConfig.Part] = []
-        var boothooks: [(node: Node, source: String)] = []
-        var scripts: [[(node: Node, source: String)]] = Self.scriptTypes.map { _ in [] }
+        var boothooks: [CloudAction] = []
+        var scripts: [[CloudAction]] = Self.scriptTypes.map { _ in [] }
         for part in parts {
             let label = multipart ? "\(source) (\(part.filename))" : source
             switch part.contentType {
@@ -24,11 +24,11 @@ extension UserData {
             case "text/cloud-config":
                 if let mapping = readCloudConfig(part, source: label, limits: limits) { cloudConfig.append(CloudConfig.Part(mapping: mapping, source: label)) }
             case "text/cloud-boothook":
-                boothooks.append((Self.script(part, frequency: .perBoot, once: false), label))
+                boothooks.append(CloudAction(node: Self.script(part, frequency: .perBoot, once: false), source: label))
             case let type where Self.scriptTypes.contains { $0.type == type }:
                 let kind = Self.scriptTypes.firstIndex { $0.type == type }!
                 let (_, frequency, once) = Self.scriptTypes[kind]
-                scripts[kind].append((Self.script(part, frequency: frequency, once: once), label))
+                scripts[kind].append(CloudAction(node: Self.script(part, frequency: frequency, once: once), source: label))
             case let type where UserDataParts.includeTypes.contains(type):
                 passedOver.append("#include \(UserDataParts.shown(part.text)): not fetched here (a boot's fetch stage fetches it)")
             default:
@@ -39,6 +39,7 @@ extension UserData {
         if case .empty = content, cloudConfig.count + boothooks.count + scripts.joined().count > 0 { content = .cloudInit }
         let planned = CloudConfig.plan(cloudConfig)
         unsupported = planned.unsupported
+        problems += planned.problems
         cloudActions = boothooks + planned.beforeScripts + scripts.joined() + planned.afterScripts
     }
 

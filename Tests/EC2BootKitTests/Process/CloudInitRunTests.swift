@@ -119,6 +119,55 @@ extension ProcessTier {
             #expect(missing.stderr.contains("#include \(sim.url)/files/missing.yaml: cannot fetch it"), "\(missing.stderr)")
         }
 
+        /// cloud-config's puppet, chef and mcollective become our built-in actions, cloud-init's
+        /// key names read; what has no equivalent is a warning with its line.
+        @Test func puppetChefAndMCollectiveMapOntoTheBuiltIns() throws {
+            let root = try seededRoot("""
+                #cloud-config
+                puppet:
+                  install: false
+                  conf:
+                    agent:
+                      server: puppet.example.com
+                      certname: "%i"
+                    main:
+                      logdir: /var/log/puppet
+                  collection: puppet7
+                chef:
+                  server_url: https://chef.example.com/organizations/acme
+                  validation_name: acme-validator
+                  validation_cert: |
+                    -----BEGIN RSA PRIVATE KEY-----
+                    abc
+                    -----END RSA PRIVATE KEY-----
+                  run_list: ["recipe[base]"]
+                  chef_license: accept
+                mcollective:
+                  conf:
+                    connector: activemq
+                    securityprovider: psk
+                    plugin.psk: s3cret
+                    plugin.activemq.pool.size: 1
+                    plugin.activemq.pool.1.host: broker.example.com
+                    public-cert: abc
+                """)
+            let checked = try tool(["validate", "--root", root, root + "/seed/user-data"])
+            #expect(checked.status == 0 && checked.stdout.contains("4 actions"), "\(checked.stdout)\(checked.stderr)")
+            for warning in ["10:3: warning: puppet.collection: not supported", "19:3: warning: chef.chef_license: not supported",
+                            "27:5: warning: mcollective.public-cert: not supported"] {
+                #expect(checked.stderr.contains(warning), "\(warning): \(checked.stderr)")
+            }
+            let result = try run(root)
+            #expect(result.status == 0, "\(result.stderr)")
+            let puppet = TestEnv.read(root + "/etc/puppet/puppet.conf") ?? ""
+            #expect(puppet.contains("server = puppet.example.com") && puppet.contains("certname = i-1") && puppet.contains("logdir = /var/log/puppet"), "\(puppet)")
+            #expect(!result.stderr.contains("puppet agent"), "cloud-init runs no agent without exec: true")
+            #expect(TestEnv.read(root + "/etc/chef/client.rb")?.contains("chef_server_url \"https://chef.example.com/organizations/acme\"") == true)
+            #expect(TestEnv.read(root + "/etc/chef/validation.pem")?.hasPrefix("-----BEGIN RSA PRIVATE KEY-----\nabc") == true)
+            let server = TestEnv.read(root + "/etc/mcollective/server.cfg") ?? ""
+            #expect(server.contains("plugin.activemq.pool.1.host = broker.example.com") && server.contains("plugin.psk = s3cret"), "\(server)")
+        }
+
         @Test func runcmdFailFastStopsAtTheFirstFailureAndSaysWhich() throws {
             let userData = """
                 #cloud-config
