@@ -168,6 +168,34 @@ extension ProcessTier {
             #expect(server.contains("plugin.activemq.pool.1.host = broker.example.com") && server.contains("plugin.psk = s3cret"), "\(server)")
         }
 
+        /// write_files' `source` (newer cloud-init's): fetched with the download bounds; when it
+        /// cannot be fetched, `content` is written instead, and without content the entry is skipped.
+        @Test func writeFilesSourceIsFetchedAndFallsBackToContent() async throws {
+            let (sim, root) = try serve(["app.conf": "from the server\n"])
+            try TestEnv.write("""
+                #cloud-config
+                write_files:
+                  - path: /etc/app.conf
+                    source:
+                      uri: \(sim.url)/files/app.conf
+                      headers:
+                        X-Token: abc
+                    permissions: '0600'
+                  - path: /etc/fallback.conf
+                    source: {uri: \(sim.url)/files/missing.conf}
+                    content: the fallback
+                  - path: /etc/nothing.conf
+                    source: {uri: \(sim.url)/files/missing.conf}
+                """, to: root + "/seed/user-data")
+            let result = try run(root)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(TestEnv.read(root + "/etc/app.conf") == "from the server\n" && TestEnv.mode(root + "/etc/app.conf") == 0o600)
+            #expect(TestEnv.read(root + "/etc/fallback.conf") == "the fallback")
+            #expect(!FileManager.default.fileExists(atPath: root + "/etc/nothing.conf"))
+            #expect(result.stderr.contains("write_files[2]: cannot fetch its source"), "\(result.stderr)")
+            #expect(try await sim.stats().by_path["/files/app.conf"] == 1)
+        }
+
         @Test func runcmdFailFastStopsAtTheFirstFailureAndSaysWhich() throws {
             let userData = """
                 #cloud-config
