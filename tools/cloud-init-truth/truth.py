@@ -18,17 +18,22 @@ from cloudinit.handlers.cloud_config import CloudConfigPartHandler
 from cloudinit.user_data import UserDataProcessor
 
 
-def parts(blob):
+def walk(blob):
+    """(content type, filename, payload, headers) of each part, as cloud-init's handlers get them."""
     tmp = tempfile.mkdtemp(prefix="truth-")
     paths = helpers.Paths({"cloud_dir": tmp, "run_dir": tmp + "/run"})
     message = UserDataProcessor(paths).process(blob)
     found = []
+    handlers.walk(message, lambda _data, filename, payload, headers: found.append(
+        (headers["Content-Type"], filename, payload, dict(headers))), None)
+    return found
 
-    def seen(_data, filename, payload, headers):
+
+def parts(blob):
+    found = []
+    for ctype, filename, payload, _headers in walk(blob):
         data = payload if isinstance(payload, bytes) else payload.encode("utf-8", "surrogateescape")
-        found.append({"type": headers["Content-Type"], "filename": filename, "payload": base64.b64encode(data).decode()})
-
-    handlers.walk(message, seen, None)
+        found.append({"type": ctype, "filename": filename, "payload": base64.b64encode(data).decode()})
     return found
 
 
@@ -37,10 +42,9 @@ def merged(blob):
     paths = helpers.Paths({"cloud_dir": tmp, "run_dir": tmp + "/run"})
     handler = CloudConfigPartHandler(paths)
     handler.handle_part(None, handlers.CONTENT_START, None, None, None, None)
-    for part in parts(blob):
-        if part["type"] == "text/cloud-config":
-            payload = base64.b64decode(part["payload"]).decode()
-            handler.handle_part(None, part["type"], part["filename"], payload, None, {})
+    for ctype, filename, payload, headers in walk(blob):
+        if ctype == "text/cloud-config":
+            handler.handle_part(None, ctype, filename, payload, None, headers)
     return handler.cloud_buf or {}
 
 

@@ -1,7 +1,8 @@
 import Yams
 
-/// `#cloud-config` parts: merged as cloud-init merges them by default (`dict(replace)`: a later
-/// part's top-level key replaces an earlier one's), then turned into the actions of the modules
+/// `#cloud-config` parts: merged as cloud-init merges them (by default `dict(replace)`: a later
+/// part's top-level key replaces an earlier one's; `merge_how` and `Merge-Type` as cloud-init
+/// reads them, see `CloudConfigMerge`), then turned into the actions of the modules
 /// we implement, in cloud-init's order; every other key is reported, never silently dropped.
 enum CloudConfig {
     /// The modules, in the order cloud-init's stages run them (init: bootcmd, write_files,
@@ -18,28 +19,40 @@ enum CloudConfig {
     /// Modules whose action runs after the user-data's scripts (cloud-init's scripts_user runs
     /// the part scripts, named part-NNN, before the one named runcmd).
     static let afterScripts: Set<String> = [RuncmdAction.type]
-    /// Keys that are about merging, read by the merge itself.
+    /// Keys that are about merging, read by the merge itself (`merge_type` stays when `merge_how` is there, as in cloud-init).
     static let mergeKeys: Set<String> = ["merge_how", "merge_type"]
 
-    /// One part's mapping, and how its problems name it.
+    /// One part's mapping, how its problems name it, and its `Merge-Type` header.
     struct Part {
         let mapping: Node.Mapping
         let source: String
+        var mergeHeader: String?
     }
 
-    /// The merged document: each top-level key with its value and the part it came from.
-    static func merge(_ parts: [Part]) -> [(key: Node, value: Node, source: String)] {
-        var merged: [(key: Node, value: Node, source: String)] = []
+    /// The merged document, as cloud-init's cloud-config handler merges the parts in order
+    /// (`CloudConfigMerge`): each top-level key with its value and the last part that changed it.
+    static func merge(_ parts: [Part]) throws(YAMLProblem) -> [(key: Node, value: Node, source: String)] {
+        var buffer = Node.Mapping([])
+        var sources: [Node: String] = [:]
         for part in parts {
-            for (key, value) in part.mapping {
-                if let index = merged.firstIndex(where: { $0.key.string == key.string }) {
-                    merged[index] = (key, value, part.source)
-                } else {
-                    merged.append((key, value, part.source))
+            var mapping = part.mapping
+            var mergers: [CloudConfigMerge.Merger] = []
+            do {
+                // As cloud-init: merge_how is taken out, else merge_type; then the header's.
+                if let how = mapping["merge_how"] ?? mapping["merge_type"] {
+                    mapping[mapping["merge_how"] != nil ? "merge_how" : "merge_type"] = nil
+                    mergers = try CloudConfigMerge.parse(how)
                 }
+                if let header = part.mergeHeader { mergers += try CloudConfigMerge.parse(header) }
+            } catch {
+                throw YAMLProblem(source: part.source, mark: mapping.mark, message: "merge_how: \(error)")
             }
+            let merger = mergers.isEmpty ? CloudConfigMerge.standard : CloudConfigMerge(mergers: mergers)
+            let before = buffer
+            buffer = merger.merge(.mapping(buffer), .mapping(mapping)).mapping ?? buffer
+            for (key, value) in buffer where before[key] != value { sources[key] = part.source }
         }
-        return merged
+        return buffer.map { ($0.key, $0.value, sources[$0.key] ?? parts[0].source) }
     }
 
     struct Planned {
@@ -53,15 +66,15 @@ enum CloudConfig {
     static func plan(_ parts: [Part]) -> Planned {
         var planned = Planned()
         guard !parts.isEmpty else { return planned }
-        let merged = merge(parts)
+        let merged: [(key: Node, value: Node, source: String)]
+        do { merged = try merge(parts) } catch {
+            planned.problems.append(error)
+            return planned
+        }
         let known = Set(modules.flatMap { $0.cloudConfigKeys } + mappings.map(\.key)).union(mergeKeys)
         for entry in merged where !known.contains(entry.key.string ?? "") {
             planned.unsupported.append(YAMLProblem(source: entry.source, mark: entry.key.mark,
-                                                   message: "\(entry.key.string ?? "?"): not supported by ec2-boot-init; ignored"))
-        }
-        for entry in merged where mergeKeys.contains(entry.key.string ?? "") {
-            planned.unsupported.append(YAMLProblem(source: entry.source, mark: entry.key.mark, message:
-                "\(entry.key.string ?? "?"): only cloud-init's default merge (dict(replace)+list()+str()) is supported; parts merged with it"))
+                                                   message: "\(entry.key.string ?? "?") is not supported by ec2-boot-init; ignored"))
         }
         for module in modules {
             defer { if module.type == mappedAfter { planned.beforeScripts += mapped(merged, problems: &planned) } }
@@ -86,7 +99,7 @@ enum CloudConfig {
             let (params, unmapped) = mapping.translate(value)
             for key in unmapped {
                 planned.unsupported.append(YAMLProblem(source: entry.source, mark: key.mark,
-                                                       message: "\(mapping.key).\(key.string ?? "?"): not supported by ec2-boot-init's \(mapping.type); ignored"))
+                                                       message: "\(mapping.key).\(key.string ?? "?") is not supported by ec2-boot-init's \(mapping.type); ignored"))
             }
             // cloud-init runs these once per instance (chef on every boot, but only to run it again: ours is a first boot).
             let pairs: [(Node, Node)] = [("type", .scalar(.init(mapping.type))), ("frequency", "per-instance")] + params

@@ -15,10 +15,12 @@ enum IncludeFetcher {
             guard let inflated = try? Gzip.inflate(userData, maxInflatedSize: maxBytes) else { return }
             userData = inflated
         }
+        // Most user-data includes nothing: one scan, instead of splitting it a second time.
+        guard userData.range(of: Data("nclude".utf8)) != nil || userData.range(of: Data("NCLUDE".utf8)) != nil else { return }
         var included: [String: UserDataParts.Included] = [:]
         let policy = config.imds.downloadPolicy(deadline: 60)
         let deadline = Deadline(seconds: policy.deadline)
-        let download = Download(config: config, maxConnections: 4, metadataRegion: data.metadata.region, logger: logger)
+        var client: Download?  // made for the first URL: a boot without includes never loads libcurl
         for _ in 0...UserDataParts.maxIncludeDepth {
             var pending: [(url: String, once: Bool)] = []
             for entry in UserDataParts.pendingIncludes(userData, maxBytes: maxBytes, included: included)
@@ -33,6 +35,8 @@ enum IncludeFetcher {
                     included[entry.url] = earlier
                 }
             }
+            let download = client ?? Download(config: config, maxConnections: 4, metadataRegion: data.metadata.region, logger: logger)
+            client = download
             let results = await withTaskGroup(of: (String, UserDataParts.Included).self) { group in
                 for entry in pending where included[entry.url] == nil {
                     group.addTask { (entry.url, await get(entry.url, download: download, policy: policy, deadline: deadline, config: config, logger: logger)) }

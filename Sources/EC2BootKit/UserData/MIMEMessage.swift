@@ -30,8 +30,10 @@ struct MIMEMessage {
                 headers[headers.count - 1].1 += " " + text.trimmingWhitespace()
                 continue
             }
-            guard let colon = text.firstIndex(of: ":") else {
-                // Python's email parser takes the rest as the body; so do we.
+            // A header is a name of printable characters (no space, no colon) and a colon; any
+            // other line starts the body, as Python's email parser reads it (cloud-init's reader).
+            guard let colon = text.firstIndex(of: ":"),
+                  text[..<colon].unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }) else {
                 position = start
                 break
             }
@@ -77,13 +79,15 @@ struct MIMEMessage {
         let type: String
         let filename: String?
         let body: Data
+        /// Its `Merge-Type` (or `X-Merge-Type`) header: how a cloud-config part merges.
+        var mergeType: String?
     }
 
     /// The message's leaves in order, bodies decoded.
     func leaves(source: String, depth: Int = 0) throws(YAMLProblem) -> [Leaf] {
         guard contentType.hasPrefix("multipart/") else {
             let filename = parameter("filename", of: "content-disposition") ?? parameter("name", of: "content-type")
-            return [Leaf(type: contentType, filename: filename, body: decodedBody)]
+            return [Leaf(type: contentType, filename: filename, body: decodedBody, mergeType: header("merge-type") ?? header("x-merge-type"))]
         }
         guard depth < Self.maxDepth else {
             throw YAMLProblem(source: source, mark: nil, message: "MIME user-data nests deeper than \(Self.maxDepth) levels")

@@ -17,12 +17,12 @@ extension UserData {
         var boothooks: [CloudAction] = []
         var scripts: [[CloudAction]] = Self.scriptTypes.map { _ in [] }
         for part in parts {
-            let label = multipart ? "\(source) (\(part.filename))" : source
+            let label = multipart || parts.count > 1 ? "\(source) (\(part.filename))" : source
             switch part.contentType {
             case UserDataParts.ownType, "text/x-not-multipart":
                 readOwn(part, source: label, limits: limits)
             case "text/cloud-config":
-                if let mapping = readCloudConfig(part, source: label, limits: limits) { cloudConfig.append(CloudConfig.Part(mapping: mapping, source: label)) }
+                if let mapping = readCloudConfig(part, source: label, limits: limits) { cloudConfig.append(CloudConfig.Part(mapping: mapping, source: label, mergeHeader: part.mergeType)) }
             case "text/cloud-boothook":
                 boothooks.append(CloudAction(node: Self.script(part, frequency: .perBoot, once: false), source: label))
             case let type where Self.scriptTypes.contains { $0.type == type }:
@@ -36,7 +36,7 @@ extension UserData {
             }
         }
         if parts.count == 1, parts[0].contentType == "text/x-shellscript" { content = .script(parts[0].text) }
-        if case .empty = content, cloudConfig.count + boothooks.count + scripts.joined().count > 0 { content = .cloudInit }
+        if case .empty = content, !parts.isEmpty { content = .cloudInit }
         let planned = CloudConfig.plan(cloudConfig)
         unsupported = planned.unsupported
         problems += planned.problems

@@ -8,6 +8,8 @@ public struct UserDataPart: Sendable, Equatable {
     /// The part's file name (its Content-Disposition's, else `part-001`, … as cloud-init names them).
     public var filename: String
     public var payload: Data
+    /// A MIME part's `Merge-Type` header (how a cloud-config part merges into the ones before it).
+    public var mergeType: String?
 
     public var text: String { String(decoding: payload, as: UTF8.self) }
 }
@@ -78,12 +80,12 @@ public enum UserDataParts {
     private static func add(_ raw: Data, to parts: inout [UserDataPart], maxBytes: Int, source: String,
                             included: [String: Included], depth: Int) throws(YAMLProblem) {
         let data = depth > 0 && Gzip.isCompressed(raw) ? try Gzip.inflate(raw, maxInflatedSize: maxBytes) : raw
-        var leaves: [(type: String, filename: String?, payload: Data)] = []
+        var leaves: [(type: String, filename: String?, payload: Data, mergeType: String?)] = []
         if MIMEMessage.isMIME(data) {
             let message = try MIMEMessage.parse(data, source: source)
-            leaves = try message.leaves(source: source).map { ($0.type, $0.filename, $0.body) }
+            leaves = try message.leaves(source: source).map { ($0.type, $0.filename, $0.body, $0.mergeType) }
         } else {
-            leaves = [(detect(data) ?? (depth == 0 ? ownType : "text/x-not-multipart"), nil, data)]
+            leaves = [(detect(data) ?? (depth == 0 ? ownType : "text/x-not-multipart"), nil, data, nil)]
         }
         for leaf in leaves {
             var type = leaf.type
@@ -100,7 +102,8 @@ public enum UserDataParts {
             } else if includeTypes.contains(type) {
                 try include(payload, type: type, to: &parts, maxBytes: maxBytes, source: source, included: included, depth: depth)
             } else {
-                parts.append(UserDataPart(contentType: type, filename: leaf.filename ?? name(parts.count), payload: payload))
+                parts.append(UserDataPart(contentType: type, filename: leaf.filename ?? name(parts.count), payload: payload,
+                                          mergeType: leaf.mergeType))
             }
             guard parts.count <= MIMEMessage.maxParts else {
                 throw YAMLProblem(source: source, mark: nil, message: "user-data has more than \(MIMEMessage.maxParts) parts")

@@ -65,6 +65,20 @@ extension ProcessTier {
                 ("Content-Type: text/cloud-config\nContent-Transfer-Encoding: quoted-printable", "#cloud-config\nhostname: q=3Dp\nfqdn: =\nlong"),
                 ("Content-Type: text/x-shellscript; charset=\"utf-8\"", "#!/bin/sh\r\necho crlf\r"),
             ])),
+            ("headers running into the body", Data("""
+                Content-Type: multipart/mixed; boundary="==B=="
+                MIME-Version: 1.0
+
+                --==B==
+                Content-Type: text/cloud-boothook; charset="us-ascii"
+                #!/bin/bash
+                echo boot
+                --==B==
+                Content-Type: text/x-shellscript
+                echo it: is a body line
+                --==B==--
+
+                """.utf8)),
             ("nested multipart", mime([
                 ("Content-Type: multipart/alternative; boundary=\"inner\"",
                  "--inner\nContent-Type: text/cloud-config\n\n#cloud-config\nruncmd: [date]\n--inner--"),
@@ -143,11 +157,44 @@ extension ProcessTier {
                 let node = try #require(try Yams.compose(yaml: part.text))
                 parts.append(CloudConfig.Part(mapping: try #require(node.mapping), source: part.filename))
             }
-            let merged = CloudConfig.merge(parts)
+            let merged = try CloudConfig.merge(parts)
             #expect(merged.map { $0.key.string! } == ["runcmd", "hostname", "write_files", "packages"])
             #expect(Set(merged.map { $0.key.string! }) == Set(theirs.keys))
             #expect(merged.first { $0.key.string == "runcmd" }?.source == "part-002", "the later part's list replaces the earlier")
             #expect((theirs["runcmd"] as? [Any])?.count == 4)
+        }
+
+        /// merge_how (a string or a list) and Merge-Type headers, each strategy of cloud-init's
+        /// mergers, against what cloud-init's handler merges.
+        @Test(arguments: [
+            ("", ""),
+            ("merge_how: 'list(append)+dict(recurse_array)+str()'\n", ""),
+            ("merge_how: 'dict(recurse_array,no_replace)+list(append)+str(append)'\n", ""),
+            ("merge_type: 'list(prepend)+dict(no_replace,recurse_list)+str()'\n", ""),
+            ("merge_how:\n  - name: list\n    settings: [append]\n  - name: dict\n    settings: [no_replace, recurse_list]\n", ""),
+            ("", "X-Merge-Type: list(append)+dict(recurse_list)+str()\n"),
+            ("", "Merge-Type: dict(no_replace)+list(no_replace)\n"),
+            ("merge_how: 'dict(replace,allow_delete)+list()'\n", ""),
+            ("merge_how: 'list(replace,recurse_dict)+dict(recurse_array)+str()'\n", ""),
+        ]) func mergeStrategiesAreCloudInits(how: String, header: String) throws {
+            let first = "#cloud-config\nruncmd: [one, two, three]\nwrite_files: [{path: /a, content: a}]\nhostname: first\n"
+                + "puppet:\n  conf: {agent: {server: a, certname: x}}\n  install: true\nbootcmd: [b1]\ncount: 1\n"
+            let second = "#cloud-config\n" + how + "runcmd: [four]\nwrite_files: [{path: /b, content: b}]\nhostname: second\n"
+                + "puppet:\n  conf: {agent: {server: b}}\n  version: '7'\nbootcmd: ~\ncount: 2\npackages: [vim]\n"
+            let userData = Data(("Content-Type: multipart/mixed; boundary=\"B\"\nMIME-Version: 1.0\n\n--B\nContent-Type: text/cloud-config\n\n"
+                                 + first + "\n--B\nContent-Type: text/cloud-config\n" + header + "\n" + second + "\n--B--\n").utf8)
+            let theirs = try JSONSerialization.jsonObject(with: Data(try Self.ask("merged", userData: userData).utf8))
+            let parsed = UserData.parse(userData, limits: UserDataSettings())
+            var parts: [CloudConfig.Part] = []
+            for part in parsed.parts {
+                let node = try #require(try Yams.compose(yaml: part.text))
+                parts.append(CloudConfig.Part(mapping: try #require(node.mapping), source: part.filename, mergeHeader: part.mergeType))
+            }
+            let merged = try CloudConfig.merge(parts)
+            let ours = Node.Mapping(merged.map { ($0.key, $0.value) })
+            let encode = { (value: Any) in try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) }
+            #expect(String(decoding: try encode(UserData.json(.mapping(ours))), as: UTF8.self)
+                    == String(decoding: try encode(theirs), as: UTF8.self), "\(how)\(header)")
         }
 
         @Test func runcmdScriptIsCloudInitsByteForByte() throws {
@@ -182,6 +229,13 @@ extension ProcessTier {
                 content: QjY0Cg==
                 permissions: '0600'
                 owner: nobody:nogroup
+              - path: /etc/wf/shortened
+                encoding: b64
+                content: CiMgVGhpcyBmaWxlIGNvbnRyb2xzIHRoZSBzdGF0ZSBvZiBTRUxpbnV4...
+              - path: /etc/wf/shortened-binary
+                content: !!binary |
+                  f0VMRgIBAQAAAAAAAAAAAAIAPgABAAAAwARAAAAAAABAAAAAAAAAAJAVAAAAAAAAAAAAAEAAOAAI
+                  ....
               - path: /etc/wf/base64
                 encoding: base64
                 content: QjY0Cg==
@@ -233,7 +287,7 @@ extension ProcessTier {
             _ = try Self.ask("write-files", userData: Data(Self.writeFiles.utf8), [truthRoot])
             let ours = try Self.tree(root + "/etc/wf")
             let theirs = try Self.tree(truthRoot + "/etc/wf")
-            #expect(ours.count == 15 && theirs.count == 15, "\(ours.keys.sorted()) \(theirs.keys.sorted())")
+            #expect(ours.count == 17 && theirs.count == 17, "\(ours.keys.sorted()) \(theirs.keys.sorted())")
             for (path, file) in theirs.sorted(by: { $0.key < $1.key }) {
                 #expect(ours[path] == file, "\(path)")
             }

@@ -80,15 +80,36 @@ enum FileWriting {
         var data = Data(content.utf8)
         for step in steps {
             if step == "base64" {
-                guard let decoded = Data(base64Encoded: String(decoding: data, as: UTF8.self).filter { !$0.isWhitespace }) else {
-                    throw Undecodable(description: "content is not base64")
-                }
+                guard let decoded = lenientBase64(data) else { throw Undecodable(description: "content is not base64 (incorrect padding)") }
                 data = decoded
             } else {
                 do { data = try Gzip.inflate(data, maxInflatedSize: 64 << 20) } catch { throw Undecodable(description: error.message) }
             }
         }
         return data
+    }
+
+    /// Python's `base64.b64decode` (what cloud-init uses): characters outside the alphabet are
+    /// dropped (the `...` of a shortened example, line breaks); a last partial group needs its `=`.
+    static func lenientBase64(_ data: Data) -> Data? {
+        var text = ""
+        var padding = 0
+        for byte in data {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "+"), UInt8(ascii: "/"):
+                text.unicodeScalars.append(Unicode.Scalar(byte))
+            case UInt8(ascii: "="): padding += 1
+            default: continue
+            }
+        }
+        switch text.count % 4 {
+        case 0: break
+        case 2 where padding >= 2: text += "=="
+        case 3 where padding >= 1: text += "="
+        default: return nil
+        }
+        return Data(base64Encoded: text)
     }
 
     /// cloud-init's `decode_perms`: a number as it is, text as octal (`'0644'`, `'0o644'`);

@@ -49,7 +49,8 @@ public struct HostnameAction: CloudConfigModule {
         let (hostname, fqdn) = names(params, metadata: context.run.metadata)
         let paths = context.run.paths
         do {
-            if params.preserve_hostname?.value != true && (params.hostname != nil || params.fqdn != nil) {
+            // As cloud-init: the names given, else the metadata's (local-hostname), unless preserved.
+            if params.preserve_hostname?.value != true {
                 let chosen = params.prefer_fqdn_over_hostname?.value == true ? fqdn : hostname
                 try AtomicFile.write(chosen + "\n", to: paths.host("/etc/hostname"), mode: 0o644)
                 if paths.root == "/", let error = await SystemCommand.run(["hostname", chosen], context: context) {
