@@ -181,6 +181,27 @@ extension ProcessTier {
             #expect(refused.status == 2 && refused.stderr.contains("actions[0].genconfig: unknown key"), "\(refused.stderr)")
         }
 
+        /// The Ruby era's `:mcollective` with only `:master:`: valid (connector activemq, as the
+        /// package's server.cfg); its pre-shared key is server.cfg's own, never a placeholder.
+        @Test func theRubyToolsMCollectiveMasterAloneKeepsServerCfgsKey() throws {
+            let userData = "---\n:facts:\n  foo: bar\n:actions:\n- :type: :mcollective\n  :master: mcollective.your.net\n"
+            for (name, existing, ok) in [("none", nil, false), ("placeholder", "plugin.psk = unset\n", false),
+                                         ("real", "securityprovider = psk\nplugin.psk = a-Real-Key\n", true)] as [(String, String?, Bool)] {
+                let root = try seeded(userData, name: "mco-\(name)")
+                #expect(try tool(["validate", "--root", root, root + "/seed/user-data"]).status == 0)
+                if let existing { try TestEnv.write(existing, to: root + "/etc/mcollective/server.cfg") }
+                let result = try run(root)
+                #expect(result.status == (ok ? 0 : 1), "\(name): \(result.stderr)")
+                let server = TestEnv.read(root + "/etc/mcollective/server.cfg") ?? ""
+                if ok {
+                    #expect(server.contains("plugin.activemq.pool.1.host = mcollective.your.net") && server.contains("plugin.psk = a-Real-Key"), "\(server)")
+                } else {
+                    #expect(result.stderr.contains("no pre-shared key: give the psk parameter, or set plugin.psk in"), "\(result.stderr)")
+                    #expect(!server.contains("mcollective.your.net"), "nothing written")
+                }
+            }
+        }
+
         @Test func perBootActionsRunEveryBootAfterThePerInstanceOnesEvenAfterAnInterruption() throws {
             let root = try seeded("""
                 actions:

@@ -414,7 +414,7 @@ extension ProcessTier {
                   - type: mcollective
                     connector: activemq
                     host: stomp
-                    securityprovider: psk
+                    psk: ""
                   - type: mcollective
                     connector: activemq
                     host: stomp
@@ -450,7 +450,7 @@ extension ProcessTier {
             #expect(result.status == 2)
             let expected = [
                 ":3:5: actions[0].connector: expected one of activemq, rabbitmq",
-                ":4:5: actions[1].psk: missing (required)",
+                ":7:5: actions[1].psk: expected a pre-shared key, not nothing",
                 ":12:5: actions[2].identity: must match ^[\\w.-]+$",
                 ":15:5: actions[3].certname: unknown %q",
                 ":16:5: actions[4].server: missing (required)",

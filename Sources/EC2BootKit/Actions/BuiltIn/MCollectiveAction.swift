@@ -14,7 +14,7 @@ public struct MCollectiveAction: Action {
         password: mco-Secret-1
         psk: psk-Secret-2
         """, aliases: ["master": "host"], [
-            .required("connector", .choice(Connector.self), "the middleware plugin"),
+            .optional("connector", .choice(Connector.self), default: "activemq", "the middleware plugin (MCollective's packaged server.cfg's)"),
             .optional("hosts", .mappings, "the broker pool: each {host, port, user, password, ssl: {ca, cert, key, fallback}}"),
             .optional("host", .string, "a single broker, instead of hosts"),
             .optional("port", .number, default: "61613", "the single broker's STOMP port"),
@@ -24,7 +24,7 @@ public struct MCollectiveAction: Action {
             .optional("collectives", .strings, default: "[mcollective]", "the collectives this node is in"),
             .optional("main_collective", .string, default: "the first collective", "one of collectives"),
             .optional("securityprovider", .choice(Security.self), default: "psk", "how messages are signed"),
-            .optional("psk", .string, secret: true, "the pre-shared key; required with securityprovider psk"),
+            .optional("psk", .string, secret: true, "the pre-shared key; with securityprovider psk, absent: server.cfg's own, unless it is a placeholder"),
             .optional("identity", .string, default: "%f", "the node's identity (%i %h %f %r %z templates); must match ^[\\w.-]+$"),
             .optional("registration", .choice(Registration.self), default: "none", "the registration agent"),
             .optional("registerinterval", .number, "seconds between registrations"),
@@ -127,7 +127,7 @@ public struct MCollectiveAction: Action {
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            connector = try c.choice(.connector) ?? { throw DecodingError.keyNotFound(CodingKeys.connector, .init(codingPath: c.codingPath, debugDescription: "")) }()
+            connector = try c.choice(.connector) ?? .activemq
             if let list = try c.decodeIfPresent([Host].self, forKey: .hosts) {
                 guard !list.isEmpty, !c.contains(.host) else {
                     throw DecodingError.dataCorruptedError(forKey: .hosts, in: c, debugDescription:
@@ -149,8 +149,8 @@ public struct MCollectiveAction: Action {
             }
             securityProvider = try c.choice(.securityProvider) ?? securityProvider
             psk = try c.line(.psk)
-            if securityProvider == .psk && (psk ?? "").isEmpty {
-                throw DecodingError.keyNotFound(CodingKeys.psk, .init(codingPath: c.codingPath, debugDescription: "required with securityprovider psk"))
+            if psk?.isEmpty == true {
+                throw DecodingError.dataCorruptedError(forKey: .psk, in: c, debugDescription: "expected a pre-shared key, not nothing")
             }
             identity = try c.decodeIfPresent(String.self, forKey: .identity) ?? identity
             if let problem = NameTemplate.check(identity) ?? (!Self.validIdentity(identity.replacingOccurrences(of: "%", with: "x"))
@@ -187,10 +187,11 @@ public struct MCollectiveAction: Action {
         }
         if let failure = await params.setup.installPackage(context) { return ActionResult(.failed, message: failure) }
         let folder = context.run.paths.host("/etc/mcollective")
+        let server = folder + "/server.cfg"
+        if let refusal = pskRefusal(params, serverConfig: server) { return ActionResult(.failed, message: refusal) }
         do {
             try FileSystem.makeDirectories(folder, mode: 0o755)
             // 0640: the middleware passwords and the PSK are in it.
-            let server = folder + "/server.cfg"
             let base = FileSystem.exists(server) ? [] : newFileDefaults
             try ConfigMerge.apply(base + middleware(params) + serverOnly(params, identity: identity), to: server, mode: 0o640)
             if params.client {
@@ -203,6 +204,22 @@ public struct MCollectiveAction: Action {
         context.logger.info("MCollective configured", metadata: ["identity": "\(identity)", "connector": "\(params.connector.rawValue)"])
         if let failure = await params.setup.restartService("mcollective", context) { return ActionResult(.failed, message: failure) }
         return ActionResult(.ok)
+    }
+
+    /// MCollective's placeholders for the pre-shared key, as its packages ship server.cfg.
+    static let placeholderKeys: Set<String> = ["", "unset", "changeme", "change_me"]
+
+    /// Without `psk` (the Ruby tool's `:master:` alone), server.cfg's own key is kept, but never
+    /// a placeholder: with it, anyone who can publish to the broker can command the node.
+    static func pskRefusal(_ params: Params, serverConfig: String) -> String? {
+        guard params.securityProvider == .psk, params.psk == nil else { return nil }
+        let text = FileSystem.read(serverConfig).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let existing = text.split(separator: "\n").map(String.init).last { ConfigMerge.settingKey($0) == "plugin.psk" }.map(ConfigMerge.value)
+        guard let existing, !placeholderKeys.contains(existing.lowercased()) else {
+            return "no pre-shared key: give the psk parameter, or set plugin.psk in \(serverConfig)"
+                + (existing == nil ? "" : " (it holds MCollective's placeholder, which lets anyone who can publish to the broker command this node)")
+        }
+        return nil
     }
 
     /// What a fresh server.cfg starts with (a package's own file already has its own).
