@@ -5,7 +5,8 @@
     scripts/vm/scenarios.py IMAGES --try USER_DATA [ACTIONS_DIR]
                                                      boot your own user-data once, as EC2, and print the report
 
-Scenarios: ec2-first-boot, reboot, new-instance, late-metadata, not-ec2, hung-action (default:
+Scenarios: ec2-first-boot, reboot, new-instance, late-metadata, not-ec2, no-actions, cloud-init,
+hung-action (default:
 all, in that order: the second and third reuse the first one's disk). The metadata service is
 tools/imds-simulator on 127.0.0.1, which also serves the action list; the guest reaches it as
 169.254.169.254 and nothing else. Python's standard library only (Debian's python3).
@@ -41,6 +42,52 @@ actions:
   - type: shell
     command: "%stouch /var/tmp/vm-marks/hang-started; sleep 3600"
 """ % MARKS
+
+# cloud-init's formats as an EC2 user gives them: a MIME multipart with a cloud-config (modules we
+# implement, and `timezone`, which we do not), a script part, a per-boot part and EKS's foreign part.
+CLOUD_INIT = """\
+Content-Type: multipart/mixed; boundary="==VM=="
+MIME-Version: 1.0
+
+--==VM==
+Content-Type: text/cloud-config; charset="us-ascii"
+
+#cloud-config
+bootcmd:
+  - mkdir -p /var/tmp/vm-marks && echo x >> /var/tmp/vm-marks/bootcmd
+write_files:
+  - path: /var/tmp/vm-marks/written
+    content: "x\\n"
+    permissions: '0600'
+hostname: web1
+fqdn: web1.example.com
+manage_etc_hosts: true
+runcmd:
+  - echo x >> /var/tmp/vm-marks/runcmd
+  - [sh, -c, '[ "$(hostname)" = web1 ] && echo x >> /var/tmp/vm-marks/hostname-web1']
+  - grep -q '^127.0.1.1 web1.example.com web1$' /etc/hosts && echo x >> /var/tmp/vm-marks/etc-hosts
+timezone: Europe/Paris
+--==VM==
+Content-Type: text/x-shellscript
+
+#!/bin/sh
+echo x >> /var/tmp/vm-marks/script-part
+--==VM==
+Content-Type: text/x-shellscript-per-boot
+
+#!/bin/sh
+echo x >> /var/tmp/vm-marks/per-boot-part
+--==VM==
+Content-Type: application/node.eks.aws
+
+apiVersion: node.eks.aws/v1alpha1
+--==VM==
+Content-Type: text/x-ec2-boot-init
+
+facts:
+  role: vm-test
+--==VM==--
+"""
 
 HELLO = "#!/bin/sh\nmkdir -p /var/tmp/vm-marks && echo x >> /var/tmp/vm-marks/hello\n"
 
@@ -245,6 +292,18 @@ def no_actions(run):
     run.check("no-actions", ok, "every path asked once, no retries %s" % (repeated or ""))
 
 
+def cloud_init(run):
+    report, stats = run.boot_served(run.disk("cloud-init"), "cloud-init", "i-0fffffffffffffff6", CLOUD_INIT)
+    common_first_boot(run, "cloud-init", report, stats, "i-0fffffffffffffff6")
+    marks = report.marks()
+    wanted = {"bootcmd": 1, "written": 1, "runcmd": 1, "hostname-web1": 1, "etc-hosts": 1, "script-part": 1, "per-boot-part": 1}
+    run.check("cloud-init", marks == wanted, "each module and part ran once, the hostname and /etc/hosts set: %s" % marks, report)
+    status = report.section("status")
+    run.check("cloud-init", '"unsupported"' in status and "timezone is not supported" in status,
+              "status --json lists the unsupported key", report)
+    run.check("cloud-init", "application/node.eks.aws): no handler" in report.section("journal"), "the foreign part was passed over, said once")
+
+
 def hung_action(run):
     report, _ = run.boot_served(run.disk("hung"), "hung-action", "i-0ddddddddddddddd4", HUNG)
     during = report.section("during")
@@ -259,7 +318,8 @@ def hung_action(run):
 
 
 SCENARIOS = [("ec2-first-boot", ec2_first_boot), ("reboot", reboot), ("new-instance", new_instance),
-             ("late-metadata", late_metadata), ("not-ec2", not_ec2), ("no-actions", no_actions), ("hung-action", hung_action)]
+             ("late-metadata", late_metadata), ("not-ec2", not_ec2), ("no-actions", no_actions), ("cloud-init", cloud_init),
+             ("hung-action", hung_action)]
 
 
 def try_user_data(run, user_data, actions_dir):

@@ -74,7 +74,8 @@ def main(argv):
     if command == "parts":
         print(json.dumps(parts(open(argv[2], "rb").read())))
     elif command == "merged":
-        print(json.dumps(merged(open(argv[2], "rb").read())))
+        # !!binary content is bytes to PyYAML: shown as its base64.
+        print(json.dumps(merged(open(argv[2], "rb").read()), default=lambda b: base64.b64encode(b).decode()))
     elif command == "write-files":
         write_files(argv[2], open(argv[3], "rb").read())
     elif command == "shellify":

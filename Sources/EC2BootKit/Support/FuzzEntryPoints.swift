@@ -3,8 +3,10 @@ import Foundation
 /// Raw bytes into each parser that user-data or a server feeds, for the fuzz targets in
 /// `fuzz/` (they build as a separate package, so these must be public).
 public enum FuzzEntryPoints {
-    /// User-data → parse (gzip, YAML, node bound) → facts → action plan (typed parameters, JSON).
+    /// User-data → parse (gzip, MIME, cloud-init's formats and merge, YAML, node bound) → facts →
+    /// action plan (typed parameters, JSON); and the `#include` URLs the fetch stage would fetch.
     public static func userData(_ data: Data) {
+        _ = UserDataParts.pendingIncludes(data, maxBytes: 1 << 20, included: [:])
         var config = Config()
         config.writeEC2Facts = true
         let view = InstanceView(BootData(userData: data, metadata: MetadataTree(leaves: ["instance-id": "i-1"]), identityDocument: nil),

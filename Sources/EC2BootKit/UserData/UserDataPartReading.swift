@@ -68,7 +68,8 @@ extension UserData {
             guard let node = try YAMLDocument.parse(part.text, source: source, maxNodes: limits.maxNodes, rubySymbols: false) else { return nil }
             if case .scalar = node, YAMLDocument.scalarText(node) == nil { return nil }
             guard case .mapping(let mapping) = node else {
-                problems.append(YAMLProblem(source: source, mark: node.mark, message: "cloud-config: expected a mapping, found \(YAMLDocument.kind(node))"))
+                // cloud-init loads it, finds no mapping and goes on without it (its own archive example has such parts).
+                passedOver.append("\(part.filename) (text/cloud-config): \(YAMLDocument.kind(node)), not a mapping of modules; passed over")
                 return nil
             }
             return mapping

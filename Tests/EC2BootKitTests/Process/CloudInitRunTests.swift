@@ -236,7 +236,7 @@ extension ProcessTier {
             let cases: [(String, String)] = [
                 ("#cloud-config\nwrite_files:\n  path: /etc/x\n", "user-data:2:1: write_files: expected a list"),
                 ("#cloud-config\nruncmd: [unclosed\n", "user-data:"),
-                ("#cloud-config\n- a list\n", "user-data:2:1: cloud-config: expected a mapping, found a list"),
+                ("#cloud-config\nhostname: [a, b]\n", "user-data:2:1: hostname: expected a single value"),
                 ("#cloud-config\nwrite_files:\n  - path: /etc/x\n    permissions: {a: 1}\n", "write_files[0].permissions"),
                 ("Content-Type: multipart/mixed\nMIME-Version: 1.0\n\nbody\n", "multipart/mixed without a boundary"),
                 ("#cloud-config\npackages: [[a, b, c]]\n", "packages[0]"),

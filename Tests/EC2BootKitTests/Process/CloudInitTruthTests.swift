@@ -108,6 +108,48 @@ extension ProcessTier {
             #expect(ours.count == 4, "one, two, three and one again: \(ours.map(\.text))")
         }
 
+        /// cloud-init's own shipped examples (Debian's /usr/share/doc/cloud-init/examples): the
+        /// same parts, the same merged keys, the same runcmd and bootcmd scripts; the keys we do
+        /// not implement are exactly the warnings. (The #include examples name hosts on the
+        /// Internet, which cloud-init would fetch: they are read for their URLs only.)
+        @Test func cloudInitsShippedExamplesReadAsCloudInitReadsThem() throws {
+            let folder = "/usr/share/doc/cloud-init/examples"
+            let names = try #require(try? FileManager.default.contentsOfDirectory(atPath: folder), "Debian's cloud-init examples")
+                .filter { $0.hasSuffix(".txt") || $0.hasSuffix(".txt.gz") }.sorted()
+            #expect(names.count >= 30)
+            for name in names {
+                let raw = try #require(FileManager.default.contents(atPath: folder + "/" + name))
+                let data = Gzip.isCompressed(raw) ? try Gzip.inflate(raw, maxInflatedSize: 1 << 22) : raw
+                if name.hasPrefix("include") {
+                    #expect(UserDataParts.pendingIncludes(data, maxBytes: 1 << 22, included: [:]).count >= 1, "\(name)")
+                    continue
+                }
+                let theirs = try JSONSerialization.jsonObject(with: Data(try Self.ask("parts", userData: raw).utf8)) as! [[String: String]]
+                let userData = UserData.parse(raw, source: name, limits: UserDataSettings(), included: [:])
+                let types = userData.parts.map { $0.contentType == UserDataParts.ownType ? "text/x-not-multipart" : $0.contentType }
+                #expect(types == theirs.map { $0["type"]! }, "\(name)")
+                #expect(userData.parts.map(\.payload) == theirs.map { Data(base64Encoded: $0["payload"]!)! }, "\(name)")
+                guard types.contains("text/cloud-config") else { continue }
+                // A key given twice: cloud-init keeps the last silently; we refuse it, naming it (see docs/cloud-init.md).
+                if userData.problems.contains(where: { $0.message.hasPrefix("duplicate keys") }) {
+                    #expect(["cloud-config-add-apt-repos.txt", "cloud-config-disk-setup.txt.gz"].contains(name), "\(name)")
+                    continue
+                }
+                #expect(userData.problems.isEmpty, "\(name): \(userData.problems)")
+                let merged = try JSONSerialization.jsonObject(with: Data(try Self.ask("merged", userData: raw).utf8)) as! [String: Any]
+                let implemented = Set(CloudConfig.modules.flatMap { $0.cloudConfigKeys } + CloudConfig.mappings.map(\.key))
+                // Top-level keys only (a mapped module's own keys without an equivalent are warned about too).
+                let unsupported = Set(userData.unsupported.map { String($0.message.prefix { $0 != " " }) }.filter { !$0.contains(".") })
+                #expect(unsupported == Set(merged.keys).subtracting(implemented).subtracting(["merge_how", "merge_type"]), "\(name)")
+                for key in ["runcmd", "bootcmd"] where merged[key] != nil {
+                    let script = try Self.ask("shellify", userData: raw, [key])
+                    let node = try #require(userData.cloudActions.first { $0.node.mapping?["type"]?.string == key }?.node.mapping, "\(name) \(key)")
+                    let commands = try YAMLDecoding.decode([ShellCommand].self, from: try #require(node[Node(key)]), source: name, keyPrefix: "")
+                    #expect(Shellify.script(commands) == script, "\(name) \(key)")
+                }
+            }
+        }
+
         @Test func partsAreCloudInits() throws {
             for (name, userData) in Self.samples + [("gzip", try Self.gzip(Self.samples[0].1))] {
                 let theirs = try JSONSerialization.jsonObject(with: Data(try Self.ask("parts", userData: userData).utf8)) as! [[String: String]]
