@@ -49,7 +49,8 @@ public enum ActionPlan {
         var own: [PlannedAction] = []
         var problems: [YAMLProblem] = []
         for (index, entry) in userData.cloudActions.enumerated() {
-            do { cloud.append(try plan(entry.node, index: index, source: entry.source, keyPrefix: entry.keyPrefix, defaultFrequency: defaultFrequency)) } catch {
+            do { cloud.append(try plan(entry.node, index: index, source: entry.source, keyPrefix: entry.keyPrefix, defaultFrequency: defaultFrequency,
+                                   hostable: false)) } catch {
                 problems.append(error)
             }
         }
@@ -70,8 +71,10 @@ public enum ActionPlan {
         return (cloud + own.filter { $0.frequency == .perInstance } + own.filter { $0.frequency == .perBoot }, problems)
     }
 
+    /// `hostable: false` for cloud-init's actions: a hosted file of the same name (`runcmd`,
+    /// `script`) must not take the user's own scripts and files over.
     private static func plan(_ node: Node, index: Int, source: String, keyPrefix prefix: String,
-                             defaultFrequency: ActionFrequency) throws(YAMLProblem) -> PlannedAction {
+                             defaultFrequency: ActionFrequency, hostable: Bool = true) throws(YAMLProblem) -> PlannedAction {
         let envelope = try YAMLDecoding.decode(ActionEnvelope.self, from: node, source: source, keyPrefix: prefix)
         guard case .mapping(let mapping) = node else { throw YAMLProblem(source: source, mark: node.mark, message: "not a mapping") }
         let paramsNode = Node.Mapping(mapping.filter { !ActionEnvelope.keys.contains($0.key.string ?? "") },
@@ -89,7 +92,7 @@ public enum ActionPlan {
         try actionType.schema.check(params, source: source, keyPrefix: prefix)
         let prepared = try actionType.prepare(.mapping(params), source: source, keyPrefix: prefix)
         let declared = actionType.frequency == .perBoot ? ActionFrequency.perBoot : defaultFrequency
-        return planned(index, envelope.type, stop: stop, json: envelope.params, params: prepared.params,
+        return planned(index, envelope.type, stop: stop, json: envelope.params, params: prepared.params, hostable: hostable,
                        frequency: envelope.frequency ?? declared, everyBoot: prepared.everyBoot, body: prepared.body)
     }
 

@@ -18,12 +18,14 @@ public final class Download: Sendable {
     public static let schemes = ["http", "https", "file", "s3"]
 
     /// The body in memory (a list, a signature). With `validators`, a 304 answers `notModified`.
-    /// `extraHeaders` (write_files' `source.headers`) go with every hop, checked like ours.
+    /// `extraHeaders` (write_files' `source.headers`) go with each hop to the URL's own host, checked like ours.
     public func get(_ url: URL, validators: Validators? = nil, extraHeaders: [String: String] = [:], policy: RetryPolicy,
                     deadline: Deadline, cap: ByteCap, redirects: RedirectPolicy, logger: Logger) async throws(FetchError) -> Fetched<Data> {
         try await request(url, validators: validators, policy: policy, deadline: deadline, redirects: redirects,
                           logger: logger) { hop, headers, timeout throws(FetchError) in
-            let response = try await self.client.perform(hop, headers: extraHeaders.merging(headers) { $1 }, timeout: timeout, cap: cap)
+            // Never to another host a redirect names: the headers may hold a token for this one.
+            let sent = hop.host?.lowercased() == url.host?.lowercased() ? extraHeaders.merging(headers) { $1 } : headers
+            let response = try await self.client.perform(hop, headers: sent, timeout: timeout, cap: cap)
             return (response, response.body)
         }
     }

@@ -48,7 +48,8 @@ enum AuthorizedKeys {
     static func install(_ keys: [String], for account: Account, paths: Paths) throws {
         let folder = paths.host(account.home) + "/.ssh"
         let file = folder + "/authorized_keys"
-        let existing = FileSystem.read(file).map { String(decoding: $0, as: UTF8.self).split(separator: "\n").map(String.init) } ?? []
+        let found = try FileSystem.readRegular(file, maxBytes: 1 << 20)
+        let existing = found.map { String(decoding: $0.data, as: UTF8.self).split(separator: "\n").map(String.init) } ?? []
         var lines: [String] = []
         var given = keys
         for line in existing {
@@ -67,8 +68,7 @@ enum AuthorizedKeys {
         guard fchown(fd, account.uid, account.gid) == 0, fchmod(fd, 0o700) == 0 else {
             throw FileSystemError.posix("set the owner and mode of \(folder)", errno)
         }
-        var info = stat()
-        let mode = stat(file, &info) == 0 ? info.st_mode & 0o7777 : 0o600
+        let mode = found?.mode ?? 0o600
         try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: file, mode: mode, directoryMode: 0o700,
                              owner: (account.uid, account.gid))
     }

@@ -56,6 +56,25 @@ public enum FileSystem {
         return read(fd: fd, maxBytes: maxBytes)
     }
 
+    /// A regular file's bytes, not through a symlink at `path` and at most `maxBytes`; nil when
+    /// there is none. For files someone else may have put there (a user's authorized_keys, a file
+    /// write_files appends to): a symlink, a device or a fifo is refused, not read.
+    public static func readRegular(_ path: String, maxBytes: Int) throws -> (data: Data, mode: mode_t)? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        if fd < 0, errno == ENOENT { return nil }
+        guard fd >= 0 else { throw FileSystemError.posix("open \(path) (not a symlink)", errno) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw FileSystemError.refused("\(path) is not a regular file; refusing to read it")
+        }
+        switch read(fd: fd, maxBytes: maxBytes) {
+        case .data(let data): return (data, info.st_mode & 0o7777)
+        case .tooLarge: throw FileSystemError.refused("\(path) is larger than \(ByteCount(maxBytes))")
+        case .unreadable(let code): throw FileSystemError.posix("read \(path)", code)
+        }
+    }
+
     public static func read(fd: Int32, maxBytes: Int) -> BoundedRead {
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)

@@ -3,12 +3,14 @@ import Yams
 
 /// `#cloud-config-archive`: a YAML list of parts, each a string (its content) or a mapping
 /// with `content`, `type` (read from the content's header when absent; else text/cloud-config)
-/// and `filename`, as cloud-init's `_explode_archive` reads it.
+/// and `filename` (and a `Merge-Type`), as cloud-init's `_explode_archive` reads it.
 enum CloudConfigArchive {
     struct Entry {
         let type: String
         let filename: String?
         let payload: Data
+        /// A `Merge-Type` key, which cloud-init makes a header of the part like any other key.
+        var mergeType: String?
     }
 
     /// At most this many entries (the MIME reader's bound on parts).
@@ -34,7 +36,9 @@ enum CloudConfigArchive {
             let content = Data((entry["content"].flatMap(YAMLDocument.scalarText) ?? "").utf8)
             let declared = entry["type"].flatMap(YAMLDocument.scalarText)
             let type = declared.flatMap { $0.isEmpty ? nil : $0 } ?? UserDataParts.detect(content) ?? "text/cloud-config"
-            return Entry(type: type, filename: entry["filename"].flatMap(YAMLDocument.scalarText), payload: content)
+            let merge = entry.first { ["merge-type", "x-merge-type"].contains(($0.key.string ?? "").lowercased()) }?.value
+            return Entry(type: type, filename: entry["filename"].flatMap(YAMLDocument.scalarText), payload: content,
+                         mergeType: merge.flatMap(YAMLDocument.scalarText))
         }
     }
 }

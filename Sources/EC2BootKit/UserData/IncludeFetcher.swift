@@ -16,11 +16,14 @@ enum IncludeFetcher {
             userData = inflated
         }
         // Most user-data includes nothing: one scan, instead of splitting it a second time.
-        guard userData.range(of: Data("nclude".utf8)) != nil || userData.range(of: Data("NCLUDE".utf8)) != nil else { return }
+        // (A MIME message may hide one in a base64 or gzip part: it is always split.)
+        guard MIMEMessage.isMIME(userData) || userData.range(of: Data("nclude".utf8)) != nil
+                || userData.range(of: Data("NCLUDE".utf8)) != nil else { return }
         var included: [String: UserDataParts.Included] = [:]
         let policy = config.imds.downloadPolicy(deadline: 60)
         let deadline = Deadline(seconds: policy.deadline)
         var client: Download?  // made for the first URL: a boot without includes never loads libcurl
+        var earlier: [String: UserDataParts.Included]?
         for _ in 0...UserDataParts.maxIncludeDepth {
             var pending: [(url: String, once: Bool)] = []
             for entry in UserDataParts.pendingIncludes(userData, maxBytes: maxBytes, included: included)
@@ -28,11 +31,14 @@ enum IncludeFetcher {
                 pending.append(entry)
             }
             if pending.isEmpty { break }
+            var scheduled = included.count
             for entry in pending {
-                if included.count >= UserDataParts.maxIncludes {
+                scheduled += 1
+                if scheduled > UserDataParts.maxIncludes {
                     included[entry.url] = .failed("more than \(UserDataParts.maxIncludes) #include URLs")
-                } else if entry.once, let earlier = previous()[entry.url], case .body = earlier {
-                    included[entry.url] = earlier
+                } else if entry.once {
+                    earlier = earlier ?? previous()
+                    if case .body? = earlier?[entry.url] { included[entry.url] = earlier?[entry.url] }
                 }
             }
             let download = client ?? Download(config: config, maxConnections: 4, metadataRegion: data.metadata.region, logger: logger)

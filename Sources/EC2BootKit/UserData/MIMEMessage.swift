@@ -141,8 +141,7 @@ struct MIMEMessage {
     var decodedBody: Data {
         switch header("content-transfer-encoding")?.lowercased() {
         case "base64"?:
-            let text = String(decoding: body, as: UTF8.self).filter { !$0.isWhitespace }
-            return Data(base64Encoded: text, options: .ignoreUnknownCharacters) ?? Data()
+            return Base64.lenient(body, padded: true) ?? Data()
         case "quoted-printable"?:
             return Self.quotedPrintable(body)
         default:
@@ -159,7 +158,8 @@ struct MIMEMessage {
             guard byte == 0x3D else { out.append(byte); index += 1; continue }
             if index + 1 < bytes.count, bytes[index + 1] == 0x0A { index += 2; continue }
             if index + 2 < bytes.count, bytes[index + 1] == 0x0D, bytes[index + 2] == 0x0A { index += 3; continue }
-            if index + 2 < bytes.count, let value = UInt8(String(decoding: bytes[(index + 1)...(index + 2)], as: UTF8.self), radix: 16) {
+            if index + 2 < bytes.count, bytes[(index + 1)...(index + 2)].allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }),
+               let value = UInt8(String(decoding: bytes[(index + 1)...(index + 2)], as: UTF8.self), radix: 16) {
                 out.append(value)
                 index += 3
                 continue

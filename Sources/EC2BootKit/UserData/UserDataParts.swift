@@ -67,8 +67,24 @@ public enum UserDataParts {
     /// type whose payload is the URL; one that failed is a problem, as it is to cloud-init.
     public static func split(_ data: Data, maxBytes: Int, source: String, included: [String: Included] = [:]) throws(YAMLProblem) -> [UserDataPart] {
         var parts: [UserDataPart] = []
-        try add(data, to: &parts, maxBytes: maxBytes, source: source, included: included, depth: 0)
+        var budget = Budget(bytes: maxBytes)
+        try add(data, to: &parts, budget: &budget, source: source, included: included, depth: 0)
         return parts
+    }
+
+    /// What the whole user-data may still expand to: its parts' bytes together (gzip parts and
+    /// included documents count as inflated) within `user_data.max_bytes`, and at most
+    /// `maxIncludes` URLs expanded in all, so repeated or nested includes stay bounded.
+    struct Budget {
+        var bytes: Int
+        var includes = UserDataParts.maxIncludes
+
+        mutating func spend(_ count: Int, source: String) throws(YAMLProblem) {
+            bytes -= count
+            guard bytes >= 0 else {
+                throw YAMLProblem(source: source, mark: nil, message: "user-data's parts add up to more than user_data.max_bytes")
+            }
+        }
     }
 
     /// The `#include` URLs of the user-data that `included` has nothing for yet, and whether each is `#include-once`.
@@ -77,8 +93,9 @@ public enum UserDataParts {
         return parts.filter { includeTypes.contains($0.contentType) }.map { ($0.text, $0.contentType.contains("once")) }
     }
 
-    private static func add(_ raw: Data, to parts: inout [UserDataPart], maxBytes: Int, source: String,
+    private static func add(_ raw: Data, to parts: inout [UserDataPart], budget: inout Budget, source: String,
                             included: [String: Included], depth: Int) throws(YAMLProblem) {
+        let maxBytes = max(budget.bytes, 0)
         let data = depth > 0 && Gzip.isCompressed(raw) ? try Gzip.inflate(raw, maxInflatedSize: maxBytes) : raw
         var leaves: [(type: String, filename: String?, payload: Data, mergeType: String?)] = []
         if MIMEMessage.isMIME(data) {
@@ -97,11 +114,14 @@ public enum UserDataParts {
             if redetected.contains(type), let found = detect(payload) { type = found }
             if type == "text/cloud-config-archive" {
                 for entry in try CloudConfigArchive.entries(payload, source: source) {
-                    parts.append(UserDataPart(contentType: entry.type, filename: entry.filename ?? name(parts.count), payload: entry.payload))
+                    try budget.spend(entry.payload.count, source: source)
+                    parts.append(UserDataPart(contentType: entry.type, filename: entry.filename ?? name(parts.count), payload: entry.payload,
+                                              mergeType: entry.mergeType))
                 }
             } else if includeTypes.contains(type) {
-                try include(payload, type: type, to: &parts, maxBytes: maxBytes, source: source, included: included, depth: depth)
+                try include(payload, type: type, to: &parts, budget: &budget, source: source, included: included, depth: depth)
             } else {
+                if depth > 0 || leaves.count > 1 { try budget.spend(payload.count, source: source) }
                 parts.append(UserDataPart(contentType: type, filename: leaf.filename ?? name(parts.count), payload: payload,
                                           mergeType: leaf.mergeType))
             }
@@ -111,15 +131,19 @@ public enum UserDataParts {
         }
     }
 
-    private static func include(_ payload: Data, type: String, to parts: inout [UserDataPart], maxBytes: Int, source: String,
+    private static func include(_ payload: Data, type: String, to parts: inout [UserDataPart], budget: inout Budget, source: String,
                                 included: [String: Included], depth: Int) throws(YAMLProblem) {
         for (url, once) in includeURLs(String(decoding: payload, as: UTF8.self)) {
+            budget.includes -= 1
+            guard budget.includes >= 0 else {
+                throw YAMLProblem(source: source, mark: nil, message: "#include: more than \(maxIncludes) URLs in all")
+            }
             switch included[url] {
             case .body(let body)?:
                 guard depth < maxIncludeDepth else {
                     throw YAMLProblem(source: source, mark: nil, message: "#include: included user-data nests deeper than \(maxIncludeDepth) levels")
                 }
-                try add(body, to: &parts, maxBytes: maxBytes, source: "\(source) (#include \(shown(url)))",
+                try add(body, to: &parts, budget: &budget, source: "\(source) (#include \(shown(url)))",
                         included: included, depth: depth + 1)
             case .failed(let reason)?:
                 throw YAMLProblem(source: source, mark: nil, message: "#include \(shown(url)): \(reason)")

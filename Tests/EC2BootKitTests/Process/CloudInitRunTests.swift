@@ -196,6 +196,74 @@ extension ProcessTier {
             #expect(try await sim.stats().by_path["/files/app.conf"] == 1)
         }
 
+        /// What a hostile user-data or server could try through write_files and the ssh module:
+        /// a token header carried to the host a redirect names, a symlink to read through, a
+        /// hosted file taking a cloud-init module over, content that does not decode.
+        @Test func writeFilesAndKeysResistWhatTheyAreGiven() async throws {
+            let (sim, root) = try serve(["ok.conf": "ok\n"], simulator: ["--other-host", try Self.otherHostFile(),
+                                                                          "--redirect", "files/away$", "{other}/x"])
+            try TestEnv.write("secret-of-the-host\n", to: root + "/etc/host-secret")
+            try FileManager.default.createSymbolicLink(atPath: root + "/etc/linked.conf", withDestinationPath: root + "/etc/host-secret")
+            try TestEnv.write("root:x:0:0:root:/root:/bin/sh\nadmin:x:1000:1000::/home/admin:/bin/sh\n", to: root + "/etc/passwd")
+            try FileManager.default.createDirectory(atPath: root + "/home/admin/.ssh", withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: root + "/home/admin/.ssh/authorized_keys", withDestinationPath: root + "/etc/host-secret")
+            try TestEnv.write("#!/bin/sh\ntouch \"$EC2BOOT_ROOT/hosted-runcmd-ran\"\n", to: root + "/etc/ec2-boot-init/actions/runcmd")
+            chmod(root + "/etc/ec2-boot-init/actions/runcmd", 0o755)
+            try TestEnv.write("""
+                #cloud-config
+                write_files:
+                  - path: /etc/fetched.conf
+                    source: {uri: "\(sim.url)/files/away", headers: {X-Token: t0ken-for-this-host}}
+                    content: fallback
+                  - path: /etc/linked.conf
+                    content: "appended\\n"
+                    append: true
+                  - path: /etc/after-linked
+                    content: never
+                ssh_authorized_keys: [ssh-ed25519 AAAAkey user@host]
+                runcmd: [touch ROOT/runcmd-ran]
+                """.replacingOccurrences(of: "ROOT", with: root), to: root + "/seed/user-data")
+            let result = try run(root)
+            #expect(result.status == 1, "\(result.stderr)")
+            let other = try await sim.stats().other_host ?? []
+            #expect(other.count == 1 && other.allSatisfy { $0.headers["X-Token"] == nil }, "the redirect's host got \(other)")
+            #expect(TestEnv.read(root + "/etc/host-secret") == "secret-of-the-host\n", "nothing written through the symlink")
+            #expect(result.stderr.contains("linked.conf (not a symlink)"), "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: root + "/etc/after-linked"), "the action stops at the entry it cannot write")
+            let fetched = TestEnv.read(root + "/etc/fetched.conf")
+            #expect(fetched == "from the other host\n", "\(fetched ?? "nothing")")
+
+            // Content that does not decode: cloud-init's module stops there, and so does the action.
+            let bad = try seededRoot("#cloud-config\nwrite_files:\n  - {path: /etc/bad.b64, encoding: b64, content: QQ}\n"
+                                     + "  - {path: /etc/after-bad, content: never}\n", name: "bad-b64")
+            let refused = try run(bad)
+            #expect(refused.status == 1 && refused.stderr.contains("write_files[0]: content is not base64"), "\(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: bad + "/etc/after-bad"))
+            #expect(result.stderr.contains("authorized_keys (not a symlink)"))
+            #expect(FileManager.default.fileExists(atPath: root + "/runcmd-ran") && !FileManager.default.fileExists(atPath: root + "/hosted-runcmd-ran"),
+                    "a hosted file named runcmd does not take the user's runcmd over")
+        }
+
+        static func otherHostFile() throws -> String {
+            let path = try TestEnv.tempDir("other") + "/answer"
+            try TestEnv.write("from the other host\n", to: path)
+            return path
+        }
+
+        /// A hostname someone changed after we set it stays; the metadata's name is used when none is given.
+        @Test func theHostnameFollowsCloudInitsRules() throws {
+            let metadata = #"{"ami-id": "ami-1", "instance-id": "i-1", "local-hostname": "ip-10-0-0-1.ec2.internal"}"#
+            let root = try seededRoot("#cloud-config\nhostname: web1\nmanage_etc_hosts: true\n", metadata: metadata)
+            #expect(try run(root).status == 0)
+            #expect(TestEnv.read(root + "/etc/hostname") == "web1\n")
+            #expect(TestEnv.read(root + "/etc/hosts")?.contains("127.0.1.1 ip-10-0-0-1.ec2.internal web1\n") == true, "the fqdn is the metadata's")
+            try TestEnv.write("changed-by-admin\n", to: root + "/etc/hostname")
+            let second = try run(root)
+            #expect(second.status == 0)
+            #expect(TestEnv.read(root + "/etc/hostname") == "changed-by-admin\n")
+            #expect(second.stderr.contains("the hostname was changed here since it was set"), "\(second.stderr)")
+        }
+
         @Test func runcmdFailFastStopsAtTheFirstFailureAndSaysWhich() throws {
             let userData = """
                 #cloud-config

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 import Yams
 @testable import EC2BootKit
@@ -64,6 +65,9 @@ extension ProcessTier {
                 ("Content-Type: text/x-shellscript\nContent-Transfer-Encoding: base64", Data("#!/bin/sh\necho b64\n".utf8).base64EncodedString()),
                 ("Content-Type: text/cloud-config\nContent-Transfer-Encoding: quoted-printable", "#cloud-config\nhostname: q=3Dp\nfqdn: =\nlong"),
                 ("Content-Type: text/x-shellscript; charset=\"utf-8\"", "#!/bin/sh\r\necho crlf\r"),
+                ("Content-Type: text/x-shellscript\nContent-Transfer-Encoding: base64", "IyEvYmluL3NoCmVjaG8gdW5wYWRkZWQK"),
+                ("Content-Type: text/x-shellscript\nContent-Transfer-Encoding: base64", "IyEvYmluL3NoCmVjaG8gbm8tcGFk"),
+                ("Content-Type: text/cloud-config\nContent-Transfer-Encoding: quoted-printable", "#cloud-config\nhostname: a=+Ab=3d"),
             ])),
             ("headers running into the body", Data("""
                 Content-Type: multipart/mixed; boundary="==B=="
@@ -148,6 +152,28 @@ extension ProcessTier {
                     #expect(Shellify.script(commands) == script, "\(name) \(key)")
                 }
             }
+        }
+
+        /// Includes of includes, each URL many times: bounded in all, not per level.
+        @Test func repeatedIncludesAreBoundedInAll() throws {
+            let inner = "#include\n" + String(repeating: "http://x/leaf\n", count: 40)
+            let outer = "#include\n" + String(repeating: "http://x/inner\n", count: 40)
+            let included: [String: UserDataParts.Included] = ["http://x/inner": .body(Data(inner.utf8)), "http://x/leaf": .body(Data("#include\n".utf8))]
+            #expect(throws: YAMLProblem.self) {
+                _ = try UserDataParts.split(Data(outer.utf8), maxBytes: 1 << 20, source: "t", included: included)
+            }
+            let few = "#include\nhttp://x/inner\n"
+            let small: [String: UserDataParts.Included] = ["http://x/inner": .body(Data("#include\nhttp://x/leaf\n".utf8)),
+                                                           "http://x/leaf": .body(Data("#cloud-config\nruncmd: [a]\n".utf8))]
+            #expect(try UserDataParts.split(Data(few.utf8), maxBytes: 1 << 20, source: "t", included: small).map(\.contentType) == ["text/cloud-config"])
+        }
+
+        @Test func permissionsOutsideAModeAre0644() {
+            let logger = Logger(label: "test")
+            for text in ["-1", "0o-1", "0o77777", "99999999999999999999999", "rwx"] {
+                #expect(FileWriting.permissions(text, label: "t", logger: logger) == 0o644, "\(text)")
+            }
+            #expect(FileWriting.permissions("0o1204", label: "t", logger: logger) == 0o1204)
         }
 
         @Test func partsAreCloudInits() throws {

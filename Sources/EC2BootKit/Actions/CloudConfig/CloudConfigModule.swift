@@ -27,6 +27,11 @@ struct LooseBool: Decodable, Sendable {
         let c = try decoder.singleValueContainer()
         if let flag = try? c.decode(Bool.self) { value = flag; return }
         let text = try c.decode(String.self)
-        value = ["true", "1", "on", "yes"].contains(text.trimmingWhitespace().lowercased())
+        value = Self.isTrue(text)
+    }
+
+    /// The words `translate_bool` takes for true.
+    static func isTrue(_ text: String) -> Bool {
+        ["true", "1", "on", "yes"].contains(text.trimmingWhitespace().lowercased())
     }
 }

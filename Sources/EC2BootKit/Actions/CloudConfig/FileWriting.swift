@@ -17,18 +17,25 @@ enum FileWriting {
                 continue
             }
             let path = absolute(given)
-            guard let contents = await contents(of: entry, label: label, context: context) else { continue }
+            let bytes: Data
+            switch await contents(of: entry, label: label, context: context) {
+            case .skip: continue
+            case .failed(let reason): return ActionResult(.failed, message: "\(label): \(reason); the files after it were not written")
+            case .data(let data): bytes = data
+            }
             let mode = permissions(entry.permissions, label: label, logger: logger)
             let target = context.run.paths.host(path)
             do {
                 let owner = try Owner.resolve(entry.owner ?? "root:root", existing: target)
-                var data = contents
-                if entry.append?.value == true, let old = FileSystem.read(target) { data = old + contents }
+                var data = bytes
+                if entry.append?.value == true, let old = try FileSystem.readRegular(target, maxBytes: context.run.config.actions.maxFileBytes) {
+                    data = old.data + bytes
+                }
                 try AtomicFile.write(data, to: target, mode: mode, owner: owner)
             } catch {
                 return ActionResult(.failed, message: "\(label): cannot write \(path): \(error)")
             }
-            logger.info("wrote \(path)", metadata: ["mode": "\(String(mode, radix: 8))", "bytes": "\(contents.count)"])
+            logger.info("wrote \(path)", metadata: ["mode": "\(String(mode, radix: 8))", "bytes": "\(bytes.count)"])
             written += 1
         }
         return ActionResult(.ok, message: "\(written) files")
@@ -43,22 +50,29 @@ enum FileWriting {
         return "/" + parts.joined(separator: "/")
     }
 
+    enum Contents {
+        case data(Data)
+        /// Nothing to write (a source that failed, without content): skipped, as cloud-init does.
+        case skip
+        /// Content that does not decode: cloud-init's module stops there, and so does the action.
+        case failed(String)
+    }
+
     /// The entry's bytes: fetched from `source.uri` when it has one (falling back to `content`
-    /// when that fails, as cloud-init does), else `content` decoded by `encoding`. Nil: skipped.
-    static func contents(of entry: WriteFilesAction.FileEntry, label: String, context: ActionContext) async -> Data? {
+    /// when that fails, as cloud-init does), else `content` decoded by `encoding`.
+    static func contents(of entry: WriteFilesAction.FileEntry, label: String, context: ActionContext) async -> Contents {
         if let uri = entry.source?.uri, !uri.isEmpty {
             do {
-                return try await fetch(uri, headers: entry.source?.headers ?? [:], context: context)
+                return .data(try await fetch(uri, headers: entry.source?.headers ?? [:], context: context))
             } catch {
                 context.logger.warning("\(label): cannot fetch its source: \(error)\(entry.content == nil ? "; skipped" : "; using content")")
-                if entry.content == nil { return nil }
+                if entry.content == nil { return .skip }
             }
         }
         do {
-            return try decode(entry.content ?? "", encoding: entry.encoding, logger: context.logger)
+            return .data(try decode(entry.content ?? "", encoding: entry.encoding, logger: context.logger))
         } catch {
-            context.logger.warning("\(label): \(error); skipped")
-            return nil
+            return .failed("\(error)")
         }
     }
 
@@ -80,7 +94,7 @@ enum FileWriting {
         var data = Data(content.utf8)
         for step in steps {
             if step == "base64" {
-                guard let decoded = lenientBase64(data) else { throw Undecodable(description: "content is not base64 (incorrect padding)") }
+                guard let decoded = Base64.lenient(data) else { throw Undecodable(description: "content is not base64 (incorrect padding)") }
                 data = decoded
             } else {
                 do { data = try Gzip.inflate(data, maxInflatedSize: 64 << 20) } catch { throw Undecodable(description: error.message) }
@@ -89,34 +103,11 @@ enum FileWriting {
         return data
     }
 
-    /// Python's `base64.b64decode` (what cloud-init uses): characters outside the alphabet are
-    /// dropped (the `...` of a shortened example, line breaks); a last partial group needs its `=`.
-    static func lenientBase64(_ data: Data) -> Data? {
-        var text = ""
-        var padding = 0
-        for byte in data {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "+"), UInt8(ascii: "/"):
-                text.unicodeScalars.append(Unicode.Scalar(byte))
-            case UInt8(ascii: "="): padding += 1
-            default: continue
-            }
-        }
-        switch text.count % 4 {
-        case 0: break
-        case 2 where padding >= 2: text += "=="
-        case 3 where padding >= 1: text += "="
-        default: return nil
-        }
-        return Data(base64Encoded: text)
-    }
-
     /// cloud-init's `decode_perms`: a number as it is, text as octal (`'0644'`, `'0o644'`);
     /// anything else is 0644 with a warning.
     static func permissions(_ text: String?, label: String, logger: Logger) -> mode_t {
         guard let text else { return 0o644 }
-        if let mode = pythonOctal(text), mode <= 0o7777 { return mode_t(mode) }
+        if let mode = pythonOctal(text), (0...0o7777).contains(mode) { return mode_t(mode) }
         logger.warning("\(label): undecodable permissions \(Printable.escape(text)); using 644")
         return 0o644
     }

@@ -32,7 +32,8 @@ public struct HostnameAction: CloudConfigModule {
         public var manage_etc_hosts: String?
     }
 
-    /// cloud-init's `get_hostname_fqdn`: the short name and the fqdn.
+    /// cloud-init's `get_hostname_fqdn`: the short name and the fqdn; what is not given comes from
+    /// the metadata's local-hostname (its first label for the short name).
     static func names(_ params: Params, metadata: MetadataTree) -> (hostname: String, fqdn: String) {
         if let fqdn = params.fqdn, !fqdn.isEmpty {
             return (params.hostname ?? String(fqdn.split(separator: ".").first ?? ""), fqdn)
@@ -41,29 +42,42 @@ public struct HostnameAction: CloudConfigModule {
             return (String(name[..<dot]), name)
         }
         let local = metadata.leaves["local-hostname"] ?? metadata.leaves["hostname"] ?? "localhost"
-        let short = params.hostname ?? String(local.split(separator: ".").first ?? "localhost")
-        return (short, local.contains(".") && params.hostname == nil ? local : short)
+        return (params.hostname ?? String(local.split(separator: ".").first ?? "localhost"), local)
     }
 
     public static func run(_ params: Params, context: ActionContext) async -> ActionResult {
         let (hostname, fqdn) = names(params, metadata: context.run.metadata)
-        let paths = context.run.paths
         do {
-            // As cloud-init: the names given, else the metadata's (local-hostname), unless preserved.
             if params.preserve_hostname?.value != true {
                 let chosen = params.prefer_fqdn_over_hostname?.value == true ? fqdn : hostname
-                try AtomicFile.write(chosen + "\n", to: paths.host("/etc/hostname"), mode: 0o644)
-                if paths.root == "/", let error = await SystemCommand.run(["hostname", chosen], context: context) {
-                    return ActionResult(.failed, message: error)
-                }
-                context.logger.info("hostname set", metadata: ["hostname": "\(chosen)"])
+                if let failure = try await set(chosen, context: context) { return ActionResult(.failed, message: failure) }
             }
-            try EtcHosts.update(params.manage_etc_hosts, hostname: hostname, fqdn: fqdn, path: paths.host("/etc/hosts"),
+            try EtcHosts.update(params.manage_etc_hosts, hostname: hostname, fqdn: fqdn, path: context.run.paths.host("/etc/hosts"),
                                 logger: context.logger)
         } catch {
             return ActionResult(.failed, message: "\(error)")
         }
         return ActionResult(.ok)
+    }
+
+    /// `/etc/hostname` and the running name, as cloud-init's update_hostname: not `localhost`, and
+    /// not when someone changed the name since we last set it (`previous-hostname` remembers ours).
+    static func set(_ name: String, context: ActionContext) async throws -> String? {
+        let paths = context.run.paths
+        let etc = paths.host("/etc/hostname")
+        let previousFile = paths.stateDir + "/previous-hostname"
+        let read = { (path: String) in FileSystem.read(path).map { String(decoding: $0, as: UTF8.self).trimmingWhitespace(newlines: true) } }
+        if let previous = read(previousFile), let current = read(etc), current != previous {
+            context.logger.notice("the hostname was changed here since it was set (\(previous) → \(current)); left as it is")
+            return nil
+        }
+        guard name != "localhost", !name.isEmpty else { return nil }
+        try AtomicFile.write(name + "\n", to: etc, mode: 0o644)
+        if paths.root == "/", let error = await SystemCommand.run(["hostname", name], context: context) { return error }
+        try ActionEnvironment.preparePrivateDir(paths)
+        try AtomicFile.write(name + "\n", to: previousFile, mode: 0o644, directoryMode: 0o700)
+        context.logger.info("hostname set", metadata: ["hostname": "\(name)"])
+        return nil
     }
 }
 
@@ -71,7 +85,7 @@ public struct HostnameAction: CloudConfigModule {
 enum EtcHosts {
     static func update(_ setting: String?, hostname: String, fqdn: String, path: String, logger: Logger) throws {
         let value = (setting ?? "false").trimmingWhitespace().lowercased()
-        if ["true", "1", "on", "yes", "template"].contains(value) {
+        if LooseBool.isTrue(value) || value == "template" {
             try AtomicFile.write(template(hostname: hostname, fqdn: fqdn), to: path, mode: 0o644)
             logger.info("wrote /etc/hosts from the template")
         } else if value == "localhost" {

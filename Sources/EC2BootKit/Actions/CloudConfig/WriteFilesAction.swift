@@ -62,6 +62,6 @@ public struct WriteFilesAction: CloudConfigModule {
 
     static func isDeferred(_ entry: Node) -> Bool {
         guard let flag = entry.mapping?["defer"] else { return false }
-        return flag.bool ?? ["true", "1", "on", "yes"].contains((flag.string ?? "").lowercased())
+        return flag.bool ?? LooseBool.isTrue(flag.string ?? "")
     }
 }
