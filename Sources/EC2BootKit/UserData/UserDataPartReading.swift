@@ -26,9 +26,9 @@ extension UserData {
             case "text/cloud-boothook":
                 boothooks.append(CloudAction(node: Self.script(part, frequency: .perBoot, once: false), source: label))
             case let type where Self.scriptTypes.contains { $0.type == type }:
-                let kind = Self.scriptTypes.firstIndex { $0.type == type }!
-                let (_, frequency, once) = Self.scriptTypes[kind]
-                scripts[kind].append(CloudAction(node: Self.script(part, frequency: frequency, once: once), source: label))
+                for (kind, script) in Self.scriptTypes.enumerated() where script.type == type {
+                    scripts[kind].append(CloudAction(node: Self.script(part, frequency: script.frequency, once: script.once), source: label))
+                }
             case let type where UserDataParts.includeTypes.contains(type):
                 passedOver.append("#include \(UserDataParts.shown(part.text)): not fetched here (a boot's fetch stage fetches it)")
             default:
