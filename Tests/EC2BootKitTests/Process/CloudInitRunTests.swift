@@ -30,7 +30,7 @@ extension ProcessTier {
             ("text/x-shellscript-per-boot", "#!/bin/sh\necho per-boot >> ROOT/order"),
             ("text/x-shellscript-per-once", "#!/bin/sh\necho per-once >> ROOT/order"),
             ("text/x-shellscript-per-instance", "#!/bin/sh\necho per-instance >> ROOT/order"),
-            ("text/cloud-boothook", "#cloud-boothook\n#!/bin/sh\necho \"boothook $INSTANCE_ID\" >> ROOT/order"),
+            ("text/cloud-boothook", "#cloud-boothook\n#!/bin/bash\n[[ -n $BASH_VERSION ]] && echo \"boothook $INSTANCE_ID\" >> ROOT/order"),
             ("application/node.eks.aws", "apiVersion: node.eks.aws/v1alpha1"),
             ("text/x-ec2-boot-init", "facts:\n  role: web\nactions:\n  - type: shell\n    command: echo own-action >> ROOT/order"),
         ])

@@ -35,8 +35,12 @@ public struct ScriptAction: Action {
         var environment = ActionEnvironment.base(context)
         environment["INSTANCE_ID"] = context.run.metadata.leaves["instance-id"]
         var text = params.content
-        // A boothook's header line is cloud-init's, not the script's: it runs with /bin/sh.
-        if text.lowercased().hasPrefix("#cloud-boothook") { text = "#!/bin/sh\n" + text.drop { $0 != "\n" }.dropFirst() }
+        // A boothook's header line is cloud-init's, not the script's: what follows it runs as the
+        // file it is (its own #! picks the interpreter), or with /bin/sh when it has none.
+        if text.lowercased().hasPrefix("#cloud-boothook") {
+            let body = String(text.drop { $0 != "\n" }.dropFirst())
+            text = body.hasPrefix("#!") ? body : "#!/bin/sh\n" + body
+        }
         guard text.hasPrefix("#!") else {
             return ActionResult(.failed, message: "\(params.name ?? "the script") does not start with #!")
         }
