@@ -45,8 +45,8 @@ public struct SSHKeysAction: CloudConfigModule {
         do {
             if let user { try AuthorizedKeys.install(keys, for: user, paths: context.run.paths) }
             guard let root = accounts.find("root") else { return ActionResult(.ok, message: "\(keys.count) keys for \(user?.name ?? "nobody")") }
-            let disable = params.disable_root?.value ?? true
-            let rootKeys = disable && user != nil ? keys.map { AuthorizedKeys.disabledRoot(user: user!.name) + " " + $0 } : keys
+            let disabledFor = params.disable_root?.value ?? true ? user : nil
+            let rootKeys = disabledFor.map { user in keys.map { AuthorizedKeys.disabledRoot(user: user.name) + " " + $0 } } ?? keys
             try AuthorizedKeys.install(rootKeys, for: root, paths: context.run.paths)
         } catch {
             return ActionResult(.failed, message: "\(error)")
