@@ -53,11 +53,12 @@ def make_key(work):
 
 def sign(secret, target, command):
     """The command in signify's embedded form, signed for target, as docs/watch.md's shell example makes it."""
+    issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
     with tempfile.TemporaryDirectory() as d:
         message = os.path.join(d, "cmd")
         with open(message, "w") as f:
-            f.write("target: %s\nexpires: %s\nid: bench-%s\n\n%s" % (target, expires, os.urandom(8).hex(), command))
+            f.write("target: %s\nissued: %s\nexpires: %s\nid: bench-%s\n\n%s" % (target, issued, expires, os.urandom(8).hex(), command))
         subprocess.run(["signify-openbsd", "-S", "-e", "-s", secret, "-m", message, "-x", message + ".signed"], check=True)
         with open(message + ".signed", "rb") as f:
             return f.read()

@@ -5,7 +5,8 @@ import Logging
 
 /// Runs one broker action (rabbitmq, activemq, mcollective_register) for `ec2-boot-init`'s
 /// engine: a `BrokerHelper.Request` on stdin, the action's log on stderr in our own format,
-/// then one result line. SwiftNIO and TLS load here, never in a boot that has no broker action.
+/// the result as JSON on descriptor 3. SwiftNIO and TLS load here, never in a boot that has no
+/// broker action.
 @main
 enum BrokerProgram {
     static func main() async {
@@ -13,6 +14,11 @@ enum BrokerProgram {
             print(EC2BootVersion.string)
             return
         }
+        // The engine's channel is a pipe on descriptor 3 (by hand there is none, or something
+        // else of this process's); ours alone: the commands this action starts never inherit it.
+        var info = stat()
+        let isPipe = fstat(BrokerHelper.resultFD, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO
+        let answer = isPipe && fcntl(BrokerHelper.resultFD, F_SETFD, FD_CLOEXEC) == 0 ? BrokerHelper.resultFD : nil
         // SIGTERM (the engine stopping the run) stops the commands this action started, each in a
         // process group of its own, as the engine stops its own; the engine kills us 2 s later.
         Interruption.install()
@@ -21,8 +27,13 @@ enum BrokerProgram {
         let request = Result { try JSONDecoder().decode(BrokerHelper.Request.self, from: input) }
         LogSetup.bootstrap(level: (try? request.get())?.level ?? .info, syslog: false)
         let result = await run(request)
-        let line = (try? JSONEncoder().encode(result)).map { String(decoding: $0, as: UTF8.self) } ?? #"{"outcome":"failed"}"#
-        FileHandle.standardOutput.write(Data((BrokerHelper.resultMark + line + "\n").utf8))
+        let json = (try? JSONEncoder().encode(result)) ?? Data(#"{"outcome":"failed"}"#.utf8)
+        guard let answer else {
+            // Run by hand, without the engine's descriptor: the result is shown, and read by nobody.
+            FileHandle.standardOutput.write(Data("result: ".utf8) + json + Data("\n".utf8))
+            return
+        }
+        FileHandle(fileDescriptor: answer, closeOnDealloc: true).write(json)
     }
 
     static func run(_ request: Result<BrokerHelper.Request, any Error>) async -> ActionResult {

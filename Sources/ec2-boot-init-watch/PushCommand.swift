@@ -61,22 +61,26 @@ struct PushCommand: AsyncParsableCommand {
             }
             command = data
         }
+        // Checked before connecting: a bad command is exit 2 at once, whether ZooKeeper answers or not.
+        do { try Push.check(command) } catch {
+            printError("ec2-boot-init: the command is not valid: \(error)")
+            throw ExitCode(.badInput)
+        }
         let signing = try signKey.map { Push.Signing(key: try Self.secretKey($0), lifetime: expires, id: id) }
         let session = try await ZooKeeperOptions.connect(zookeeper, authFile: authFile)
         defer { session.close() }
         let answers: [Push.Answer]
         do {
-            answers = try await Push(session: session).send(command, to: node.map { .node($0) } ?? .group(group!), signing: signing, wait: wait)
-        } catch let error as CommandRefused {
-            printError("ec2-boot-init: the command is not valid: \(error)")
-            throw ExitCode(.badInput)
+            answers = try await Push(session: session, hosts: zookeeper)
+                .send(command, to: node.map { .node($0) } ?? .group(group!), signing: signing, wait: wait)
         } catch {
             printError("ec2-boot-init: \(error)")
             throw ExitCode(.failed)
         }
         for answer in answers {
             guard let result = answer.result else {
-                print("\(Printable.escape(answer.instanceID, limit: 256))\tno answer within \(Int(wait)) s")
+                let why = answer.ignored.map { "; a result there was ignored: \(Printable.escape($0, limit: 2000))" } ?? ""
+                print("\(Printable.escape(answer.instanceID, limit: 256))\tno answer within \(Int(wait)) s\(why)")
                 continue
             }
             let seconds = result.actions.compactMap(\.durationMS).reduce(0, +) / 1000

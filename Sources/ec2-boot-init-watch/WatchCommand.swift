@@ -16,7 +16,11 @@ struct WatchCommand: AsyncParsableCommand {
     var check = false
 
     func run() async throws {
-        var config = try global.load()
+        var config: Config
+        do { config = try global.load() } catch {
+            // An unusable config.yaml (its message printed): the unit fails where it is seen, never skipped.
+            throw check ? ExitCode(255) : error
+        }
         if let zookeeper { config.watch.zookeeper = zookeeper }
         let paths = global.paths
         guard let instance = try? InstanceView.cached(paths: paths, config: config) else {

@@ -31,7 +31,9 @@ struct EC2BootInit: AsyncParsableCommand {
         let named = arguments.first == "help" ? arguments.dropFirst().first : arguments.first
         if let named, HelperProgram.watchCommands.contains(named) {
             printError("ec2-boot-init: \(HelperProgram.watch.exec(arguments))")
-            exit(withError: ExitCode(.failed))
+            // `watch --check` is the unit's ExecCondition: 1 would skip the unit as unconfigured;
+            // a missing helper is an install that cannot work, 255 fails it visibly.
+            exit(withError: ExitCode(named == "watch" && arguments.contains("--check") ? 255 : ExitStatus.failed.rawValue))
         }
         // `ec2-boot-init stauts` would otherwise be taken as an argument of the default `run`.
         let names = configuration.subcommands.compactMap { $0.configuration.commandName }

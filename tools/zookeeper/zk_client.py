@@ -7,18 +7,23 @@ was first written with): writes or reads a znode the way an operator's script wo
   zk_client.py --hosts H acl PATH           (prints the ACL)
   zk_client.py --hosts H children PATH      (one child a line)
   zk_client.py --hosts H create PATH DATA   (and the folders above it; open to all: world:anyone:cdrwa)
+  zk_client.py --hosts H --auth U:P create --private PATH DATA
+                                          (PATH held by the --auth identity alone, readable by all: a squatter)
+  zk_client.py --hosts H stat PATH          (prints "mzxid HEX version N")
   [--auth user:password]
 Exit 3 with "NoAuth" when ZooKeeper refuses the identity.
 """
 import argparse, sys
 from kazoo.client import KazooClient
 from kazoo.exceptions import NoAuthError, NoNodeError
+from kazoo.security import ACL, Id, Permissions, READ_ACL_UNSAFE
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--hosts", required=True)
     ap.add_argument("--auth")
-    ap.add_argument("op", choices=["set", "get", "acl", "children", "create"])
+    ap.add_argument("--private", action="store_true")
+    ap.add_argument("op", choices=["set", "get", "acl", "children", "create", "stat"])
     ap.add_argument("path")
     ap.add_argument("data", nargs="?")
     args = ap.parse_args()
@@ -31,8 +36,14 @@ def main():
             stat = zk.set(args.path, data)
             print("mzxid %x version %d" % (stat.mzxid, stat.version))
         elif args.op == "create":
-            zk.create(args.path, (args.data or "").encode(), makepath=True)
+            acl = [ACL(Permissions.ALL, Id("auth", ""))] + READ_ACL_UNSAFE if args.private else None
+            zk.create(args.path, (args.data or "").encode(), acl=acl, makepath=True)
             print("created")
+        elif args.op == "stat":
+            stat = zk.exists(args.path)
+            if stat is None:
+                raise NoNodeError()
+            print("mzxid %x version %d" % (stat.mzxid, stat.version))
         elif args.op == "get":
             data, _ = zk.get(args.path)
             sys.stdout.write((data or b"").decode())

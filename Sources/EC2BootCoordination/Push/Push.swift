@@ -17,10 +17,12 @@ public struct Push: Sendable {
         }
     }
 
-    /// One node's answer; nil result when it did not answer in time.
+    /// One node's answer; nil result when it did not answer in time. `ignored`: why a result
+    /// found there was not believed (someone other than the fleet's identity wrote it).
     public struct Answer: Sendable {
         public let instanceID: String
         public let result: CommandResult?
+        public var ignored: String?
         public var ok: Bool { result?.outcome == .ok }
     }
 
@@ -42,16 +44,25 @@ public struct Push: Sendable {
     }
 
     public let session: ZKSession
+    /// The chroot of the ZooKeeper connect string: part of what a command is signed for.
+    public let chroot: String
 
-    public init(session: ZKSession) { self.session = session }
+    public init(session: ZKSession, hosts: String) {
+        self.session = session
+        chroot = WatchTarget.chroot(hosts)
+    }
 
-    /// Writes `command` (checked first, as a watcher will; signed when `signing` is given) and
-    /// waits up to `wait` seconds.
-    public func send(_ command: Data, to target: Target, signing: Signing?, wait: Double) async throws -> [Answer] {
+    /// The command's form, as a watcher checks it (any type: the node checks its own `allow`).
+    public static func check(_ command: Data) throws(CommandRefused) {
         _ = try Command.parse(command, allow: nil)
+    }
+
+    /// Writes `command` (checked first; signed when `signing` is given) and waits up to `wait` seconds.
+    public func send(_ command: Data, to target: Target, signing: Signing?, wait: Double) async throws -> [Answer] {
+        try Self.check(command)
         let base = target.path
         let written = try signing.map {
-            try SignedCommand.seal(command, target: base, expires: Date().addingTimeInterval($0.lifetime), id: $0.id, key: $0.key)
+            try SignedCommand.seal(command, target: chroot + base, expires: Date().addingTimeInterval($0.lifetime), id: $0.id, key: $0.key)
         } ?? command
         let commandPath = base + "/command"
         let members: [String]
@@ -69,7 +80,7 @@ public struct Push: Sendable {
             if case .group = target { return base + "/results/" + member }
             return base + "/result"
         }
-        var answers: [String: CommandResult] = [:]
+        var answers: [String: CommandResult] = [:], ignored: [String: String] = [:]
         let deadline = ContinuousClock.now + .milliseconds(Int64(wait * 1000))
         let timer = Task { [session] in
             try? await Task.sleep(until: deadline)
@@ -82,8 +93,9 @@ public struct Push: Sendable {
             // Set the watch first (exists also watches a node not made yet), then read.
             guard (try? await session.exists(path, watch: true)) != nil,
                   let (data, _) = try? await session.get(path, watch: true, limit: 1 << 20),
-                  let result = try? JSONDecoder().decode(CommandResult.self, from: data), result.command == id else { return }
-            answers[member] = result
+                  let result = try? JSONDecoder().decode(CommandResult.self, from: data), result.command == id,
+                  result.instanceID == member else { return }
+            if let doubt = await doubt(path) { ignored[member] = doubt } else { answers[member] = result }
         }
         for member in members { await check(member) }
         if answers.count < members.count {
@@ -96,7 +108,20 @@ public struct Push: Sendable {
                 if answers.count == members.count { break }
             }
         }
-        return members.sorted().map { Answer(instanceID: $0, result: answers[$0]) }
+        return members.sorted().map { Answer(instanceID: $0, result: answers[$0], ignored: ignored[$0]) }
+    }
+
+    /// Why the result at `path` is not believed, or nil: it must be writable only by identities
+    /// that may create in its folder (the fleet's and the operator's), as a node makes it; one
+    /// made first by another client, with an ACL of its own, is not the node's word.
+    func doubt(_ path: String) async -> String? {
+        let folder = (path as NSString).deletingLastPathComponent
+        guard let (acl, _) = try? await session.getACL(path), let (folderACL, _) = try? await session.getACL(folder) else {
+            return "its ACL could not be read"
+        }
+        if acl.isWrittenByCreatorsOf(folderACL) { return nil }
+        return "written by \(acl.entries.map(\.description).joined(separator: ", ")), not only by those who may create in \(folder) "
+            + "(\(folderACL.entries.map(\.description).joined(separator: ", "))): not the node's own answer"
     }
 }
 

@@ -53,30 +53,43 @@ public struct WatchTarget: Sendable {
                            sessionTimeout: settings.sessionTimeout ?? 10, publicKeys: keys, requireSignature: require)
     }
 
-    /// `user:password` from a root-owned file no one else may read.
+    /// `user:password` from a root-owned file no one else may read, in folders only root may write.
     static func digest(_ file: String, paths: Paths) throws(WatchSetupError) -> ZKDigest {
-        let path = paths.host(file)
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw WatchSetupError("watch.auth_file \(file): \(String(cString: strerror(errno)))", badSettings: true) }
-        guard info.st_uid == 0 || info.st_uid == geteuid(), info.st_mode & 0o077 == 0 else {
-            throw WatchSetupError("watch.auth_file \(file) is mode \(String(info.st_mode & 0o7777, radix: 8)) owned by uid \(info.st_uid); "
-                                  + "it must be 0600 and root's (chmod 600, chown root)", badSettings: true)
+        let data: Data
+        do { data = try TrustedFile.read(file, root: paths.root, kind: .secret, name: "watch.auth_file") } catch {
+            throw WatchSetupError("\(error)", badSettings: true)
         }
-        guard let data = FileSystem.read(path),
-              let parsed = ZKDigest(String(decoding: data, as: UTF8.self).trimmingWhitespace(newlines: true)) else {
+        guard let parsed = ZKDigest(String(decoding: data, as: UTF8.self).trimmingWhitespace(newlines: true)) else {
             throw WatchSetupError("watch.auth_file \(file): expected user:password", badSettings: true)
         }
         return parsed
     }
 
-    /// A key line, or the path of a `.pub` file.
+    /// A key line, or the path of a `.pub` file that only root may change (its signatures run as root).
     static func publicKey(_ text: String, paths: Paths) throws(WatchSetupError) -> Signify.PublicKey {
-        let source = text.hasPrefix("/") ? FileSystem.read(paths.host(text)).map { String(decoding: $0, as: UTF8.self) } : text
-        guard let source else { throw WatchSetupError("watch.public_keys: cannot read \(text)", badSettings: true) }
+        var source = text
+        if text.hasPrefix("/") {
+            do { source = String(decoding: try TrustedFile.read(text, root: paths.root, kind: .key, name: "watch.public_keys"), as: UTF8.self) } catch {
+                throw WatchSetupError("\(error)", badSettings: true)
+            }
+        }
         do { return try Signify.publicKey(source) } catch {
             throw WatchSetupError("watch.public_keys: \(text.hasPrefix("/") ? text + ": " : "")\(error)", badSettings: true)
         }
     }
+
+    /// The chroot of `hosts` (`zk1:2181,zk2:2181/staging` → `/staging`), or "" for none: a command
+    /// is signed for its znode's whole path on the ensemble, so fleets in two chroots trusting one
+    /// key never take each other's commands.
+    public static func chroot(_ hosts: String) -> String {
+        guard let slash = hosts.firstIndex(of: "/") else { return "" }
+        var path = String(hosts[slash...])
+        while path.hasSuffix("/") { path.removeLast() }
+        return path
+    }
+
+    /// What a command for `base` (a node's or group's path) is signed for.
+    public func signedTarget(_ base: String) -> String { Self.chroot(hosts) + base }
 
     /// The node's and its groups' command znodes.
     var commandPaths: [String] { [node + "/command"] + groups.map { $0 + "/command" } }
@@ -89,9 +102,10 @@ public struct WatchTarget: Sendable {
     /// The node's folders, presence and results: its writers; everyone reads.
     var acl: ZKACL { .writers(writers, othersMay: ZKACL.read) }
     var commandACL: ZKACL { .writers(commandWriters, othersMay: ZKACL.read) }
-    /// Folders shared by many nodes (`/ec2boot/nodes`, a group's `members` and `results`):
-    /// any node may add its own child there.
-    var sharedACL: ZKACL { .writers(writers, othersMay: ZKACL.read | ZKACL.create) }
+    /// Folders shared by many nodes (`/ec2boot/nodes`, a group's `members` and `results`): the
+    /// fleet's identity (every node's `auth_file`) and the operator add children there, nobody
+    /// else, so no stranger can make a node's znode first and hold it.
+    var sharedACL: ZKACL { .writers(writers, othersMay: ZKACL.read) }
 }
 
 public struct WatchSetupError: Error, CustomStringConvertible, Sendable {

@@ -31,8 +31,7 @@ extension Watcher {
                 if !isGroup { await clear(path, stat) }
                 return
             case .joinedAfter:
-                logger.info("a command in \(path) predates this node; not run", metadata: ["write": "\(key.text)"])
-                record { $0.finished(key, at: path) }
+                adopt(data, stat: stat, key: key, path: path)
                 return
             case .interrupted:
                 await resume(data, stat: stat, key: key, path: path, isGroup: isGroup)
@@ -49,11 +48,11 @@ extension Watcher {
         let id: String, signed: Bool
         let admission = admit(data, stat: stat, key: key, path: path, replayCheck: false)
         switch admission {
-        case .run(let command, _, _, _) where command.rerunIfInterrupted:
+        case .run(let command, _, _, _, _) where command.rerunIfInterrupted:
             logger.notice("running an interrupted command again (rerun_if_interrupted)", metadata: ["write": "\(key.text)"])
             await execute(admission, stat: stat, key: key, path: path, isGroup: isGroup)
             return
-        case .run(_, let runID, let wasSigned, _): (id, signed) = (runID, wasSigned)
+        case .run(_, let runID, let wasSigned, _, _): (id, signed) = (runID, wasSigned)
         case .refuse(let refusedID, _, let wasSigned): (id, signed) = (refusedID, wasSigned)
         }
         await report(CommandResult(command: id, signed: signed, source: path, instanceID: instanceID, outcome: .interrupted, exit: 1,
@@ -73,7 +72,7 @@ extension Watcher {
             await report(CommandResult(command: id, signed: signed, source: path, instanceID: instanceID, outcome: .refused,
                                        exit: ExitStatus.badInput.rawValue, started: started, finished: Timestamp.now(),
                                        actions: [], error: reason, output: []), isGroup: isGroup)
-        case .run(let command, let id, let signed, _):
+        case .run(let command, let id, let signed, _, _):
             logger.info("running a command", metadata: ["source": "\(path)", "command": "\(id)", "actions": "\(command.summary)"])
             var result = await CommandRun(paths: paths, config: config, instance: instance, logger: logger)
                 .run(command, id: id, source: path, started: started)
@@ -93,16 +92,48 @@ extension Watcher {
 
     /// The signature and the command checked; to run, the signed id is taken (unless this is a
     /// re-run) and the write marked running, in one save, so a crash between the two cannot
-    /// leave an id taken by a command that never started.
-    func admit(_ data: Data, stat: ZKStat, key: WriteKey, path: String, replayCheck: Bool) -> Admission {
-        let admission = target.admit(data, size: Int(stat.dataLength), path: path, key: key)
-        guard case .run(_, let id, let signed, let expires) = admission else { return admission }
+    /// leave an id taken by a command that never started. Nothing runs while the clock is behind
+    /// the latest time a command was admitted at: it was stepped back, and an old command could
+    /// look fresh.
+    func admit(_ data: Data, stat: ZKStat, key: WriteKey, path: String, replayCheck: Bool, now: Date = Date()) -> Admission {
+        var behind: Date?
+        record { behind = $0.clockBehind(now) }
+        if let behind {
+            let reason = "this node's clock (\(Timestamp.string(now))) is behind the latest time it admitted a command at "
+                + "(\(Timestamp.string(behind))): it was stepped back; commands are refused until it catches up"
+            logger.warning("\(reason)")
+            return .refuse(id: key.mzxid, reason: reason, signed: false)
+        }
+        let admission = target.admit(data, size: Int(stat.dataLength), path: path, key: key, now: now)
+        guard case .run(_, let id, let signed, let issued, let expires) = admission else { return admission }
+        // A group's command issued before this node joined the group is not for it (its first boot set it up).
+        let joined = path == target.node + "/command" ? nil : ledger.joined(path)
+        let early = joined.flatMap { joined in issued.flatMap { $0 < joined ? (joined, $0) : nil } }
         var fresh = true
         record { ledger in
-            if replayCheck, signed, let expires { fresh = ledger.claim(id, expires: expires) }
-            if fresh { ledger.started(key, at: path) }
+            if replayCheck, signed, let expires { fresh = ledger.claim(id, expires: expires, now: now) }
+            if fresh && early == nil { ledger.started(key, at: path) }
         }
-        return fresh ? admission : .refuse(id: id, reason: "command id \(id) already ran here (a replay)", signed: true)
+        if !fresh { return .refuse(id: id, reason: "command id \(id) already ran here (a replay)", signed: true) }
+        if let (joined, issued) = early {
+            return .refuse(id: id, reason: "issued \(Timestamp.string(issued)), before this node joined \((path as NSString).deletingLastPathComponent) "
+                           + "at \(Timestamp.string(joined)); not run here", signed: true)
+        }
+        return admission
+    }
+
+    /// A group's command standing there when this node first watches the group: not run (the
+    /// node's first boot set it up), and its signed id taken, so the same bytes written back
+    /// later are a replay, not a new command.
+    func adopt(_ data: Data, stat: ZKStat, key: WriteKey, path: String, now: Date = Date()) {
+        let opened = try? SignedCommand.open(data, keys: target.publicKeys, target: target.signedTarget((path as NSString).deletingLastPathComponent),
+                                             now: now)
+        logger.info("a command in \(path) predates this node; not run", metadata: ["write": "\(key.text)", "command": "\(opened?.id ?? "-")"])
+        record { ledger in
+            ledger.join(path, now: now)
+            if let opened { _ = ledger.claim(opened.id, expires: opened.expires, now: now) }
+            ledger.finished(key, at: path)
+        }
     }
 
     /// Empties the node's command once handled, where this node may write it (with
@@ -136,7 +167,7 @@ extension Watcher {
     }
 
     private func know(_ path: String) {
-        if ledger.sources[path] == nil { record { $0.know(path) } }
+        if ledger.sources[path] == nil { record { $0.join(path, now: Date()) } }
     }
 
     func record(_ change: (inout CommandLedger) -> Void) {

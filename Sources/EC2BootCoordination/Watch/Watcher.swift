@@ -32,7 +32,11 @@ public final class Watcher: @unchecked Sendable {
         self.version = version
         self.logger = logger
         session = ZKSession(hosts: target.hosts, sessionTimeout: target.sessionTimeout, digest: target.digest)
-        ledger = CommandLedger.load(paths)
+        let (ledger, dropped) = CommandLedger.load(paths)
+        self.ledger = ledger
+        if dropped > 0 {
+            logger.notice("dropped \(dropped) handled-command entries of an older watch.json format (bare write ids); signed ids are kept")
+        }
     }
 
     var instanceID: String { instance.instanceID }
@@ -45,7 +49,7 @@ public final class Watcher: @unchecked Sendable {
             case .changed(let path):
                 if target.commandPaths.contains(path) { await process(path) }
             case .connected:
-                await afterConnect()
+                try await afterConnect()
             case .expired:
                 logger.warning("the ZooKeeper session expired; starting a new one", metadata: ["zookeeper": "\(target.hosts)"])
                 try await connect()
@@ -71,7 +75,7 @@ public final class Watcher: @unchecked Sendable {
                 throw WatchSetupError("cannot start a ZooKeeper client for \(target.hosts): \(error)")
             }
             if await session.waitUntilConnected(timeout: max(target.sessionTimeout, backoff)) {
-                await afterConnect()
+                try await afterConnect()
                 return
             }
             logger.warning("ZooKeeper is not answering; still trying", metadata: [
@@ -82,20 +86,27 @@ public final class Watcher: @unchecked Sendable {
         }
     }
 
-    /// Registers this session (once per session), then reads every command znode.
-    private func afterConnect() async {
+    /// Registers this session (once per session), then reads every command znode. A znode held
+    /// by someone else, or a folder this node may not create in, ends the watcher (exit 2): a
+    /// retry cannot help, and the unit must fail where the operator sees it.
+    private func afterConnect() async throws(WatchSetupError) {
         if let id = session.sessionID, id != registered {
             do {
                 try await register()
-                if registered == nil { warnUnsafeSettings() }
-                registered = id
-                logger.info("registered in ZooKeeper", metadata: ["node": "\(target.node)", "groups": "\(target.groups.joined(separator: ","))"])
-                onReady?()
-                onReady = nil
+            } catch let error as WatchSetupError {
+                throw error
+            } catch let error as ZKError where error.code == ZKError.noAuth {
+                try await auditOwnership()  // names the znode someone else holds, if that is why
+                throw refusedRegistration(error)
             } catch {
                 logger.error("cannot register in ZooKeeper: \(error)")
                 return
             }
+            if registered == nil { warnUnsafeSettings() }
+            registered = id
+            logger.info("registered in ZooKeeper", metadata: ["node": "\(target.node)", "groups": "\(target.groups.joined(separator: ","))"])
+            onReady?()
+            onReady = nil
         }
         let pending = unsent
         unsent = []
@@ -103,9 +114,10 @@ public final class Watcher: @unchecked Sendable {
         for path in target.commandPaths { await process(path) }
     }
 
-    /// The node's folders and command znodes (made if missing, with the identity's ACL), its
-    /// ephemeral `alive` and its group memberships. A group's current command counts as seen.
-    private func register() async throws(ZKError) {
+    /// The node's folders and command znodes (made if missing, with the identity's ACL), their
+    /// ownership checked, then its ephemeral `alive` and its group memberships. A group's current
+    /// command counts as seen.
+    private func register() async throws {
         let (acl, shared) = (target.acl, target.sharedACL)
         try await session.ensure(target.node, acl: acl, parents: shared)
         try await session.ensure(target.node + "/command", acl: target.commandACL)
@@ -113,10 +125,11 @@ public final class Watcher: @unchecked Sendable {
             try await session.ensure(group + "/command", acl: target.commandACL, parents: shared)
             try await session.ensure(group + "/results", acl: shared)
             try await session.ensure(group + "/members", acl: shared)
-            try await replaceEphemeral(group + "/members/" + instanceID, Data(), acl: acl)
         }
+        try await auditOwnership()
+        await auditSharedFolders()
+        for group in target.groups { try await replaceEphemeral(group + "/members/" + instanceID, Data(), acl: acl) }
         try await replaceEphemeral(target.node + "/alive", presence, acl: acl)
-        await auditACLs()
     }
 
     /// An ephemeral node of this session: one the previous session left (not yet expired) is replaced.

@@ -53,59 +53,6 @@ public enum ZKEvent: Sendable, Equatable {
     case changed(path: String)
 }
 
-/// Who may do what to a znode. Built here rather than from the C client's globals
-/// (`ZOO_OPEN_ACL_UNSAFE`), which Swift 6 refuses as shared mutable state.
-public struct ZKACL: Sendable, Equatable {
-    public struct Entry: Sendable, Equatable, CustomStringConvertible {
-        public let perms: Int32, scheme: String, id: String
-        public init(perms: Int32, scheme: String, id: String) {
-            self.perms = perms
-            self.scheme = scheme
-            self.id = id
-        }
-        /// `world:anyone:rw` as zkCli prints it (a digest id shows its user only).
-        public var description: String {
-            let letters = zip("rwcda", [ZKACL.read, ZKACL.write, ZKACL.create, ZKACL.delete, ZKACL.admin])
-                .filter { perms & $0.1 != 0 }.map { String($0.0) }.joined()
-            return "\(scheme):\(scheme == "digest" ? String(id.prefix { $0 != ":" }) : id):\(letters)"
-        }
-    }
-    public static let read: Int32 = 1, write: Int32 = 2, create: Int32 = 4, delete: Int32 = 8, admin: Int32 = 16, all: Int32 = 31
-
-    public let entries: [Entry]
-
-    public static let open = ZKACL(entries: [Entry(perms: all, scheme: "world", id: "anyone")])
-
-    public init(entries: [Entry]) { self.entries = entries }
-
-    /// Full rights for each digest ACL id; `othersMay` for everyone else. No id: open to all.
-    public static func writers(_ ids: [String], othersMay perms: Int32) -> ZKACL {
-        guard !ids.isEmpty else { return open }
-        var entries = Set(ids).sorted().map { Entry(perms: all, scheme: "digest", id: $0) }
-        if perms != 0 { entries.append(Entry(perms: perms, scheme: "world", id: "anyone")) }
-        return ZKACL(entries: entries)
-    }
-
-    /// The entries that let someone other than `writers` change the data or the ACL.
-    public func othersWriting(_ writers: [String]) -> [Entry] {
-        entries.filter { $0.perms & (Self.write | Self.admin) != 0 && !($0.scheme == "digest" && writers.contains($0.id)) }
-    }
-
-    func withVector<R>(_ body: (UnsafePointer<ACL_vector>) -> R) -> R {
-        var strings: [UnsafeMutablePointer<CChar>] = []
-        defer { strings.forEach { free($0) } }
-        var acls = entries.map { entry -> ACL in
-            let scheme = strdup(entry.scheme)!, id = strdup(entry.id)!
-            strings += [scheme, id]
-            return ACL(perms: entry.perms, id: Id(scheme: scheme, id: id))
-        }
-        return acls.withUnsafeMutableBufferPointer { buffer in
-            var vector = ACL_vector(count: Int32(buffer.count), data: buffer.baseAddress)
-            return withUnsafePointer(to: &vector, body)
-        }
-    }
-}
-
 /// One C client handle (one session). Calls block until the server answers or the
 /// session timeout passes; `ZKSession` runs them off the async threads.
 final class ZKHandle: @unchecked Sendable {

@@ -137,6 +137,8 @@ public final class ZKSession: @unchecked Sendable {
         for (index, part) in parts.enumerated() {
             prefix += "/" + part
             let last = index == parts.count - 1
+            // Looked for first: what exists needs no CREATE on its folder (an operator's may not give it).
+            if try await exists(prefix) != nil { continue }
             do { try await create(prefix, acl: last ? acl : parents ?? acl) } catch where error.code == ZKError.nodeExists {}
         }
     }

@@ -51,17 +51,17 @@ enum ActionEnvironment {
     }
 
     /// Runs a process for an action: output to the log line by line, the last lines
-    /// (secrets redacted) in the result when it fails. A line `report` takes is not logged.
+    /// (secrets redacted) in the result when it fails. With `channel`, the process also gets
+    /// descriptor 3 for its answer, handed to `channel` once it ended (nil past the bound).
     static func execute(_ argv: [String], environment: [String: String], directory: String?,
                         stdin: Data? = nil, timeout: Double?, context: ActionContext,
-                        report: (@Sendable (String) -> Bool)? = nil) async -> ActionResult {
+                        channel: (@Sendable (Data?) -> Void)? = nil) async -> ActionResult {
         let logger = context.logger
         let limit = timeout ?? context.run.config.actions.timeout
         let outcome: ProcessOutcome
         do {
             outcome = try await ProcessRunner.run(argv, environment: environment, directory: directory, stdin: stdin,
-                                                  timeout: limit) { line in
-                if report?(line) == true { return }
+                                                  timeout: limit, channel: channel != nil) { line in
                 // A line of our own log format (an `ec2-boot-init fetch` or `query` the action ran)
                 // keeps its level and loses its prefix, so it is not stamped twice.
                 if let (level, message) = LogFormat.parse(line) {
@@ -73,6 +73,7 @@ enum ActionEnvironment {
         } catch {
             return ActionResult(.failed, message: "\(error)")
         }
+        channel?(outcome.channel)
         let tail = outcome.tail.suffix(5).map(Redaction.redact).joined(separator: " | ")
         switch outcome.ending {
         case .exited(0):

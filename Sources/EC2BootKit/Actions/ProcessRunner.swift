@@ -16,36 +16,61 @@ public struct ProcessOutcome: Sendable {
     /// The last lines of its output (stdout and stderr together), for the failure report.
     public let tail: [String]
     public let duration: Duration
+    /// What it wrote on descriptor 3, when a channel was asked for (nil past `channelBytes`).
+    public var channel: Data?
 }
 
 /// Runs a program in its own process group with stdout and stderr merged into one pipe,
 /// hands each output line to `onLine`, and on timeout kills the whole group
 /// (TERM, then KILL after a grace period), so a script's children do not outlive it.
 public enum ProcessRunner {
+    /// The most a channel (descriptor 3) is read for: a result, not a stream.
+    public static let channelBytes = 1 << 20
+
+    /// `channel`: the child also gets descriptor 3, a pipe of its own apart from its output, for
+    /// a result nothing it logs can forge (what the broker helper answers on).
     public static func run(_ argv: [String], environment: [String: String], directory: String?,
-                           stdin: Data? = nil, timeout: Double, tailLines: Int = 20,
+                           stdin: Data? = nil, timeout: Double, tailLines: Int = 20, channel: Bool = false,
                            onLine: @escaping @Sendable (String) -> Void) async throws -> ProcessOutcome {
         let start = ContinuousClock.now
-        // Every end close-on-exec: the child gets its copies as 0, 1 and 2 (dup2 clears the
-        // flag there) and nothing else, so a daemon it starts with its own redirections does
-        // not keep our log pipe open.
-        var output: [Int32] = [-1, -1]
-        var input: [Int32] = [-1, -1]
-        guard pipe2(&output, O_CLOEXEC) == 0 else { throw FileSystemError.posix("create a pipe", errno) }
-        guard pipe2(&input, O_CLOEXEC) == 0 else {
-            let err = errno
-            close(output[0]); close(output[1])
-            throw FileSystemError.posix("create a pipe", err)
+        let pipes = try ChildPipes(channel: channel)
+        let pid: pid_t
+        do { pid = try spawn(argv, environment: environment, directory: directory, pipes: pipes) } catch {
+            pipes.closeAll()
+            throw error
         }
+        pipes.closeChildEnds()
+        let reader = LineReader(fd: pipes.output.read, keep: tailLines, onLine: onLine)
+        reader.start()
+        let side = pipes.channel.map { ChannelReader(fd: $0.read) }
+        side?.start()
+        // Fed from a thread: a child that never reads must not block us.
+        let stdinFD = pipes.input.write, stdinData = stdin ?? Data()
+        Thread.detachNewThread {
+            signal(SIGPIPE, SIG_IGN)
+            try? FileSystem.writeAll(stdinData, to: stdinFD, path: "stdin")
+            close(stdinFD)
+        }
+        let ending = await wait(pid, timeout: timeout)
+        let tail = await reader.finish()
+        var outcome = ProcessOutcome(ending: ending, tail: tail, duration: ContinuousClock.now - start)
+        outcome.channel = await side?.finish()
+        return outcome
+    }
 
+    /// Starts `argv` on the children's ends of `pipes`, in a process group of its own.
+    private static func spawn(_ argv: [String], environment: [String: String], directory: String?, pipes: ChildPipes) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, input[0], 0)
-        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, output[1], 2)
-        // Only 0-2 reach the child: no lock file, socket or log descriptor of ours.
-        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+        // Every end is close-on-exec: the child gets its copies as 0, 1, 2 (and 3) through
+        // dup2, which clears the flag there, and nothing else, so a daemon it starts with its
+        // own redirections does not keep our log pipe open, nor any lock, socket or log of ours.
+        posix_spawn_file_actions_adddup2(&actions, pipes.input.read, 0)
+        posix_spawn_file_actions_adddup2(&actions, pipes.output.write, 1)
+        posix_spawn_file_actions_adddup2(&actions, pipes.output.write, 2)
+        if let channel = pipes.channel { posix_spawn_file_actions_adddup2(&actions, channel.write, 3) }
+        posix_spawn_file_actions_addclosefrom_np(&actions, pipes.channel == nil ? 3 : 4)
         if let directory { posix_spawn_file_actions_addchdir_np(&actions, directory) }
 
         var attributes = posix_spawnattr_t()
@@ -53,9 +78,8 @@ public enum ProcessRunner {
         defer { posix_spawnattr_destroy(&attributes) }
         // Own process group (to kill it whole); no blocked signals and default handlers,
         // whatever this process's threads had.
-        var empty = sigset_t()
+        var empty = sigset_t(), defaults = sigset_t()
         sigemptyset(&empty)
-        var defaults = sigset_t()
         sigemptyset(&defaults)
         for signal in [SIGTERM, SIGINT, SIGPIPE, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigmask(&attributes, &empty)
@@ -67,33 +91,21 @@ public enum ProcessRunner {
         let program = resolve(argv[0], path: environment["PATH"] ?? "/usr/bin:/bin")
         var pid: pid_t = 0
         let status = withCStrings(argv) { argvPointers in
-            withCStrings(env) { envPointers in
-                posix_spawn(&pid, program, &actions, &attributes, argvPointers, envPointers)
-            }
+            withCStrings(env) { envPointers in posix_spawn(&pid, program, &actions, &attributes, argvPointers, envPointers) }
         }
-        close(output[1])
-        close(input[0])
-        guard status == 0 else {
-            close(output[0]); close(input[1])
-            throw FileSystemError.posix("run \(argv[0])", status)
-        }
-        let reader = LineReader(fd: output[0], keep: tailLines, onLine: onLine)
-        reader.start()
-        // Feed stdin from a thread: a child that never reads must not block us.
-        let stdinFD = input[1]
-        let stdinData = stdin ?? Data()
-        Thread.detachNewThread {
-            signal(SIGPIPE, SIG_IGN)
-            try? FileSystem.writeAll(stdinData, to: stdinFD, path: "stdin")
-            close(stdinFD)
-        }
+        guard status == 0 else { throw FileSystemError.posix("run \(argv[0])", status) }
+        return pid
+    }
 
+    /// The child's end, or `timeout` passing first: then its whole group is stopped (TERM, and
+    /// KILL two seconds later). A stop of ours (SIGTERM) reaches it through `RunningGroups`.
+    private static func wait(_ pid: pid_t, timeout: Double) async -> ProcessOutcome.Ending {
         RunningGroups.shared.add(pid)
         defer { RunningGroups.shared.remove(pid) }
         // A SIGTERM that came between the engine's check and `add` would otherwise miss this group.
         if Interruption.signal != nil { kill(-pid, SIGTERM) }
         let waiter = ExitWaiter(pid: pid)
-        let ending: ProcessOutcome.Ending = await withTaskGroup(of: ProcessOutcome.Ending?.self) { group in
+        return await withTaskGroup(of: ProcessOutcome.Ending?.self) { group in
             group.addTask { await waiter.wait() }
             group.addTask {
                 try? await Task.sleep(nanoseconds: UInt64(timeout.clamped(to: 0...Seconds.max) * 1e9))
@@ -109,8 +121,6 @@ public enum ProcessRunner {
             group.cancelAll()
             return first
         }
-        let tail = await reader.finish()
-        return ProcessOutcome(ending: ending, tail: tail, duration: ContinuousClock.now - start)
     }
 
     /// `ruby` → `/usr/bin/ruby`, searched in the child's PATH (posix_spawnp would use ours).
@@ -179,33 +189,54 @@ final class RunningGroups: @unchecked Sendable {
     }
 }
 
-/// Reads a pipe on a thread, line by line, keeping the last few lines. Each byte is looked at
-/// once (a long line costs linear time), and a line longer than `maxLine` is cut there and
-/// marked, the rest of it dropped.
-private final class LineReader: @unchecked Sendable {
-    static let maxLine = 64 * 1024
+/// The pipes between us and a child: its stdin, its merged output, and the optional channel
+/// (descriptor 3). Every end is close-on-exec.
+private struct ChildPipes {
+    struct Pair { let read: Int32, write: Int32 }
+    let input: Pair, output: Pair
+    let channel: Pair?
+
+    init(channel wanted: Bool) throws {
+        var made: [Pair] = []
+        for _ in 0..<(wanted ? 3 : 2) {
+            var fds: [Int32] = [-1, -1]
+            guard pipe2(&fds, O_CLOEXEC) == 0 else {
+                let err = errno
+                made.forEach { close($0.read); close($0.write) }
+                throw FileSystemError.posix("create a pipe", err)
+            }
+            made.append(Pair(read: fds[0], write: fds[1]))
+        }
+        (input, output, channel) = (made[0], made[1], wanted ? made[2] : nil)
+    }
+
+    /// After the spawn: the child holds its own copies.
+    func closeChildEnds() {
+        close(input.read)
+        close(output.write)
+        if let channel { close(channel.write) }
+    }
+
+    func closeAll() {
+        for pair in [input, output] + (channel.map { [$0] } ?? []) { close(pair.read); close(pair.write) }
+    }
+}
+
+/// Reads a pipe on a thread until its end, handing each chunk to `onBytes`. A daemon the child
+/// left holding the pipe must not keep this thread and descriptor forever: `finish` waits two
+/// seconds at most, then the thread stops (it polls, never blocks in read) and closes its end.
+private final class PipeReader: @unchecked Sendable {
     private let fd: Int32
-    private let keep: Int
-    private let onLine: @Sendable (String) -> Void
     private let lock = NSLock()
-    private var tail: [String] = []
     private var abandoned = false
     private let done = DispatchSemaphore(value: 0)
 
-    init(fd: Int32, keep: Int, onLine: @escaping @Sendable (String) -> Void) {
-        self.fd = fd
-        self.keep = keep
-        self.onLine = onLine
-    }
+    init(fd: Int32) { self.fd = fd }
 
-    func start() {
+    func start(_ onBytes: @escaping @Sendable (ArraySlice<UInt8>) -> Void, atEnd: @escaping @Sendable () -> Void) {
         Thread.detachNewThread { [self] in
-            var line: [UInt8] = []
-            var cut = false
-            var pem = PEMFilter()
             var buffer = [UInt8](repeating: 0, count: 16384)
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            // poll, not a bare read: a daemon the action left holding the pipe must not keep this thread and descriptor forever.
             while !lock.withLock({ abandoned }) {
                 let ready = poll(&poller, 1, 200)
                 if ready < 0 && errno != EINTR { break }
@@ -213,22 +244,62 @@ private final class LineReader: @unchecked Sendable {
                 let n = read(fd, &buffer, buffer.count)
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
-                for byte in buffer[0..<n] {
-                    if byte == UInt8(ascii: "\n") {
-                        if let shown = pem.pass(line) { emit(shown, cut: cut) }
-                        line.removeAll(keepingCapacity: true)
-                        cut = false
-                    } else if line.count < Self.maxLine {
-                        line.append(byte)
-                    } else {
-                        cut = true
-                    }
-                }
+                onBytes(buffer[0..<n])
             }
-            if !line.isEmpty || cut, let shown = pem.pass(line) { emit(shown, cut: cut) }
+            atEnd()
             close(fd)
             done.signal()
         }
+    }
+
+    func finish() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread { [self] in
+                if done.wait(timeout: .now() + 2) == .timedOut {
+                    lock.withLock { abandoned = true }
+                    done.wait()  // within one poll interval
+                }
+                continuation.resume()
+            }
+        }
+    }
+}
+
+/// Output line by line, keeping the last few lines. Each byte is looked at once (a long line
+/// costs linear time), and a line longer than `maxLine` is cut there and marked, the rest of it
+/// dropped; PEM blocks are dropped (`PEMFilter`).
+private final class LineReader: @unchecked Sendable {
+    static let maxLine = 64 * 1024
+    private let pipe: PipeReader
+    private let keep: Int
+    private let onLine: @Sendable (String) -> Void
+    private let lock = NSLock()
+    private var tail: [String] = []
+    // Touched by the reading thread only.
+    private var line: [UInt8] = [], cut = false, pem = PEMFilter()
+
+    init(fd: Int32, keep: Int, onLine: @escaping @Sendable (String) -> Void) {
+        pipe = PipeReader(fd: fd)
+        self.keep = keep
+        self.onLine = onLine
+    }
+
+    func start() {
+        pipe.start({ [self] bytes in
+            for byte in bytes {
+                if byte == UInt8(ascii: "\n") {
+                    if let shown = pem.pass(line) { emit(shown, cut: cut) }
+                    line.removeAll(keepingCapacity: true)
+                    cut = false
+                } else if line.count < Self.maxLine {
+                    line.append(byte)
+                } else {
+                    cut = true
+                }
+            }
+        }, atEnd: { [self] in
+            if !line.isEmpty || cut, let shown = pem.pass(line) { emit(shown, cut: cut) }
+        })
     }
 
     private func emit(_ bytes: [UInt8], cut: Bool) {
@@ -240,19 +311,33 @@ private final class LineReader: @unchecked Sendable {
         }
     }
 
-    /// The kept lines, once the pipe is closed; a daemon the script started without
-    /// redirecting its output may hold it open, so this waits two seconds at most, then the
-    /// reading thread stops and closes its end.
+    /// The kept lines, once the pipe is closed (or abandoned, see `PipeReader`).
     func finish() async -> [String] {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread { [self] in
-                if done.wait(timeout: .now() + 2) == .timedOut {
-                    lock.withLock { abandoned = true }
-                    done.wait()  // within one poll interval
-                }
-                continuation.resume(returning: lock.withLock { tail })
+        await pipe.finish()
+        return lock.withLock { tail }
+    }
+}
+
+/// The channel's bytes, whole, or nil past `ProcessRunner.channelBytes`.
+private final class ChannelReader: @unchecked Sendable {
+    private let pipe: PipeReader
+    private let lock = NSLock()
+    private var data: Data? = Data()
+
+    init(fd: Int32) { pipe = PipeReader(fd: fd) }
+
+    func start() {
+        pipe.start({ [self] bytes in
+            lock.withLock {
+                guard let held = data?.count, held + bytes.count <= ProcessRunner.channelBytes else { data = nil; return }
+                data?.append(contentsOf: bytes)
             }
-        }
+        }, atEnd: {})
+    }
+
+    func finish() async -> Data? {
+        await pipe.finish()
+        return lock.withLock { data }
     }
 }
 

@@ -49,7 +49,7 @@ public struct StderrLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let stamp = Timestamp.now(milliseconds: true)
-        let text = Redaction.redact("\(event.message)\(LogFormat.metadata(metadata, event.metadata))")
+        let text = LogFormat.oneLine(Redaction.redact("\(event.message)\(LogFormat.metadata(metadata, event.metadata))"))
         let line = journal ? "<\(SyslogLogHandler.priority(event.level))>\(event.level): \(text)\n" : "\(stamp) \(event.level): \(text)\n"
         FileHandle.standardError.write(Data(line.utf8))
     }
@@ -82,7 +82,7 @@ public struct SyslogLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let priority = Self.priority(event.level)
-        let text = Redaction.redact("\(event.message)\(LogFormat.metadata(metadata, event.metadata))")
+        let text = LogFormat.oneLine(Redaction.redact("\(event.message)\(LogFormat.metadata(metadata, event.metadata))"))
         withVaList([text]) { vsyslog(priority, "%s", $0) }
     }
 }
@@ -126,6 +126,21 @@ enum LogFormat {
               let colon = line[space...].range(of: ": ") else { return nil }
         guard let level = Logger.Level(rawValue: String(line[line.index(after: space)..<colon.lowerBound])) else { return nil }
         return (level, String(line[colon.upperBound...]))
+    }
+
+    /// One record, one line: a message's CR and LF shown as `\r` and `\n`, so nothing logged can
+    /// start a line of its own (a forged record, or text a reader of the stream acts on).
+    static func oneLine(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     static func metadata(_ base: Logger.Metadata, _ extra: Logger.Metadata?) -> String {

@@ -10,15 +10,15 @@ extension PeerTier {
         static let chef = #"{"run_list":["recipe[secure]"]}"#
 
         /// A registered watcher on a node of its own.
-        func started(_ id: String, watch: String = "") throws -> (ZooKeeperServers, WatchNode, Background) {
-            let zk = try ZooKeeperServers.ensemble.get()
+        func started(_ id: String, watch: String = "", function: String = #function) throws -> (ZooKeeperServers.Fleet, WatchNode, Background) {
+            let zk = try ZooKeeperServers.ensemble.get().fleet(function)
             let node = try WatchNode(id, zookeeper: zk.connect, watch: watch)
             let watcher = try node.start()
             guard eventually(30, { zkJSON(zk.connect, node.base + "/alive") != nil }) else { throw PeerFailed(output: node.logText) }
             return (zk, node, watcher)
         }
 
-        func result(_ zk: ZooKeeperServers, _ node: WatchNode) -> [String: Any]? {
+        func result(_ zk: ZooKeeperServers.Fleet, _ node: WatchNode) -> [String: Any]? {
             _ = eventually { zkJSON(zk.connect, node.base + "/result") != nil }
             return zkJSON(zk.connect, node.base + "/result")
         }
@@ -32,14 +32,14 @@ extension PeerTier {
             switch kind {
             case "unsigned": (data, reason) = (Self.chef, "unsigned command refused")
             case "tampered":
-                data = try key.sign(Self.chef, for: node.base).replacingOccurrences(of: "secure", with: "evil")
+                data = try key.sign(Self.chef, for: zk.target(node.base)).replacingOccurrences(of: "secure", with: "evil")
                 reason = "does not match"
-            case "other key": (data, reason) = (try OperatorKey().sign(Self.chef, for: node.base), "not in watch.public_keys")
+            case "other key": (data, reason) = (try OperatorKey().sign(Self.chef, for: zk.target(node.base)), "not in watch.public_keys")
             case "other node": (data, reason) = (try key.sign(Self.chef, for: "/ec2boot/nodes/i-0other"), "signed for /ec2boot/nodes/i-0other")
-            case "expired": (data, reason) = (try key.sign(Self.chef, for: node.base, expires: Date().addingTimeInterval(-5)), "expired at")
+            case "expired": (data, reason) = (try key.sign(Self.chef, for: zk.target(node.base), expires: Date().addingTimeInterval(-5)), "expired at")
             case "a day ahead":
-                (data, reason) = (try key.sign(Self.chef, for: node.base, expires: Date().addingTimeInterval(90_000)), "more than a day ahead")
-            case "bad header": (data, reason) = (try key.signMessage("target: \(node.base)\nid: x\nrun: now\n\n\(Self.chef)"), "unknown header run")
+                (data, reason) = (try key.sign(Self.chef, for: zk.target(node.base), expires: Date().addingTimeInterval(90_000)), "more than a day ahead")
+            case "bad header": (data, reason) = (try key.signMessage("target: \(zk.target(node.base))\nid: x\nrun: now\n\n\(Self.chef)"), "unknown header run")
             default: (data, reason) = (String(repeating: "x", count: 1_000_000), "bytes")
             }
             let written = try kazoo(zk.connect, ["set", node.base + "/command", "-"], stdin: data)
@@ -57,16 +57,16 @@ extension PeerTier {
         /// A command signed (by signify alone) for a group runs once on every member; the same
         /// signed bytes written to a member's own command are refused there (signed for the group).
         @Test func aGroupCommandSignedForTheGroupRunsOnceOnEachMember() throws {
-            let zk = try ZooKeeperServers.ensemble.get()
+            let zk = try ZooKeeperServers.ensemble.get().fleet()
             let group = "/ec2boot/groups/signed"
             let nodes = try (0..<3).map { try WatchNode("i-0sg\($0)", zookeeper: zk.connect, watch: "  groups: [\(group)]\n") }
             let watchers = try nodes.map { try $0.start() }
             #expect(eventually(60) { (try? kazoo(zk.connect, ["children", group + "/members"]))?.stdout.split(separator: "\n").count == 3 })
-            let signed = try OperatorKey.shared.get().sign(Self.chef, for: group)
+            let signed = try OperatorKey.shared.get().sign(Self.chef, for: zk.target(group))
             #expect(try kazoo(zk.connect, ["set", group + "/command", "-"], stdin: signed).status == 0)
             #expect(eventually(60) { nodes.allSatisfy { $0.runs.count == 2 } }, "\(nodes.map(\.logText))")
             _ = try kazoo(zk.connect, ["set", nodes[0].base + "/command", "-"], stdin: signed)
-            #expect(eventually { (zkJSON(zk.connect, nodes[0].base + "/result")?["error"] as? String)?.contains("signed for \(group)") == true })
+            #expect(eventually { (zkJSON(zk.connect, nodes[0].base + "/result")?["error"] as? String)?.contains("signed for \(zk.target(group))") == true })
             usleep(500_000)
             #expect(nodes.allSatisfy { $0.runs.count == 2 }, "each member ran it once")
             withExtendedLifetime(watchers) {}
@@ -76,10 +76,10 @@ extension PeerTier {
         @Test func aReplayedCommandRunsOnce() throws {
             let (zk, node, watcher) = try started("i-0replay")
             let key = try OperatorKey.shared.get()
-            let signed = try key.sign(Self.chef, for: node.base, id: "replay-1")
+            let signed = try key.sign(Self.chef, for: zk.target(node.base), id: "replay-1")
             _ = try kazoo(zk.connect, ["set", node.base + "/command", "-"], stdin: signed)
             #expect(eventually { (zkJSON(zk.connect, node.base + "/result")?["outcome"] as? String) == "ok" }, "\(node.logText)")
-            for again in [signed, try key.sign(#"{"run_list":["recipe[other]"]}"#, for: node.base, id: "replay-1")] {
+            for again in [signed, try key.sign(#"{"run_list":["recipe[other]"]}"#, for: zk.target(node.base), id: "replay-1")] {
                 _ = try kazoo(zk.connect, ["set", node.base + "/command", "-"], stdin: again)
                 #expect(eventually { (zkJSON(zk.connect, node.base + "/result")?["outcome"] as? String) == "refused" }, "\(node.logText)")
                 let error = zkJSON(zk.connect, node.base + "/result")?["error"] as? String
@@ -103,7 +103,7 @@ extension PeerTier {
         /// With an auth file and the operator's identity: nobody but the operator writes `command`,
         /// not an anonymous client, not the node's own identity; the operator's signed command runs.
         @Test func onlyTheOperatorsIdentityWritesACommand() throws {
-            let zk = try ZooKeeperServers.ensemble.get()
+            let zk = try ZooKeeperServers.ensemble.get().fleet()
             // ZooKeeper's digest id of ops:ops-Secret-pw, as docs/watch.md shows how to make with openssl.
             let id = try runProcess("/bin/sh", ["-c", "printf %s 'ops:ops-Secret-pw' | openssl dgst -binary -sha1 | openssl base64"])
             let node = try WatchNode("i-0acl", zookeeper: zk.connect,
@@ -123,7 +123,7 @@ extension PeerTier {
 
         /// A command znode someone made beforehand, open to all: reported at start and set right.
         @Test func aPrecreatedWorldWritableCommandIsReportedAndRepaired() throws {
-            let zk = try ZooKeeperServers.ensemble.get()
+            let zk = try ZooKeeperServers.ensemble.get().fleet()
             #expect(try kazoo(zk.connect, ["create", "/ec2boot/nodes/i-0pre/command", ""]).status == 0)
             #expect(try kazoo(zk.connect, ["acl", "/ec2boot/nodes/i-0pre/command"]).stdout.contains("world anyone 31"))
             let node = try WatchNode("i-0pre", zookeeper: zk.connect, watch: "  auth_file: /etc/zk.auth\n")
@@ -137,19 +137,40 @@ extension PeerTier {
         }
 
         /// Settings that leave a node open stop the watch unit from starting, with the reason.
+        /// The key files too (a path in `public_keys`): whoever may change one makes root run their
+        /// commands, so it gets the auth file's rules: root's, nobody else writing it or a folder on
+        /// its way (a sticky /tmp included), no symlink.
         @Test(arguments: [("0644", "is mode 644"), ("inline", "an inline password is refused"), ("no keys", "watch.public_keys is empty"),
-                          ("operator alone", "watch.operator needs watch.auth_file")])
+                          ("operator alone", "watch.operator needs watch.auth_file"),
+                          ("key 0666", "watch.public_keys /etc/keys/op.pub is mode 666 owned by uid 0; it must be root's and writable by root alone"),
+                          ("key in 1777", "watch.public_keys /tmp/op.pub: its folder /tmp is mode 1777"),
+                          ("key symlink", "watch.public_keys /etc/keys/link.pub is a symlink"),
+                          ("auth in 0777", "watch.auth_file /srv/zk.auth: its folder /srv is mode 777")])
         func unsafeSettingsAreRefused(_ kind: String, _ reason: String) throws {
+            let line = try OperatorKey.shared.get().publicLine
             let root = try makeRoot("unsafe", config: "watch:\n  zookeeper: 127.0.0.1:1\n" + [
-                "0644": "  public_keys: [\"\(try OperatorKey.shared.get().publicLine)\"]\n  auth_file: /etc/zk.auth\n",
-                "inline": "  public_keys: [\"\(try OperatorKey.shared.get().publicLine)\"]\n  auth:\n    user: ops\n    password: pw\n",
+                "0644": "  public_keys: [\"\(line)\"]\n  auth_file: /etc/zk.auth\n",
+                "inline": "  public_keys: [\"\(line)\"]\n  auth:\n    user: ops\n    password: pw\n",
                 "no keys": "",
-                "operator alone": "  public_keys: [\"\(try OperatorKey.shared.get().publicLine)\"]\n  operator: \"ops:F8PNk4Kq0+cQ7ziNGzzpr7MSeqY=\"\n",
+                "operator alone": "  public_keys: [\"\(line)\"]\n  operator: \"ops:F8PNk4Kq0+cQ7ziNGzzpr7MSeqY=\"\n",
+                "key 0666": "  public_keys: [/etc/keys/op.pub]\n",
+                "key in 1777": "  public_keys: [/tmp/op.pub]\n",
+                "key symlink": "  public_keys: [/etc/keys/link.pub]\n",
+                "auth in 0777": "  public_keys: [\"\(line)\"]\n  auth_file: /srv/zk.auth\n",
             ][kind]!)
             try TestEnv.write(#"{"instance-id": "i-0unsafe"}"#, to: root + "/seed/meta-data.json")
             try TestEnv.write("", to: root + "/seed/user-data")
             try TestEnv.write("node-user:pw\n", to: root + "/etc/zk.auth")
             chmod(root + "/etc/zk.auth", 0o644)
+            let pub = try #require(TestEnv.read(try OperatorKey.shared.get().publicFile))
+            for file in ["/etc/keys/op.pub", "/tmp/op.pub"] { try TestEnv.write(pub, to: root + file) }
+            chmod(root + "/etc/keys/op.pub", 0o666)
+            chmod(root + "/tmp", 0o1777)
+            chmod(root + "/tmp/op.pub", 0o644)
+            symlink(root + "/tmp/op.pub", root + "/etc/keys/link.pub")
+            try TestEnv.write("node-user:pw\n", to: root + "/srv/zk.auth")
+            chmod(root + "/srv/zk.auth", 0o600)
+            chmod(root + "/srv", 0o777)
             #expect(try tool(["run", "--root", root, "--seed", root + "/seed"]).status == 0, "the boot is not held up by watch settings")
             let check = try tool(["watch", "--check", "--root", root])
             #expect(check.status == 255 && check.stderr.contains(reason), "\(check.status) \(check.stderr)")
@@ -230,7 +251,7 @@ extension PeerTier {
 
         /// ZooKeeper data is whoever wrote it: `nodes` and `push` print no control character from it.
         @Test func nodesPrintsNoControlCharacters() throws {
-            let zk = try ZooKeeperServers.ensemble.get()
+            let zk = try ZooKeeperServers.ensemble.get().fleet()
             let alive = #"{"hostname": "evil\u001b]0;owned\u0007\u001b[2J", "since": "x\u009b31m"}"#
             #expect(try kazoo(zk.connect, ["create", "/ec2boot/nodes/i-0esc/alive", alive]).status == 0)
             let listed = try tool(["nodes", "--zookeeper", zk.connect])

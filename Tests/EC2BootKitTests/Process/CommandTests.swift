@@ -132,6 +132,24 @@ extension ProcessTier {
             }
         }
 
+        /// `watch --check` is the watch unit's ExecCondition: unusable settings fail the unit (255),
+        /// never skip it as if nothing asked for watch (1) nor stop at a usage error (2).
+        @Test func watchCheckFailsTheUnitOnAnInvalidConfig() throws {
+            let root = try makeRoot(config: "watch:\n  zookeper: 127.0.0.1:2181\n")
+            let check = try tool(["watch", "--check", "--root", root])
+            #expect(check.status == 255 && check.stderr.contains("watch.zookeper: unknown key"), "\(check.status) \(check.stderr)")
+        }
+
+        /// push checks the command before it connects: a bad run list is exit 2 at once, with
+        /// ZooKeeper down (nothing listens on port 1), not after 15 s of trying to connect.
+        @Test func pushRefusesABadCommandBeforeConnecting() throws {
+            let start = Date()
+            let pushed = try tool(["push", "--zookeeper", "127.0.0.1:1", "--node", "i-1", "--run-list", "recipe[ok],evil item"])
+            #expect(pushed.status == 2 && pushed.stderr.contains("the command is not valid"), "\(pushed.status) \(pushed.stderr)")
+            #expect(!pushed.stderr.contains("did not answer"), "\(pushed.stderr)")
+            #expect(Date().timeIntervalSince(start) < 10, "the connect timeout is 15 s")
+        }
+
         @Test func anExplicitConfigFileIsUsedAndAMissingDefaultMeansDefaults() throws {
             let root = try TestEnv.tempDir()
             try TestEnv.write(#"{"ami-id": "ami-9"}"#, to: root + "/seed/meta-data.json")

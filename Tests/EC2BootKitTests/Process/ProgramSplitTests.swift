@@ -18,6 +18,21 @@ extension ProcessTier {
             }
         }
 
+        /// A root whose user-data runs the rabbitmq action with apt as its package manager, and
+        /// stand-ins for dpkg-query (nothing installed) and apt-get (`aptGet`, a shell body that
+        /// finds the root in $ROOT); the PATH that finds them first.
+        static func rabbitMQRoot(aptGet: String) throws -> (root: String, path: String) {
+            let root = try seededRoot("""
+                actions:
+                  - type: rabbitmq
+                    admin: {user: admin, password: admin-Pass-1}
+                """, config: "packages: {manager: apt}\n")
+            try TestEnv.write("#!/bin/sh\nexit 1\n", to: root + "/bin/dpkg-query")
+            try TestEnv.write("#!/bin/sh\nROOT='\(root)'\n\(aptGet)\n", to: root + "/bin/apt-get")
+            for stub in ["dpkg-query", "apt-get"] { chmod(root + "/bin/" + stub, 0o755) }
+            return (root, root + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"))
+        }
+
         static func contains(_ program: String, _ text: String) throws -> Bool {
             try Data(contentsOf: URL(fileURLWithPath: folder + "/" + program)).range(of: Data(text.utf8)) != nil
         }
@@ -62,8 +77,9 @@ extension ProcessTier {
             let prefix = try TestEnv.tempDir()
             let alone = prefix + "/bin/ec2-boot-init"
             try Self.install(["ec2-boot-init": alone])
+            // The unit's ExecCondition: 1 would skip the unit as if nothing asked for watch.
             let watch = try runProcess(alone, ["watch", "--check"])
-            #expect(watch.status == 1)
+            #expect(watch.status == 255)
             #expect(watch.stderr.contains("ec2-boot-init-watch is not installed (looked for \(prefix)/bin/ec2-boot-init-watch and "
                                           + "\(prefix)/bin/../libexec/ec2-boot-init/ec2-boot-init-watch)"), "\(watch.stderr)")
             let root = try seededRoot("""
@@ -80,18 +96,47 @@ extension ProcessTier {
             #expect(!result.stderr.contains("admin-Pass-1"))
         }
 
+        /// The helper answers on descriptor 3, never in its output: a stand-in helper (a hostile
+        /// log, which the real one cannot be made to write today) prints a forged result line and an
+        /// unterminated PEM header, which hid the real result line from the engine's PEM filter,
+        /// and writes its real answer, failed, on descriptor 3: the action fails.
+        @Test func theHelpersResultComesOnItsOwnDescriptor() throws {
+            let prefix = try TestEnv.tempDir()
+            try Self.install(["ec2-boot-init": prefix + "/bin/ec2-boot-init"])
+            let forged = #"{"outcome":"ok","message":"forged"}"#
+            try TestEnv.write("""
+                #!/bin/sh
+                cat > /dev/null
+                printf '\036result %s\n-----BEGIN FORGED-----\n' '\(forged)'
+                printf '{"outcome":"failed","message":"the real answer"}' >&3
+                printf '\036result {"outcome":"failed","message":"the real answer"}\n'
+                """, to: prefix + "/bin/ec2-boot-init-broker")
+            chmod(prefix + "/bin/ec2-boot-init-broker", 0o755)
+            let root = try seededRoot("actions:\n  - type: rabbitmq\n    admin: {user: admin, password: admin-Pass-1}\n")
+            let result = try runProcess(prefix + "/bin/ec2-boot-init", ["run", "--root", root, "--seed", root + "/seed"])
+            #expect(result.status == 1, "\(result.stderr)")
+            #expect(result.stderr.contains("action failed: the real answer"), "\(result.stderr)")
+            let status = try tool(["status", "--json", "--root", root]).stdout
+            #expect(status.contains("the real answer") && !status.contains("forged"), "\(status)")
+        }
+
+        /// The real helper: what a command it runs prints (a package manager's output here, with a
+        /// forged result line and a PEM header) is only its log; its answer is on descriptor 3.
+        @Test func theRealHelperAnswersOnDescriptorThreeWhateverItsCommandsPrint() throws {
+            let (root, path) = try Self.rabbitMQRoot(aptGet: "printf '\\036result {\"outcome\":\"ok\"}\\n-----BEGIN FORGED-----\\n'\nexit 1")
+            let result = try runProcess("/usr/bin/env", ["PATH=" + path, TestEnv.binary, "run", "--root", root, "--seed", root + "/seed"])
+            #expect(result.status == 1, "\(result.stderr)")
+            let status = try tool(["status", "--json", "--root", root]).stdout
+            #expect(status.contains("\"failed\"") && status.contains("cannot install rabbitmq-server"), "\(status)")
+            // Run by hand (no descriptor 3), the helper shows its answer and writes it nowhere else.
+            let alone = try runProcess(Self.folder + "/ec2-boot-init-broker", [], stdin: "{}")
+            #expect(alone.stdout.hasPrefix("result: {") && alone.stdout.contains("\"outcome\":\"failed\""), "\(alone.stdout)")
+        }
+
         /// SIGTERM to a run while the broker helper waits on a command of its own (a package install
         /// here): the helper stops that command's process group too, as the engine does its own.
         @Test func stoppingARunStopsWhatTheBrokerHelperStarted() throws {
-            let root = try seededRoot("""
-                actions:
-                  - type: rabbitmq
-                    admin: {user: admin, password: admin-Pass-1}
-                """, config: "packages: {manager: apt}\n")
-            try TestEnv.write("#!/bin/sh\nexit 1\n", to: root + "/bin/dpkg-query")
-            try TestEnv.write("#!/bin/sh\necho $$ > \(root)/apt.pid\nexec sleep 3600\n", to: root + "/bin/apt-get")
-            for stub in ["dpkg-query", "apt-get"] { chmod(root + "/bin/" + stub, 0o755) }
-            let path = root + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+            let (root, path) = try Self.rabbitMQRoot(aptGet: "echo $$ > \"$ROOT/apt.pid\"\nexec sleep 3600")
             // env execs the program in the same process: the SIGTERM below reaches the agent.
             let process = try startInBackground("/usr/bin/env", ["PATH=" + path, TestEnv.binary, "run", "--root", root,
                                                                  "--seed", root + "/seed"]) {

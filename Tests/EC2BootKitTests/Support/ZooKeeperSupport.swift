@@ -35,6 +35,23 @@ final class ZooKeeperServers: @unchecked Sendable {
         do { return .success(try ZooKeeperServers(servers: 3)) } catch { return .failure(PeerFailed(output: "\(error)")) }
     }()
 
+    /// A fleet of its own for one test: a fresh chroot on these servers (made first: ZooKeeper
+    /// needs it to exist), so the ACLs one test's nodes set on `/ec2boot/nodes` never meet another's.
+    func fleet(_ name: String = #function) throws -> Fleet {
+        let chroot = "/fleet-" + name.filter { $0.isLetter || $0.isNumber }.prefix(24) + "-" + UUID().uuidString.prefix(8)
+        let made = try kazoo(connect, ["create", chroot, ""])
+        guard made.status == 0 else { throw PeerFailed(output: made.stdout + made.stderr) }
+        return Fleet(connect: connect + chroot, chroot: chroot)
+    }
+
+    struct Fleet {
+        /// The connect string, chroot included: what nodes, push and kazoo are given.
+        let connect: String
+        let chroot: String
+        /// What a command for `base` (a node's or group's path in the fleet) is signed for.
+        func target(_ base: String) -> String { chroot + base }
+    }
+
     /// One server on 127.0.0.1, started once for every test that needs no ensemble of its own.
     static let shared: Result<ZooKeeperServers, PeerFailed> = {
         do { return .success(try ZooKeeperServers()) } catch { return .failure(PeerFailed(output: "\(error)")) }
@@ -132,6 +149,17 @@ final class Background: @unchecked Sendable {
 
     func signal(_ signo: Int32) { kill(pid, signo) }
 
+    /// Its exit status once it exits by itself within `seconds`, else nil (still running).
+    func exited(within seconds: Double) -> Int32? {
+        var status: Int32 = 0
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if waitpid(pid, &status, WNOHANG) == pid { return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f) }
+            usleep(50_000)
+        }
+        return nil
+    }
+
     /// Sends `signo` and waits for the exit; the exit status (128 + N for a signal).
     @discardableResult
     func stop(_ signo: Int32 = SIGKILL) -> Int32 {
@@ -219,11 +247,12 @@ struct OperatorKey: Sendable {
         do { return .success(try OperatorKey()) } catch { return .failure(PeerFailed(output: "\(error)")) }
     }()
 
-    /// `command` signed for `target` (a node's or group's znode path) in signify's embedded form.
-    func sign(_ command: String, for target: String, id: String = UUID().uuidString,
+    /// `command` signed for `target` (a node's or group's znode path on the ensemble, its chroot
+    /// first) in signify's embedded form.
+    func sign(_ command: String, for target: String, id: String = UUID().uuidString, issued: Date = Date(),
               expires: Date = Date().addingTimeInterval(3600)) throws -> String {
-        let expiry = ISO8601DateFormatter().string(from: expires)
-        return try signMessage("target: \(target)\nexpires: \(expiry)\nid: \(id)\n\n\(command)")
+        let stamp = { ISO8601DateFormatter().string(from: $0) }
+        return try signMessage("target: \(target)\nissued: \(stamp(issued))\nexpires: \(stamp(expires))\nid: \(id)\n\n\(command)")
     }
 
     /// Any message, signed as it is.
@@ -236,9 +265,11 @@ struct OperatorKey: Sendable {
     }
 }
 
-/// Writes `command`, signed by the shared operator key for the node or group at `base`, with kazoo.
+/// Writes `command`, signed by the shared operator key for the node or group at `base` (in the
+/// chroot `hosts` names, if any), with kazoo.
 @discardableResult
 func sendSigned(_ hosts: String, _ base: String, _ command: String, id: String = UUID().uuidString, auth: String? = nil) throws -> ToolResult {
-    let signed = try OperatorKey.shared.get().sign(command, for: base, id: id)
+    let chroot = hosts.firstIndex(of: "/").map { String(hosts[$0...]) } ?? ""
+    let signed = try OperatorKey.shared.get().sign(command, for: chroot + base, id: id)
     return try kazoo(hosts, ["set", base + "/command", "-"], auth: auth, stdin: signed)
 }

@@ -7,6 +7,13 @@ import Yams
 extension UnitTier {
     /// The pure pieces, without processes.
     @Suite struct UnitTests {
+        /// One record, one line: nothing a message carries can start a log line of its own.
+        @Test func aLogMessageStaysOnOneLine() {
+            #expect(LogFormat.oneLine("plain") == "plain")
+            #expect(LogFormat.oneLine("a\n\u{1E}result {}\r\nb") == "a\\n\u{1E}result {}\\r\\nb")
+            #expect(LogFormat.oneLine("é\nü") == "é\\nü")
+        }
+
         /// Trimming by the standard library's tables (no ICU) trims what Foundation's CharacterSets did.
         @Test func whitespaceIsTrimmedAsFoundationTrimmedIt() {
             let scalars = (0...0x10FFFF).compactMap { $0 % 7 == 0 || $0 < 0x3100 ? Unicode.Scalar($0) : nil }

@@ -70,7 +70,7 @@ extension UnitTier {
         }
 
         /// A rebuilt ZooKeeper starts its write ids over: the same mzxid with other bytes is a new
-        /// command; a signed id is taken once, until it expires.
+        /// command; a signed id is taken once, and kept a day past its expiry.
         @Test func aReusedMzxidIsANewWriteAndAnIdIsTakenOnce() {
             var ledger = CommandLedger()
             var stat = ZKStat(mzxid: 0x2a, version: 1, mtime: 0, dataLength: 3, ephemeralOwner: 0)
@@ -82,9 +82,113 @@ extension UnitTier {
             let now = Date()
             let taken = ledger.claim("id-1", expires: now.addingTimeInterval(60), now: now)
             let replayed = ledger.claim("id-1", expires: now.addingTimeInterval(60), now: now)
-            let later = ledger.claim("id-1", expires: now.addingTimeInterval(200), now: now.addingTimeInterval(120))
+            let pastExpiry = ledger.claim("id-1", expires: now.addingTimeInterval(60), now: now.addingTimeInterval(3600))
+            let pastMargin = ledger.claim("id-1", expires: now.addingTimeInterval(200), now: now.addingTimeInterval(60 + CommandLedger.idMargin + 1))
             #expect(taken && !replayed, "a replay is refused")
-            #expect(later, "forgotten once expired (a replay then is refused as expired)")
+            #expect(!pastExpiry, "kept past its expiry: a clock stepped back by less than the margin still finds it")
+            #expect(pastMargin, "forgotten after the margin (a replay then is refused as expired, or by the clock rule)")
+        }
+
+        /// Each situation of the ledger's decisions, one row: (what is recorded, the write seen) → verdict.
+        @Test(arguments: [
+            ("unknown node source", false, false, CommandLedger.Verdict.run),
+            ("unknown group source", false, true, .joinedAfter),
+            ("handled write", true, false, .done),
+        ])
+        func verdicts(_ name: String, _ handled: Bool, _ isGroup: Bool, _ expected: CommandLedger.Verdict) {
+            var ledger = CommandLedger()
+            let key = WriteKey(ZKStat(mzxid: 7, version: 1, mtime: 0, dataLength: 1, ephemeralOwner: 0), Data("x".utf8))
+            if handled { ledger.finished(key, at: "/p/command") }
+            #expect(ledger.verdict(key, at: "/p/command", isGroup: isGroup) == expected, "\(name)")
+        }
+
+        /// An older version's bare mzxids are dropped on load (a rebuilt ZooKeeper reuses them), so
+        /// they never clear a new command unrun; write keys and signed ids stay; a group known
+        /// without a join time is joined now.
+        @Test func anOldLedgerIsMigrated() throws {
+            let old = #"{"sources": {"/n/command": {"handled": ["2a", "2b-0011223344556677"], "running": "2c"}, "/g/command": {"handled": []}}, "ids": {"x": 1e12}}"#
+            let ledger = try JSONDecoder().decode(CommandLedger.self, from: Data(old.utf8))
+            let now = Date(timeIntervalSince1970: 1_800_000_000.6)
+            let (migrated, dropped) = ledger.migrated(now: now)
+            #expect(dropped == 2)
+            #expect(migrated.sources["/n/command"]?.handled == ["2b-0011223344556677"] && migrated.sources["/n/command"]?.running == nil)
+            #expect(migrated.joined("/g/command") == Date(timeIntervalSince1970: 1_800_000_000), "whole seconds, as issued: is written")
+            #expect(migrated.ids == ["x": 1e12])
+            let reused = WriteKey(ZKStat(mzxid: 0x2a, version: 1, mtime: 0, dataLength: 3, ephemeralOwner: 0), Data("new".utf8))
+            #expect(migrated.verdict(reused, at: "/n/command", isGroup: false) == .run)
+        }
+
+        /// A clock behind the latest admission (stepped back) is reported with that time; time going on is not.
+        @Test func aClockSteppedBackIsSeen() {
+            var ledger = CommandLedger()
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            #expect(ledger.clockBehind(now) == nil)
+            #expect(ledger.clockBehind(now.addingTimeInterval(10)) == nil)
+            #expect(ledger.clockBehind(now) == now.addingTimeInterval(10))
+            #expect(ledger.latest == now.addingTimeInterval(10).timeIntervalSince1970, "a clock behind never lowers the latest time")
+        }
+
+        /// `issued:` is required, may not be ahead of the node's clock by more than the skew, nor
+        /// make the signature good for more than a day; the target carries the chroot.
+        @Test(arguments: [
+            ("no issued", nil as Double?, 600.0, "header issued: missing"),
+            ("issued ahead", 3600, 4000, "ahead of this node's clock"),
+            ("issued long before", -90_000, 600, "good for at most 86400 s"),
+            ("good", -10, 600, ""),
+        ])
+        func issuedIsChecked(_ name: String, _ issued: Double?, _ expires: Double, _ reason: String) throws {
+            let key = try OperatorKey.shared.get()
+            let now = Date()
+            let stamp = { ISO8601DateFormatter().string(from: now.addingTimeInterval($0)) }
+            let head = "target: /staging/ec2boot/nodes/i-1\n" + (issued.map { "issued: \(stamp($0))\n" } ?? "") + "expires: \(stamp(expires))\nid: a-1\n\n"
+            let signed = Data(try key.signMessage(head + #"{"run_list":["recipe[a]"]}"#).utf8)
+            let keys = [try Signify.publicKey(key.publicLine)]
+            do {
+                let opened = try SignedCommand.open(signed, keys: keys, target: "/staging/ec2boot/nodes/i-1", now: now)
+                #expect(reason.isEmpty && opened.id == "a-1", "\(name)")
+                #expect(throws: CommandRefused.self, "another chroot") { try SignedCommand.open(signed, keys: keys, target: "/prod/ec2boot/nodes/i-1", now: now) }
+            } catch {
+                #expect(!reason.isEmpty && error.description.contains(reason), "\(name): \(error)")
+            }
+        }
+
+        @Test(arguments: [("zk1:2181,zk2:2181/staging", "/staging"), ("zk1:2181", ""), ("zk1:2181/a/b/", "/a/b"), ("127.0.0.1:1/", "")])
+        func theChrootComesFromTheConnectString(_ hosts: String, _ chroot: String) {
+            #expect(WatchTarget.chroot(hosts) == chroot)
+        }
+
+        /// Whom `push` believes: a result only those who may create in its folder may write.
+        @Test(arguments: [
+            ("the fleet's result in the fleet's folder", "digest:fleet:31,digest:ops:31,world:anyone:1", "digest:fleet:31,digest:ops:31,world:anyone:1", true),
+            ("the operator's set-up: fleet creates", "digest:fleet:31,digest:ops:31,world:anyone:1", "digest:ops:31,digest:fleet:5,world:anyone:1", true),
+            ("open by configuration", "world:anyone:31", "world:anyone:31", true),
+            ("a squatter's own identity, old open-create folder", "digest:squat:31,world:anyone:1", "digest:fleet:31,world:anyone:5", false),
+            ("a squatter's world-writable result, closed folder", "world:anyone:31", "digest:fleet:31,world:anyone:5", false),
+            ("a squatter's identity in an open folder", "digest:squat:31,world:anyone:1", "world:anyone:31", false),
+            ("nobody may write it", "world:anyone:1", "world:anyone:31", false),
+        ])
+        func pushBelievesAResultWrittenByTheFolderCreators(_ name: String, _ result: String, _ folder: String, _ believed: Bool) {
+            func acl(_ text: String) -> ZKACL {
+                ZKACL(entries: text.split(separator: ",").map { entry in
+                    let parts = entry.split(separator: ":").map(String.init)
+                    return ZKACL.Entry(perms: Int32(parts[2])!, scheme: parts[0], id: parts[1])
+                })
+            }
+            #expect(acl(result).isWrittenByCreatorsOf(acl(folder)) == believed, "\(name)")
+        }
+
+        /// Without an identity the world is the node; with one, the world writing is someone else.
+        @Test func othersWritingCountsTheWorldOnlyWhenTheNodeHasAnIdentity() {
+            let open = ZKACL.open
+            #expect(open.othersWriting([]).isEmpty)
+            #expect(open.othersWriting(["fleet:x"]).count == 1)
+            let squat = ZKACL(entries: [.init(perms: ZKACL.all, scheme: "digest", id: "squat:y"), .init(perms: ZKACL.read, scheme: "world", id: "anyone")])
+            #expect(squat.othersWriting([]).map(\.id) == ["squat:y"])
+            // Without ADMIN, ZooKeeper shows `ops:x` for the operator's entry: matched by its user.
+            let redacted = ZKACL(entries: [.init(perms: ZKACL.all, scheme: "digest", id: "ops:x")])
+            #expect(redacted.othersWriting(["ops:F8PNk4Kq0+cQ7ziNGzzpr7MSeqY="]).isEmpty)
+            #expect(redacted.othersWriting(["opsx:F8PNk4Kq0+cQ7ziNGzzpr7MSeqY="]).count == 1)
+            #expect(ZKACL(entries: [.init(perms: ZKACL.read | ZKACL.create, scheme: "world", id: "anyone")]).worldReadOnly.entries.first?.perms == ZKACL.read)
         }
 
         /// However much an action printed or failed with, a result fits in 256 KiB.

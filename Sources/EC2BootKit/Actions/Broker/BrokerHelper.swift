@@ -4,12 +4,12 @@ import Logging
 /// The broker actions run in `ec2-boot-init-broker`, so a boot never loads SwiftNIO and TLS.
 /// The engine's side sends a `Request` on the helper's stdin (never in its environment or argv:
 /// it holds passwords); the helper logs in our own format, which the engine relays as the
-/// action's lines, and ends with one result line.
+/// action's lines, and answers with its result, as JSON, on descriptor 3: a channel of its own,
+/// so nothing the action logs (a broker's reply, a package manager's output) can forge it or
+/// hide it.
 public enum BrokerHelper {
-    /// Starts the helper's result line. Its log lines start with a time stamp; should a logged
-    /// message carry a line break and this mark, the last such line still wins, and that is the
-    /// helper's own, written after everything else (a helper that dies first fails the action).
-    public static let resultMark = "\u{1E}result "
+    /// The descriptor the helper answers on.
+    public static let resultFD: Int32 = 3
 
     static func run(_ context: ActionContext) async -> ActionResult {
         let path: String
@@ -19,13 +19,9 @@ public enum BrokerHelper {
         }
         let reported = Reported()
         let ended = await ActionEnvironment.execute([path], environment: ActionEnvironment.base(context), directory: nil,
-                                                    stdin: Request(context).encoded(), timeout: nil, context: context) { line in
-            guard line.hasPrefix(resultMark) else { return false }
-            reported.text = String(line.dropFirst(resultMark.count))
-            return true
-        }
+                                                    stdin: Request(context).encoded(), timeout: nil, context: context) { reported.data = $0 }
         guard ended.outcome == .ok else { return ended }
-        guard let text = reported.text, let result = try? JSONDecoder().decode(ActionResult.self, from: Data(text.utf8)) else {
+        guard let data = reported.data, let result = try? JSONDecoder().decode(ActionResult.self, from: data) else {
             return ActionResult(.failed, message: "\(HelperProgram.broker.rawValue) ended without a result")
         }
         return result
@@ -89,11 +85,11 @@ public enum BrokerHelper {
     }
 }
 
-/// The result line, once the helper's output has been read.
+/// The result, once the helper's channel has been read.
 private final class Reported: @unchecked Sendable {
     private let lock = NSLock()
-    private var value: String?
-    var text: String? {
+    private var value: Data?
+    var data: Data? {
         get { lock.withLock { value } }
         set { lock.withLock { value = newValue } }
     }
