@@ -27,6 +27,11 @@ public struct GlobalOptions: ParsableArguments {
     /// The config file with the options laid over it; sets up logging. Exit 2 when invalid.
     public func load() throws -> Config {
         var config: Config
+        // The default file may be missing (defaults then); a file named on the command line must be there.
+        if let named = self.config, !FileSystem.exists(named) {
+            printError("ec2-boot-init: --config \(named): no such file")
+            throw ExitCode(ExitStatus.badInput.rawValue)
+        }
         do {
             config = try Config.load(path: self.config ?? paths.configFile)
         } catch {

@@ -13,6 +13,11 @@ struct CleanCommand: ParsableCommand {
     func run() throws {
         let config = try global.load()
         let paths = global.paths
+        // A typo in --root must not make a folder (and a lock file in it) where none was.
+        guard FileSystem.isDirectory(paths.root) else {
+            printError("ec2-boot-init: --root \(paths.root): no such folder; nothing to clean")
+            throw ExitCode(.badInput)
+        }
         do {
             let lock = try FileLock(path: paths.lockFile, timeout: config.lockTimeout, logger: logger)
             defer { withExtendedLifetime(lock) {} }

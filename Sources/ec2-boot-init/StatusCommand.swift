@@ -7,12 +7,12 @@ struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show the last run: each action's result, exit code and duration.",
-        discussion: "Exit 0 when every action succeeded, 1 when one failed or the run was interrupted (the next run resumes it), 2 while a run is going on or before any run."
+        discussion: "Every run is recorded, also one that ends before its actions (invalid user-data, a failed #include, no instance data, a stop). Exit 0 when every action succeeded, 1 when one failed, the run ended early or was interrupted (the next run resumes it), 2 while a run is going on, before any run, or when the record is root's and no summary is there (run as root). Users who are not root see the summary in /run/ec2-boot-init/status.json: the rows and errors, without the actions' messages."
     )
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(help: "Print a JSON object: instance_id, started, finished, actions.")
+    @Flag(help: "Print a JSON object: status (not-run, running, done, error, disabled), errors, stage, boot_id, instance_id, started, finished, actions.")
     var json = false
 
     @Flag(help: "Wait until a run in progress ends, and, on a boot whose data stage left actions, until the actions stage has run them.")
@@ -33,8 +33,7 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try global.load()
         let paths = global.paths
-        let record: RunStatus.Record = command ? .command : .boot
-        var status = RunStatus.load(paths, record)
+        var (status, summary) = load(paths)
         let giveUp = timeout.map { ContinuousClock.now + .seconds($0) }
         while wait, await Self.stillComing(paths) {
             if let giveUp, ContinuousClock.now >= giveUp {
@@ -42,26 +41,51 @@ struct StatusCommand: AsyncParsableCommand {
                 throw ExitCode(.busy)
             }
             try await Task.sleep(nanoseconds: 200_000_000)
-            status = RunStatus.load(paths, record)
+            (status, summary) = load(paths)
         }
+        let running = RunLock.isHeld(paths) || StageMarker.actionsPending(paths)
         guard let status else {
-            printError("ec2-boot-init: no run recorded yet in \(paths.stateDir)")
+            if json { try Self.emit(RunStatus.notRun) }
+            printError(command ? "ec2-boot-init: watch has run no command on this root yet (\(RunStatus.file(paths, .command)))"
+                               : "ec2-boot-init: no run recorded yet in \(paths.stateDir)")
             throw ExitCode(.busy)
         }
-        let running = status.finished == nil && RunLock.isHeld(paths)
         if json {
-            var status = status
-            // What the run's user-data asked for that nothing here does, from the cache it ran from.
-            status.unsupported = ((try? InstanceView.cached(paths: paths, config: config))??.userData.unsupported ?? []).map(\.description)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            FileHandle.standardOutput.write(try encoder.encode(status) + Data("\n".utf8))
+            try Self.emit(decorated(status, running: running, config: config, paths: paths))
         } else {
             print(StatusTable.render(status, running: running))
+            if summary { print("\n(the summary every user may read; the actions' details need root: sudo ec2-boot-init status)") }
         }
-        if running { throw ExitCode(.busy) }
-        if status.finished == nil { throw ExitCode(.failed) }
-        if !status.allOK { throw ExitCode(.failed) }
+        if running && status.finished == nil { throw ExitCode(.busy) }
+        if status.summary(running: false) == "error" { throw ExitCode(.failed) }
+    }
+
+    /// The record asked for, or the summary when it is root's; a user who may read neither is told so.
+    private func load(_ paths: Paths) -> (RunStatus?, summary: Bool) {
+        if command { return (RunStatus.load(paths, .command), false) }
+        let found = RunStatus.loadForAnyone(paths)
+        if found.denied {
+            printError("ec2-boot-init: permission denied: the run's record in \(paths.stateDir) is root's: run as root (sudo)")
+            Foundation.exit(ExitStatus.busy.rawValue)
+        }
+        return (found.status, found.summary)
+    }
+
+    /// `status --json`: the record, with cloud-init's top-level words beside its rows.
+    private func decorated(_ status: RunStatus, running: Bool, config: Config, paths: Paths) -> RunStatus {
+        var status = status
+        // What the run's user-data asked for that nothing here does, from the cache it ran from.
+        status.unsupported = ((try? InstanceView.cached(paths: paths, config: config))??.userData.unsupported ?? []).map(\.description)
+        status.state = status.summary(running: running)
+        status.stage = StageMarker.actionsPending(paths) ? "actions" : RunLock.isHeld(paths) ? "data" : "done"
+        status.errors = status.errors ?? []
+        return status
+    }
+
+    static func emit(_ status: RunStatus) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        FileHandle.standardOutput.write(try encoder.encode(status) + Data("\n".utf8))
     }
 
     /// A run holds the lock, or the data stage left actions for an actions stage that may still come.

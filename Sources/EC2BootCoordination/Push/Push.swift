@@ -93,8 +93,9 @@ public struct Push: Sendable {
             // Set the watch first (exists also watches a node not made yet), then read.
             guard (try? await session.exists(path, watch: true)) != nil,
                   let (data, _) = try? await session.get(path, watch: true, limit: 1 << 20),
-                  let result = try? JSONDecoder().decode(CommandResult.self, from: data), result.command == id,
-                  result.instanceID == member else { return }
+                  let result = try? JSONDecoder().decode(CommandResult.self, from: data), result.command == id else { return }
+            // A group's member answers for itself (a node named by path may be any instance).
+            if case .group = target, result.instanceID != member { return }
             if let doubt = await doubt(path) { ignored[member] = doubt } else { answers[member] = result }
         }
         for member in members { await check(member) }

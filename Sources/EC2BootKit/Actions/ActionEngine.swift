@@ -31,8 +31,8 @@ public struct ActionEngine: Sendable {
 
     public func run(_ plan: [PlannedAction], instanceID: String, context: RunContext, logger: Logger) async -> ActionsReport {
         switch ActionScheduler.schedule(plan, selection: selection, previous: previous(instanceID, context.paths)) {
-        case .nothing:
-            return ActionsReport()
+        case .nothing(let failures):
+            return ActionsReport(failures: failures)
         case .alreadyRan(let failures):
             logger.info("actions already ran for this instance; `run --force` runs them again", metadata: ["instance": "\(instanceID)"])
             return ActionsReport(failures: failures)
@@ -56,7 +56,8 @@ public struct ActionEngine: Sendable {
                 return ActionsReport(failures: failures + ["interrupted by signal \(signo) before \(name)"])
             }
             guard step.verdict == .run, !stopped else {
-                recorder.pass(position, verdict: step.verdict, stopped: stopped)
+                recorder.pass(position, step: step, stopped: stopped)
+                if !stopped, let earlier = step.earlier, !earlier.succeeded { failures.append("\(name): \(earlier.result.rawValue) (earlier run)") }
                 continue
             }
             recorder.start(position)

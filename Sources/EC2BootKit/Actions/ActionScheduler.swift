@@ -12,11 +12,14 @@ public enum ActionScheduler {
     public struct Step: Sendable {
         public let action: PlannedAction
         public let verdict: Verdict
+        /// For an action `--only` leaves out: its row of this instance's earlier run, which the
+        /// new record keeps (a failure stays a failure until the action runs again and succeeds).
+        public var earlier: RunStatus.ActionStatus?
     }
 
     public enum Schedule: Sendable {
-        /// `--no-actions`: nothing runs and no status is written.
-        case nothing
+        /// `--no-actions`: nothing runs and no status is written; the earlier run's failures still count.
+        case nothing(failures: [String])
         /// A later boot with nothing per boot to do; the earlier boot's failures still count.
         case alreadyRan(failures: [String])
         /// `carried`: an earlier boot's per-instance rows, kept so that an interruption of this
@@ -28,11 +31,15 @@ public enum ActionScheduler {
     public static func schedule(_ plan: [PlannedAction], selection: ActionSelection, previous: RunStatus?) -> Schedule {
         switch selection {
         case .none:
-            return .nothing
+            return .nothing(failures: previous.map { RunStatus.failures($0.actions) } ?? [])
         case .all:
             return .steps(plan.map { Step(action: $0, verdict: .run) }, carried: [], resumed: 0)
         case .only(let types):
-            return .steps(plan.map { Step(action: $0, verdict: types.contains($0.type) ? .run : .notSelected) }, carried: [], resumed: 0)
+            let rows = Dictionary((previous?.actions ?? []).map { ($0.fingerprint, $0) }) { first, _ in first }
+            return .steps(plan.map { action in
+                types.contains(action.type) ? Step(action: action, verdict: .run)
+                    : Step(action: action, verdict: .notSelected, earlier: rows[action.fingerprint])
+            }, carried: [], resumed: 0)
         case .firstBoot:
             guard let previous else { return .steps(plan.map { Step(action: $0, verdict: .run) }, carried: [], resumed: 0) }
             if previous.finished != nil || previous.perInstanceDone == true {

@@ -29,6 +29,15 @@ public enum Interruption {
     /// The signal that asked the run to stop, if one did.
     public static var signal: Int32? { state.received }
 
+    /// Sleeps `seconds`, or less: a stop ends the sleep within a tenth of a second, so no wait
+    /// (a retry's backoff, a lock's) outlives `systemctl stop`.
+    public static func sleep(_ seconds: Double) async {
+        let end = ContinuousClock.now + .milliseconds(Int64(max(0, seconds) * 1000))
+        while signal == nil, ContinuousClock.now < end {
+            try? await Task.sleep(for: min(.milliseconds(100), end - .now))
+        }
+    }
+
     static func trigger(_ signo: Int32) {
         guard let handlers = state.receive(signo) else { return }
         RunningGroups.shared.signalAll(SIGTERM)

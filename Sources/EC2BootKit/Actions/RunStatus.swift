@@ -31,6 +31,32 @@ public struct RunStatus: Codable, Sendable {
     /// The cloud-config keys the run's user-data has that ec2-boot-init does not implement, as
     /// `FILE:LINE:COLUMN: key: …` (filled in by `status --json` from the cached user-data).
     public var unsupported: [String]?
+    /// Why the last run ended before its actions (invalid user-data, a failed #include, no
+    /// instance data, a stop): each run that does is recorded, and `status` says so (exit 1).
+    /// A run that gets to its actions writes a new record, without these.
+    public var errors: [RunError]?
+    /// Why the last run read nothing (not EC2, no seed): `status` says disabled.
+    public var disabled: String?
+    /// The kernel's boot id of the run that wrote this record.
+    public var bootID: String?
+    /// Filled in by `status --json` only: the run in one word (see `summary`), and the stage a
+    /// run is in now (data, actions; done when no run goes on).
+    public var state: String?
+    public var stage: String?
+
+    /// One reason a run ended early: where it comes from (`user-data`, `metadata`, `signal`),
+    /// what went wrong, and where in the user-data when there is a place (`user-data:6:12`).
+    public struct RunError: Codable, Sendable, Equatable, CustomStringConvertible {
+        public var source: String
+        public var message: String
+        public var location: String?
+        public init(source: String, message: String, location: String? = nil) {
+            self.source = source
+            self.message = message
+            self.location = location
+        }
+        public var description: String { (location.map { $0 + ": " } ?? "\(source): ") + message }
+    }
 
     public struct ActionStatus: Codable, Sendable {
         public var index: Int
@@ -53,6 +79,7 @@ public struct RunStatus: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case instanceID = "instance_id", started, finished, perInstanceDone = "per_instance_done", actions, unsupported
+        case errors, disabled, bootID = "boot_id", state = "status", stage
     }
 
     public var allOK: Bool { actions.allSatisfy(\.succeeded) }
@@ -71,9 +98,60 @@ public struct RunStatus: Codable, Sendable {
         case command = "command-status.json"
     }
 
-    static func file(_ paths: Paths, _ record: Record = .boot) -> String { paths.stateDir + "/" + record.rawValue }
+    public static func file(_ paths: Paths, _ record: Record = .boot) -> String { paths.stateDir + "/" + record.rawValue }
 
     public static func load(_ paths: Paths, _ record: Record = .boot) -> RunStatus? { StateFile(file(paths, record)).load() }
 
-    func save(_ paths: Paths, _ record: Record) throws { try StateFile(Self.file(paths, record)).save(self) }
+    /// The record (0600, root's); the boot's also as the summary every user may read.
+    func save(_ paths: Paths, _ record: Record) throws {
+        try StateFile(Self.file(paths, record)).save(self)
+        guard record == .boot else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(publicSummary), to: paths.publicStatusFile, mode: 0o644, directoryMode: 0o755, ownedFolder: true)
+    }
+
+    /// What a user who is not root may see: no action's message (it may quote output), errors redacted.
+    var publicSummary: RunStatus {
+        var out = self
+        for index in out.actions.indices { out.actions[index].message = nil }
+        out.errors = errors?.map { RunError(source: $0.source, message: Redaction.redact($0.message), location: $0.location) }
+        return out
+    }
+
+    /// The boot's record for whoever asks: the whole one for root, the summary for another user
+    /// (`summary` true); `denied` when the record is there but not for this user, and no summary is.
+    public static func loadForAnyone(_ paths: Paths) -> (status: RunStatus?, summary: Bool, denied: Bool) {
+        if let status = load(paths) { return (status, false, false) }
+        let denied = (access(paths.stateDir, X_OK) != 0 && errno == EACCES) || (access(file(paths), R_OK) != 0 && errno == EACCES)
+        guard denied else { return (nil, false, false) }
+        if let summary = StateFile<RunStatus>(paths.publicStatusFile).load() { return (summary, true, false) }
+        return (nil, false, true)
+    }
+
+    /// A run that ended before its actions, recorded: the same instance's record keeps its rows
+    /// and times (what the next run resumes from is untouched) and gets the reasons; for another
+    /// instance, or none yet, a record with no rows and no `finished`, so the next good run of
+    /// the instance still runs everything.
+    public static func recordEarlyEnd(_ paths: Paths, instanceID: String?, errors: [RunError] = [], disabled: String? = nil) throws {
+        let id = instanceID ?? ""
+        var status = load(paths).flatMap { $0.instanceID == id ? $0 : nil }
+            ?? RunStatus(instanceID: id, started: Timestamp.now(), finished: nil, actions: [])
+        status.errors = errors.isEmpty ? nil : errors
+        status.disabled = disabled
+        status.bootID = StageMarker.bootID
+        try status.save(paths, .boot)
+    }
+
+    /// `status --json` before any run.
+    public static let notRun = RunStatus(instanceID: "", started: "", finished: nil, actions: [], errors: [], state: "not-run")
+
+    /// What the record says of the run, in `cloud-init status`'s words: not-run, running, done,
+    /// error or disabled (`running` is the caller's to know: the lock, or actions pending).
+    public func summary(running: Bool) -> String {
+        if running { return "running" }
+        if disabled != nil { return "disabled" }
+        if !(errors ?? []).isEmpty || finished == nil || !allOK { return "error" }
+        return "done"
+    }
 }

@@ -18,6 +18,7 @@ struct StatusRecorder {
         }
         status = RunStatus(instanceID: instanceID, started: Timestamp.now(), finished: nil, actions: carried + rows)
         status.perInstanceDone = carried.isEmpty ? nil : true
+        status.bootID = StageMarker.bootID
         offset = carried.count
         self.record = record
         self.paths = paths
@@ -26,12 +27,18 @@ struct StatusRecorder {
 
     var carriedFailures: [String] { RunStatus.failures(Array(status.actions.prefix(offset))) }
 
-    /// A step that does not run: done before an interruption, not selected, or after a stop.
-    mutating func pass(_ position: Int, verdict: ActionScheduler.Verdict, stopped: Bool) {
+    /// A step that does not run: done before an interruption, not selected (its earlier row
+    /// kept, if this instance has one), or after a stop.
+    mutating func pass(_ position: Int, step: ActionScheduler.Step, stopped: Bool) {
         let slot = offset + position
-        status.actions[slot].result = verdict == .done ? .ok : .skipped
+        if !stopped, let earlier = step.earlier {
+            status.actions[slot] = earlier
+            status.actions[slot].index = step.action.index
+            return
+        }
+        status.actions[slot].result = step.verdict == .done ? .ok : .skipped
         status.actions[slot].message = stopped ? "not run: an earlier action failed with on_failure: stop"
-            : verdict == .done ? "done before the interruption" : "not selected"
+            : step.verdict == .done ? "done before the interruption" : "not selected"
     }
 
     mutating func start(_ position: Int) {

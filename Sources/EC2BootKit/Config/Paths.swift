@@ -30,6 +30,9 @@ public struct Paths: Sendable {
     public var lockFile: String { host("/run/ec2-boot-init.lock") }
     /// Present while this boot's actions stage has actions to run (see `StageMarker`).
     public var actionsPendingFile: String { host("/run/ec2-boot-init/actions-pending") }
+    /// The last run's summary for every user (0644; no action's output or message, errors redacted),
+    /// as cloud-init's /run/cloud-init/status.json: what `status` shows a user who is not root.
+    public var publicStatusFile: String { host("/run/ec2-boot-init/status.json") }
     /// Held by the one `watch` of this root.
     public var watchLockFile: String { host("/run/ec2-boot-init-watch.lock") }
 }

@@ -23,6 +23,16 @@ final class CurlMulti: @unchecked Sendable {
         let thread = Thread { [self] in loop() }
         thread.name = "curl"
         thread.start()
+        // A stop ends every transfer at once (each caller gets `FetchError.interrupted`), and any
+        // submitted later: no wait on a server outlives SIGTERM.
+        Interruption.onStop { [weak self] in self?.interrupt() }
+    }
+
+    private var interrupted = false
+
+    private func interrupt() {
+        lock.withLock { interrupted = true }
+        ccurl_multi_wakeup(multi)
     }
 
     /// Stops the loop; the loop thread frees the handle.
@@ -44,13 +54,20 @@ final class CurlMulti: @unchecked Sendable {
     private func loop() {
         var running: Int32 = 0
         while true {
-            let (added, dropped, stop) = lock.withLock {
+            let (added, dropped, stop, interrupted) = lock.withLock {
                 defer { incoming.removeAll(); cancelled.removeAll() }
-                return (incoming, cancelled, stopping)
+                return (incoming, cancelled, stopping, self.interrupted)
             }
             for transfer in added {
                 active[transfer.easy] = transfer
                 ccurl_multi_add_handle(multi, transfer.easy)
+            }
+            if interrupted {
+                for transfer in active.values {
+                    ccurl_multi_remove_handle(multi, transfer.easy)
+                    transfer.finish(CURLE_ABORTED_BY_CALLBACK, cancelled: true)
+                }
+                active.removeAll()
             }
             for transfer in dropped where active.removeValue(forKey: transfer.easy) != nil {
                 ccurl_multi_remove_handle(multi, transfer.easy)

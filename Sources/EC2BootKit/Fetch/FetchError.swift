@@ -19,6 +19,8 @@ public enum FetchError: Error, CustomStringConvertible, Sendable {
     case notAllowed(url: String, reason: String)
     /// A bound on the shape of what a server offers (folder depth, leaves, requests, list entries).
     case bound(String)
+    /// SIGTERM or SIGINT came while the request or its retries were waited for.
+    case interrupted(url: String, signal: Int32)
 
     public var retryable: Bool {
         switch self {
@@ -51,6 +53,7 @@ public enum FetchError: Error, CustomStringConvertible, Sendable {
         case let .redirect(url, location, reason): return "\(url): redirect to \(location) refused: \(reason)"
         case let .notAllowed(url, reason): return "\(url): \(reason)"
         case let .bound(message): return message
+        case let .interrupted(url, signal): return "\(url): stopped by signal \(signal) while waiting for it"
         }
     }
 
@@ -79,6 +82,8 @@ public enum FetchError: Error, CustomStringConvertible, Sendable {
 
     /// A `FetchError` as is; anything else (cancellation) as a failure not worth retrying.
     static func wrap(_ error: Error, url: String) -> FetchError {
-        (error as? FetchError) ?? .transport("\(error)", url: url, retryable: false)
+        if let error = error as? FetchError { return error }
+        if let signal = Interruption.signal { return .interrupted(url: url, signal: signal) }
+        return .transport("\(error)", url: url, retryable: false)
     }
 }

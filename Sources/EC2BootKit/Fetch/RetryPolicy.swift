@@ -46,10 +46,12 @@ public enum Retry {
                               _ attempt: (_ timeout: Double) async throws(FetchError) -> T) async throws(FetchError) -> T {
         var attempts = 0
         while true {
+            if let signal = Interruption.signal { throw FetchError.interrupted(url: url, signal: signal) }
             let timeout = min(policy.requestTimeout, deadline.remaining)
             do {
                 return try await attempt(timeout)
             } catch {
+                if let signal = Interruption.signal { throw FetchError.interrupted(url: url, signal: signal) }
                 guard error.retryable else { throw error }
                 // A busy server's Retry-After is a floor; the jitter on top keeps the nodes it
                 // turned away from all coming back in the same instant.
@@ -61,10 +63,10 @@ public enum Retry {
                 // Said at once and then every 10 s (not for each of a crawl's requests), so a
                 // boot waiting for the network is never silent until the deadline.
                 let level: Logger.Level = RetryNotices.shared.due() ? .notice : .debug
-                logger.log(level: level, "waiting to retry: \(error)", metadata: [
-                    "attempt": "\(attempts)", "wait_ms": "\(Int(wait * 1000))", "left_s": "\(Int(deadline.remaining))",
+                logger.log(level: level, "waiting up to \(Int(deadline.remaining.rounded(.up))) s for \(url) (Ctrl-C or SIGTERM stops): \(error)", metadata: [
+                    "attempt": "\(attempts)", "wait_ms": "\(Int(wait * 1000))",
                 ])
-                try? await Task.sleep(nanoseconds: UInt64(wait * 1e9))
+                await Interruption.sleep(wait)
             }
         }
     }

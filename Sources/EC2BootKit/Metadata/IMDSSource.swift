@@ -27,7 +27,7 @@ public struct IMDSSource: MetadataSource {
         do {
             return try await crawl.run(mirror: mirror)
         } catch let error as FetchError {
-            throw SourceUnavailable("instance metadata at \(baseURL.redacted): \(error)")
+            throw SourceUnavailable("the metadata service at \(baseURL.redacted) did not answer: \(error)")
         }
     }
 }

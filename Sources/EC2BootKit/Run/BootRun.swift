@@ -42,13 +42,19 @@ public struct BootRun: Sendable {
         defer { withExtendedLifetime(lock) {} }
 
         if case .offline(let reason) = Platform.decide(paths: paths, config: config) { return offline(reason) }
-        guard let data = stage == .actions ? readCache() : await fetchOrCache() else {
-            if stage != .actions { unprovisioned("no instance data: the metadata service did not answer and nothing is cached") }
-            return .noDataSource
+        var missing = "nothing is cached"
+        guard let data = stage == .actions ? readCache() : await fetchOrCache(why: &missing) else {
+            return noData(missing)
         }
         let view = InstanceView(data, config: config, actionsDir: paths.actionsDir)
         let (userData, facts) = (view.userData, view.facts)
         for problem in userData.problems { logger.error("invalid user-data: \(problem)") }
+        if !userData.problems.isEmpty, stage != .actions {
+            recordEarlyEnd(view.instanceID, errors: userData.problems.map { problem in
+                RunStatus.RunError(source: "user-data", message: problem.message,
+                                   location: problem.line.map { "\(problem.source):\($0):\(problem.column ?? 1)" })
+            })
+        }
         if userData.isScript { logger.info("user-data is a script; it runs as one script action") }
         if stage != .actions {
             for problem in userData.unsupported { logger.warning("user-data: \(problem)") }
@@ -60,6 +66,11 @@ public struct BootRun: Sendable {
         }
         if stage == .data { return await endDataStage(view) }
 
+        if case .only(let types) = actions.selection, !view.plan.contains(where: { types.contains($0.type) }) {
+            let known = Set(view.plan.map(\.type)).sorted().joined(separator: ", ")
+            logger.error("--only \(types.sorted().joined(separator: ",")): no action of this user-data has that type (its types: \(known.isEmpty ? "none" : known)); nothing was run or recorded")
+            return .badInput
+        }
         var failures: [String] = []
         if userData.problems.isEmpty {
             failures = await actions.run(view.plan, instanceID: view.instanceID, context: view.context(paths: paths, config: config),
@@ -77,14 +88,39 @@ public struct BootRun: Sendable {
         return failures.isEmpty ? .ok : .failed
     }
 
-    static let invalidUserData = "user-data is invalid (see: ec2-boot-init validate)"
+    static let invalidUserData = "user-data is invalid (see: ec2-boot-init status)"
 
-    /// Not EC2 and no seed: nothing to read, nothing waited for; the MOTD says why.
+    /// Not EC2 and no seed: nothing to read, nothing waited for; the MOTD and `status` say why.
     private func offline(_ reason: String) -> ExitStatus {
         logger.info("not reading instance metadata: \(reason)")
         if stage == .data { StageMarker.write(.done, paths: paths, logger: logger) }
-        if stage != .actions { unprovisioned(reason) }
+        if stage != .actions {
+            unprovisioned(reason)
+            recordEarlyEnd(nil, disabled: reason)
+        }
         return .ok
+    }
+
+    /// No instance data: none fetched (or a stop came while it was waited for) and none cached.
+    private func noData(_ why: String) -> ExitStatus {
+        if let signal = Interruption.signal {
+            let reason = "stopped by signal \(signal) while waiting for instance data; nothing was changed"
+            logger.error("\(reason)")
+            if stage != .actions { recordEarlyEnd(nil, errors: [.init(source: "signal", message: reason)]) }
+            return .failed
+        }
+        if stage != .actions {
+            unprovisioned(why)
+            recordEarlyEnd(nil, errors: [.init(source: "metadata", message: "no instance data: \(why)")])
+        }
+        return .noDataSource
+    }
+
+    /// Every run that ends before its actions says why in `status` (the MOTD says it too).
+    private func recordEarlyEnd(_ instanceID: String?, errors: [RunStatus.RunError] = [], disabled: String? = nil) {
+        do { try RunStatus.recordEarlyEnd(paths, instanceID: instanceID, errors: errors, disabled: disabled) } catch {
+            logger.error("cannot record the run's status: \(error)")
+        }
     }
 
     /// The unprovisioned MOTD, with what went wrong, when there is no instance data to show.
@@ -150,14 +186,16 @@ public struct BootRun: Sendable {
     }
 
     /// Fresh data from the source, written to the cache; or the cache when the source is
-    /// out of reach; or nil when there is neither.
-    private func fetchOrCache() async -> BootData? {
+    /// out of reach; or nil when there is neither (`why` says what happened), or when a stop
+    /// came while the source was waited for (nothing is written then).
+    private func fetchOrCache(why: inout String) async -> BootData? {
         let cache = CacheStore(directory: paths.cacheDir)
         let start = ContinuousClock.now
         do {
             let mirror = cache.startMirror()
             var data = try await source.load(logger: logger, mirror: mirror)
             await IncludeFetcher.fetch(&data, previous: { (try? cache.read())?.included ?? [:] }, config: config, logger: logger)
+            if Interruption.signal != nil { return nil }
             let fetched = ContinuousClock.now
             try cache.write(data, mirror: mirror)
             logger.info("fetched instance data", metadata: [
@@ -167,6 +205,8 @@ public struct BootRun: Sendable {
             ])
             return data
         } catch let error as SourceUnavailable {
+            if Interruption.signal != nil { return nil }
+            why = "\(error); nothing is cached"
             do {
                 if let cached = try cache.read() {
                     let when = cache.modified.map { ISO8601DateFormatter().string(from: $0) } ?? "?"
@@ -179,7 +219,8 @@ public struct BootRun: Sendable {
             logger.error("no instance data: \(error), and no cache in \(paths.cacheDir)")
             return nil
         } catch {
-            logger.error("cannot cache instance data in \(paths.cacheDir): \(error)")
+            why = "cannot cache instance data in \(paths.cacheDir): \(error)"
+            logger.error("\(why)")
             return nil
         }
     }

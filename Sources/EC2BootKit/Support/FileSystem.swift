@@ -43,6 +43,12 @@ public enum FileSystem {
         FileManager.default.fileExists(atPath: path)
     }
 
+    /// A folder (or a symlink to one) is at `path`.
+    public static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+    }
+
     public static func read(_ path: String) -> Data? {
         FileManager.default.contents(atPath: path)
     }

@@ -2,7 +2,8 @@ import Foundation
 
 /// Keeps secrets out of log lines, syslog, `status.json` and failure reports. Each rule keeps
 /// the name and replaces the value with `<redacted>`:
-/// - `name=value`, `name: value`, `"name" : "value"` where the name holds password, passwd,
+/// - `name=value`, `name: value`, `"name" : "value"` (not a URL's path ending in such a name,
+///   `…/api/token: Failed to connect`) where the name holds password, passwd,
 ///   pass, psk, secret, token, api key, private key, credential or access key, whatever else it
 ///   holds (`AWS_SECRET_ACCESS_KEY=…`, `aws_secret_access_key = …`, `"SecretAccessKey": "…"`);
 /// - command-line flags of those names: `--password VALUE`, `--token=VALUE`;
@@ -21,7 +22,8 @@ public enum Redaction {
         (#"(?i)(://[^/\s:@]+:)[^/\s@]+(@)"#, "$1<redacted>$2"),
         (#"(?i)(x-amz-(?:signature|credential|security-token)=)[^&\s"']+"#, "$1<redacted>"),
         (#"(?i)((?<![\w.-])--?"# + secretName + #"(?:=|\s+))("[^"]*"|'[^']*'|[^\s-]\S*)"#, "$1<redacted>"),
-        (#"(?i)((?<![\w.-])"# + secretName + #"["']?\s*[:=]\s*)("[^"]*"|'[^']*'|\S+)"#, "$1<redacted>"),
+        // Not after a `/`: `…/latest/api/token: Failed to connect` names a URL path, not a secret.
+        (#"(?i)((?<![\w./-])"# + secretName + #"["']?\s*[:=]\s*)("[^"]*"|'[^']*'|\S+)"#, "$1<redacted>"),
     ].map { (try! NSRegularExpression(pattern: $0.0), $0.1) }
 
     public static func redact(_ line: String) -> String {

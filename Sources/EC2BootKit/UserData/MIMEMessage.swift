@@ -95,8 +95,14 @@ struct MIMEMessage {
         guard let boundary = parameter("boundary", of: "content-type"), !boundary.isEmpty else {
             throw YAMLProblem(source: source, mark: nil, message: "MIME user-data: \(contentType) without a boundary")
         }
+        let parts = Self.split(body, boundary: boundary)
+        // Python's email parser marks such a message defective (no start boundary): nothing of it
+        // would run, and a boot must not then say it provisioned the instance.
+        guard !parts.isEmpty else {
+            throw YAMLProblem(source: source, mark: nil, message: "MIME user-data: no line starts with its boundary --\(Printable.escape(boundary, limit: 80)), so it has no parts")
+        }
         var leaves: [Leaf] = []
-        for part in Self.split(body, boundary: boundary) {
+        for part in parts {
             leaves += try Self.parse(part, source: source).leaves(source: source, depth: depth + 1)
             if leaves.count > Self.maxParts {
                 throw YAMLProblem(source: source, mark: nil, message: "MIME user-data has more than \(Self.maxParts) parts")

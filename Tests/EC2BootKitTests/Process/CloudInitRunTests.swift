@@ -117,6 +117,10 @@ extension ProcessTier {
             let missing = try run(root)
             #expect(missing.status == 2)
             #expect(missing.stderr.contains("#include \(sim.url)/files/missing.yaml: cannot fetch it"), "\(missing.stderr)")
+            // Recorded: status says so (exit 1), with the reason; the MOTD points there.
+            let status = try tool(["status", "--root", root])
+            #expect(status.status == 1 && status.stdout.contains("missing.yaml: cannot fetch it"), "\(status.stdout)")
+            #expect(TestEnv.read(root + "/etc/motd")?.contains("user-data is invalid (see: ec2-boot-init status)") == true)
         }
 
         /// cloud-config's puppet, chef and mcollective become our built-in actions, cloud-init's

@@ -22,7 +22,10 @@ extension ProcessTier {
             #expect(TestEnv.read(root + "/etc/motd")?.contains("UNPROVISIONED instance: no instance data") == true)
             #expect(!FileManager.default.fileExists(atPath: root + "/var/spool/ec2boot/meta-data"), "no cache")
             #expect(try tool(["run", "--stage", "actions", "--root", root]).status == 0)
-            #expect(try tool(["status", "--wait", "--timeout", "5", "--root", root]).status == 2, "no run recorded, and nothing to wait for")
+            let status = try tool(["status", "--wait", "--timeout", "5", "--root", root])
+            #expect(status.status == 0 && status.stdout.contains("status:   disabled") && status.stdout.contains("disabled: not EC2"),
+                    "recorded as disabled, and nothing to wait for: \(status.stdout)")
+            #expect(try tool(["status", "--json", "--root", root]).stdout.contains("\"status\" : \"disabled\""))
         }
 
         /// systemd runs the generator through a link named ec2-boot-init-generator.

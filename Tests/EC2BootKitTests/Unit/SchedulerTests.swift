@@ -64,9 +64,24 @@ extension UnitTier {
         @Test func forceRunsAllAndNoActionsNone() {
             let previous = Self.previous(finished: true, results: [.ok, .ok, .ok])
             #expect(Self.verdicts(ActionScheduler.schedule(Self.plan, selection: .all, previous: previous)) == ["0:run", "1:run", "2:run"])
-            guard case .nothing = ActionScheduler.schedule(Self.plan, selection: .none, previous: previous) else {
+            guard case .nothing(let failures) = ActionScheduler.schedule(Self.plan, selection: .none, previous: previous) else {
                 Issue.record("--no-actions scheduled something"); return
             }
+            #expect(failures.isEmpty)
+        }
+
+        /// A partial run never erases a failure: `--only` keeps the rows of what it leaves out,
+        /// and `--no-actions` reports the earlier run's failures (for the MOTD).
+        @Test func onlyAndNoActionsKeepAnEarlierFailure() {
+            let previous = Self.previous(finished: true, results: [.ok, .failed, .ok])
+            guard case .steps(let steps, _, _) = ActionScheduler.schedule(Self.plan, selection: .only(["nothing"]), previous: previous) else {
+                Issue.record("no steps"); return
+            }
+            #expect(steps.map { $0.earlier?.result } == [.ok, .failed, .ok])
+            guard case .nothing(let failures) = ActionScheduler.schedule(Self.plan, selection: .none, previous: previous) else {
+                Issue.record("--no-actions scheduled something"); return
+            }
+            #expect(failures == ["action 1 (shell): failed"])
         }
     }
 }

@@ -188,6 +188,20 @@ extension UnitTier {
             #expect(ContinuousClock.now - start < .seconds(2), "linear, not quadratic")
         }
 
+        /// A failed request's message names its URL, then libcurl's or our reason: only secrets
+        /// are redacted, never the reason after a path that ends in a secret's word.
+        @Test(arguments: ["http://169.254.169.254/latest/api/token", "http://169.254.169.254/latest/meta-data/iam/security-credentials/web",
+                          "https://actions.example.com/ec2/private-key", "http://10.0.0.1/secrets/password", "s3://bucket/keys/access_key"])
+        func aFailedRequestsReasonIsNotRedacted(_ url: String) {
+            for reason in ["Failed to connect to 127.0.0.1 port 9 after 0 ms: Couldn't connect to server", "Timeout was reached",
+                           "Operation timed out after 2001 milliseconds with 0 bytes received", "Could not resolve host: imds.invalid",
+                           "gave up at the deadline", "HTTP 401", "Empty reply from server"] {
+                let line = "\(url): \(reason)"
+                #expect(Redaction.redact(line) == line, "\(line) → \(Redaction.redact(line))")
+            }
+            #expect(Redaction.redact("\(url)?token=abc123SECRET: HTTP 403").contains("token=<redacted>"), "a query's token still is")
+        }
+
         /// The pre-check that lets most lines skip the expressions never skips a line a rule changes.
         @Test func redactionsPreCheckSkipsOnlyLinesNoRuleChanges() {
             let parts = ["pass", "PassWord", "=", ": ", " ", "abc", "--", "-", "tok", "en", "x-amz-", "signature=", "://u:p@h", "Authori",

@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+
+extension ProcessTier {
+    /// `status` tells the truth about every run, to everyone: a run that ends before its actions
+    /// is recorded with its reasons, a user who is not root reads the summary, a partial run never
+    /// erases a failure, and every network wait ends at a signal.
+    @Suite struct StatusTruthTests {
+        func statusJSON(_ root: String) throws -> [String: Any] {
+            let out = try tool(["status", "--json", "--root", root]).stdout
+            return try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any], "\(out)")
+        }
+
+        /// Invalid user-data: recorded with its place; fixed, the next run runs the actions and the error is gone.
+        @Test func invalidUserDataIsRecordedThenClearedByAGoodRun() throws {
+            let root = try seededRoot("facts:\n  a: \"two]\n  b: 1\n")
+            #expect(try run(root).status == 2)
+            let status = try tool(["status", "--root", root])
+            #expect(status.status == 1 && status.stdout.contains("status:   error"), "\(status.stdout)")
+            #expect(status.stdout.contains("error:    user-data:4:1: invalid YAML"), "\(status.stdout)")
+            let json = try statusJSON(root)
+            #expect(json["status"] as? String == "error" && json["stage"] as? String == "done" && json["instance_id"] as? String == "i-1")
+            let error = (json["errors"] as? [[String: Any]])?.first
+            #expect(error?["source"] as? String == "user-data" && error?["location"] as? String == "user-data:4:1", "\(json)")
+            #expect((json["boot_id"] as? String)?.isEmpty == false)
+            #expect(TestEnv.read(root + "/etc/motd")?.contains("user-data is invalid (see: ec2-boot-init status)") == true)
+            try TestEnv.write("actions:\n  - {type: shell, command: \"touch \(root)/ran\"}\n", to: root + "/seed/user-data")
+            #expect(try run(root).status == 0)
+            #expect(FileManager.default.fileExists(atPath: root + "/ran"), "the instance's actions run once its user-data is good")
+            let fixed = try statusJSON(root)
+            #expect(fixed["status"] as? String == "done" && (fixed["errors"] as? [Any])?.isEmpty == true, "\(fixed)")
+        }
+
+        /// No data source, a missing seed, a seed whose JSON is broken: each recorded, each said plainly.
+        @Test(arguments: [("imds", "the metadata service at http://127.0.0.1:9 did not answer"),
+                          ("no seed", "the seed folder ROOT/nothere does not exist"),
+                          ("bad seed", "meta-data.json is not a JSON object of metadata: Invalid value around line 2, column 13")])
+        func noInstanceDataIsRecorded(_ kind: String, _ reason: String) throws {
+            let root = try makeRoot("nodata" + kind.filter(\.isLetter), config: "imds:\n  deadline: 1\n")
+            try TestEnv.write("{\"instance-id\": \"i-1\",\n  \"ami-id\": x}\n", to: root + "/seed/meta-data.json")
+            let source = ["imds": ["--metadata-url", "http://127.0.0.1:9"], "no seed": ["--seed", root + "/nothere"],
+                          "bad seed": ["--seed", root + "/seed"]][kind]!
+            let result = try tool(["run", "--root", root] + source)
+            let said = reason.replacingOccurrences(of: "ROOT", with: root)
+            #expect(result.status == 3 && result.stderr.contains(said), "\(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").filter { $0.contains(said) }.count == 1, "one line: \(result.stderr)")
+            let status = try tool(["status", "--root", root])
+            #expect(status.status == 1 && status.stdout.contains("error:    metadata: no instance data: "), "\(status.stdout)")
+            let motd = TestEnv.read(root + "/etc/motd") ?? ""
+            #expect(motd.contains("UNPROVISIONED instance: no instance data") && motd.contains(said), "\(motd)")
+        }
+
+        /// A user who is not root reads the summary every user may (no action's messages); with
+        /// none there, a plain "permission denied: run as root", never "no run recorded".
+        @Test func aUserWhoIsNotRootGetsATrueAnswer() throws {
+            let root = try seededRoot("actions:\n  - {type: shell, command: \"echo a-Secret-output; exit 3\"}\n")
+            #expect(try run(root).status == 1)
+            // A copy the unprivileged user may run, wherever the build folder is.
+            let binary = try TestEnv.tempDir("nobody") + "/ec2-boot-init"
+            #expect(try runProcess("/bin/cp", [TestEnv.binary, binary]).status == 0)
+            chmod((binary as NSString).deletingLastPathComponent, 0o755)
+            let asNobody = try runProcess("/usr/sbin/runuser", ["-u", "nobody", "--", binary, "status", "--root", root])
+            #expect(asNobody.status == 1 && asNobody.stdout.contains("status:   error") && asNobody.stdout.contains("shell  failed  3"),
+                    "\(asNobody.status) \(asNobody.stdout) \(asNobody.stderr)")
+            #expect(asNobody.stdout.contains("the summary every user may read") && !asNobody.stdout.contains("a-Secret-output"), "\(asNobody.stdout)")
+            try FileManager.default.removeItem(atPath: root + "/run/ec2-boot-init/status.json")
+            let denied = try runProcess("/usr/sbin/runuser", ["-u", "nobody", "--", binary, "status", "--root", root])
+            #expect(denied.status == 2 && denied.stderr.contains("permission denied") && denied.stderr.contains("run as root (sudo)"),
+                    "\(denied.status) \(denied.stderr)")
+        }
+
+        /// `--only` with a type no action has is exit 2, naming the types; a partial run keeps the
+        /// earlier failure (status and MOTD), and so does `--no-actions`.
+        @Test func aPartialRunNeverErasesAFailure() throws {
+            let root = try seededRoot("""
+                actions:
+                  - {type: shell, command: "exit 3"}
+                  - {type: getactions, url: "http://127.0.0.1:9/", list: list.txt, deadline: 1}
+                """)
+            #expect(try run(root).status == 1)
+            let typo = try run(root, ["--only", "shel"])
+            #expect(typo.status == 2 && typo.stderr.contains("--only shel: no action of this user-data has that type (its types: getactions, shell)"),
+                    "\(typo.stderr)")
+            #expect(try run(root, ["--only", "getactions"]).status == 1)
+            let status = try tool(["status", "--root", root])
+            #expect(status.status == 1 && status.stdout.contains("0  shell       failed  3"), "the shell row is kept: \(status.stdout)")
+            #expect(TestEnv.read(root + "/etc/motd")?.contains("action 0 (shell): failed") == true, "\(TestEnv.read(root + "/etc/motd") ?? "")")
+            #expect(try run(root, ["--no-actions"]).status == 1)
+            #expect(TestEnv.read(root + "/etc/motd")?.contains("action 0 (shell): failed") == true, "--no-actions keeps the MOTD true")
+            #expect(try tool(["status", "--root", root]).status == 1)
+        }
+
+        /// SIGTERM while the run waits on a dead metadata service, on a getactions server, or in a
+        /// request a server never answers (every meta-data GET hangs for 30 s): it ends within a second
+        /// or two, says so, and records it; a retried wait said what it was for.
+        @Test(arguments: ["imds", "getactions", "hung"])
+        func aSignalStopsEveryWait(_ kind: String) async throws {
+            let root = try seededRoot("actions:\n  - {type: getactions, url: \"http://127.0.0.1:9/\", list: list.txt, deadline: 40}\n",
+                                      config: "imds:\n  deadline: 60\n  request_timeout: 30\n", name: "signal" + kind)
+            let hung = kind == "hung" ? try Simulator(["--hang", "meta-data=1000", "--hang-seconds", "30"]) : nil
+            let source = kind == "getactions" ? ["--seed", root + "/seed"] : ["--metadata-url", hung?.url ?? "http://127.0.0.1:9"]
+            let log = root + "/run.log"
+            let process = try Background(TestEnv.binary, ["run", "--root", root] + source, environment: ProcessInfo.processInfo.environment, log: log)
+            if let hung {
+                var inFlight = false
+                for _ in 0..<300 where !inFlight {
+                    inFlight = ((try? await hung.stats())?.faults["hang"] ?? 0) > 0
+                    if !inFlight { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                #expect(inFlight, "a request is in flight, unanswered")
+            } else {
+                #expect(eventually(30) { (TestEnv.read(log) ?? "").contains("waiting up to") }, "\(TestEnv.read(log) ?? "")")
+            }
+            let signalled = Date()
+            process.signal(SIGTERM)
+            let status = process.exited(within: 20)
+            // A bound far from the failure it guards: before, the run went on to its 40 s or 60 s deadline.
+            #expect(Date().timeIntervalSince(signalled) < 5, "ended \(Date().timeIntervalSince(signalled)) s after SIGTERM")
+            #expect(status == 1, "\(String(describing: status)) \(TestEnv.read(log) ?? "")")
+            let text = TestEnv.read(log) ?? ""
+            #expect(text.contains("signal 15") && (kind == "hung" || text.contains("(Ctrl-C or SIGTERM stops)")), "\(text)")
+            let recorded = try tool(["status", "--root", root]).stdout
+            #expect(recorded.contains(kind == "getactions" ? "interrupted" : "stopped by signal 15 while waiting for instance data"), "\(recorded)")
+        }
+
+        @Test func smallFailurePathsSayWhatHappened() throws {
+            let clean = try tool(["clean", "--root", "/nonexistent-ec2boot-root"])
+            #expect(clean.status == 2 && clean.stderr.contains("no such folder"), "\(clean.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: "/nonexistent-ec2boot-root"), "nothing made")
+            let config = try tool(["status", "--config", "/nonexistent.yaml", "--root", try makeRoot()])
+            #expect(config.status == 2 && config.stderr.contains("--config /nonexistent.yaml: no such file"), "\(config.stderr)")
+            let command = try tool(["status", "--command", "--root", try makeRoot()])
+            #expect(command.status == 2 && command.stderr.contains("watch has run no command on this root yet"), "\(command.stderr)")
+            // A multipart whose boundary starts no line has no parts: invalid, never "no user-data".
+            let mime = try seededRoot("Content-Type: multipart/mixed; boundary=\"XYZ\"\nMIME-Version: 1.0\n\n--ABC\nContent-Type: text/x-shellscript\n\n#!/bin/sh\necho hi\n--ABC--\n")
+            let result = try run(mime)
+            #expect(result.status == 2 && result.stderr.contains("no line starts with its boundary --XYZ"), "\(result.stderr)")
+        }
+    }
+}
