@@ -335,6 +335,9 @@ def try_user_data(run, user_data, actions_dir):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
+    if sys.argv[1] in ("-h", "--help"):
+        print(__doc__)
+        return
     images, wanted = sys.argv[1], sys.argv[2:] or [n for n, _ in SCENARIOS]
     run = Run(os.path.abspath(images))
     if wanted[0] == "--try":

@@ -161,7 +161,7 @@ extension ProcessTier {
                             "27:5: warning: mcollective.public-cert is not supported"] {
                 #expect(checked.stderr.contains(warning), "\(warning): \(checked.stderr)")
             }
-            let result = try run(root)
+            let result = try run(root, path: try hostnameStandIn(root))
             #expect(result.status == 0, "\(result.stderr)")
             let puppet = TestEnv.read(root + "/etc/puppet/puppet.conf") ?? ""
             #expect(puppet.contains("server = puppet.example.com") && puppet.contains("certname = i-1") && puppet.contains("logdir = /var/log/puppet"), "\(puppet)")

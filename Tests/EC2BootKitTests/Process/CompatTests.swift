@@ -190,7 +190,7 @@ extension ProcessTier {
                 let root = try seeded(userData, name: "mco-\(name)")
                 #expect(try tool(["validate", "--root", root, root + "/seed/user-data"]).status == 0)
                 if let existing { try TestEnv.write(existing, to: root + "/etc/mcollective/server.cfg") }
-                let result = try run(root)
+                let result = try run(root, path: try hostnameStandIn(root))
                 #expect(result.status == (ok ? 0 : 1), "\(name): \(result.stderr)")
                 let server = TestEnv.read(root + "/etc/mcollective/server.cfg") ?? ""
                 if ok {

@@ -189,9 +189,7 @@ extension ProcessTier {
                       plugin.activemq.heartbeat_interval: 30
                     client: true
                 """)
-            try TestEnv.write("#!/bin/sh\necho '\(hostnameSays)'\nexit \(hostnameExit)\n", to: root + "/bin/hostname")
-            chmod(root + "/bin/hostname", 0o755)
-            let result = try run(root, path: root + "/bin")
+            let result = try run(root, path: try hostnameStandIn(root, says: hostnameSays, exit: hostnameExit))
             #expect(result.status == 0, "\(result.stderr)")
             let cfg = root + "/etc/mcollective/server.cfg"
             let s = settings(try #require(TestEnv.read(cfg)))

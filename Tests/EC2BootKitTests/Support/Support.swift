@@ -274,6 +274,10 @@ func seededRoot(_ userData: String, metadata: String = #"{"ami-id": "ami-1", "in
 
 /// `ec2-boot-init run` on a seeded root, with `extra` arguments; `path` goes before PATH
 /// (a folder of stand-in commands), `environment` replaces the test's own.
+///
+/// An action that names the host (`hostname -f`: MCollective's identity, Puppet's certname)
+/// gets its answer from `hostnameStandIn` on `path`, never from the machine's resolver, which a
+/// fresh root or a container without /etc/hosts does not have.
 func run(_ root: String, _ extra: [String] = [], path: String? = nil, environment: [String: String]? = nil,
          limit: Double = 120) throws -> ToolResult {
     var environment = environment ?? ProcessInfo.processInfo.environment
@@ -283,6 +287,15 @@ func run(_ root: String, _ extra: [String] = [], path: String? = nil, environmen
 }
 
 /// Writes `userData` into the root's seed and boots from it.
+/// A stand-in `hostname` in ROOT/bin that prints `says` and exits `exit`, whatever its
+/// arguments; returns the folder, for `run(root, path:)`.
+@discardableResult
+func hostnameStandIn(_ root: String, says: String = "node1.example.internal", exit: Int = 0) throws -> String {
+    try TestEnv.write("#!/bin/sh\necho '\(says)'\nexit \(exit)\n", to: root + "/bin/hostname")
+    chmod(root + "/bin/hostname", 0o755)
+    return root + "/bin"
+}
+
 func run(_ root: String, userData: String) throws -> ToolResult {
     try TestEnv.write(userData, to: root + "/seed/user-data")
     return try tool(["run", "--root", root, "--seed", root + "/seed"])
