@@ -38,8 +38,7 @@ struct EC2BootInit: AsyncParsableCommand {
         // `ec2-boot-init stauts` would otherwise be taken as an argument of the default `run`.
         let names = configuration.subcommands.compactMap { $0.configuration.commandName }
         if let first = arguments.first, !first.hasPrefix("-"), !names.contains(first), first != "help" {
-            let nearest = names.min { editDistance($0, first) < editDistance($1, first) }
-            let hint = nearest.map { editDistance($0, first) <= 3 ? " Did you mean '\($0)'?" : "" } ?? ""
+            let hint = Suggestion.nearest(first, among: names, maxDistance: 3).map { " Did you mean '\($0)'?" } ?? ""
             printError("ec2-boot-init: unknown command '\(first)'.\(hint) Commands: \(names.joined(separator: ", ")) (see --help).")
             exit(withError: ExitCode(.badInput))
         }
@@ -51,19 +50,3 @@ struct EC2BootInit: AsyncParsableCommand {
 struct WatchEntry: ParsableCommand { static let configuration = HelperCommands.watch }
 struct PushEntry: ParsableCommand { static let configuration = HelperCommands.push }
 struct NodesEntry: ParsableCommand { static let configuration = HelperCommands.nodes }
-
-/// Levenshtein distance, for suggesting the command a typo meant.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    var row = Array(0...b.count)
-    for i in 1...max(a.count, 1) where !a.isEmpty {
-        var previous = row[0]
-        row[0] = i
-        for j in stride(from: 1, through: b.count, by: 1) {
-            let current = row[j]
-            row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-            previous = current
-        }
-    }
-    return a.isEmpty ? b.count : row[b.count]
-}

@@ -22,36 +22,13 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         let config = try global.load()
-        let source: String
-        let read: FileSystem.BoundedRead
-        switch file {
-        case "-":
-            source = "<stdin>"
-            read = FileSystem.read(fd: 0, maxBytes: config.userData.maxBytes)
-        case let path?:
-            source = path
-            read = FileSystem.read(path, maxBytes: config.userData.maxBytes)
-        case nil:
-            source = global.paths.cacheDir + "/user-data.raw"
-            read = FileSystem.read(source, maxBytes: config.userData.maxBytes)
-        }
-        let raw: Data?
-        switch read {
-        case .data(let data): raw = data
-        case .tooLarge:
-            printError("\(source): \(config.userData.tooLarge)")
-            throw ExitCode(.badInput)
-        case .unreadable(let code):
-            guard file != nil else { raw = nil; break }  // no cached user-data: nothing to check
-            printError("ec2-boot-init: cannot read \(source): \(String(cString: strerror(code)))")
-            throw ExitCode(.badInput)
-        }
+        let (raw, source) = try read(config)
         let view = InstanceView(BootData(userData: raw, metadata: MetadataTree(), identityDocument: nil), config: config, source: source,
                                 actionsDir: global.paths.actionsDir)
         let userData = view.userData
-        for problem in userData.problems { printError(problem.description) }
+        for problem in userData.problems.sorted(by: Self.byPlace) { printError(problem.description) }
         guard userData.problems.isEmpty else { throw ExitCode(.badInput) }
-        for problem in userData.unsupported {
+        for problem in userData.unsupported.sorted(by: Self.byPlace) {
             printError(YAMLProblem(source: problem.source, line: problem.line, column: problem.column,
                                    message: (strict ? "error: " : "warning: ") + problem.message).description)
         }
@@ -61,11 +38,53 @@ struct ValidateCommand: ParsableCommand {
             printError(YAMLProblem(source: problem.source, line: problem.line, column: problem.column, message:
                 "warning: \(problem.message): the built-in \(action.type) refuses this; a hosted \(action.type) (getactions, or the actions folder) must take it").description)
         }
-        for action in ActionPlan.unprovided(view.plan, actionsDir: global.paths.actionsDir) {
-            printError("\(source): warning: actions[\(action.index)]: type \(action.type) is not built in and not in "
-                       + "\(global.paths.actionsDir): getactions or the image must provide it")
+        let typos = unknownTypes(view, source: source)
+        if strict && (!userData.unsupported.isEmpty || typos > 0) { throw ExitCode(.badInput) }
+        summarize(view, source: source)
+    }
+
+    /// The user-data's bytes (nil: no cached user-data) and the name its problems are given.
+    private func read(_ config: Config) throws -> (Data?, String) {
+        let source: String, read: FileSystem.BoundedRead
+        switch file {
+        case "-": (source, read) = ("<stdin>", FileSystem.read(fd: 0, maxBytes: config.userData.maxBytes))
+        case let path?: (source, read) = (path, FileSystem.read(path, maxBytes: config.userData.maxBytes))
+        case nil:
+            source = global.paths.cacheDir + "/user-data.raw"
+            read = FileSystem.read(source, maxBytes: config.userData.maxBytes)
         }
-        if strict && !userData.unsupported.isEmpty { throw ExitCode(.badInput) }
+        switch read {
+        case .data(let data): return (data, source)
+        case .tooLarge:
+            printError("\(source): \(config.userData.tooLarge)")
+            throw ExitCode(.badInput)
+        case .unreadable(let code):
+            guard file != nil else { return (nil, source) }  // no cached user-data: nothing to check
+            printError("ec2-boot-init: cannot read \(source): \(String(cString: strerror(code)))")
+            throw ExitCode(.badInput)
+        }
+    }
+
+    /// Action types neither built in nor in the actions folder, each with its line and the
+    /// nearest built-in; how many of them `--strict` refuses: a near miss of a built-in (a typo),
+    /// or any when no getactions comes before it to bring the hosted file.
+    private func unknownTypes(_ view: InstanceView, source: String) -> Int {
+        let builtIns = ActionRegistry.types.map { $0.type }
+        var refused = 0
+        for action in ActionPlan.unprovided(view.plan, actionsDir: global.paths.actionsDir) {
+            let hint = Suggestion.hint(action.type, among: builtIns)
+            let fetched = view.plan.contains { $0.index < action.index && ActionRegistry.canonicalName($0.type) == GetActionsAction.type }
+            if !hint.isEmpty || !fetched { refused += 1 }
+            let node = view.userData.actions.first { $0.mapping?["type"].flatMap(YAMLDocument.scalarText) == action.type }
+            printError(YAMLProblem(source: source, mark: node?.mark, message: (strict && (!hint.isEmpty || !fetched) ? "error: " : "warning: ")
+                + "actions[\(action.index)]: type \(action.type) is not built in and not in \(global.paths.actionsDir): "
+                + "getactions or the image must provide it\(hint)").description)
+        }
+        return refused
+    }
+
+    private func summarize(_ view: InstanceView, source: String) {
+        let userData = view.userData
         switch userData.content {
         case .empty: print("\(source): no user-data")
         case .script: print("\(source): ok: a script (runs as one script action)")
@@ -76,5 +95,10 @@ struct ValidateCommand: ParsableCommand {
             print("\(source): ok: \(userData.parts.count) part\(userData.parts.count == 1 ? "" : "s") (\(types)), "
                   + "\(userData.facts.count) facts, \(view.plan.count) actions")
         }
+    }
+
+    /// Problems in the order of the text they point at.
+    static func byPlace(_ a: YAMLProblem, _ b: YAMLProblem) -> Bool {
+        (a.source, a.line ?? 0, a.column ?? 0) < (b.source, b.line ?? 0, b.column ?? 0)
     }
 }

@@ -73,8 +73,9 @@ enum CloudConfig {
         }
         let known = Set(modules.flatMap { $0.cloudConfigKeys } + mappings.map(\.key)).union(mergeKeys)
         for entry in merged where !known.contains(entry.key.string ?? "") {
-            planned.unsupported.append(YAMLProblem(source: entry.source, mark: entry.key.mark,
-                                                   message: "\(entry.key.string ?? "?") is not supported by ec2-boot-init; ignored"))
+            let key = entry.key.string ?? "?"
+            planned.unsupported.append(YAMLProblem(source: entry.source, mark: entry.key.mark, message:
+                "\(key) is not supported by ec2-boot-init; ignored" + Suggestion.hint(key, among: known.sorted())))
         }
         for module in modules {
             defer { if module.type == mappedAfter { planned.beforeScripts += mapped(merged, problems: &planned) } }

@@ -79,6 +79,9 @@ public struct UserData {
         return result
     }
 
+    /// The keys of the Ruby tool's YAML (`:facts:` or `facts:`), and `watch` of ours.
+    static let topLevelKeys = ["facts", "write_ec2_facts", "actions", "watch"]
+
     mutating func read(_ node: Node, source: String) {
         if case .scalar = node, YAMLDocument.scalarText(node) == nil { return }
         guard case .mapping(let top) = node else {
@@ -97,7 +100,12 @@ public struct UserData {
                 }
                 writeEC2Facts = flag
             case "actions": readActions(value, source: source)
-            default: continue
+            case "watch": continue  // read by `watch` (WatchTarget)
+            default:
+                // Said, never swallowed: `:action:` for `:actions:` would otherwise run nothing, silently.
+                let name = key.string ?? YAMLDocument.scalarText(key) ?? "?"
+                unsupported.append(YAMLProblem(source: source, mark: key.mark, message: "\(name) is not a key of ec2-boot-init's user-data "
+                    + "(\(Self.topLevelKeys.joined(separator: ", "))); ignored" + Suggestion.hint(name, among: Self.topLevelKeys)))
             }
         }
     }

@@ -38,7 +38,7 @@ extension UserData {
         if parts.count == 1, parts[0].contentType == "text/x-shellscript" { content = .script(parts[0].text) }
         if case .empty = content, !parts.isEmpty { content = .cloudInit }
         let planned = CloudConfig.plan(cloudConfig)
-        unsupported = planned.unsupported
+        unsupported += planned.unsupported
         problems += planned.problems
         cloudActions = boothooks + planned.beforeScripts + scripts.joined() + planned.afterScripts
     }

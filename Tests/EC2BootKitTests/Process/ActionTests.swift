@@ -89,7 +89,9 @@ extension ProcessTier {
             #expect(try run(root, ["--no-actions"]).status == 0)
             #expect(try run(root, ["--force"]).status == 0)
             #expect(TestEnv.read(root + "/shell-runs") == "x\nx\n")
-            #expect(try run(root, ["--only", "getactions"]).status == 0)
+            // A selection no action matches is a mistake, said (exit 2), never a run that selects nothing.
+            let none = try run(root, ["--only", "getactions"])
+            #expect(none.status == 2 && none.stderr.contains("no action of this user-data has that type (its types: shell)"), "\(none.stderr)")
             #expect(TestEnv.read(root + "/shell-runs") == "x\nx\n")
             #expect(try run(root, ["--only", "getactions,shell"]).status == 0)
             #expect(TestEnv.read(root + "/shell-runs") == "x\nx\nx\n")

@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+
+extension ProcessTier {
+    /// `validate --strict` is a gate worth running before baking an image: a typo in a key or a
+    /// type is named with its line and the nearest name, and fails it.
+    @Suite struct ValidateGateTests {
+        @Test(arguments: [
+            ("ruby", ":facts:\n  role: web\n:action:\n  - :type: :shell\n    :command: echo hi\n",
+             "3:1: KIND: action is not a key of ec2-boot-init's user-data (facts, write_ec2_facts, actions, watch); ignored (did you mean actions?)"),
+            ("type", "actions:\n  - type: shel\n    command: echo hi\n",
+             "2:5: KIND: actions[0]: type shel is not built in and not in ROOT/etc/ec2-boot-init/actions: getactions or the image must provide it (did you mean shell?)"),
+            ("cloud-config", "#cloud-config\npackges: [vim]\n", "2:1: KIND: packges is not supported by ec2-boot-init; ignored (did you mean packages?)"),
+            ("write_file", "#cloud-config\nwrite_file:\n  - path: /x\n", "2:1: KIND: write_file is not supported by ec2-boot-init; ignored (did you mean write_files?)"),
+        ])
+        func aTypoIsNamedWithItsLineAndFailsStrict(_ kind: String, _ text: String, _ said: String) throws {
+            let root = try makeRoot("gate" + kind.filter(\.isLetter))
+            let file = root + "/user-data"
+            try TestEnv.write(text, to: file)
+            let plain = try tool(["validate", "--root", root, file])
+            let line = file + ":" + said.replacingOccurrences(of: "ROOT", with: root)
+            #expect(plain.status == 0 && plain.stderr.contains(line.replacingOccurrences(of: "KIND", with: "warning")), "\(plain.stderr)")
+            let strict = try tool(["validate", "--strict", "--root", root, file])
+            #expect(strict.status == 2 && strict.stderr.contains(line.replacingOccurrences(of: "KIND", with: "error")), "\(strict.stderr)")
+        }
+
+        /// A hosted type a getactions earlier in the list brings is no typo: a warning, and --strict passes.
+        @Test func aHostedTypeAfterGetactionsPassesStrict() throws {
+            let root = try makeRoot()
+            let file = root + "/user-data"
+            try TestEnv.write("actions:\n  - {type: getactions, url: \"http://actions.example.com/\"}\n  - {type: deploy_app, release: 7}\n", to: file)
+            let strict = try tool(["validate", "--strict", "--root", root, file])
+            #expect(strict.status == 0 && strict.stderr.contains("warning: actions[1]: type deploy_app is not built in"), "\(strict.stderr)")
+        }
+    }
+}
