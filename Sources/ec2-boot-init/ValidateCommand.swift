@@ -8,7 +8,7 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check user-data without running anything.",
         discussion: """
-        Checks that FILE (- for standard input; default: the cached user-data) parses, and the shape of its facts and actions (cloud-config modules included). Prints each problem as FILE:LINE:COLUMN: message and exits 2 when there is any. A cloud-config key ec2-boot-init does not implement is a warning (an error with --strict); a MIME part of a type nothing handles is a note.
+        Checks that FILE (- for standard input; default: the cached user-data) parses, and the shape of its facts and actions (cloud-config modules included). Prints each problem as FILE:LINE:COLUMN: message, in the order of the text, and exits 2 when there is any; for the cached user-data, also what the last run found in it (an #include it could not fetch). A cloud-config key ec2-boot-init does not implement, a top-level key of the Ruby tool's YAML it does not know, and an action type neither built in nor in the actions folder are warnings with the nearest name (errors with --strict, but for a type a getactions before it may bring); a MIME part of a type nothing handles is a note.
         """
     )
 
@@ -17,7 +17,7 @@ struct ValidateCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("User-data file, or - for standard input.", valueName: "FILE"))
     var file: String?
 
-    @Flag(help: "Exit 2 when the cloud-config has keys ec2-boot-init does not implement.")
+    @Flag(help: "Exit 2 on a key ec2-boot-init does not implement or know, and on an action type nothing provides.")
     var strict = false
 
     func run() throws {
@@ -28,6 +28,12 @@ struct ValidateCommand: ParsableCommand {
         let userData = view.userData
         for problem in userData.problems.sorted(by: Self.byPlace) { printError(problem.description) }
         guard userData.problems.isEmpty else { throw ExitCode(.badInput) }
+        // The cached user-data as the boot saw it: what only the boot could find (an #include it
+        // could not fetch) is in its record, so validate, status and the MOTD agree.
+        if file == nil, let recorded = RunStatus.load(global.paths)?.errors?.filter({ $0.source == "user-data" }), !recorded.isEmpty {
+            for error in recorded { printError("\(error) (found by the last run; see ec2-boot-init status)") }
+            throw ExitCode(.badInput)
+        }
         for problem in userData.unsupported.sorted(by: Self.byPlace) {
             printError(YAMLProblem(source: problem.source, line: problem.line, column: problem.column,
                                    message: (strict ? "error: " : "warning: ") + problem.message).description)

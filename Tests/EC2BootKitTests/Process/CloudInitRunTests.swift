@@ -121,6 +121,9 @@ extension ProcessTier {
             let status = try tool(["status", "--root", root])
             #expect(status.status == 1 && status.stdout.contains("missing.yaml: cannot fetch it"), "\(status.stdout)")
             #expect(TestEnv.read(root + "/etc/motd")?.contains("user-data is invalid (see: ec2-boot-init status)") == true)
+            let validate = try tool(["validate", "--root", root])
+            #expect(validate.status == 2 && validate.stderr.contains("missing.yaml: cannot fetch it") && validate.stderr.contains("found by the last run"),
+                    "validate of the cached user-data agrees: \(validate.stderr)")
         }
 
         /// cloud-config's puppet, chef and mcollective become our built-in actions, cloud-init's

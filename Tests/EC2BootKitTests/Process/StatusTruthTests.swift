@@ -53,7 +53,7 @@ extension ProcessTier {
         /// A user who is not root reads the summary every user may (no action's messages); with
         /// none there, a plain "permission denied: run as root", never "no run recorded".
         @Test func aUserWhoIsNotRootGetsATrueAnswer() throws {
-            let root = try seededRoot("actions:\n  - {type: shell, command: \"echo a-Secret-output; exit 3\"}\n")
+            let root = try seededRoot("facts:\n  role: web\nactions:\n  - {type: shell, command: \"echo a-Secret-output; exit 3\"}\n")
             #expect(try run(root).status == 1)
             // A copy the unprivileged user may run, wherever the build folder is.
             let binary = try TestEnv.tempDir("nobody") + "/ec2-boot-init"
@@ -63,6 +63,11 @@ extension ProcessTier {
             #expect(asNobody.status == 1 && asNobody.stdout.contains("status:   error") && asNobody.stdout.contains("shell  failed  3"),
                     "\(asNobody.status) \(asNobody.stdout) \(asNobody.stderr)")
             #expect(asNobody.stdout.contains("the summary every user may read") && !asNobody.stdout.contains("a-Secret-output"), "\(asNobody.stdout)")
+            // query: the metadata, and the user-data's facts from the facts file every user may read.
+            let fact = try runProcess("/usr/sbin/runuser", ["-u", "nobody", "--", binary, "query", "--root", root, "role"])
+            #expect(fact.status == 0 && fact.stdout == "web\n", "\(fact.status) \(fact.stdout) \(fact.stderr)")
+            let json = try runProcess("/usr/sbin/runuser", ["-u", "nobody", "--", binary, "query", "--json", "--root", root])
+            #expect(json.status == 2 && json.stderr.contains("permission denied: the merged document holds the user-data"), "\(json.stderr)")
             try FileManager.default.removeItem(atPath: root + "/run/ec2-boot-init/status.json")
             let denied = try runProcess("/usr/sbin/runuser", ["-u", "nobody", "--", binary, "status", "--root", root])
             #expect(denied.status == 2 && denied.stderr.contains("permission denied") && denied.stderr.contains("run as root (sudo)"),
