@@ -99,17 +99,28 @@ public enum YAMLDocument {
 
     static func problem(from error: YamlError, source: String) -> YAMLProblem {
         switch error {
-        case let .scanner(context, problem, mark, _),
-             let .parser(context, problem, mark, _),
-             let .composer(context, problem, mark, _):
-            let detail = context.map { "\(problem) \($0.text)" } ?? problem
-            return YAMLProblem(source: source, mark: mark, message: "invalid YAML: \(detail)")
+        case let .scanner(context, problem, mark, yaml),
+             let .parser(context, problem, mark, yaml),
+             let .composer(context, problem, mark, yaml):
+            let tab = character(at: mark, in: yaml) == "\t" ? " (a tab: YAML indents with spaces, never tabs)" : ""
+            guard let context else { return YAMLProblem(source: source, mark: mark, message: "invalid YAML: \(problem)\(tab)") }
+            // Both marks, as cloud-init prints them: where the mistake starts (an unclosed quote)
+            // is the place given; where the parser noticed it follows.
+            return YAMLProblem(source: source, mark: context.mark, message: "invalid YAML: \(context.text) at line \(context.mark.line), "
+                               + "column \(context.mark.column): \(problem) at line \(mark.line), column \(mark.column)\(tab)")
         case let .duplicatedKeysInMapping(duplicates, context):
             return YAMLProblem(source: source, mark: context.mark,
                                message: "duplicate keys: \(duplicates.joined(separator: ", "))")
         default:
             return YAMLProblem(source: source, mark: nil, message: "invalid YAML: \(error)")
         }
+    }
+
+    /// The character at `mark` (1-based line and column) of `text`, or nil past its end.
+    static func character(at mark: Mark, in text: String) -> Character? {
+        guard let line = text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(mark.line - 1).first,
+              mark.column >= 1, mark.column <= line.count else { return nil }
+        return line[line.index(line.startIndex, offsetBy: mark.column - 1)]
     }
 
     /// Scalar text of a node, or nil for a mapping or sequence.

@@ -17,11 +17,13 @@ extension ProcessTier {
             #expect(try run(root).status == 2)
             let status = try tool(["status", "--root", root])
             #expect(status.status == 1 && status.stdout.contains("status:   error"), "\(status.stdout)")
-            #expect(status.stdout.contains("error:    user-data:4:1: invalid YAML"), "\(status.stdout)")
+            // Wrapped at 100 columns, continued under the first line's text.
+            #expect(status.stdout.contains("error:    user-data:2:6: invalid YAML: while scanning a quoted scalar at line 2, column 6: found\n"
+                                           + "          unexpected end of stream at line 4, column 1"), "\(status.stdout)")
             let json = try statusJSON(root)
             #expect(json["status"] as? String == "error" && json["stage"] as? String == "done" && json["instance_id"] as? String == "i-1")
             let error = (json["errors"] as? [[String: Any]])?.first
-            #expect(error?["source"] as? String == "user-data" && error?["location"] as? String == "user-data:4:1", "\(json)")
+            #expect(error?["source"] as? String == "user-data" && error?["location"] as? String == "user-data:2:6", "\(json)")
             #expect((json["boot_id"] as? String)?.isEmpty == false)
             #expect(TestEnv.read(root + "/etc/motd")?.contains("user-data is invalid (see: ec2-boot-init status)") == true)
             try TestEnv.write("actions:\n  - {type: shell, command: \"touch \(root)/ran\"}\n", to: root + "/seed/user-data")

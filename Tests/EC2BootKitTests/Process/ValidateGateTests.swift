@@ -24,6 +24,22 @@ extension ProcessTier {
             #expect(strict.status == 2 && strict.stderr.contains(line.replacingOccurrences(of: "KIND", with: "error")), "\(strict.stderr)")
         }
 
+        /// A YAML error names where the mistake is (the unclosed quote) and where the parser noticed
+        /// it, as cloud-init prints both marks; a tab is named as a tab.
+        @Test func aYAMLErrorNamesWhereTheMistakeIs() throws {
+            let root = try makeRoot()
+            for (text, said) in [
+                ("facts:\n  a: 1\n  b: 2\n  c: 3\n  d: 4\n  note: \"two]\n  e: 5\n  f: 6\n",
+                 "user-data:6:9: invalid YAML: while scanning a quoted scalar at line 6, column 9: found unexpected end of stream at line 9, column 1"),
+                ("facts:\n  role: web\nactions:\n\t- type: shell\n", "user-data:4:1: invalid YAML: while scanning for the next token at line 4, "
+                 + "column 1: found character that cannot start any token at line 4, column 1 (a tab: YAML indents with spaces, never tabs)"),
+            ] {
+                try TestEnv.write(text, to: root + "/user-data")
+                let result = try tool(["validate", "--root", root, root + "/user-data"])
+                #expect(result.status == 2 && result.stderr.contains(root + "/" + said), "\(result.stderr)")
+            }
+        }
+
         /// A hosted type a getactions earlier in the list brings is no typo: a warning, and --strict passes.
         @Test func aHostedTypeAfterGetactionsPassesStrict() throws {
             let root = try makeRoot()
