@@ -28,6 +28,7 @@ struct ValidateCommand: ParsableCommand {
         let userData = view.userData
         for problem in userData.problems.sorted(by: Self.byPlace) { printError(problem.description) }
         guard userData.problems.isEmpty else { throw ExitCode(.badInput) }
+        try checkWatch(userData, source: source)
         // The cached user-data as the boot saw it: what only the boot could find (an #include it
         // could not fetch) is in its record, so validate, status and the MOTD agree.
         if file == nil, let recorded = RunStatus.load(global.paths)?.errors?.filter({ $0.source == "user-data" }), !recorded.isEmpty {
@@ -100,6 +101,16 @@ struct ValidateCommand: ParsableCommand {
             let types = userData.parts.map(\.contentType).joined(separator: ", ")
             print("\(source): ok: \(userData.parts.count) part\(userData.parts.count == 1 ? "" : "s") (\(types)), "
                   + "\(userData.facts.count) facts, \(view.plan.count) actions")
+        }
+    }
+
+    /// The user-data's `:watch:` section, as `watch` will read it: a misspelt key or a key that is
+    /// no signify key fails here, not later in `watch --check`.
+    private func checkWatch(_ userData: UserData, source: String) throws {
+        guard case .document(let node) = userData.content, case .mapping(let top) = node, let section = top["watch"] else { return }
+        do { _ = try YAMLDecoding.decode(WatchSettings.self, from: section, source: source, keyPrefix: "watch.") } catch {
+            printError("\(error)")
+            throw ExitCode(.badInput)
         }
     }
 

@@ -94,7 +94,8 @@ extension Decoder {
         for key in container.allKeys where !known.contains(key.stringValue) {
             throw DecodingError.dataCorrupted(.init(
                 codingPath: codingPath + [key],
-                debugDescription: "unknown key (known: \(known.sorted().joined(separator: ", ")))"))
+                debugDescription: "unknown key (known: \(known.sorted().joined(separator: ", ")))"
+                    + Suggestion.hint(key.stringValue, among: known.sorted())))
         }
     }
 }

@@ -40,6 +40,20 @@ extension ProcessTier {
             }
         }
 
+        /// The user-data's `:watch:` section is checked as `watch` reads it: a misspelt key, or a
+        /// key line that is no signify key, fails validate now rather than `watch --check` later.
+        @Test func theWatchSectionIsChecked() throws {
+            let root = try makeRoot()
+            for (text, said) in [(":facts:\n  role: web\n:watch:\n  :zookeper: zk1:2181\n", "user-data:4:3: watch.zookeper: unknown key (known: "),
+                                 ("watch:\n  zookeeper: zk1:2181\n  public_keys: [\"RWQnotakey\"]\n", "user-data:3:3: watch.public_keys: not a signify")] {
+                try TestEnv.write(text, to: root + "/user-data")
+                let result = try tool(["validate", "--root", root, root + "/user-data"])
+                #expect(result.status == 2 && result.stderr.contains(root + "/" + said), "\(result.stderr)")
+            }
+            try TestEnv.write(":watch:\n  :zookeper: zk1:2181\n", to: root + "/user-data")
+            #expect(try tool(["validate", "--root", root, root + "/user-data"]).stderr.contains("(did you mean zookeeper?)"))
+        }
+
         /// A hosted type a getactions earlier in the list brings is no typo: a warning, and --strict passes.
         @Test func aHostedTypeAfterGetactionsPassesStrict() throws {
             let root = try makeRoot()

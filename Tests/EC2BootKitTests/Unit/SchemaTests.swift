@@ -79,7 +79,7 @@ extension UnitTier {
 
         @Test func keysAreCheckedWithTheirLines() {
             let problems = Self.plan("shell", "command: true\ncomand: x\nenv: [a]").problems.map(\.description)
-            #expect(problems == ["user-data:4:5: actions[0].comand: unknown key (known: command, creates, cwd, env, timeout)"])
+            #expect(problems == ["user-data:4:5: actions[0].comand: unknown key (known: command, creates, cwd, env, timeout) (did you mean command?)"])
             let shape = Self.plan("shell", "command: true\nenv: [a]").problems.map(\.description)
             #expect(shape == ["user-data:4:5: actions[0].env: expected a mapping"])
             let envelope = Self.plan("shell", "command: true\non_failure: later").problems.map(\.description)

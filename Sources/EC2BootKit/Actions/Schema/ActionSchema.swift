@@ -107,7 +107,8 @@ extension ActionSchema {
             let name = key.string ?? ""
             guard let parameter = known[name] else {
                 throw YAMLProblem(source: source, mark: key.mark, message:
-                    "\(keyPrefix)\(name): unknown key (known: \(known.keys.sorted().joined(separator: ", ")))")
+                    "\(keyPrefix)\(name): unknown key (known: \(known.keys.sorted().joined(separator: ", ")))"
+                    + Suggestion.hint(name, among: known.keys.sorted()))
             }
             if let shape = Kind.Shape(value), !parameter.kind.shapes.contains(shape) {
                 let expected = parameter.kind.shapes.contains(.list) ? "a list"
