@@ -72,6 +72,9 @@ enum CloudConfig {
             return planned
         }
         let known = Set(modules.flatMap { $0.cloudConfigKeys } + mappings.map(\.key)).union(mergeKeys)
+        for entry in merged where ["write_files", "write_files_deferred"].contains(entry.key.string ?? "") {
+            planned.unsupported += FileWriting.schemaWarnings(entry.value, key: entry.key.string ?? "", source: entry.source)
+        }
         for entry in merged where !known.contains(entry.key.string ?? "") {
             let key = entry.key.string ?? "?"
             planned.unsupported.append(YAMLProblem(source: entry.source, mark: entry.key.mark, message:

@@ -12,6 +12,10 @@ extension ProcessTier {
              "2:5: KIND: actions[0]: type shel is not built in and not in ROOT/etc/ec2-boot-init/actions: getactions or the image must provide it (did you mean shell?)"),
             ("cloud-config", "#cloud-config\npackges: [vim]\n", "2:1: KIND: packges is not supported by ec2-boot-init; ignored (did you mean packages?)"),
             ("write_file", "#cloud-config\nwrite_file:\n  - path: /x\n", "2:1: KIND: write_file is not supported by ec2-boot-init; ignored (did you mean write_files?)"),
+            ("encoding", "#cloud-config\nwrite_files:\n  - path: /a\n    content: aGk=\n    encoding: base65\n",
+             "5:15: KIND: write_files[0].encoding: base65 is not one of b64, base64, gz, gz+b64, gz+base64, gzip, gzip+b64, gzip+base64, text/plain; it would be written as text (did you mean base64?)"),
+            ("permissions", "#cloud-config\nwrite_files:\n  - path: /b\n    content: x\n    permissions: rwxr-xr-x\n",
+             "5:18: KIND: write_files[0].permissions: rwxr-xr-x is not an octal mode such as '0644'; it would be written 0644"),
         ])
         func aTypoIsNamedWithItsLineAndFailsStrict(_ kind: String, _ text: String, _ said: String) throws {
             let root = try makeRoot("gate" + kind.filter(\.isLetter))

@@ -78,6 +78,30 @@ enum FileWriting {
 
     struct Undecodable: Error, CustomStringConvertible { let description: String }
 
+    /// The names cloud-init's schema allows for `encoding`.
+    static let encodings = ["b64", "base64", "gz", "gz+b64", "gz+base64", "gzip", "gzip+b64", "gzip+base64", "text/plain"]
+
+    /// What cloud-init's schema refuses in a write_files list and its module would write anyway
+    /// (an unknown encoding as text, undecodable permissions as 0644): said at `validate` with
+    /// the place, so `--strict` fails before an image is baked, not at run time.
+    static func schemaWarnings(_ list: Node, key: String, source: String) -> [YAMLProblem] {
+        guard case .sequence(let entries) = list else { return [] }
+        var warnings: [YAMLProblem] = []
+        for (index, entry) in entries.enumerated() {
+            guard case .mapping(let fields) = entry else { continue }
+            if let value = fields["encoding"], let name = YAMLDocument.scalarText(value), !encodings.contains(name.lowercased()) {
+                warnings.append(YAMLProblem(source: source, mark: value.mark, message: "\(key)[\(index)].encoding: \(name) is not one of "
+                    + "\(encodings.joined(separator: ", ")); it would be written as text" + Suggestion.hint(name.lowercased(), among: encodings)))
+            }
+            if let value = fields["permissions"], case .scalar(let scalar) = value, scalar.style != .plain || YAML11.integer(scalar.string) == nil,
+               !(pythonOctal(scalar.string).map { (0...0o7777).contains($0) } ?? false) {
+                warnings.append(YAMLProblem(source: source, mark: value.mark, message: "\(key)[\(index)].permissions: \(Printable.escape(scalar.string)) "
+                    + "is not an octal mode such as '0644'; it would be written 0644"))
+            }
+        }
+        return warnings
+    }
+
     /// `encoding`, as cloud-init's `canonicalize_extraction` names them; unknown ones are text, with a warning.
     static func decode(_ content: String, encoding: String?, logger: Logger) throws -> Data {
         let name = (encoding ?? "").trimmingWhitespace().lowercased()
