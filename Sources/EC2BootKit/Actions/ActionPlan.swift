@@ -51,7 +51,7 @@ public enum ActionPlan {
         for (index, entry) in userData.cloudActions.enumerated() {
             do { cloud.append(try plan(entry.node, index: index, source: entry.source, keyPrefix: entry.keyPrefix, defaultFrequency: defaultFrequency,
                                    hostable: false)) } catch {
-                problems.append(error)
+                problems.append(contentsOf: error.all)
             }
         }
         for (position, node) in userData.actions.enumerated() {
@@ -62,7 +62,7 @@ public enum ActionPlan {
                 let fetched = own.contains { ActionRegistry.canonicalName($0.type) == GetActionsAction.type }
                 guard let hosted = forHosted(node, index: index, problem: error, fetched: fetched, actionsDir: actionsDir,
                                              defaultFrequency: defaultFrequency) else {
-                    problems.append(error)
+                    problems.append(contentsOf: error.all)
                     continue
                 }
                 own.append(hosted)

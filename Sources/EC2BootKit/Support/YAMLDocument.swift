@@ -7,6 +7,10 @@ public struct YAMLProblem: Error, CustomStringConvertible, Sendable {
     public let line: Int?
     public let column: Int?
     public let message: String
+    /// More problems found in the same pass (all of one action's, not only its first).
+    public var also: [YAMLProblem] = []
+    /// This problem and those found with it.
+    public var all: [YAMLProblem] { [YAMLProblem(source: source, line: line, column: column, message: message)] + also }
 
     public init(source: String, mark: Mark?, message: String) {
         self.init(source: source, line: mark?.line, column: mark?.column, message: message)

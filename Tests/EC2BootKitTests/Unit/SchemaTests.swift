@@ -79,7 +79,9 @@ extension UnitTier {
 
         @Test func keysAreCheckedWithTheirLines() {
             let problems = Self.plan("shell", "command: true\ncomand: x\nenv: [a]").problems.map(\.description)
-            #expect(problems == ["user-data:4:5: actions[0].comand: unknown key (known: command, creates, cwd, env, timeout) (did you mean command?)"])
+            // Every problem of the action, not only its first.
+            #expect(problems == ["user-data:4:5: actions[0].comand: unknown key (known: command, creates, cwd, env, timeout) (did you mean command?)",
+                                 "user-data:5:5: actions[0].env: expected a mapping"])
             let shape = Self.plan("shell", "command: true\nenv: [a]").problems.map(\.description)
             #expect(shape == ["user-data:4:5: actions[0].env: expected a mapping"])
             let envelope = Self.plan("shell", "command: true\non_failure: later").problems.map(\.description)

@@ -101,24 +101,30 @@ extension ActionSchema {
         return Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark)
     }
 
+    /// Every problem of the parameters, not only the first: thrown as the first, the rest in its `also`.
     func check(_ mapping: Node.Mapping, source: String, keyPrefix: String) throws(YAMLProblem) {
         let known = Dictionary(parameters.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var found: [YAMLProblem] = []
         for (key, value) in mapping {
             let name = key.string ?? ""
             guard let parameter = known[name] else {
-                throw YAMLProblem(source: source, mark: key.mark, message:
+                found.append(YAMLProblem(source: source, mark: key.mark, message:
                     "\(keyPrefix)\(name): unknown key (known: \(known.keys.sorted().joined(separator: ", ")))"
-                    + Suggestion.hint(name, among: known.keys.sorted()))
+                    + Suggestion.hint(name, among: known.keys.sorted())))
+                continue
             }
             if let shape = Kind.Shape(value), !parameter.kind.shapes.contains(shape) {
                 let expected = parameter.kind.shapes.contains(.list) ? "a list"
                     : parameter.kind.shapes.contains(.mapping) ? "a mapping" : "a single value"
-                throw YAMLProblem(source: source, mark: key.mark, message: "\(keyPrefix)\(name): expected \(expected)")
+                found.append(YAMLProblem(source: source, mark: key.mark, message: "\(keyPrefix)\(name): expected \(expected)"))
             }
         }
-        if let missing = parameters.first(where: { $0.required && mapping[$0.name] == nil }) {
-            throw YAMLProblem(source: source, mark: mapping.mark, message: "\(keyPrefix)\(missing.name): missing (required)")
+        for missing in parameters where missing.required && mapping[missing.name] == nil {
+            found.append(YAMLProblem(source: source, mark: mapping.mark, message: "\(keyPrefix)\(missing.name): missing (required)"))
         }
+        guard var first = found.first else { return }
+        first.also = Array(found.dropFirst())
+        throw first
     }
 }
 
