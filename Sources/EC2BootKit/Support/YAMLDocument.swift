@@ -103,21 +103,27 @@ public enum YAMLDocument {
 
     static func problem(from error: YamlError, source: String) -> YAMLProblem {
         switch error {
-        case let .scanner(context, problem, mark, yaml),
-             let .parser(context, problem, mark, yaml),
-             let .composer(context, problem, mark, yaml):
-            let tab = character(at: mark, in: yaml) == "\t" ? " (a tab: YAML indents with spaces, never tabs)" : ""
-            guard let context else { return YAMLProblem(source: source, mark: mark, message: "invalid YAML: \(problem)\(tab)") }
-            // Both marks, as cloud-init prints them: where the mistake starts (an unclosed quote)
-            // is the place given; where the parser noticed it follows.
-            return YAMLProblem(source: source, mark: context.mark, message: "invalid YAML: \(context.text) at line \(context.mark.line), "
-                               + "column \(context.mark.column): \(problem) at line \(mark.line), column \(mark.column)\(tab)")
+        case let .scanner(context, problem, mark, yaml):
+            return located(source, context, problem, mark, yaml, startsThere: true)
+        case let .parser(context, problem, mark, yaml), let .composer(context, problem, mark, yaml):
+            return located(source, context, problem, mark, yaml, startsThere: false)
         case let .duplicatedKeysInMapping(duplicates, context):
             return YAMLProblem(source: source, mark: context.mark,
                                message: "duplicate keys: \(duplicates.joined(separator: ", "))")
         default:
             return YAMLProblem(source: source, mark: nil, message: "invalid YAML: \(error)")
         }
+    }
+
+    /// Both marks, as cloud-init prints them. The place given is where the mistake is: for the
+    /// scanner, where its context starts (an unclosed quote's line, not the end of the text where
+    /// it was noticed); for the parser, where it noticed (its context is the enclosing mapping).
+    private static func located(_ source: String, _ context: YamlError.Context?, _ problem: String, _ mark: Mark, _ yaml: String,
+                                startsThere: Bool) -> YAMLProblem {
+        let tab = character(at: mark, in: yaml) == "\t" ? " (a tab: YAML indents with spaces, never tabs)" : ""
+        guard let context else { return YAMLProblem(source: source, mark: mark, message: "invalid YAML: \(problem)\(tab)") }
+        return YAMLProblem(source: source, mark: startsThere ? context.mark : mark, message: "invalid YAML: \(context.text) at line "
+                           + "\(context.mark.line), column \(context.mark.column): \(problem) at line \(mark.line), column \(mark.column)\(tab)")
     }
 
     /// The character at `mark` (1-based line and column) of `text`, or nil past its end.

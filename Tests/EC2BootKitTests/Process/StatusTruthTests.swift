@@ -98,13 +98,14 @@ extension ProcessTier {
         }
 
         /// SIGTERM while the run waits on a dead metadata service, on a getactions server, or in a
-        /// request a server never answers (every meta-data GET hangs for 30 s): it ends within a second
+        /// request a server never answers (every meta-data GET hangs for 300 s: far past any time this
+        /// test takes to see it in flight, even on a loaded machine): it ends within a second
         /// or two, says so, and records it; a retried wait said what it was for.
         @Test(arguments: ["imds", "getactions", "hung"])
         func aSignalStopsEveryWait(_ kind: String) async throws {
             let root = try seededRoot("actions:\n  - {type: getactions, url: \"http://127.0.0.1:9/\", list: list.txt, deadline: 40}\n",
-                                      config: "imds:\n  deadline: 60\n  request_timeout: 30\n", name: "signal" + kind)
-            let hung = kind == "hung" ? try Simulator(["--hang", "meta-data=1000", "--hang-seconds", "30"]) : nil
+                                      config: "imds:\n  deadline: 280\n  request_timeout: 250\n", name: "signal" + kind)
+            let hung = kind == "hung" ? try Simulator(["--hang", "meta-data=1000", "--hang-seconds", "300"]) : nil
             let source = kind == "getactions" ? ["--seed", root + "/seed"] : ["--metadata-url", hung?.url ?? "http://127.0.0.1:9"]
             let log = root + "/run.log"
             let process = try Background(TestEnv.binary, ["run", "--root", root] + source, environment: ProcessInfo.processInfo.environment, log: log)
