@@ -277,6 +277,9 @@ def not_ec2(run):
     run.check("not-ec2", report.unit_us("network-online.target", "active_us") == 0, "nothing waited for network-online.target")
     motd = report.section("motd")
     run.check("not-ec2", "no instance data" in motd and "not EC2" in motd, "the MOTD says why: not EC2")
+    status = report.section("status")
+    run.check("not-ec2", '"status" : "disabled"' in status and "not EC2" in status and "exit=0" in status,
+              "status says disabled, with the reason, exit 0", report)
 
 
 def no_actions(run):
