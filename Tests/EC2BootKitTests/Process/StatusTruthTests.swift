@@ -33,6 +33,15 @@ extension ProcessTier {
             #expect(fixed["status"] as? String == "done" && (fixed["errors"] as? [Any])?.isEmpty == true, "\(fixed)")
         }
 
+        /// User-data refused as larger than user_data.max_bytes: recorded too.
+        @Test func userDataTooLargeIsRecorded() throws {
+            let root = try seededRoot("facts:\n  a: " + String(repeating: "x", count: 500) + "\n", config: "user_data:\n  max_bytes: 100\n")
+            #expect(try run(root).status == 2)
+            let status = try tool(["status", "--root", root])
+            #expect(status.status == 1 && status.stdout.contains("error:    user-data: user-data is larger than user_data.max_bytes (100 bytes)"),
+                    "\(status.stdout)")
+        }
+
         /// No data source, a missing seed, a seed whose JSON is broken: each recorded, each said plainly.
         @Test(arguments: [("imds", "the metadata service at http://127.0.0.1:9 did not answer"),
                           ("no seed", "the seed folder ROOT/nothere does not exist"),
