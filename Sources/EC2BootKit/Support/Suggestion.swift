@@ -1,8 +1,11 @@
 /// "Did you mean": the nearest of some names to a word someone typed, by edit distance.
 public enum Suggestion {
-    /// The nearest of `names` within `maxDistance` edits (ties: the first), or nil.
+    /// The nearest of `names` within `maxDistance` edits (ties: the first), or nil. Only names
+    /// whose length is within `maxDistance` of the word's are compared (the distance is at least
+    /// the difference), so a hostile 64 KiB key costs one length check per name, not a table.
     public static func nearest(_ word: String, among names: [String], maxDistance: Int = 2) -> String? {
-        let scored = names.map { ($0, distance($0, word)) }.filter { $0.1 <= maxDistance }
+        let length = word.count
+        let scored = names.filter { abs($0.count - length) <= maxDistance }.map { ($0, distance($0, word)) }.filter { $0.1 <= maxDistance }
         return scored.min { $0.1 < $1.1 }?.0
     }
 
