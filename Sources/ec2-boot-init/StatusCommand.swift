@@ -43,7 +43,8 @@ struct StatusCommand: AsyncParsableCommand {
             try await Task.sleep(nanoseconds: 200_000_000)
             (status, summary) = load(paths)
         }
-        let running = RunLock.isHeld(paths) || StageMarker.actionsPending(paths)
+        // A run holds the lock, or this boot's actions stage is still to come (and its unit has not given up).
+        let running = await Self.stillComing(paths)
         guard let status else {
             if json { try Self.emit(RunStatus.notRun) }
             printError(command ? "ec2-boot-init: watch has run no command on this root yet (\(RunStatus.file(paths, .command)))"
@@ -56,7 +57,7 @@ struct StatusCommand: AsyncParsableCommand {
             print(StatusTable.render(status, running: running))
             if summary { print("\n(the summary every user may read; the actions' details need root: sudo ec2-boot-init status)") }
         }
-        if running && status.finished == nil { throw ExitCode(.busy) }
+        if running { throw ExitCode(.busy) }
         if status.summary(running: false) == "error" { throw ExitCode(.failed) }
     }
 
