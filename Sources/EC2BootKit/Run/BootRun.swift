@@ -50,9 +50,8 @@ public struct BootRun: Sendable {
         let (userData, facts) = (view.userData, view.facts)
         for problem in userData.problems { logger.error("invalid user-data: \(problem)") }
         if !userData.problems.isEmpty, stage != .actions {
-            recordEarlyEnd(view.instanceID, errors: userData.problems.map { problem in
-                RunStatus.RunError(source: "user-data", message: problem.message,
-                                   location: problem.line.map { "\(problem.source):\($0):\(problem.column ?? 1)" })
+            recordEarlyEnd(view.instanceID, errors: userData.problems.map {
+                RunStatus.RunError(source: "user-data", message: $0.message, location: $0.place)
             })
         }
         if userData.isScript { logger.info("user-data is a script; it runs as one script action") }

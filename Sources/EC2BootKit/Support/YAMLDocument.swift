@@ -23,10 +23,13 @@ public struct YAMLProblem: Error, CustomStringConvertible, Sendable {
         self.message = message
     }
 
-    public var description: String {
-        if let line, let column { return "\(source):\(line):\(column): \(message)" }
-        return "\(source): \(message)"
+    /// `FILE:LINE:COLUMN`, when the problem has a place.
+    public var place: String? {
+        guard let line, let column else { return nil }
+        return "\(source):\(line):\(column)"
     }
+
+    public var description: String { "\(place ?? source): \(message)" }
 }
 
 /// Parsing of the YAML the tool reads (user-data, config), in the Ruby tool's dialect:
