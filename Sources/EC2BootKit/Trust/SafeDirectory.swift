@@ -76,9 +76,8 @@ enum SafeDirectory {
     /// folder is ours or root's and writable by no one else, or sticky (where only the link's
     /// owner may replace it).
     private static func trusted(link: stat, holder: stat) -> Bool {
-        let ours = { (uid: uid_t) in uid == 0 || uid == geteuid() }
-        guard ours(link.st_uid) else { return false }
+        guard TrustedFile.ours(link.st_uid) else { return false }
         if holder.st_mode & S_ISVTX != 0 { return true }
-        return ours(holder.st_uid) && holder.st_mode & 0o022 == 0
+        return TrustedFile.ours(holder.st_uid) && holder.st_mode & 0o022 == 0
     }
 }

@@ -49,6 +49,7 @@ public enum TrustedFile {
         }
     }
 
+    /// Root's or this process's: the owners a file or folder root trusts may have (SafeDirectory's symlinks too).
     static func ours(_ uid: uid_t) -> Bool { uid == 0 || uid == geteuid() }
 
     private static func checkFolder(_ fd: Int32, shown: String, folder: String) throws(FileSystemError) {
