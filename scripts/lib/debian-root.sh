@@ -22,6 +22,9 @@ debian_root() {
   [ $# -gt 0 ] && include="--include=$(IFS=,; echo "$*")"
   debootstrap --variant=minbase $include bookworm "$dir" "$mirror" > "$dir.debootstrap.log" 2>&1 \
     || { tail -20 "$dir.debootstrap.log" >&2; return 1; }
+  # A root folder is 0755; mktemp -d made DIR 0700, and inside a chroot no user but root could
+  # then resolve any path (runuser -u nobody: "Permission denied" on every program).
+  chmod 0755 "$dir"
   # As a Debian install leaves them: the host's name resolves, and apt reaches the mirror. With
   # DEBIAN_ROOT_NO_HOST_NAME=1 (scripts/fresh-check.sh) the host's name is left out, as in a fresh
   # debootstrap root or a container: the tests must pass where the machine cannot name itself.
