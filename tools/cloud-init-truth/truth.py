@@ -6,14 +6,23 @@
   truth.py shellify USER_DATA KEY     util.shellify of the merged cloud-config's KEY (runcmd, bootcmd)
   truth.py merged USER_DATA           the cloud-config cloud-init merges from the parts, as JSON
   truth.py hosts HOSTNAME FQDN        /etc/hosts as update_etc_hosts renders it (Debian's template)
+  truth.py scripts USER_DATA          the boothooks as written (part order) and each script folder as
+                                      the part handlers and cc_runcmd fill it, in runparts order
+  truth.py modules USER_DATA          each stage's modules and frequencies, cloud.cfg merged with the
+                                      user-data's cloud-config as cloud-init merges them
 
 Run with Debian's /usr/bin/python3 (the one cloud-init is installed for). Nothing here needs
 a network; write-files changes only ROOT (owners set for real when run as root).
 """
 import base64, json, os, sys, tempfile
 
-from cloudinit import handlers, helpers, templater, util
-from cloudinit.config import cc_write_files
+from cloudinit import handlers, helpers, safeyaml, settings, templater, util
+from cloudinit.config import cc_runcmd, cc_write_files
+from cloudinit.config.modules import Modules, form_module_name
+from cloudinit.handlers.boot_hook import BootHookPartHandler
+from cloudinit.handlers.shell_script import ShellScriptPartHandler
+from cloudinit.handlers.shell_script_by_frequency import ShellScriptByFreqPartHandler
+from cloudinit.helpers import ConfigMerger
 from cloudinit.handlers.cloud_config import CloudConfigPartHandler
 from cloudinit.user_data import UserDataProcessor
 
@@ -69,6 +78,51 @@ def hosts(hostname, fqdn):
     return util.load_file(out)
 
 
+def scripts(blob):
+    """What cloud-init's handlers write (nothing is run): boothooks, then its script folders."""
+    tmp = tempfile.mkdtemp(prefix="truth-")
+    paths = helpers.Paths({"cloud_dir": tmp, "run_dir": tmp + "/run"})
+    boothook = BootHookPartHandler(paths, None)
+    boothook.boothook_dir = tmp + "/boothooks"
+    by_type = {"text/x-shellscript": ShellScriptPartHandler(paths)}
+    for freq, folder in (("once", "per-once"), ("always", "per-boot"), ("once-per-instance", "per-instance")):
+        by_type["text/x-shellscript-" + folder] = ShellScriptByFreqPartHandler(freq, paths)
+    hooks = []
+    for ctype, filename, payload, _headers in walk(blob):
+        if ctype == "text/cloud-boothook":
+            path = boothook._write_part(payload, filename)
+            hooks.append([os.path.basename(path), util.load_file(path)])
+        elif ctype in by_type:
+            by_type[ctype].handle_part(None, ctype, filename, payload, None)
+    config = merged(blob)
+    if "runcmd" in config:
+        class Cloud:
+            def get_ipath(self, name):
+                return paths.get_ipath_cur(name)
+        cc_runcmd.handle("runcmd", config, Cloud(), None, [])
+    found = {"boothooks": hooks}
+    for name, folder in (("per-once", tmp + "/scripts/per-once"), ("per-boot", tmp + "/scripts/per-boot"),
+                         ("per-instance", tmp + "/scripts/per-instance"), ("user", paths.get_ipath_cur("scripts"))):
+        files = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+        found[name] = [[f, util.load_file(os.path.join(folder, f))] for f in files]
+    return found
+
+
+def modules(blob):
+    """[stage, module, frequency] in the order cloud-init runs them, with this user-data."""
+    tmp = tempfile.mkdtemp(prefix="truth-")
+    paths = helpers.Paths({"cloud_dir": tmp, "run_dir": tmp + "/run"})
+    util.write_file(paths.get_ipath_cur("cloud_config"), safeyaml.dumps(merged(blob)))
+    merger = ConfigMerger(paths=paths, datasource=None, additional_fns=[], base_cfg=util.read_conf(settings.CLOUD_CONFIG))
+    mods = Modules.__new__(Modules)
+    mods._cached_cfg = merger.cfg
+    found = []
+    for stage in ("cloud_init_modules", "cloud_config_modules", "cloud_final_modules"):
+        for module in mods._fixup_modules(mods._read_modules(stage)):
+            found.append([stage, form_module_name(module.name)[len("cc_"):], module.frequency])
+    return found
+
+
 def main(argv):
     command = argv[1]
     if command == "parts":
@@ -80,6 +134,10 @@ def main(argv):
         write_files(argv[2], open(argv[3], "rb").read())
     elif command == "shellify":
         sys.stdout.write(util.shellify(merged(open(argv[2], "rb").read())[argv[3]]))
+    elif command == "scripts":
+        print(json.dumps(scripts(open(argv[2], "rb").read())))
+    elif command == "modules":
+        print(json.dumps(modules(open(argv[2], "rb").read())))
     elif command == "hosts":
         sys.stdout.write(hosts(argv[2], argv[3]))
     else:

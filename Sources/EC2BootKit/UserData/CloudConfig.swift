@@ -3,22 +3,18 @@ import Yams
 /// `#cloud-config` parts: merged as cloud-init merges them (by default `dict(replace)`: a later
 /// part's top-level key replaces an earlier one's; `merge_how` and `Merge-Type` as cloud-init
 /// reads them, see `CloudConfigMerge`), then turned into the actions of the modules
-/// we implement, in cloud-init's order; every other key is reported, never silently dropped.
+/// we implement, in the order of cloud-init's stages (`CloudInitModules`), the user-data's
+/// scripts among them (`ScriptFolders`); every other key is reported, never silently dropped.
 enum CloudConfig {
-    /// The modules, in the order cloud-init's stages run them (init: bootcmd, write_files,
-    /// set_hostname, ssh; final: packages, write_files_deferred, puppet, chef, mcollective,
-    /// the user's scripts, then runcmd's script, which scripts_user runs after them).
+    /// The modules we carry out (each runs where its cloud-init module stands in `CloudInitModules`).
     static let modules: [any CloudConfigModule.Type] = [
         BootcmdAction.self, WriteFilesAction.self, HostnameAction.self, SSHKeysAction.self,
         PackagesAction.self, WriteFilesDeferredAction.self, RuncmdAction.self,
     ]
-    /// cloud-config keys given to our built-in actions, planned after write_files_deferred (as
-    /// cloud-init's final stage runs puppet, chef, mcollective after it).
+    /// cloud-config keys given to our built-in actions (cloud-init's final stage runs these modules).
     static let mappings: [CloudConfigMapping] = [.puppet, .chef, .mcollective]
-    static let mappedAfter = WriteFilesDeferredAction.type
-    /// Modules whose action runs after the user-data's scripts (cloud-init's scripts_user runs
-    /// the part scripts, named part-NNN, before the one named runcmd).
-    static let afterScripts: Set<String> = [RuncmdAction.type]
+    /// The keys naming the stages' module lists, read by `CloudInitModules`.
+    static let stageKeys = Set(CloudInitModules.stages.map(\.key))
     /// Keys that are about merging, read by the merge itself (`merge_type` stays when `merge_how` is there, as in cloud-init).
     static let mergeKeys: Set<String> = ["merge_how", "merge_type"]
 
@@ -56,22 +52,55 @@ enum CloudConfig {
     }
 
     struct Planned {
-        var beforeScripts: [CloudAction] = []
-        var afterScripts: [CloudAction] = []
+        var actions: [CloudAction] = []
         var unsupported: [YAMLProblem] = []
         var problems: [YAMLProblem] = []
+        /// What runs differently than asked, as cloud-init would too (a module left out of its stage's list).
+        var notes: [String] = []
     }
 
-    /// The modules' actions (`type:` and `frequency:` added to their keys), and the keys no module takes.
-    static func plan(_ parts: [Part]) -> Planned {
+    /// The modules' actions (`type:` and `frequency:` added to their keys) and the user-data's
+    /// scripts, in the order of cloud-init's stages; the keys no module takes are reported.
+    static func plan(_ parts: [Part], scripts: ScriptFolders) -> Planned {
         var planned = Planned()
-        guard !parts.isEmpty else { return planned }
-        let merged: [(key: Node, value: Node, source: String)]
-        do { merged = try merge(parts) } catch {
+        var merged: [(key: Node, value: Node, source: String)] = []
+        do { merged = try parts.isEmpty ? [] : merge(parts) } catch {
             planned.problems.append(error)
             return planned
         }
-        let known = Set(modules.flatMap { $0.cloudConfigKeys } + mappings.map(\.key)).union(mergeKeys)
+        reportUnknownKeys(merged, into: &planned)
+        let (entries, notes) = CloudInitModules.resolve(merged)
+        planned.unsupported += notes
+        var folders = scripts
+        var placed: Set<String> = []
+        for entry in entries {
+            // The modules act on a cloud-config: without one, only the scripts run (ssh too runs only for a cloud-config).
+            for module in modules where !parts.isEmpty && module.cloudInitModules.contains(entry.name) && !placed.contains(module.type) {
+                placed.insert(module.type)
+                let mine = merged.filter { module.cloudConfigKeys.contains($0.key.string ?? "") }
+                let frequency = runFrequency(module.frequency, names: module.cloudInitModules, entries: entries, planned: &planned)
+                guard let node = action(module, Node.Mapping(mine.map { ($0.key, $0.value) }), frequency: frequency, mark: mine.first?.key.mark) else { continue }
+                let source = mine.first?.source ?? parts.first?.source ?? "user-data"
+                // runcmd's module writes its script; scripts_user runs it, among the user's scripts.
+                if module.type == RuncmdAction.type { folders.addRuncmd(node.mapping ?? [:], source: source) } else {
+                    planned.actions.append(CloudAction(node: node, source: source))
+                }
+            }
+            if let mapping = mappings.first(where: { $0.key == entry.name }) {
+                let frequency = runFrequency(.perInstance, names: [mapping.key], entries: entries, planned: &planned)
+                planned.actions += mapped(mapping, merged, frequency: frequency, problems: &planned)
+            }
+            if let folder = ScriptFolders.Folder(rawValue: entry.name) {
+                planned.actions += folders.sorted(folder).map { script(name: $0.name, file: $0.file, entry: entry) }
+            }
+        }
+        noteLeftOut(merged, placed: placed, scripts: folders, entries: entries, into: &planned)
+        return planned
+    }
+
+    /// The top-level keys no module of ours takes, each with its line (and a likely meant key).
+    private static func reportUnknownKeys(_ merged: [(key: Node, value: Node, source: String)], into planned: inout Planned) {
+        let known = Set(modules.flatMap { $0.cloudConfigKeys } + mappings.map(\.key)).union(mergeKeys).union(stageKeys)
         for entry in merged where ["write_files", "write_files_deferred"].contains(entry.key.string ?? "") {
             planned.unsupported += FileWriting.schemaWarnings(entry.value, key: entry.key.string ?? "", source: entry.source)
         }
@@ -80,43 +109,71 @@ enum CloudConfig {
             planned.unsupported.append(YAMLProblem(source: entry.source, mark: entry.key.mark, message:
                 "\(key) is not supported by ec2-boot-init; ignored" + Suggestion.hint(key, among: known.sorted())))
         }
-        for module in modules {
-            defer { if module.type == mappedAfter { planned.beforeScripts += mapped(merged, problems: &planned) } }
-            let mine = merged.filter { module.cloudConfigKeys.contains($0.key.string ?? "") }
-            guard let node = action(module, Node.Mapping(mine.map { ($0.key, $0.value) }), mark: mine.first?.key.mark) else { continue }
-            let entry = CloudAction(node: node, source: mine.first?.source ?? parts[0].source)
-            if afterScripts.contains(module.type) { planned.afterScripts.append(entry) } else { planned.beforeScripts.append(entry) }
-        }
-        return planned
     }
 
-    /// The actions of `mappings` whose key is given; what does not map is reported as unsupported.
-    private static func mapped(_ merged: [(key: Node, value: Node, source: String)], problems planned: inout Planned) -> [CloudAction] {
-        var actions: [CloudAction] = []
-        for mapping in mappings {
-            guard let entry = merged.first(where: { $0.key.string == mapping.key }) else { continue }
-            guard case .mapping(let value) = entry.value else {
-                planned.problems.append(YAMLProblem(source: entry.source, mark: entry.key.mark,
-                                                    message: "\(mapping.key): expected a mapping, found \(YAMLDocument.kind(entry.value))"))
-                continue
-            }
-            let (params, unmapped) = mapping.translate(value)
-            for key in unmapped {
-                planned.unsupported.append(YAMLProblem(source: entry.source, mark: key.mark,
-                                                       message: "\(mapping.key).\(key.string ?? "?") is not supported by ec2-boot-init's \(mapping.type); ignored"))
-            }
-            // cloud-init runs these once per instance (chef on every boot, but only to run it again: ours is a first boot).
-            let pairs: [(Node, Node)] = [("type", .scalar(.init(mapping.type))), ("frequency", "per-instance")] + params
-            actions.append(CloudAction(node: .mapping(Node.Mapping(pairs, .implicit, .block, entry.key.mark)), source: entry.source,
-                                       keyPrefix: mapping.key + "."))
+    /// How often a module of ours runs: its own frequency unless a stage's list gives one to any
+    /// of its cloud-init modules; then the most frequent of theirs (`once` is per instance here).
+    private static func runFrequency(_ own: ActionFrequency, names: [String], entries: [CloudInitModules.Entry],
+                                     planned: inout Planned) -> ActionFrequency {
+        let listed = entries.filter { names.contains($0.name) }
+        guard listed.contains(where: { $0.frequency != nil }) else { return own }
+        let given = listed.map { $0.frequency ?? CloudInitModules.frequencies[$0.name] ?? .perInstance }
+        if given.contains(.once) {
+            planned.notes.append("\(names[0]): frequency once (once per machine) is once per instance for this module here")
         }
-        return actions
+        return given.contains(.always) ? .perBoot : .perInstance
+    }
+
+    /// One file of a script folder as the action that runs it, at the frequency of the module running the folder.
+    private static func script(name: String, file: ScriptFolders.File, entry: CloudInitModules.Entry) -> CloudAction {
+        let frequency = entry.frequency ?? CloudInitModules.frequencies[entry.name] ?? .perInstance
+        var node = file.node
+        node["frequency"] = .scalar(.init(frequency == .always ? ActionFrequency.perBoot.rawValue : ActionFrequency.perInstance.rawValue))
+        if frequency == .once, node["type"]?.string == ScriptAction.type { node["once"] = "true" }
+        return CloudAction(node: .mapping(node), source: file.source)
+    }
+
+    /// What the user-data gives that a stage's list leaves out: said, as cloud-init would run none of it.
+    private static func noteLeftOut(_ merged: [(key: Node, value: Node, source: String)], placed: Set<String>, scripts: ScriptFolders,
+                                    entries: [CloudInitModules.Entry], into planned: inout Planned) {
+        let names = Set(entries.map(\.name))
+        for module in modules where !placed.contains(module.type) && module.applies(to: Node.Mapping(merged.filter {
+            module.cloudConfigKeys.contains($0.key.string ?? "") }.map { ($0.key, $0.value) })) && !merged.isEmpty {
+            planned.notes.append("\(module.cloudInitModules[0]) is in none of the stages' module lists: not run (as in cloud-init)")
+        }
+        for mapping in mappings where !names.contains(mapping.key) && merged.contains(where: { $0.key.string == mapping.key }) {
+            planned.notes.append("\(mapping.key) is in none of the stages' module lists: not run (as in cloud-init)")
+        }
+        for folder in ScriptFolders.Folder.allCases where !names.contains(folder.rawValue) && !scripts.sorted(folder).isEmpty {
+            planned.notes.append("\(folder.rawValue) is in none of the stages' module lists: its scripts (\(scripts.sorted(folder).map(\.name).joined(separator: ", "))) do not run (as in cloud-init)")
+        }
+    }
+
+    /// The built-in action a mapping's key gives, when given; what does not map is reported as unsupported.
+    private static func mapped(_ mapping: CloudConfigMapping, _ merged: [(key: Node, value: Node, source: String)], frequency: ActionFrequency,
+                               problems planned: inout Planned) -> [CloudAction] {
+        guard let entry = merged.first(where: { $0.key.string == mapping.key }) else { return [] }
+        guard case .mapping(let value) = entry.value else {
+            planned.problems.append(YAMLProblem(source: entry.source, mark: entry.key.mark,
+                                                message: "\(mapping.key): expected a mapping, found \(YAMLDocument.kind(entry.value))"))
+            return []
+        }
+        let (params, unmapped) = mapping.translate(value)
+        for key in unmapped {
+            planned.unsupported.append(YAMLProblem(source: entry.source, mark: key.mark,
+                                                   message: "\(mapping.key).\(key.string ?? "?") is not supported by ec2-boot-init's \(mapping.type); ignored"))
+        }
+        // Once per instance unless a list says otherwise (cloud-init's chef runs every boot, but only to run it again: ours is a first boot).
+        let pairs: [(Node, Node)] = [("type", .scalar(.init(mapping.type))), ("frequency", .scalar(.init(frequency.rawValue)))] + params
+        return [CloudAction(node: .mapping(Node.Mapping(pairs, .implicit, .block, entry.key.mark)), source: entry.source,
+                            keyPrefix: mapping.key + ".")]
     }
 
     /// The module's action: its keys, adapted, with `type:` and `frequency:`; nil when it has nothing to do.
-    private static func action<Module: CloudConfigModule>(_ module: Module.Type, _ keys: Node.Mapping, mark: Mark?) -> Node? {
+    private static func action<Module: CloudConfigModule>(_ module: Module.Type, _ keys: Node.Mapping, frequency: ActionFrequency,
+                                                          mark: Mark?) -> Node? {
         guard Module.applies(to: keys) else { return nil }
-        var pairs: [(Node, Node)] = [("type", .scalar(.init(Module.type))), ("frequency", .scalar(.init(Module.frequency.rawValue)))]
+        var pairs: [(Node, Node)] = [("type", .scalar(.init(Module.type))), ("frequency", .scalar(.init(frequency.rawValue)))]
         pairs += Module.adapt(keys).map { ($0.key, $0.value) }
         return .mapping(Node.Mapping(pairs, .implicit, .block, mark))
     }

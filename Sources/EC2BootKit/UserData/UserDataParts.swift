@@ -10,6 +10,9 @@ public struct UserDataPart: Sendable, Equatable {
     public var payload: Data
     /// A MIME part's `Merge-Type` header (how a cloud-config part merges into the ones before it).
     public var mergeType: String?
+    /// An `#include` URL the fetch stage has not fetched yet (the part stands for it). An
+    /// `#include` inside a `#cloud-config-archive` has none: cloud-init does not expand it.
+    public var url: String?
 
     public var text: String { String(decoding: payload, as: UTF8.self) }
 }
@@ -90,7 +93,7 @@ public enum UserDataParts {
     /// The `#include` URLs of the user-data that `included` has nothing for yet, and whether each is `#include-once`.
     public static func pendingIncludes(_ data: Data, maxBytes: Int, included: [String: Included]) -> [(url: String, once: Bool)] {
         let parts = (try? split(data, maxBytes: maxBytes, source: "user-data", included: included)) ?? []
-        return parts.filter { includeTypes.contains($0.contentType) }.map { ($0.text, $0.contentType.contains("once")) }
+        return parts.compactMap { part in part.url.map { ($0, part.contentType.contains("once")) } }
     }
 
     private static func add(_ raw: Data, to parts: inout [UserDataPart], budget: inout Budget, source: String,
@@ -98,6 +101,8 @@ public enum UserDataParts {
         let maxBytes = max(budget.bytes, 0)
         let data = depth > 0 && Gzip.isCompressed(raw) ? try Gzip.inflate(raw, maxInflatedSize: maxBytes) : raw
         var leaves: [(type: String, filename: String?, payload: Data, mergeType: String?)] = []
+        // A gzip part is rebuilt keeping only its file name (and Launch-Index), as cloud-init's
+        // _process_msg rebuilds it: its Merge-Type is not applied.
         if MIMEMessage.isMIME(data) {
             let message = try MIMEMessage.parse(data, source: source)
             leaves = try message.leaves(source: source).map { ($0.type, $0.filename, $0.body, $0.mergeType) }
@@ -107,9 +112,11 @@ public enum UserDataParts {
         for leaf in leaves {
             var type = leaf.type
             var payload = leaf.payload
+            var mergeType = leaf.mergeType
             if gzipTypes.contains(type) {
                 payload = try Gzip.inflate(payload, maxInflatedSize: maxBytes)
                 type = plain
+                mergeType = nil
             }
             if redetected.contains(type), let found = detect(payload) { type = found }
             if type == "text/cloud-config-archive" {
@@ -123,7 +130,7 @@ public enum UserDataParts {
             } else {
                 if depth > 0 || leaves.count > 1 { try budget.spend(payload.count, source: source) }
                 parts.append(UserDataPart(contentType: type, filename: leaf.filename ?? name(parts.count), payload: payload,
-                                          mergeType: leaf.mergeType))
+                                          mergeType: mergeType))
             }
             guard parts.count <= MIMEMessage.maxParts else {
                 throw YAMLProblem(source: source, mark: nil, message: "user-data has more than \(MIMEMessage.maxParts) parts")
@@ -149,7 +156,7 @@ public enum UserDataParts {
                 throw YAMLProblem(source: source, mark: nil, message: "#include \(shown(url)): \(reason)")
             case nil:
                 let kind = once ? "text/x-include-once-url" : "text/x-include-url"
-                parts.append(UserDataPart(contentType: kind, filename: name(parts.count), payload: Data(url.utf8)))
+                parts.append(UserDataPart(contentType: kind, filename: name(parts.count), payload: Data(url.utf8), url: url))
             }
         }
     }

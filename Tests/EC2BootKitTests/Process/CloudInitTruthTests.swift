@@ -141,9 +141,9 @@ extension ProcessTier {
                 }
                 #expect(userData.problems.isEmpty, "\(name): \(userData.problems)")
                 let merged = try JSONSerialization.jsonObject(with: Data(try Self.ask("merged", userData: raw).utf8)) as! [String: Any]
-                let implemented = Set(CloudConfig.modules.flatMap { $0.cloudConfigKeys } + CloudConfig.mappings.map(\.key))
-                // Top-level keys only (a mapped module's own keys without an equivalent are warned about too).
-                let unsupported = Set(userData.unsupported.map { String($0.message.prefix { $0 != " " }) }.filter { !$0.contains(".") })
+                let implemented = Set(CloudConfig.modules.flatMap { $0.cloudConfigKeys } + CloudConfig.mappings.map(\.key)).union(CloudConfig.stageKeys)
+                // Top-level keys only (a mapped module's own keys without an equivalent, and a module list's entries, are warned about too).
+                let unsupported = Set(userData.unsupported.map { String($0.message.prefix { $0 != " " }) }.filter { !$0.contains(".") && !$0.hasSuffix(":") })
                 #expect(unsupported == Set(merged.keys).subtracting(implemented).subtracting(["merge_how", "merge_type"]), "\(name)")
                 for key in ["runcmd", "bootcmd"] where merged[key] != nil {
                     let script = try Self.ask("shellify", userData: raw, [key])

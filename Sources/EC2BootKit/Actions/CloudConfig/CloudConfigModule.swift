@@ -6,6 +6,9 @@ import Yams
 protocol CloudConfigModule: Action {
     /// The cloud-config keys this module reads; it is planned when any of them is given.
     static var cloudConfigKeys: [String] { get }
+    /// The cloud-init modules this one carries out (their names in the stages' lists); it runs
+    /// where the first of them stands, when any is listed.
+    static var cloudInitModules: [String] { get }
     /// Whether these keys (the ones given of `cloudConfigKeys`, maybe none) leave this module
     /// anything to do: any given, by default; ssh runs for every cloud-config, as cloud-init's.
     static func applies(to keys: Node.Mapping) -> Bool
@@ -15,6 +18,7 @@ protocol CloudConfigModule: Action {
 }
 
 extension CloudConfigModule {
+    static var cloudInitModules: [String] { [type] }
     static func applies(to keys: Node.Mapping) -> Bool { !keys.isEmpty }
     static func adapt(_ keys: Node.Mapping) -> Node.Mapping { keys }
 }

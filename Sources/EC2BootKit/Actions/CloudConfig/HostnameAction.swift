@@ -10,6 +10,7 @@ public struct HostnameAction: CloudConfigModule {
     public static let type = "set_hostname"
     public static let frequency = ActionFrequency.perBoot
     static let cloudConfigKeys = ["hostname", "fqdn", "prefer_fqdn_over_hostname", "preserve_hostname", "manage_etc_hosts"]
+    static let cloudInitModules = ["set_hostname", "update_hostname", "update_etc_hosts"]
 
     public static let schema = ActionSchema("Sets the hostname and /etc/hosts (cloud-init's set_hostname, update_hostname, update_etc_hosts).",
                                             example: """

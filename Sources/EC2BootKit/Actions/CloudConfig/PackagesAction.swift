@@ -7,6 +7,7 @@ public struct PackagesAction: CloudConfigModule {
     public static let type = "packages"
     public static let frequency = ActionFrequency.perInstance
     static let cloudConfigKeys = ["packages", "package_update", "package_upgrade", "apt_update", "apt_upgrade"]
+    static let cloudInitModules = ["package_update_upgrade_install"]
 
     public static let schema = ActionSchema("Installs packages, after refreshing and upgrading when asked (cloud-init's package_update_upgrade_install).",
                                             example: """

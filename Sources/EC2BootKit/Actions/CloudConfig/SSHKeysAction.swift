@@ -10,6 +10,7 @@ public struct SSHKeysAction: CloudConfigModule {
     public static let type = "ssh_authorized_keys"
     public static let frequency = ActionFrequency.perInstance
     static let cloudConfigKeys = ["ssh_authorized_keys", "disable_root", "allow_public_ssh_keys"]
+    static let cloudInitModules = ["ssh"]
     /// Whom a cloud image's default user is, in order (Debian's images: admin).
     static let defaultUsers = ["admin", "debian", "ec2-user", "ubuntu", "centos", "rocky", "almalinux", "fedora", "cloud-user"]
 
@@ -42,9 +43,13 @@ public struct SSHKeysAction: CloudConfigModule {
         guard !keys.isEmpty else { return ActionResult(.skipped, message: "no keys") }
         let accounts = AuthorizedKeys.Accounts(passwd: context.run.paths.host("/etc/passwd"))
         let user = defaultUsers.lazy.compactMap { accounts.find($0) }.first
+        guard user != nil || accounts.find("root") != nil else {
+            return ActionResult(.failed, message: "no account to install \(keys.count) keys for: \(context.run.paths.host("/etc/passwd")) "
+                                + "has neither root nor a default user (\(defaultUsers.joined(separator: ", ")))")
+        }
         do {
             if let user { try AuthorizedKeys.install(keys, for: user, paths: context.run.paths) }
-            guard let root = accounts.find("root") else { return ActionResult(.ok, message: "\(keys.count) keys for \(user?.name ?? "nobody")") }
+            guard let root = accounts.find("root") else { return ActionResult(.ok, message: "\(keys.count) keys for \(user?.name ?? "root")") }
             let disabledFor = params.disable_root?.value ?? true ? user : nil
             let rootKeys = disabledFor.map { user in keys.map { AuthorizedKeys.disabledRoot(user: user.name) + " " + $0 } } ?? keys
             try AuthorizedKeys.install(rootKeys, for: root, paths: context.run.paths)

@@ -27,30 +27,55 @@ public struct ScriptAction: Action {
     }
 
     public static func run(_ params: Params, context: ActionContext) async -> ActionResult {
-        let marker = context.run.paths.stateDir + "/once/" + SHA256.hash(data: Data(params.content.utf8)).hex
-        if params.once == true, FileSystem.exists(marker) {
+        let marker = onceMarker(params, stateDir: context.run.paths.stateDir)
+        if params.once == true, marker.previous.contains(where: FileSystem.exists) {
             context.logger.info("skipped: a per-once script that ran on this machine before")
             return ActionResult(.skipped, message: "ran once already")
         }
         var environment = ActionEnvironment.base(context)
         environment["INSTANCE_ID"] = context.run.metadata.leaves["instance-id"]
-        var text = params.content
-        // A boothook's header line is cloud-init's, not the script's: what follows it runs as the
-        // file it is (its own #! picks the interpreter), or with /bin/sh when it has none.
-        if text.lowercased().hasPrefix("#cloud-boothook") {
-            let body = String(text.drop { $0 != "\n" }.dropFirst())
-            text = body.hasPrefix("#!") ? body : "#!/bin/sh\n" + body
+        let label = params.name ?? "the script"
+        guard let text = runnable(params.content) else {
+            return ActionResult(.failed, message: "\(label) has nothing to run after its #cloud-boothook line")
         }
         guard text.hasPrefix("#!") else {
-            return ActionResult(.failed, message: "\(params.name ?? "the script") does not start with #!")
+            return ActionResult(.failed, message: "\(label) does not start with #!")
         }
         let result = await ActionEnvironment.executeScript(text, interpreter: nil, environment: environment, directory: nil,
                                                            timeout: nil, context: context)
         if params.once == true, result.outcome == .ok {
-            do { try AtomicFile.write(Data(), to: marker, mode: 0o600, directoryMode: 0o700) } catch {
+            do { try AtomicFile.write(Data(), to: marker.path, mode: 0o600, directoryMode: 0o700) } catch {
                 context.logger.warning("cannot record that the per-once script ran: \(error)")
             }
         }
         return result
+    }
+
+    /// The file to run. A boothook's header is cloud-init's, not the script's: as cloud-init's
+    /// handler, exactly `#cloud-boothook` is taken off, then the whitespace after it (a blank line
+    /// before `#!/bin/bash` still runs bash); what is left runs as the file it is, or with /bin/sh
+    /// when it has no `#!`. Nil when nothing is left: an empty boothook is a failure, never an "ok".
+    static func runnable(_ content: String) -> String? {
+        let header = "#cloud-boothook"
+        guard content.hasPrefix(header) else { return content }
+        // Unicode scalars, not Characters: "\r\n" is one Character, and a CRLF must never hide a line's end.
+        let body = String(String.UnicodeScalarView(content.unicodeScalars.dropFirst(header.unicodeScalars.count).drop(while: isPythonSpace)))
+        guard !body.isEmpty else { return nil }
+        return body.hasPrefix("#!") ? body : "#!/bin/sh\n" + body
+    }
+
+    /// Python's `str.isspace()`, which `lstrip()` strips: Unicode's white space and the ASCII separators 0x1C-0x1F.
+    static func isPythonSpace(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.isWhitespace || (0x1C...0x1F).contains(scalar.value)
+    }
+
+    /// Where a per-once script's run is recorded: by its name (cloud-init's per-once folder holds
+    /// one file per name: two names with the same text both run), by its text when it has none;
+    /// `previous` also has the text's marker, which 0.2.0 and earlier wrote for every per-once script.
+    static func onceMarker(_ params: Params, stateDir: String) -> (path: String, previous: [String]) {
+        let byText = stateDir + "/once/" + SHA256.hash(data: Data(params.content.utf8)).hex
+        guard let name = params.name, !name.isEmpty else { return (byText, [byText]) }
+        let byName = stateDir + "/once/name-" + SHA256.hash(data: Data(name.utf8)).hex
+        return (byName, [byName, byText])
     }
 }

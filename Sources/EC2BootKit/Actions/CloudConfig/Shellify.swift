@@ -44,8 +44,8 @@ enum Shellify {
         "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
-    /// Values as Python's str() prints them inside a list entry (`true` → `True`, `0644` → `420`),
-    /// since cloud-init quotes what PyYAML made of them.
+    /// Values as Python's str() prints them inside a list entry (`1.20` → `1.2`, `0644` → `420`,
+    /// `yes` → `True`, `~` → `None`), since cloud-init quotes what PyYAML made of them (`YAML11.pythonString`).
     static func adapt(_ list: Node?) -> Node? {
         guard case .sequence(let sequence)? = list else { return list }
         let items = sequence.map { item -> Node in
@@ -56,11 +56,7 @@ enum Shellify {
     }
 
     private static func pythonText(_ node: Node) -> Node {
-        guard case .scalar(let scalar) = node, scalar.style == .plain else { return node }
-        var text: String?
-        if let value = YAML11.integer(scalar.string) { text = String(value) }
-        if let flag = node.bool, node.int == nil { text = flag ? "True" : "False" }
-        guard let text else { return node }
+        guard case .scalar(let scalar) = node, scalar.style == .plain, let text = YAML11.pythonString(scalar.string) else { return node }
         return .scalar(Node.Scalar(text, Tag(.str), .singleQuoted, scalar.mark))
     }
 }
