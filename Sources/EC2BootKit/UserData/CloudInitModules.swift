@@ -83,7 +83,7 @@ enum CloudInitModules {
             let name = canonical(words.first ?? "")
             guard !name.isEmpty else { continue }
             guard all.contains(name) else {
-                notes.append(YAMLProblem(source: source, mark: item.mark, message: "\(key): \(name) is not a cloud-init module; ignored"
+                notes.append(YAMLProblem(source: source, mark: item.mark, message: "\(key): \(words[0]) is not a cloud-init module; ignored"
                                          + Suggestion.hint(name, among: all.sorted())))
                 continue
             }

@@ -15,7 +15,14 @@ extension UserData {
             case "text/cloud-config":
                 if let mapping = readCloudConfig(part, source: label, limits: limits) { cloudConfig.append(CloudConfig.Part(mapping: mapping, source: label, mergeHeader: part.mergeType)) }
             case "text/cloud-boothook":
-                boothooks.append(CloudAction(node: Self.boothook(part), source: label))
+                let node = Self.boothook(part)
+                boothooks.append(CloudAction(node: .mapping(node), source: label))
+                if let warning = Self.boothookWarning(node["content"]?.string ?? "") {
+                    unsupported.append(YAMLProblem(source: label, mark: nil, message: warning))
+                }
+            case let type where ScriptFolders.types[type] == .perOnce:
+                scripts.add(part, to: .perOnce, source: label)
+                passedOver.append("\(ScriptFolders.cleanName(part.filename)) (per-once): runs once on this machine by its name (cloud-init runs its per-once folder once per machine, whatever it holds then)")
             case let type where ScriptFolders.types[type] != nil:
                 scripts.add(part, to: ScriptFolders.types[type] ?? .user, source: label)
             case _ where part.url != nil:
@@ -34,10 +41,19 @@ extension UserData {
     }
 
     /// A boothook part as a `script` action run on every boot (cloud-init's handler runs it as the part is consumed).
-    static func boothook(_ part: UserDataPart) -> Node {
+    static func boothook(_ part: UserDataPart) -> Node.Mapping {
         var node = ScriptFolders.script(part)
         node["frequency"] = .scalar(.init(ActionFrequency.perBoot.rawValue))
-        return .mapping(node)
+        return node
+    }
+
+    /// What a boothook does not do as its author may think, said before it runs.
+    static func boothookWarning(_ content: String) -> String? {
+        guard let body = ScriptAction.boothookBody(content) else {
+            return content.hasPrefix("#!") ? nil : "the boothook does not start with #cloud-boothook or #! (it fails, as in cloud-init)"
+        }
+        if body.isEmpty { return "the boothook has nothing to run after its #cloud-boothook line (it fails)" }
+        return body.hasPrefix("#!") ? nil : "the boothook has no #! after its header: /bin/sh runs it here (cloud-init fails to run it)"
     }
 
     private mutating func readOwn(_ part: UserDataPart, source: String, limits: UserDataSettings) {

@@ -125,3 +125,32 @@ extension ProcessTier.CloudInitRunTests {
         #expect(result.stderr.contains("ssh: frequency once (once per machine) is once per instance for this module here"), "\(result.stderr)")
     }
 }
+
+extension ProcessTier.CloudInitRunTests {
+    /// Where a script runs here other than in cloud-init, `validate` says so before a boot: a
+    /// boothook with no `#!` (ours runs it with /bin/sh), an empty one, per-once by name; a
+    /// module list's unknown module and frequency, and what a list leaves out.
+    @Test func validateSaysWhereScriptsDifferFromCloudInit() throws {
+        let root = try makeRoot("validate-scripts")
+        let file = root + "/user-data"
+        try TestEnv.write(Self.mime([
+            ("text/cloud-boothook", "#cloud-boothook\necho no-shebang"), ("text/cloud-boothook", "#cloud-boothook\n"),
+            ("text/x-shellscript-per-once", "#!/bin/sh\necho once"),
+            ("text/cloud-config", "#cloud-config\nruncmd: [date]\ncloud_final_modules: [scripts-usr, [scripts_user, sometimes]]\ncloud_config_modules: [ntp]"),
+        ]), to: file)
+        let plain = try tool(["validate", "--root", root, file])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        for line in [
+            "user-data (part-001): warning: the boothook has no #! after its header: /bin/sh runs it here (cloud-init fails to run it)",
+            "user-data (part-002): warning: the boothook has nothing to run after its #cloud-boothook line (it fails)",
+            "note: part-003 (per-once): runs once on this machine by its name",
+            "user-data (part-004):3:23: warning: cloud_final_modules: scripts-usr is not a cloud-init module; ignored (did you mean scripts_user?)",
+            "cloud_final_modules: scripts_user: sometimes is not a frequency (always, once-per-instance, once); the module's own is used",
+            "note: runcmd is in none of the stages' module lists: not run (as in cloud-init)",
+            "note: scripts_per_once is in none of the stages' module lists: its scripts (part-003) do not run (as in cloud-init)",
+        ] {
+            #expect(plain.stderr.contains(line), "\(line)\n\(plain.stderr)")
+        }
+        #expect(try tool(["validate", "--strict", "--root", root, file]).status == 2)
+    }
+}

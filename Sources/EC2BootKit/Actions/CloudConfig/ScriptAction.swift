@@ -51,17 +51,22 @@ public struct ScriptAction: Action {
         return result
     }
 
-    /// The file to run. A boothook's header is cloud-init's, not the script's: as cloud-init's
-    /// handler, exactly `#cloud-boothook` is taken off, then the whitespace after it (a blank line
-    /// before `#!/bin/bash` still runs bash); what is left runs as the file it is, or with /bin/sh
-    /// when it has no `#!`. Nil when nothing is left: an empty boothook is a failure, never an "ok".
+    /// The file to run: the content, or a boothook's body, or nil when a boothook has none (a
+    /// failure, never an "ok" that ran nothing). A body without `#!` runs with /bin/sh.
     static func runnable(_ content: String) -> String? {
-        let header = "#cloud-boothook"
-        guard content.hasPrefix(header) else { return content }
-        // Unicode scalars, not Characters: "\r\n" is one Character, and a CRLF must never hide a line's end.
-        let body = String(String.UnicodeScalarView(content.unicodeScalars.dropFirst(header.unicodeScalars.count).drop(while: isPythonSpace)))
+        guard let body = boothookBody(content) else { return content }
         guard !body.isEmpty else { return nil }
         return body.hasPrefix("#!") ? body : "#!/bin/sh\n" + body
+    }
+
+    /// A boothook's body, as cloud-init's handler takes its header off: exactly `#cloud-boothook`
+    /// (the case matters), then the whitespace after it, so a blank line before `#!/bin/bash`
+    /// still runs bash. Nil when the content has no such header.
+    static func boothookBody(_ content: String) -> String? {
+        let header = "#cloud-boothook"
+        guard content.hasPrefix(header) else { return nil }
+        // Unicode scalars, not Characters: "\r\n" is one Character, and a CRLF must never hide a line's end.
+        return String(String.UnicodeScalarView(content.unicodeScalars.dropFirst(header.unicodeScalars.count).drop(while: isPythonSpace)))
     }
 
     /// Python's `str.isspace()`, which `lstrip()` strips: Unicode's white space and the ASCII separators 0x1C-0x1F.
