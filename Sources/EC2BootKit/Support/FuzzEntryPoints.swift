@@ -4,7 +4,8 @@ import Foundation
 /// `fuzz/` (they build as a separate package, so these must be public).
 public enum FuzzEntryPoints {
     /// User-data → parse (gzip, MIME, cloud-init's formats and merge, YAML, node bound) → facts →
-    /// action plan (typed parameters, JSON); and the `#include` URLs the fetch stage would fetch.
+    /// action plan (typed parameters, JSON); and the `#include` URLs the fetch stage would fetch;
+    /// each line as a runcmd word (`YAML11.pythonString`), the whole as a boothook.
     public static func userData(_ data: Data) {
         _ = UserDataParts.pendingIncludes(data, maxBytes: 1 << 20, included: [:])
         var config = Config()
@@ -13,6 +14,10 @@ public enum FuzzEntryPoints {
                                 config: config)
         _ = view.plan.map(\.fingerprint)
         _ = view.userData.jsonObject
+        // Text as a boothook's and as a runcmd word's: the header strip and PyYAML's scalar types.
+        let text = String(decoding: data.prefix(4096), as: UTF8.self)
+        _ = ScriptAction.runnable(text)
+        for word in text.split(whereSeparator: \.isNewline).prefix(64) { _ = YAML11.pythonString(String(word)) }
     }
 
     /// An IMDS folder listing and a getactions list, from the same bytes.
