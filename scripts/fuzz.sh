@@ -21,7 +21,12 @@ for target in FuzzUserData:user-data FuzzListings:listings; do
   product=${target%%:*}
   corpus=$(mktemp -d)
   cp "Fuzz/corpus/${target##*:}"/* "$corpus"/
-  EC2BOOT_FUZZ=1 swift build "${flags[@]}" --product "$product" 2>&1 | grep -E "error|Compiling $product|Build" || true
+  # A target that does not build fails the run (a stale binary from an earlier build must not be fuzzed instead).
+  if ! EC2BOOT_FUZZ=1 swift build "${flags[@]}" --product "$product" > "$artifacts/$product.build.log" 2>&1; then
+    grep -E "error" "$artifacts/$product.build.log" | sort -u | head -20
+    echo "fuzz: $product did not build (log: $artifacts/$product.build.log)" >&2
+    exit 1
+  fi
   echo "fuzzing $product for $seconds s"
   if ! .build-fuzz/debug/"$product" -max_total_time="$seconds" -timeout=1 -rss_limit_mb=200 -print_final_stats=1 \
        -artifact_prefix="$artifacts/$product-" "$corpus" > "$artifacts/$product.log" 2>&1; then

@@ -16,8 +16,8 @@ public struct ScriptAction: Action {
           echo hello > /etc/hello.txt
         """, [
             .required("content", .string, "the script, starting with #! (a boothook may start with #cloud-boothook)"),
-            .optional("name", .string, "the part's file name, for the log"),
-            .optional("once", .boolean, default: "false", "run once on this machine, whatever the instance (cloud-init's per-once)"),
+            .optional("name", .string, "the part's file name (for the log; a per-once script is known by it)"),
+            .optional("once", .boolean, default: "false", "run once on this machine, whatever the instance, by name (by text without one): cloud-init's per-once"),
         ])
 
     public struct Params: Decodable, Sendable {
