@@ -44,7 +44,9 @@ actions:
 """ % MARKS
 
 # cloud-init's formats as an EC2 user gives them: a MIME multipart with a cloud-config (modules we
-# implement, and `timezone`, which we do not), a script part, a per-boot part and EKS's foreign part.
+# implement, and `timezone`, which we do not), script parts named out of order (cloud-init runs its
+# scripts folder sorted by name, runcmd's script among them), a per-boot part, a boothook with a
+# blank line before its #!, and EKS's foreign part; served with CRLF line endings (saved on Windows).
 CLOUD_INIT = """\
 Content-Type: multipart/mixed; boundary="==VM=="
 MIME-Version: 1.0
@@ -66,12 +68,38 @@ runcmd:
   - echo x >> /var/tmp/vm-marks/runcmd
   - [sh, -c, '[ "$(hostname)" = web1 ] && echo x >> /var/tmp/vm-marks/hostname-web1']
   - grep -q '^127.0.1.1 web1.example.com web1$' /etc/hosts && echo x >> /var/tmp/vm-marks/etc-hosts
+  - echo runcmd >> /var/tmp/vm-marks/order
 timezone: Europe/Paris
 --==VM==
 Content-Type: text/x-shellscript
 
 #!/bin/sh
 echo x >> /var/tmp/vm-marks/script-part
+--==VM==
+Content-Type: text/x-shellscript; charset="us-ascii"
+Content-Disposition: attachment; filename="node-init.sh"
+
+#!/bin/bash
+[[ -n $BASH_VERSION ]] && echo node-init.sh >> /var/tmp/vm-marks/order
+--==VM==
+Content-Type: text/x-shellscript; charset="us-ascii"
+Content-Disposition: attachment; filename="01-disks.sh"
+
+#!/bin/sh
+echo 01-disks.sh >> /var/tmp/vm-marks/order
+--==VM==
+Content-Type: text/x-shellscript; charset="us-ascii"
+Content-Disposition: attachment; filename="Join.sh"
+
+#!/bin/sh
+echo Join.sh >> /var/tmp/vm-marks/order
+--==VM==
+Content-Type: text/cloud-boothook
+
+#cloud-boothook
+
+#!/bin/bash
+mkdir -p /var/tmp/vm-marks && [[ -n $BASH_VERSION ]] && echo x >> /var/tmp/vm-marks/boothook
 --==VM==
 Content-Type: text/x-shellscript-per-boot
 
@@ -158,6 +186,14 @@ class Report:
                 name, _, rest = line.partition(" ")
                 found[name] = rest.split().count("x") if name != "hang-started" else 1
         return found
+
+    def mark_words(self, name):
+        """The words of one mark file, in order (its lines joined by report.sh)."""
+        for line in self.sections.get("marks", []):
+            found, _, rest = line.partition(" ")
+            if found == name:
+                return rest.split()
+        return []
 
 
 class Run:
@@ -296,11 +332,17 @@ def no_actions(run):
 
 
 def cloud_init(run):
-    report, stats = run.boot_served(run.disk("cloud-init"), "cloud-init", "i-0fffffffffffffff6", CLOUD_INIT)
+    crlf = CLOUD_INIT.replace("\n", "\r\n")
+    report, stats = run.boot_served(run.disk("cloud-init"), "cloud-init", "i-0fffffffffffffff6", crlf)
     common_first_boot(run, "cloud-init", report, stats, "i-0fffffffffffffff6")
     marks = report.marks()
-    wanted = {"bootcmd": 1, "written": 1, "runcmd": 1, "hostname-web1": 1, "etc-hosts": 1, "script-part": 1, "per-boot-part": 1}
+    marks.pop("order", None)
+    wanted = {"bootcmd": 1, "written": 1, "runcmd": 1, "hostname-web1": 1, "etc-hosts": 1, "script-part": 1, "per-boot-part": 1,
+              "boothook": 1}
     run.check("cloud-init", marks == wanted, "each module and part ran once, the hostname and /etc/hosts set: %s" % marks, report)
+    order = report.mark_words("order")
+    run.check("cloud-init", order == ["01-disks.sh", "Join.sh", "node-init.sh", "runcmd"],
+              "the CRLF user-data's named scripts ran sorted by name, runcmd among them (cloud-init's order): %s" % order, report)
     status = report.section("status")
     run.check("cloud-init", '"unsupported"' in status and "timezone is not supported" in status,
               "status --json lists the unsupported key", report)
