@@ -242,6 +242,12 @@ final class Simulator {
         let (data, _) = try await URLSession.shared.data(from: URL(string: url + "/_sim/stats")!)
         return try JSONDecoder().decode(Stats.self, from: data)
     }
+
+    /// The same, blocking: for a test that must keep its thread while it watches a run (an async
+    /// test's resumption can wait behind hundreds of queued tests on a 2-core machine).
+    func statsNow() throws -> Stats {
+        try JSONDecoder().decode(Stats.self, from: Data(contentsOf: URL(string: url + "/_sim/stats")!))
+    }
 }
 
 /// A root folder with a config.yaml: syslog off, short deadlines for fast failing tests.
