@@ -23,6 +23,8 @@ public struct Config: Sendable, Decodable {
     public var services = ServicesSettings()
     public var s3 = S3Settings()
     public var watch = WatchSettings()
+    public var essentials = EssentialsSettings()
+    public var defaultUser = DefaultUserSettings()
     /// The file this was read from (the broker helper reads it again); not a setting.
     public var file: String?
 
@@ -31,6 +33,7 @@ public struct Config: Sendable, Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case metadataURL = "metadata_url", seed, platform, logLevel = "log_level", writeEC2Facts = "write_ec2_facts"
         case lockTimeout = "lock_timeout", syslog, imds, metadata, actions, userData = "user_data", packages, services, s3, watch
+        case essentials, defaultUser = "default_user"
     }
 
     public init(from decoder: Decoder) throws {
@@ -52,6 +55,8 @@ public struct Config: Sendable, Decodable {
         services = try c.decodeIfPresent(ServicesSettings.self, forKey: .services) ?? defaults.services
         s3 = try c.decodeIfPresent(S3Settings.self, forKey: .s3) ?? defaults.s3
         watch = try c.decodeIfPresent(WatchSettings.self, forKey: .watch) ?? defaults.watch
+        essentials = try c.decodeIfPresent(EssentialsSettings.self, forKey: .essentials) ?? defaults.essentials
+        defaultUser = try c.decodeIfPresent(DefaultUserSettings.self, forKey: .defaultUser) ?? defaults.defaultUser
     }
 
     /// Reads the config file; a missing file means defaults.

@@ -46,7 +46,20 @@ public enum ConfigKeys {
             ("region", "null", "default: the instance's own"),
             ("endpoint", "null", "default: https://s3.<region>.amazonaws.com"),
             ("addressing", "auto", "virtual, path"),
-        ]) + watch
+        ]) + watch + essentials
+
+    static let essentials = section("essentials", "what a new instance gets without cloud-init (none while cloud-init is enabled)", [
+        ("enabled", "true", "false: none of them"),
+        ("ssh_deletekeys", "true", "the image's SSH host keys deleted on an instance's first boot"),
+        ("ssh_genkeytypes", "[rsa, ecdsa, ed25519]", "host keys made then (when the image has an SSH server)"),
+    ]) + section("default_user", "cloud-init's system_info.default_user, made on an instance's first boot", [
+        ("name", "null", "e.g. admin, as Debian's AMIs; null: none is made"),
+        ("gecos", "null", nil),
+        ("groups", "[]", "e.g. [adm, sudo]; a missing group is made"),
+        ("sudo", "null", "e.g. ALL=(ALL) NOPASSWD:ALL"),
+        ("shell", "/bin/bash", nil),
+        ("lock_passwd", "true", "the password locked: key logins only"),
+    ])
 
     static let actions = section("actions", nil, [
         ("on_failure", "continue", "or stop"),

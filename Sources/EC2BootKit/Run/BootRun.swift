@@ -48,6 +48,7 @@ public struct BootRun: Sendable {
         }
         let view = InstanceView(data, config: config, actionsDir: paths.actionsDir)
         let (userData, facts) = (view.userData, view.facts)
+        if stage != .actions { await essentials(view) }
         for problem in userData.problems { logger.error("invalid user-data: \(problem)") }
         if !userData.problems.isEmpty, stage != .actions {
             recordEarlyEnd(view.instanceID, errors: userData.problems.map {
@@ -88,6 +89,13 @@ public struct BootRun: Sendable {
     }
 
     static let invalidUserData = "user-data is invalid (see: ec2-boot-init status)"
+
+    /// What a new instance gets without cloud-init (host keys, default user, key pair), before logins; see `Essentials`.
+    private func essentials(_ view: InstanceView) async {
+        guard let instanceID = view.data.metadata.leaves["instance-id"] else { return }
+        _ = await Essentials.perform(instanceID: instanceID, metadata: view.data.metadata,
+                                     sshPlanned: view.plan.contains { $0.type == SSHKeysAction.type }, paths: paths, config: config, logger: logger)
+    }
 
     /// Not EC2 and no seed: nothing to read, nothing waited for; the MOTD and `status` say why.
     private func offline(_ reason: String) -> ExitStatus {

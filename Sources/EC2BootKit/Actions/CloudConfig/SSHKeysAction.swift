@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Yams
 
 /// `ssh_authorized_keys`: cloud-init's ssh module's keys: the instance's key pair from metadata
@@ -33,30 +34,46 @@ public struct SSHKeysAction: CloudConfigModule {
     static func applies(to keys: Node.Mapping) -> Bool { true }
 
     public static func run(_ params: Params, context: ActionContext) async -> ActionResult {
-        var keys: [String] = []
-        if params.allow_public_ssh_keys?.value ?? true {
-            keys += context.run.metadata.leaves.filter { $0.key.hasPrefix("public-keys/") && $0.key.hasSuffix("/openssh-key") }
-                .sorted { $0.key < $1.key }.flatMap { $0.value.split(whereSeparator: \.isNewline).map(String.init) }
-        }
+        var keys = params.allow_public_ssh_keys?.value ?? true ? keyPair(context.run.metadata) : []
         keys += params.ssh_authorized_keys ?? []
         keys = AuthorizedKeys.unique(keys.map { $0.trimmingWhitespace() }.filter { !$0.isEmpty && !$0.hasPrefix("#") })
         guard !keys.isEmpty else { return ActionResult(.skipped, message: "no keys") }
-        let accounts = AuthorizedKeys.Accounts(passwd: context.run.paths.host("/etc/passwd"))
-        let user = defaultUsers.lazy.compactMap { accounts.find($0) }.first
-        guard user != nil || accounts.find("root") != nil else {
-            return ActionResult(.failed, message: "no account to install \(keys.count) keys for: \(context.run.paths.host("/etc/passwd")) "
-                                + "has neither root nor a default user (\(defaultUsers.joined(separator: ", ")))")
-        }
         do {
-            if let user { try AuthorizedKeys.install(keys, for: user, paths: context.run.paths) }
-            guard let root = accounts.find("root") else { return ActionResult(.ok, message: "\(keys.count) keys for \(user?.name ?? "root")") }
-            let disabledFor = params.disable_root?.value ?? true ? user : nil
-            let rootKeys = disabledFor.map { user in keys.map { AuthorizedKeys.disabledRoot(user: user.name) + " " + $0 } } ?? keys
-            try AuthorizedKeys.install(rootKeys, for: root, paths: context.run.paths)
+            let message = try install(keys, disableRoot: params.disable_root?.value ?? true, defaultUser: context.run.config.defaultUser.name,
+                                      paths: context.run.paths, logger: context.logger)
+            return ActionResult(.ok, message: message)
         } catch {
             return ActionResult(.failed, message: "\(error)")
         }
-        if user == nil { context.logger.notice("no default user (\(defaultUsers.joined(separator: ", "))): the keys went to root") }
-        return ActionResult(.ok, message: "\(keys.count) keys for \(user?.name ?? "root")")
+    }
+
+    /// The instance's key pair from the metadata (`public-keys/N/openssh-key`), in key order.
+    static func keyPair(_ metadata: MetadataTree) -> [String] {
+        metadata.leaves.filter { $0.key.hasPrefix("public-keys/") && $0.key.hasSuffix("/openssh-key") }
+            .sorted { $0.key < $1.key }.flatMap { $0.value.split(whereSeparator: \.isNewline).map(String.init) }
+    }
+
+    struct NoAccount: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// `keys` for the default user (the configured one, else the first of `defaultUsers` the
+    /// image has) and root, behind the "Please login as" command when `disableRoot`; what was done, in a line.
+    static func install(_ keys: [String], disableRoot: Bool, defaultUser configured: String?, paths: Paths, logger: Logger) throws -> String {
+        let accounts = AuthorizedKeys.Accounts(passwd: paths.host("/etc/passwd"))
+        let user = ((configured.map { [$0] } ?? []) + defaultUsers).lazy.compactMap { accounts.find($0) }.first
+        guard let root = accounts.find("root") else {
+            guard let user else {
+                throw NoAccount(description: "no account to install \(keys.count) keys for: \(paths.host("/etc/passwd")) "
+                                + "has neither root nor a default user (\(defaultUsers.joined(separator: ", ")))")
+            }
+            try AuthorizedKeys.install(keys, for: user, paths: paths)
+            return "\(keys.count) keys for \(user.name)"
+        }
+        if let user { try AuthorizedKeys.install(keys, for: user, paths: paths) }
+        let rootKeys = disableRoot ? user.map { user in keys.map { AuthorizedKeys.disabledRoot(user: user.name) + " " + $0 } } ?? keys : keys
+        try AuthorizedKeys.install(rootKeys, for: root, paths: paths)
+        if user == nil { logger.notice("no default user (\(defaultUsers.joined(separator: ", "))): the keys went to root") }
+        return "\(keys.count) keys for \(user?.name ?? "root")"
     }
 }

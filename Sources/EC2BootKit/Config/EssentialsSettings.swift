@@ -1,0 +1,80 @@
+/// config.yaml's `essentials:` and `default_user:`: what every new instance gets from an image
+/// without cloud-init, under cloud-init's own names (`ssh_deletekeys`, `ssh_genkeytypes`,
+/// `system_info.default_user`). See `Essentials`.
+public struct EssentialsSettings: Sendable, Decodable {
+    /// false: none of the essentials (an image that does them its own way).
+    public var enabled = true
+    /// Delete the image's SSH host keys on an instance's first boot.
+    public var sshDeleteKeys = true
+    /// The host key types made on an instance's first boot (when the image has an SSH server).
+    public var sshGenKeyTypes = ["rsa", "ecdsa", "ed25519"]
+    /// The key types ssh-keygen makes that cloud-init knows.
+    static let keyTypes: Set<String> = ["rsa", "dsa", "ecdsa", "ed25519"]
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case enabled, sshDeleteKeys = "ssh_deletekeys", sshGenKeyTypes = "ssh_genkeytypes"
+    }
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = EssentialsSettings()
+        enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? d.enabled
+        sshDeleteKeys = try c.decodeIfPresent(Bool.self, forKey: .sshDeleteKeys) ?? d.sshDeleteKeys
+        sshGenKeyTypes = try c.decodeIfPresent([String].self, forKey: .sshGenKeyTypes) ?? d.sshGenKeyTypes
+        for type in sshGenKeyTypes where !Self.keyTypes.contains(type) {
+            throw DecodingError.dataCorruptedError(forKey: .sshGenKeyTypes, in: c, debugDescription:
+                "\(type) is not a host key type (\(Self.keyTypes.sorted().joined(separator: ", ")))")
+        }
+    }
+}
+
+/// cloud-init's `system_info.default_user`: the account made on an instance's first boot, which
+/// the instance's key pair is for (Debian's AMIs: `admin`). No name: no account is made.
+public struct DefaultUserSettings: Sendable, Decodable {
+    public var name: String?
+    public var gecos: String?
+    /// Supplementary groups; one that does not exist is made (as cloud-init does).
+    public var groups: [String] = []
+    /// A sudoers rule, e.g. `ALL=(ALL) NOPASSWD:ALL`, written to /etc/sudoers.d/90-ec2-boot-init-users.
+    public var sudo: String?
+    public var shell = "/bin/bash"
+    /// No password login (the account's password locked), as cloud-init's default.
+    public var lockPasswd = true
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, gecos, groups, sudo, shell, lockPasswd = "lock_passwd"
+    }
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = DefaultUserSettings()
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        gecos = try c.decodeIfPresent(String.self, forKey: .gecos)
+        groups = try c.decodeIfPresent([String].self, forKey: .groups) ?? d.groups
+        sudo = try c.decodeIfPresent(String.self, forKey: .sudo)
+        shell = try c.decodeIfPresent(String.self, forKey: .shell) ?? d.shell
+        lockPasswd = try c.decodeIfPresent(Bool.self, forKey: .lockPasswd) ?? d.lockPasswd
+        if let name, !AccountName.isValid(name) {
+            throw DecodingError.dataCorruptedError(forKey: .name, in: c, debugDescription: "\(name) is not an account name (a-z, 0-9, _ and -, not first)")
+        }
+        for group in groups where !AccountName.isValid(group) {
+            throw DecodingError.dataCorruptedError(forKey: .groups, in: c, debugDescription: "\(group) is not a group name")
+        }
+    }
+}
+
+/// A user or group name that useradd takes and no option or path can hide in: Debian's
+/// default rule, `[a-z_][a-z0-9_-]*[$]?`, at most 32 characters.
+enum AccountName {
+    static func isValid(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, name.unicodeScalars.count <= 32,
+              ("a"..."z").contains(first) || first == "_" else { return false }
+        return name.unicodeScalars.dropFirst().allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
+    }
+}

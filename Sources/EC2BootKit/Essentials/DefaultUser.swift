@@ -1,0 +1,55 @@
+import Foundation
+import Logging
+
+/// cloud-init's `users: [default]` with its distro's `default_user`: the account made with
+/// `useradd` (its missing groups made with `groupadd`), its password locked, its sudo rule in
+/// /etc/sudoers.d, and the instance's key pair installed for it, root's keys saying to log in
+/// as it (cloud-init's `disable_root`). An account that exists is kept as it is, as cloud-init
+/// keeps it, and still gets the sudo rule and the keys. Under `--root` other than /, the account
+/// tools work on that root's files (`--prefix`).
+enum DefaultUser {
+    static let sudoersFile = "/etc/sudoers.d/90-ec2-boot-init-users"
+
+    /// Makes the account; the problems, each in a line.
+    static func make(_ settings: DefaultUserSettings, paths: Paths, logger: Logger) async -> [String] {
+        guard let name = settings.name else { return [] }
+        let prefix = paths.root == "/" ? [] : ["--prefix", paths.root]
+        var problems: [String] = []
+        if AuthorizedKeys.Accounts(passwd: paths.host("/etc/passwd")).find(name) != nil {
+            logger.info("default user \(name) exists; kept as it is")
+        } else {
+            let groups = Set(String(decoding: FileSystem.read(paths.host("/etc/group")) ?? Data(), as: UTF8.self)
+                .split(separator: "\n").map { String($0.prefix { $0 != ":" }) })
+            for group in settings.groups where !groups.contains(group) {
+                if let problem = await tool(["/usr/sbin/groupadd"] + prefix + [group]) { problems.append(problem) }
+            }
+            var useradd = ["/usr/sbin/useradd"] + prefix + ["--shell", settings.shell, "-m"]
+            if let gecos = settings.gecos { useradd += ["--comment", gecos] }
+            if !settings.groups.isEmpty { useradd += ["--groups", settings.groups.joined(separator: ",")] }
+            if let problem = await tool(useradd + [name]) { return problems + [problem] }
+            logger.notice("made the default user \(name)")
+        }
+        if settings.lockPasswd, let problem = await tool(["/usr/sbin/usermod"] + prefix + ["--lock", name]) { problems.append(problem) }
+        if let rule = settings.sudo {
+            do { try writeSudoRule(rule, for: name, paths: paths) } catch { problems.append("cannot write \(sudoersFile): \(error)") }
+        }
+        return problems
+    }
+
+    /// cloud-init's sudoers lines (`# User rules for NAME`, then `NAME RULE`), in a 0440 file of ours.
+    static func writeSudoRule(_ rule: String, for name: String, paths: Paths) throws {
+        guard !rule.contains(where: \.isNewline) else { throw SudoRuleRefused() }
+        let text = "# Made by ec2-boot-init for the default user (default_user.sudo in config.yaml)\n\n# User rules for \(name)\n\(name) \(rule)\n"
+        try AtomicFile.write(Data(text.utf8), to: paths.host(sudoersFile), mode: 0o440, directoryMode: 0o750)
+    }
+
+    struct SudoRuleRefused: Error, CustomStringConvertible {
+        var description: String { "default_user.sudo holds a line break: one rule only" }
+    }
+
+    /// An account tool's run: nil when it worked, else what it said.
+    private static func tool(_ argv: [String]) async -> String? {
+        guard let (status, output) = await SystemCommand.capture(argv) else { return "\(argv[0]) could not start" }
+        return status == 0 ? nil : "\(argv.joined(separator: " ")) exited \(status): \(LogFormat.oneLine(output))"
+    }
+}

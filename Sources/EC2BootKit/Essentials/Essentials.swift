@@ -1,0 +1,123 @@
+import Crypto
+import Foundation
+import Logging
+
+/// What cloud-init does on every new EC2 instance even with empty user-data, done by the data
+/// stage on an image without it, so cloud-init can be removed and nothing lost: the instance's
+/// own SSH host keys (with their fingerprints on the console), the default user, and the
+/// instance's key pair for it. Each once per instance, on its first boot, before logins.
+///
+/// Never beside cloud-init (both would re-key and make users), and never on an instance that
+/// first booted with a version without them (an upgrade in place must not re-key a running
+/// server at its next reboot). `Essentials.decide` is the decision, a pure value tested as a table.
+enum Essentials {
+    /// Whether cloud-init would do these on this boot.
+    enum CloudInit: Equatable {
+        case absent
+        case disabled(String)
+        case enabled
+    }
+
+    /// What this instance's earlier boots did.
+    enum History: Equatable {
+        /// No run of ours has seen this instance.
+        case firstBoot
+        /// Its first boot had the essentials done (the record is there).
+        case done
+        /// A version without essentials booted it first: an upgrade in place.
+        case bootedWithout
+    }
+
+    enum Decision: Equatable {
+        case run
+        /// Nothing to do, and the line that says why (nil: nothing worth a line).
+        case skip(String?)
+    }
+
+    static func decide(enabled: Bool, cloudInit: CloudInit, history: History) -> Decision {
+        switch (enabled, cloudInit, history) {
+        case (false, _, _): return .skip("essentials.enabled is false: no host keys, default user or key pair made here")
+        case (_, .enabled, _): return .skip("cloud-init is installed and enabled: it makes the host keys, the default user and its keys, not ec2-boot-init")
+        case (_, _, .done): return .skip(nil)
+        case (_, _, .bootedWithout):
+            return .skip("this instance first booted with a version without essentials: its host keys and users are left as they are")
+        case (_, _, .firstBoot): return .run
+        }
+    }
+
+    /// cloud-init is enabled when installed (`/usr/bin/cloud-init`) and neither disabled by
+    /// `/etc/cloud/cloud-init.disabled` or the kernel's `cloud-init=disabled`, nor its service left unenabled.
+    static func cloudInit(paths: Paths, kernelCommandLine: String?) -> CloudInit {
+        guard FileSystem.exists(paths.host("/usr/bin/cloud-init")) else { return .absent }
+        if FileSystem.exists(paths.host("/etc/cloud/cloud-init.disabled")) { return .disabled("/etc/cloud/cloud-init.disabled") }
+        if let line = kernelCommandLine, line.split(separator: " ").contains("cloud-init=disabled") { return .disabled("cloud-init=disabled") }
+        let wants = ["/etc/systemd/system/cloud-init.target.wants/cloud-init.service",
+                     "/etc/systemd/system/multi-user.target.wants/cloud-init.service"]
+        return wants.contains { FileSystem.exists(paths.host($0)) } ? .enabled : .disabled("cloud-init.service is not enabled")
+    }
+
+    /// Where the first boot of an instance records that its essentials were done (by a hash of
+    /// its id: an id from the network never makes a path).
+    static func record(paths: Paths, instanceID: String) -> String {
+        paths.stateDir + "/essentials/" + SHA256.hash(data: Data(instanceID.utf8)).hex
+    }
+
+    /// This instance's history: the record of its essentials, else whether a run of ours
+    /// (status, or the Ruby tool's cache) saw this same instance before.
+    static func history(paths: Paths, instanceID: String) -> History {
+        if FileSystem.exists(record(paths: paths, instanceID: instanceID)) { return .done }
+        let seen = RunStatus.load(paths)?.instanceID
+        return seen == instanceID ? .bootedWithout : .firstBoot
+    }
+}
+
+extension Essentials {
+    /// This boot's essentials, when `decide` says so: the host keys (on an image with an SSH
+    /// server; their blocks on the console), the default user (when configured), and the key pair
+    /// (unless a cloud-config's ssh module installs it in the actions stage). Then the record, so a
+    /// reboot or a run by hand never does them again on this instance. What failed is logged as an
+    /// error and returned; the boot goes on (a login may still work another way).
+    static func perform(instanceID: String, metadata: MetadataTree, sshPlanned: Bool, paths: Paths, config: Config,
+                        logger: Logger) async -> [String] {
+        let commandLine = paths.root == "/" ? FileSystem.read("/proc/cmdline").map { String(decoding: $0, as: UTF8.self) } : nil
+        let decision = decide(enabled: config.essentials.enabled, cloudInit: cloudInit(paths: paths, kernelCommandLine: commandLine),
+                              history: history(paths: paths, instanceID: instanceID))
+        guard decision == .run else {
+            if case .skip(let why?) = decision { logger.notice("\(why)") }
+            return []
+        }
+        var problems: [String] = []
+        if HostKeys.hasServer(paths) {
+            problems += await HostKeys.renew(config.essentials, paths: paths, logger: logger)
+            let blocks = await HostKeys.consoleBlocks(paths: paths)
+            for line in blocks { logger.notice("\(line)") }
+            HostKeys.toConsole(blocks, paths: paths)
+        }
+        problems += await DefaultUser.make(config.defaultUser, paths: paths, logger: logger)
+        if !sshPlanned, let problem = installKeyPair(metadata, paths: paths, config: config, logger: logger) { problems.append(problem) }
+        for problem in problems { logger.error("essentials: \(problem)") }
+        let summary = problems.isEmpty ? "done\n" : "done, with problems:\n" + problems.map { "- \($0)\n" }.joined()
+        do { try AtomicFile.write(Data(summary.utf8), to: record(paths: paths, instanceID: instanceID), mode: 0o600, directoryMode: 0o700) } catch {
+            logger.error("cannot record this instance's essentials (a reboot would do them again): \(error)")
+        }
+        return problems
+    }
+
+    /// The instance's key pair for the default user and root, as cloud-init's ssh module installs
+    /// it on every instance (with empty user-data too); nil when done or nothing to do.
+    private static func installKeyPair(_ metadata: MetadataTree, paths: Paths, config: Config, logger: Logger) -> String? {
+        let keys = AuthorizedKeys.unique(SSHKeysAction.keyPair(metadata).map { $0.trimmingWhitespace() }.filter { !$0.isEmpty && !$0.hasPrefix("#") })
+        guard !keys.isEmpty else { return nil }
+        guard FileSystem.exists(paths.host("/etc/passwd")) else {
+            logger.info("no \(paths.host("/etc/passwd")): no account to install the instance's key pair for")
+            return nil
+        }
+        do {
+            let done = try SSHKeysAction.install(keys, disableRoot: true, defaultUser: config.defaultUser.name, paths: paths, logger: logger)
+            logger.info("the instance's key pair: \(done)")
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+
+/// The instance's own SSH host keys, as cloud-init's ssh module makes them on each new instance
+/// (`ssh_deletekeys`, `ssh_genkeytypes`): the image's keys deleted, one key made per type with
+/// `ssh-keygen` (each pair made in a folder of its own, then renamed into /etc/ssh, so sshd
+/// never finds half a pair), and their fingerprints and public keys for the console, between
+/// cloud-init's markers, so EC2's "get system log" shows them as users expect.
+enum HostKeys {
+    /// Made only on an image with an SSH server.
+    static func hasServer(_ paths: Paths) -> Bool { FileSystem.exists(paths.host("/etc/ssh/sshd_config")) }
+
+    static let keygen = "/usr/bin/ssh-keygen"
+
+    /// Deletes the old keys when asked, makes the missing types; the problems, each in a line.
+    static func renew(_ settings: EssentialsSettings, paths: Paths, logger: Logger) async -> [String] {
+        let folder = paths.host("/etc/ssh")
+        guard FileSystem.exists(keygen) else { return ["\(keygen) is missing: no host keys made"] }
+        var problems: [String] = []
+        if settings.sshDeleteKeys {
+            for name in existing(folder) {
+                do { try FileSystem.remove(folder + "/" + name) } catch { problems.append("cannot delete \(folder)/\(name): \(error)") }
+            }
+        }
+        for type in settings.sshGenKeyTypes where !FileSystem.exists("\(folder)/ssh_host_\(type)_key") {
+            if let problem = await make(type, in: folder) { problems.append(problem) }
+        }
+        let made = existing(folder).filter { $0.hasSuffix("_key") }
+        logger.info("ssh host keys: \(made.isEmpty ? "none" : made.joined(separator: ", "))")
+        return problems
+    }
+
+    /// The image's host key files (`ssh_host_*key*`), as cloud-init's glob finds them.
+    static func existing(_ folder: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+            .filter { $0.hasPrefix("ssh_host_") && $0.contains("key") }.sorted()
+    }
+
+    /// One key pair: made in a private folder beside /etc/ssh, then renamed into place (public key first).
+    private static func make(_ type: String, in folder: String) async -> String? {
+        let work = folder + "/.ec2-boot-init-keygen-\(type)"
+        try? FileManager.default.removeItem(atPath: work)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        do { try FileSystem.makeDirectories(work, mode: 0o700) } catch { return "cannot make \(work): \(error)" }
+        let name = "ssh_host_\(type)_key"
+        guard let (status, output) = await SystemCommand.capture([keygen, "-q", "-t", type, "-N", "", "-f", work + "/" + name]),
+              status == 0 else {
+            return "ssh-keygen -t \(type) failed"
+        }
+        guard output.isEmpty || !output.contains("PRIVATE KEY") else { return "ssh-keygen -t \(type) said more than expected" }
+        for file in [name + ".pub", name] {
+            FileSystem.syncPath(work + "/" + file)
+            guard rename(work + "/" + file, folder + "/" + file) == 0 else {
+                return "cannot put \(folder)/\(file) in place: \(String(cString: strerror(errno)))"
+            }
+        }
+        FileSystem.syncPath(folder)
+        return nil
+    }
+
+    /// The console's two blocks, as cloud-init's write-ssh-key-fingerprints prints them.
+    static func consoleBlocks(paths: Paths) async -> [String] {
+        let folder = paths.host("/etc/ssh")
+        let publics = existing(folder).filter { $0.hasSuffix("key.pub") }
+        guard !publics.isEmpty else { return [] }
+        var lines = ["#############################################################", "-----BEGIN SSH HOST KEY FINGERPRINTS-----"]
+        for file in publics {
+            if let (status, fingerprint) = await SystemCommand.capture([keygen, "-l", "-f", folder + "/" + file]), status == 0 {
+                lines.append(fingerprint.trimmingWhitespace(newlines: true))
+            }
+        }
+        lines += ["-----END SSH HOST KEY FINGERPRINTS-----", "#############################################################",
+                  "-----BEGIN SSH HOST KEY KEYS-----"]
+        for file in publics {
+            lines.append(String(decoding: FileSystem.read(folder + "/" + file) ?? Data(), as: UTF8.self).trimmingWhitespace(newlines: true))
+        }
+        return lines + ["-----END SSH HOST KEY KEYS-----"]
+    }
+
+    /// The blocks on the serial console (what EC2's system log shows), when this is the real root.
+    static func toConsole(_ lines: [String], paths: Paths) {
+        guard paths.root == "/", !lines.isEmpty else { return }
+        let fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        try? FileSystem.writeAll(Data(lines.map { $0 + "\n" }.joined().utf8), to: fd, path: "/dev/console")
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+@testable import EC2BootKit
+
+extension ProcessTier {
+    /// An image without cloud-init, on a root like a real one (an SSH server's config, the
+    /// account files, the image's own host keys): each new instance gets its own host keys (the
+    /// real ssh-keygen), the default user (the real useradd, groupadd, usermod on the root's
+    /// files) and the key pair, with empty user-data; a reboot, an upgraded instance and an image
+    /// with cloud-init enabled get none of it.
+    @Suite struct EssentialsRunTests {
+        static let metadata = #"{"ami-id": "ami-1", "instance-id": "INSTANCE", "public-keys": {"0": {"openssh-key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPair pair@laptop"}}}"#
+        static let config = "default_user:\n  name: admin\n  gecos: Debian\n  groups: [adm, sudo]\n  sudo: ALL=(ALL) NOPASSWD:ALL\n"
+
+        /// A root as a Debian image has it: sshd_config and host keys, root's account, the sudo group.
+        static func imageRoot(_ name: String, instance: String = "i-1", config: String = EssentialsRunTests.config) throws -> String {
+            let root = try seededRoot("facts:\n  role: web\n", metadata: metadata.replacingOccurrences(of: "INSTANCE", with: instance),
+                                      config: config, name: name)
+            try TestEnv.write("PermitRootLogin prohibit-password\n", to: root + "/etc/ssh/sshd_config")
+            for file in ["ssh_host_ed25519_key", "ssh_host_ed25519_key.pub", "ssh_host_dsa_key", "ssh_host_dsa_key.pub"] {
+                try TestEnv.write("the image's \(file)\n", to: root + "/etc/ssh/" + file)
+            }
+            try TestEnv.write("root:x:0:0:root:/root:/bin/bash\n", to: root + "/etc/passwd")
+            try TestEnv.write("root:x:0:\nadm:x:4:\n", to: root + "/etc/group")
+            try TestEnv.write("root:*:19000:0:99999:7:::\n", to: root + "/etc/shadow")
+            try TestEnv.write("root:*::\nadm:*::\n", to: root + "/etc/gshadow")
+            return root
+        }
+
+        static func hostKeys(_ root: String) -> [String: Data] {
+            var keys: [String: Data] = [:]
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: root + "/etc/ssh")) ?? [] where name.hasPrefix("ssh_host_") {
+                keys[name] = FileManager.default.contents(atPath: root + "/etc/ssh/" + name)
+            }
+            return keys
+        }
+
+        @Test func aNewInstanceGetsItsOwnKeysTheDefaultUserAndTheKeyPair() async throws {
+            let root = try Self.imageRoot("essentials-new")
+            let first = try run(root)
+            #expect(first.status == 0, "\(first.stderr)")
+            let keys = Self.hostKeys(root)
+            #expect(Set(keys.keys) == ["ssh_host_rsa_key", "ssh_host_rsa_key.pub", "ssh_host_ecdsa_key", "ssh_host_ecdsa_key.pub",
+                                       "ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"], "the image's keys deleted (dsa too), the three made")
+            #expect(String(decoding: keys["ssh_host_ed25519_key.pub"] ?? Data(), as: UTF8.self).hasPrefix("ssh-ed25519 AAAA"))
+            #expect(TestEnv.mode(root + "/etc/ssh/ssh_host_rsa_key") == 0o600 && TestEnv.mode(root + "/etc/ssh/ssh_host_rsa_key.pub") == 0o644)
+            // The console's blocks (what EC2's system log shows): every fingerprint, every public key,
+            // between cloud-init's markers; the log has them too (its BEGIN lines redacted, as any PEM-like line).
+            let console = await HostKeys.consoleBlocks(paths: Paths(root: root))
+            #expect(console.count == 12 && console[1] == "-----BEGIN SSH HOST KEY FINGERPRINTS-----" && console[5] == "-----END SSH HOST KEY FINGERPRINTS-----"
+                    && console[7] == "-----BEGIN SSH HOST KEY KEYS-----" && console[10].hasPrefix("ssh-rsa AAAA") && console[11] == "-----END SSH HOST KEY KEYS-----",
+                    "\(console)")
+            let log = first.stderr
+            #expect(log.components(separatedBy: " SHA256:").count - 1 == 3 && log.contains("(ED25519)") && log.contains("(RSA)"), "\(log)")
+            #expect(console.dropFirst(2).prefix(3).allSatisfy { log.contains($0) } && log.contains("-----END SSH HOST KEY KEYS-----"))
+            // The default user, as cloud-init's users-groups makes it.
+            let passwd = TestEnv.read(root + "/etc/passwd") ?? ""
+            #expect(passwd.contains("\nadmin:x:") && passwd.contains(":Debian:/home/admin:/bin/bash\n"), "\(passwd)")
+            let group = TestEnv.read(root + "/etc/group") ?? ""
+            #expect(group.contains("adm:x:4:admin") && group.contains("\nsudo:x:") && group.contains(":admin"), "\(group)")
+            #expect(TestEnv.read(root + "/etc/shadow")?.contains("\nadmin:!") == true, "the password locked")
+            #expect(TestEnv.read(root + DefaultUser.sudoersFile)?.hasSuffix("# User rules for admin\nadmin ALL=(ALL) NOPASSWD:ALL\n") == true)
+            #expect(TestEnv.mode(root + DefaultUser.sudoersFile) == 0o440)
+            // The key pair, with empty user-data: for admin, and root's saying to log in as admin.
+            #expect(TestEnv.read(root + "/home/admin/.ssh/authorized_keys") == "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPair pair@laptop\n")
+            #expect(TestEnv.read(root + "/root/.ssh/authorized_keys")?.contains("Please login as the user \\\"admin\\\"") == true)
+
+            // A reboot: nothing again (the same keys, no user made).
+            let second = try run(root)
+            #expect(second.status == 0 && Self.hostKeys(root) == keys && !second.stderr.contains("made the default user"), "\(second.stderr)")
+            // A new instance from this image: new keys, the user kept.
+            try TestEnv.write(Self.metadata.replacingOccurrences(of: "INSTANCE", with: "i-2"), to: root + "/seed/meta-data.json")
+            let third = try run(root)
+            #expect(third.status == 0, "\(third.stderr)")
+            let renewed = Self.hostKeys(root)
+            #expect(Set(renewed.keys) == Set(keys.keys) && renewed.allSatisfy { keys[$0.key] != $0.value }, "every key made anew")
+            #expect(third.stderr.contains("default user admin exists; kept as it is"))
+        }
+
+        /// An instance that a version without essentials booted first (its status names it), an
+        /// image with cloud-init enabled, `essentials.enabled: false`: the image's keys stay, no user is made, one line says why.
+        @Test(arguments: ["upgraded", "cloud-init", "disabled"])
+        func noEssentialsWhereTheyDoNotBelong(_ kind: String) throws {
+            let config = Self.config + (kind == "disabled" ? "essentials:\n  enabled: false\n" : "")
+            let root = try Self.imageRoot("essentials-" + kind, config: config)
+            if kind == "upgraded" {
+                try TestEnv.write(#"{"instance_id": "i-1", "started": "2026-01-01T00:00:00Z", "finished": "2026-01-01T00:01:00Z", "actions": []}"#,
+                                  to: root + "/var/lib/ec2-boot-init/status.json")
+            }
+            if kind == "cloud-init" {
+                try TestEnv.write("#!/bin/sh\n", to: root + "/usr/bin/cloud-init")
+                try TestEnv.write("", to: root + "/etc/systemd/system/cloud-init.target.wants/cloud-init.service")
+            }
+            let before = Self.hostKeys(root)
+            let result = try run(root)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(Self.hostKeys(root) == before && !(TestEnv.read(root + "/etc/passwd") ?? "").contains("admin"))
+            let why = ["upgraded": "this instance first booted with a version without essentials", "cloud-init": "cloud-init is installed and enabled",
+                       "disabled": "essentials.enabled is false"][kind]!
+            #expect(result.stderr.components(separatedBy: why).count == 2, "said once: \(result.stderr)")
+        }
+    }
+}
