@@ -18,7 +18,8 @@ mkdir -p "$out"
 base=$out/root-base
 rm -rf "$base" "$out"/*.img
 start=$(date +%s)
-debian_root "$base" systemd-sysv udev dbus linux-image-amd64 iproute2 e2fsprogs libcurl4 zlib1g libzookeeper-mt2 ca-certificates
+# openssh-server: its postinst makes the image's own host keys, which each instance must replace.
+debian_root "$base" systemd-sysv udev dbus linux-image-amd64 iproute2 e2fsprogs libcurl4 zlib1g libzookeeper-mt2 ca-certificates openssh-server
 echo "vm: debootstrap $(( $(date +%s) - start )) s"
 
 # What a cloud image sets up, and what TCG needs to stay quick (see the notes in README's VM section).
@@ -57,6 +58,10 @@ rm "$agent/tmp/agent.deb"
 # A hung action is ended by the unit's own timeout in scenario 6; 6 h is too long for a test.
 mkdir -p "$agent/etc/systemd/system/ec2-boot-init-actions.service.d"
 printf '[Service]\nTimeoutStartSec=90\n' > "$agent/etc/systemd/system/ec2-boot-init-actions.service.d/vm-test.conf"
+# As an image builder without cloud-init sets it (packaging/README.md): Debian's AMIs' default user.
+printf 'default_user:\n  name: admin\n  gecos: Debian\n  groups: [adm, sudo]\n  sudo: ALL=(ALL) NOPASSWD:ALL\n' >> "$agent/etc/ec2-boot-init/config.yaml"
+# The image's own host keys, which no instance may keep (the essentials scenario compares).
+for f in "$agent"/etc/ssh/ssh_host_*_key.pub; do echo "$(basename "$f") $(sha256sum < "$f" | cut -c1-64)"; done > "$out/image-host-keys"
 image agent "$agent"
 
 if [ "$with_cloud_init" = --cloud-init ]; then

@@ -33,6 +33,13 @@ while [ "$(systemctl is-system-running 2>/dev/null)" = starting ] && [ "$(uptime
   echo "== status"; ec2-boot-init status --json 2>&1; echo "exit=$?"
   echo "== during"; cat /run/vm-during 2>/dev/null
   echo "== marks"; for f in /var/tmp/vm-marks/*; do [ -e "$f" ] && echo "$(basename "$f") $(cat "$f" | tr '\n' ' ')"; done
+  echo "== ssh"
+  for f in /etc/ssh/ssh_host_*_key.pub; do [ -e "$f" ] && echo "key $(basename "$f") $(sha256sum < "$f" | cut -c1-64)"; done
+  echo "passwd $(getent passwd admin)"; echo "groups $(id -nG admin 2>&1)"; echo "shadow $(getent shadow admin | cut -d: -f2)"
+  echo "sudoers $(cat /etc/sudoers.d/90-ec2-boot-init-users 2>/dev/null | tail -1)"
+  echo "admin-keys $(cat /home/admin/.ssh/authorized_keys 2>/dev/null | tr '\n' ' ')"
+  echo "root-redirect $(grep -c 'Please login as the user' /root/.ssh/authorized_keys 2>/dev/null)"
+  echo "sshd $(systemctl is-active ssh.service)"
   echo "== journal"; journalctl -b -o short-monotonic --no-pager -u 'ec2-boot-init*' 2>&1 | tail -60
   journalctl -b -o short-monotonic --no-pager 2>&1 | grep ec2-boot-init-generator
   echo "== end"

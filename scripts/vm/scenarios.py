@@ -6,7 +6,7 @@
                                                      boot your own user-data once, as EC2, and print the report
 
 Scenarios: ec2-first-boot, reboot, new-instance, late-metadata, not-ec2, no-actions, cloud-init,
-hung-action (default:
+hung-action, essentials (default:
 all, in that order: the second and third reuse the first one's disk). The metadata service is
 tools/imds-simulator on 127.0.0.1, which also serves the action list; the guest reaches it as
 169.254.169.254 and nothing else. Python's standard library only (Debian's python3).
@@ -157,6 +157,7 @@ class Report:
     """The guest's report: `key value` lines, `unit NAME k=v …` lines, `== section` blocks."""
 
     def __init__(self, path):
+        self.path = path
         self.text = open(path, errors="replace").read()
         self.values, self.units, self.sections = {}, {}, {}
         section = None
@@ -349,6 +350,48 @@ def cloud_init(run):
     run.check("cloud-init", "application/node.eks.aws): no handler" in report.section("journal"), "the foreign part was passed over, said once")
 
 
+def ssh_facts(report):
+    """The ssh section: {"keys": {file: sha256}, other key: value}."""
+    found = {"keys": {}}
+    for line in report.sections.get("ssh", []):
+        key, _, rest = line.partition(" ")
+        if key == "key":
+            name, _, digest = rest.partition(" ")
+            found["keys"][name] = digest
+        else:
+            found[key] = rest.strip()
+    return found
+
+
+def essentials(run):
+    """An image without cloud-init: each new instance gets its own host keys (fingerprints on the
+    serial console), the default user admin with the key pair and sudo; a reboot keeps them."""
+    with open(os.path.join(run.images, "image-host-keys")) as f:
+        image_keys = dict(line.split() for line in f if line.strip())
+    disk = run.disk("essentials")
+    first, _ = run.boot_served(disk, "essentials-first", "i-0eeeeeeeeeeeeeee1", "facts:\n  role: vm-test\n")
+    again, _ = run.boot_served(disk, "essentials-reboot", "i-0eeeeeeeeeeeeeee1", "facts:\n  role: vm-test\n")
+    other, _ = run.boot_served(run.disk("essentials-other"), "essentials-other", "i-0eeeeeeeeeeeeeee2", "facts:\n  role: vm-test\n")
+    a, b, c = ssh_facts(first), ssh_facts(again), ssh_facts(other)
+    run.check("essentials", len(image_keys) == 3 and set(a["keys"]) == set(image_keys), "three host key types: %s" % sorted(a["keys"]), first)
+    run.check("essentials", all(a["keys"][k] != image_keys[k] for k in image_keys), "no key is the image's")
+    run.check("essentials", b["keys"] == a["keys"], "a reboot keeps the instance's keys")
+    run.check("essentials", set(c["keys"]) == set(a["keys"]) and all(c["keys"][k] != a["keys"][k] for k in a["keys"]),
+              "another instance of the image has keys of its own")
+    with open(first.path + ".console", errors="replace") as f:
+        console = f.read()
+    between = console.partition("-----BEGIN SSH HOST KEY FINGERPRINTS-----")[2].partition("-----END SSH HOST KEY FINGERPRINTS-----")[0]
+    run.check("essentials", between.count("SHA256:") == 3 and "-----BEGIN SSH HOST KEY KEYS-----" in console,
+              "the fingerprints and keys are on the serial console between cloud-init's markers")
+    run.check("essentials", a.get("passwd", "").startswith("admin:x:") and a["passwd"].endswith(":Debian:/home/admin:/bin/bash"),
+              "the default user admin: %s" % a.get("passwd"), first)
+    run.check("essentials", "sudo" in a.get("groups", "").split() and a.get("sudoers") == "admin ALL=(ALL) NOPASSWD:ALL"
+              and a.get("shadow", "").startswith("!"), "admin is in sudo, may sudo, has no password: %s" % a)
+    run.check("essentials", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISimulatedKey ops@example" in a.get("admin-keys", "")
+              and a.get("root-redirect") not in ("", "0"), "the key pair is admin's, root's says to log in as admin", first)
+    run.check("essentials", a.get("sshd") == "active", "sshd runs with the new keys")
+
+
 def hung_action(run):
     report, _ = run.boot_served(run.disk("hung"), "hung-action", "i-0ddddddddddddddd4", HUNG)
     during = report.section("during")
@@ -364,7 +407,7 @@ def hung_action(run):
 
 SCENARIOS = [("ec2-first-boot", ec2_first_boot), ("reboot", reboot), ("new-instance", new_instance),
              ("late-metadata", late_metadata), ("not-ec2", not_ec2), ("no-actions", no_actions), ("cloud-init", cloud_init),
-             ("hung-action", hung_action)]
+             ("hung-action", hung_action), ("essentials", essentials)]
 
 
 def try_user_data(run, user_data, actions_dir):
