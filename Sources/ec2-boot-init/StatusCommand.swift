@@ -45,12 +45,13 @@ struct StatusCommand: AsyncParsableCommand {
         }
         // A run holds the lock, or this boot's actions stage is still to come (and its unit has not given up).
         let running = await Self.stillComing(paths)
-        guard let status else {
+        guard var status else {
             if json { try Self.emit(RunStatus.notRun) }
             printError(command ? "ec2-boot-init: watch has run no command on this root yet (\(RunStatus.file(paths, .command)))"
                                : "ec2-boot-init: no run recorded yet in \(paths.stateDir)")
             throw ExitCode(.busy)
         }
+        if !summary && !command { status.readEssentials(paths) }
         if json {
             try Self.emit(decorated(status, running: running, config: config, paths: paths))
         } else {

@@ -43,6 +43,9 @@ public struct RunStatus: Codable, Sendable {
     /// run is in now (data, actions; done when no run goes on).
     public var state: String?
     public var stage: String?
+    /// Filled in by `status` from this instance's essentials record (root only): what failed of
+    /// them (empty: done; nil: none were done on this instance, see `Essentials`).
+    public var essentials: [String]?
 
     /// One reason a run ended early: where it comes from (`user-data`, `metadata`, `signal`),
     /// what went wrong, and where in the user-data when there is a place (`user-data:6:12`).
@@ -79,7 +82,7 @@ public struct RunStatus: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case instanceID = "instance_id", started, finished, perInstanceDone = "per_instance_done", actions, unsupported
-        case errors, disabled, bootID = "boot_id", state = "status", stage
+        case errors, disabled, bootID = "boot_id", state = "status", stage, essentials
     }
 
     public var allOK: Bool { actions.allSatisfy(\.succeeded) }
@@ -151,7 +154,7 @@ public struct RunStatus: Codable, Sendable {
     public func summary(running: Bool) -> String {
         if running { return "running" }
         if disabled != nil { return "disabled" }
-        if !(errors ?? []).isEmpty || finished == nil || !allOK { return "error" }
+        if !(errors ?? []).isEmpty || !(essentials ?? []).isEmpty || finished == nil || !allOK { return "error" }
         return "done"
     }
 }

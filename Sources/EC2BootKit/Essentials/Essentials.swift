@@ -62,6 +62,12 @@ enum Essentials {
         paths.stateDir + "/essentials/" + SHA256.hash(data: Data(instanceID.utf8)).hex
     }
 
+    /// What the record says failed of this instance's essentials ([]: done), nil without a record.
+    static func recorded(paths: Paths, instanceID: String) -> [String]? {
+        guard let data = FileSystem.read(record(paths: paths, instanceID: instanceID)) else { return nil }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("- ") }.map { String($0.dropFirst(2)) }
+    }
+
     /// This instance's history: the record of its essentials, else whether a run of ours
     /// (status, or the Ruby tool's cache) saw this same instance before.
     static func history(paths: Paths, instanceID: String) -> History {
@@ -119,5 +125,13 @@ extension Essentials {
         } catch {
             return "\(error)"
         }
+    }
+}
+
+extension RunStatus {
+    /// `essentials` from this instance's record (root's), for `status`.
+    public mutating func readEssentials(_ paths: Paths) {
+        guard !instanceID.isEmpty else { return }
+        essentials = Essentials.recorded(paths: paths, instanceID: instanceID)
     }
 }

@@ -101,3 +101,19 @@ extension ProcessTier {
         }
     }
 }
+
+extension ProcessTier.EssentialsRunTests {
+    /// An essential that fails is an error line in the journal and in `status` (exit 1), the boot goes on.
+    @Test func aFailedEssentialIsInStatus() throws {
+        let root = try Self.imageRoot("essentials-failed", config: "default_user:\n  name: admin\n  gecos: 'a:b'\n")
+        let result = try run(root)
+        #expect(result.status == 0 && result.stderr.contains("error: essentials: /usr/sbin/useradd"), "\(result.stderr)")
+        let status = try tool(["status", "--root", root])
+        #expect(status.status == 1 && status.stdout.contains("essentials: failed: /usr/sbin/useradd") && status.stdout.contains("invalid"),
+                "\(status.stdout)")
+        let fine = try Self.imageRoot("essentials-fine")
+        #expect(try run(fine).status == 0)
+        let done = try tool(["status", "--root", fine])
+        #expect(done.status == 0 && done.stdout.contains("essentials: done (host keys, default user, key pair)"), "\(done.stdout)")
+    }
+}
