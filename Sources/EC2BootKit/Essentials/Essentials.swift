@@ -68,12 +68,18 @@ enum Essentials {
         return String(decoding: data, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("- ") }.map { String($0.dropFirst(2)) }
     }
 
-    /// This instance's history: the record of its essentials, else whether a run of ours
-    /// (status, or the Ruby tool's cache) saw this same instance before.
-    static func history(paths: Paths, instanceID: String) -> History {
+    /// This instance's history: the record of its essentials, else whether a run of ours saw this
+    /// same instance before: its status names it, or the cache held it before this boot's fetch
+    /// (`cachedBefore`: also the Ruby tool's, which kept the same `meta-data/instance-id`).
+    static func history(paths: Paths, instanceID: String, cachedBefore: String?) -> History {
         if FileSystem.exists(record(paths: paths, instanceID: instanceID)) { return .done }
-        let seen = RunStatus.load(paths)?.instanceID
-        return seen == instanceID ? .bootedWithout : .firstBoot
+        let seen = [RunStatus.load(paths)?.instanceID, cachedBefore]
+        return seen.contains(instanceID) ? .bootedWithout : .firstBoot
+    }
+
+    /// The instance id the cache holds (`meta-data/instance-id`, as the Ruby tool and ours write it).
+    static func cachedInstanceID(_ paths: Paths) -> String? {
+        FileSystem.read(paths.cacheDir + "/meta-data/instance-id").map { String(decoding: $0.prefix(256), as: UTF8.self).trimmingWhitespace(newlines: true) }
     }
 }
 
@@ -83,11 +89,11 @@ extension Essentials {
     /// (unless a cloud-config's ssh module installs it in the actions stage). Then the record, so a
     /// reboot or a run by hand never does them again on this instance. What failed is logged as an
     /// error and returned; the boot goes on (a login may still work another way).
-    static func perform(instanceID: String, metadata: MetadataTree, sshPlanned: Bool, paths: Paths, config: Config,
-                        logger: Logger) async -> [String] {
+    static func perform(instanceID: String, cachedBefore: String?, metadata: MetadataTree, sshPlanned: Bool, paths: Paths,
+                        config: Config, logger: Logger) async -> [String] {
         let commandLine = paths.root == "/" ? FileSystem.read("/proc/cmdline").map { String(decoding: $0, as: UTF8.self) } : nil
         let decision = decide(enabled: config.essentials.enabled, cloudInit: cloudInit(paths: paths, kernelCommandLine: commandLine),
-                              history: history(paths: paths, instanceID: instanceID))
+                              history: history(paths: paths, instanceID: instanceID, cachedBefore: cachedBefore))
         guard decision == .run else {
             if case .skip(let why?) = decision { logger.notice("\(why)") }
             return []
