@@ -62,24 +62,37 @@ enum Essentials {
         paths.stateDir + "/essentials/" + SHA256.hash(data: Data(instanceID.utf8)).hex
     }
 
-    /// What the record says failed of this instance's essentials ([]: done), nil without a record.
+    /// What the record says failed of this instance's essentials ([]: done), nil without a record or when skipped.
     static func recorded(paths: Paths, instanceID: String) -> [String]? {
-        guard let data = FileSystem.read(record(paths: paths, instanceID: instanceID)) else { return nil }
+        guard let data = FileSystem.read(record(paths: paths, instanceID: instanceID)), data.starts(with: Data("done".utf8)) else { return nil }
         return String(decoding: data, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("- ") }.map { String($0.dropFirst(2)) }
     }
 
-    /// This instance's history: the record of its essentials, else whether a run of ours saw this
-    /// same instance before: its status names it, or the cache held it before this boot's fetch
-    /// (`cachedBefore`: also the Ruby tool's, which kept the same `meta-data/instance-id`).
-    static func history(paths: Paths, instanceID: String, cachedBefore: String?) -> History {
-        if FileSystem.exists(record(paths: paths, instanceID: instanceID)) { return .done }
-        let seen = [RunStatus.load(paths)?.instanceID, cachedBefore]
-        return seen.contains(instanceID) ? .bootedWithout : .firstBoot
+    /// What the machine knew before this boot's fetch: the instances a run of ours or the Ruby
+    /// tool saw (the status's, the cache's `meta-data/instance-id`), and whether a version with
+    /// essentials ran here (their folder). A machine that knows nothing is marked now, so a boot
+    /// cut off between its fetch and its essentials does them on the next boot.
+    struct Before: Sendable {
+        let seen: [String]
+        let machineKnown: Bool
+
+        init(_ paths: Paths) {
+            let cached = FileSystem.read(paths.cacheDir + "/meta-data/instance-id")
+                .map { String(decoding: $0.prefix(256), as: UTF8.self).trimmingWhitespace(newlines: true) }
+            seen = [RunStatus.load(paths)?.instanceID, cached].compactMap { $0 }.filter { !$0.isEmpty }
+            let folder = paths.stateDir + "/essentials"
+            var known = FileSystem.isDirectory(folder)
+            if !known, seen.isEmpty { known = (try? FileSystem.makeDirectories(folder, mode: 0o700)) != nil }
+            machineKnown = known
+        }
     }
 
-    /// The instance id the cache holds (`meta-data/instance-id`, as the Ruby tool and ours write it).
-    static func cachedInstanceID(_ paths: Paths) -> String? {
-        FileSystem.read(paths.cacheDir + "/meta-data/instance-id").map { String(decoding: $0.prefix(256), as: UTF8.self).trimmingWhitespace(newlines: true) }
+    /// This instance's history: its record (done, or skipped), else a first boot on a machine a
+    /// version with essentials knows; else an upgrade when the machine saw this same instance.
+    static func history(paths: Paths, instanceID: String, before: Before) -> History {
+        if FileSystem.exists(record(paths: paths, instanceID: instanceID)) { return .done }
+        if before.machineKnown { return .firstBoot }
+        return before.seen.contains(instanceID) ? .bootedWithout : .firstBoot
     }
 }
 
@@ -89,13 +102,16 @@ extension Essentials {
     /// (unless a cloud-config's ssh module installs it in the actions stage). Then the record, so a
     /// reboot or a run by hand never does them again on this instance. What failed is logged as an
     /// error and returned; the boot goes on (a login may still work another way).
-    static func perform(instanceID: String, cachedBefore: String?, metadata: MetadataTree, sshPlanned: Bool, paths: Paths,
+    static func perform(instanceID: String, before: Before, metadata: MetadataTree, sshPlanned: Bool, paths: Paths,
                         config: Config, logger: Logger) async -> [String] {
         let commandLine = paths.root == "/" ? FileSystem.read("/proc/cmdline").map { String(decoding: $0, as: UTF8.self) } : nil
+        let history = history(paths: paths, instanceID: instanceID, before: before)
         let decision = decide(enabled: config.essentials.enabled, cloudInit: cloudInit(paths: paths, kernelCommandLine: commandLine),
-                              history: history(paths: paths, instanceID: instanceID, cachedBefore: cachedBefore))
+                              history: history)
         guard decision == .run else {
             if case .skip(let why?) = decision { logger.notice("\(why)") }
+            // An upgraded instance stays one: recorded, so a later boot (the machine now known) never re-keys it.
+            if history == .bootedWithout { writeRecord("skipped: first booted by a version without essentials\n", paths: paths, instanceID: instanceID, logger: logger) }
             return []
         }
         var problems: [String] = []
@@ -109,10 +125,14 @@ extension Essentials {
         if !sshPlanned, let problem = installKeyPair(metadata, paths: paths, config: config, logger: logger) { problems.append(problem) }
         for problem in problems { logger.error("essentials: \(problem)") }
         let summary = problems.isEmpty ? "done\n" : "done, with problems:\n" + problems.map { "- \($0)\n" }.joined()
-        do { try AtomicFile.write(Data(summary.utf8), to: record(paths: paths, instanceID: instanceID), mode: 0o600, directoryMode: 0o700) } catch {
-            logger.error("cannot record this instance's essentials (a reboot would do them again): \(error)")
-        }
+        writeRecord(summary, paths: paths, instanceID: instanceID, logger: logger)
         return problems
+    }
+
+    private static func writeRecord(_ text: String, paths: Paths, instanceID: String, logger: Logger) {
+        do { try AtomicFile.write(Data(text.utf8), to: record(paths: paths, instanceID: instanceID), mode: 0o600, directoryMode: 0o700) } catch {
+            logger.error("cannot record this instance's essentials (a reboot would decide again): \(error)")
+        }
     }
 
     /// The instance's key pair for the default user and root, as cloud-init's ssh module installs

@@ -43,13 +43,13 @@ public struct BootRun: Sendable {
 
         if case .offline(let reason) = Platform.decide(paths: paths, config: config) { return offline(reason) }
         var missing = "nothing is cached"
-        let cachedBefore = Essentials.cachedInstanceID(paths)   // read before this boot's fetch replaces it
+        let before = stage == .actions ? nil : Essentials.Before(paths)   // read before this boot's fetch replaces the cache
         guard let data = stage == .actions ? readCache() : await fetchOrCache(why: &missing) else {
             return noData(missing)
         }
         let view = InstanceView(data, config: config, actionsDir: paths.actionsDir)
         let (userData, facts) = (view.userData, view.facts)
-        if stage != .actions { await essentials(view, cachedBefore: cachedBefore) }
+        if let before { await essentials(view, before: before) }
         for problem in userData.problems { logger.error("invalid user-data: \(problem)") }
         if !userData.problems.isEmpty, stage != .actions {
             recordEarlyEnd(view.instanceID, errors: userData.problems.map {
@@ -92,9 +92,9 @@ public struct BootRun: Sendable {
     static let invalidUserData = "user-data is invalid (see: ec2-boot-init status)"
 
     /// What a new instance gets without cloud-init (host keys, default user, key pair), before logins; see `Essentials`.
-    private func essentials(_ view: InstanceView, cachedBefore: String?) async {
+    private func essentials(_ view: InstanceView, before: Essentials.Before) async {
         guard let instanceID = view.data.metadata.leaves["instance-id"] else { return }
-        _ = await Essentials.perform(instanceID: instanceID, cachedBefore: cachedBefore, metadata: view.data.metadata,
+        _ = await Essentials.perform(instanceID: instanceID, before: before, metadata: view.data.metadata,
                                      sshPlanned: view.plan.contains { $0.type == SSHKeysAction.type }, paths: paths, config: config, logger: logger)
     }
 

@@ -102,6 +102,9 @@ extension ProcessTier {
                        "from the Ruby tool": "this instance first booted with a version without essentials", "cloud-init": "cloud-init is installed and enabled",
                        "disabled": "essentials.enabled is false"][kind]!
             #expect(result.stderr.components(separatedBy: why).count == 2, "said once: \(result.stderr)")
+            // A reboot: still nothing (an upgraded instance stays one; the machine is known now).
+            let again = try run(root)
+            #expect(again.status == 0 && Self.hostKeys(root) == before && !(TestEnv.read(root + "/etc/passwd") ?? "").contains("admin"), "\(again.stderr)")
         }
     }
 }

@@ -39,6 +39,28 @@ extension UnitTier {
             #expect(Essentials.cloudInit(paths: paths, kernelCommandLine: nil) == .disabled("/etc/cloud/cloud-init.disabled"))
         }
 
+        /// The history, from what the machine knew before the fetch: a fresh machine is marked at
+        /// once (a boot cut off after its fetch still does them next time); one that saw this
+        /// instance without a version with essentials is an upgrade; a record decides for good.
+        @Test func theHistoryComesFromWhatTheMachineKnewBeforeTheFetch() throws {
+            let fresh = Paths(root: try TestEnv.tempDir("history-fresh"))
+            let before = Essentials.Before(fresh)
+            #expect(before.machineKnown && before.seen.isEmpty && FileSystem.isDirectory(fresh.stateDir + "/essentials"))
+            // The cut-off boot: the cache now names the instance, but the machine is known: a first boot.
+            try TestEnv.write("i-1", to: fresh.cacheDir + "/meta-data/instance-id")
+            #expect(Essentials.history(paths: fresh, instanceID: "i-1", before: Essentials.Before(fresh)) == .firstBoot)
+
+            let upgraded = Paths(root: try TestEnv.tempDir("history-upgraded"))
+            try TestEnv.write("i-1\n", to: upgraded.cacheDir + "/meta-data/instance-id")
+            let old = Essentials.Before(upgraded)
+            #expect(!old.machineKnown && old.seen == ["i-1"] && !FileSystem.exists(upgraded.stateDir + "/essentials"), "not marked: it may be an upgrade")
+            #expect(Essentials.history(paths: upgraded, instanceID: "i-1", before: old) == .bootedWithout)
+            #expect(Essentials.history(paths: upgraded, instanceID: "i-2", before: old) == .firstBoot, "a new instance of an old image")
+            try TestEnv.write("skipped\n", to: Essentials.record(paths: upgraded, instanceID: "i-1"))
+            #expect(Essentials.history(paths: upgraded, instanceID: "i-1", before: Essentials.Before(upgraded)) == .done)
+            #expect(Essentials.recorded(paths: upgraded, instanceID: "i-1") == nil, "a skip is not shown as done")
+        }
+
         /// Account and group names from config.yaml become useradd's arguments: nothing else gets through.
         @Test(arguments: [("admin", true), ("_svc-1", true), ("ec2-user", true), ("Admin", false), ("-o", false), ("1x", false),
                           ("a/b", false), ("a b", false), ("", false), (String(repeating: "a", count: 33), false)])
