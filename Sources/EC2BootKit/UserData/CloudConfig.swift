@@ -77,10 +77,10 @@ enum CloudConfig {
             // The modules act on a cloud-config: without one, only the scripts run (ssh too runs only for a cloud-config).
             for module in modules where !parts.isEmpty && module.cloudInitModules.contains(entry.name) && !placed.contains(module.type) {
                 placed.insert(module.type)
-                let mine = merged.filter { module.cloudConfigKeys.contains($0.key.string ?? "") }
+                let mine = given(module, merged)
                 let frequency = runFrequency(module.frequency, names: module.cloudInitModules, entries: entries, planned: &planned)
-                guard let node = action(module, Node.Mapping(mine.map { ($0.key, $0.value) }), frequency: frequency, mark: mine.first?.key.mark) else { continue }
-                let source = mine.first?.source ?? parts.first?.source ?? "user-data"
+                guard let node = action(module, mine.keys, frequency: frequency, mark: mine.keys.first?.key.mark) else { continue }
+                let source = mine.source ?? parts.first?.source ?? "user-data"
                 // runcmd's module writes its script; scripts_user runs it, among the user's scripts.
                 if module.type == RuncmdAction.type { folders.addRuncmd(node.mapping ?? [:], source: source) } else {
                     planned.actions.append(CloudAction(node: node, source: source))
@@ -133,12 +133,18 @@ enum CloudConfig {
         return CloudAction(node: .mapping(node), source: file.source)
     }
 
+    /// The top-level keys of the merged cloud-config that `module` reads, and the part that gave the first.
+    private static func given(_ module: any CloudConfigModule.Type, _ merged: [(key: Node, value: Node, source: String)])
+        -> (keys: Node.Mapping, source: String?) {
+        let mine = merged.filter { module.cloudConfigKeys.contains($0.key.string ?? "") }
+        return (Node.Mapping(mine.map { ($0.key, $0.value) }), mine.first?.source)
+    }
+
     /// What the user-data gives that a stage's list leaves out: said, as cloud-init would run none of it.
     private static func noteLeftOut(_ merged: [(key: Node, value: Node, source: String)], placed: Set<String>, scripts: ScriptFolders,
                                     entries: [CloudInitModules.Entry], into planned: inout Planned) {
         let names = Set(entries.map(\.name))
-        for module in modules where !placed.contains(module.type) && module.applies(to: Node.Mapping(merged.filter {
-            module.cloudConfigKeys.contains($0.key.string ?? "") }.map { ($0.key, $0.value) })) && !merged.isEmpty {
+        for module in modules where !merged.isEmpty && !placed.contains(module.type) && module.applies(to: given(module, merged).keys) {
             planned.notes.append("\(module.cloudInitModules[0]) is in none of the stages' module lists: not run (as in cloud-init)")
         }
         for mapping in mappings where !names.contains(mapping.key) && merged.contains(where: { $0.key.string == mapping.key }) {
