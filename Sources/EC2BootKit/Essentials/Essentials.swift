@@ -82,7 +82,14 @@ enum Essentials {
             seen = [RunStatus.load(paths)?.instanceID, cached].compactMap { $0 }.filter { !$0.isEmpty }
             let folder = paths.stateDir + "/essentials"
             var known = FileSystem.isDirectory(folder)
-            if !known, seen.isEmpty { known = (try? FileSystem.makeDirectories(folder, mode: 0o700)) != nil }
+            if !known, seen.isEmpty {
+                // Not marked (a read-only root): decided by what it saw, which is nothing: a first boot.
+                do {
+                    try FileSystem.ownedDirectory(paths.stateDir, mode: 0o700)
+                    try FileSystem.makeDirectories(folder, mode: 0o700)
+                    known = true
+                } catch {}
+            }
             machineKnown = known
         }
     }

@@ -46,6 +46,7 @@ extension UnitTier {
             let fresh = Paths(root: try TestEnv.tempDir("history-fresh"))
             let before = Essentials.Before(fresh)
             #expect(before.machineKnown && before.seen.isEmpty && FileSystem.isDirectory(fresh.stateDir + "/essentials"))
+            #expect(TestEnv.mode(fresh.stateDir) == 0o700 && TestEnv.mode(fresh.stateDir + "/essentials") == 0o700, "the state folder stays root's alone")
             // The cut-off boot: the cache now names the instance, but the machine is known: a first boot.
             try TestEnv.write("i-1", to: fresh.cacheDir + "/meta-data/instance-id")
             #expect(Essentials.history(paths: fresh, instanceID: "i-1", before: Essentials.Before(fresh)) == .firstBoot)
