@@ -61,7 +61,7 @@ public struct DefaultUserSettings: Sendable, Decodable {
         shell = try c.decodeIfPresent(String.self, forKey: .shell) ?? d.shell
         lockPasswd = try c.decodeIfPresent(Bool.self, forKey: .lockPasswd) ?? d.lockPasswd
         if let name, !AccountName.isValid(name) {
-            throw DecodingError.dataCorruptedError(forKey: .name, in: c, debugDescription: "\(name) is not an account name (a-z, 0-9, _ and -, not first)")
+            throw DecodingError.dataCorruptedError(forKey: .name, in: c, debugDescription: "\(name) is not an account name (lower-case letters, digits, _ and -, starting with a letter or _)")
         }
         for group in groups where !AccountName.isValid(group) {
             throw DecodingError.dataCorruptedError(forKey: .groups, in: c, debugDescription: "\(group) is not a group name")
