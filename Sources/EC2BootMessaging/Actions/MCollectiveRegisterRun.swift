@@ -35,19 +35,10 @@ extension MCollectiveRegisterAction {
         }
         let names = await NameTemplate.current(context)
         let identity = names.expand(settings.identity)
-        var tls: StompEndpoint.TLS?
-        switch params.ssl {
-        case .puppet:
-            let layout = await PuppetLayout.find(context)
-            guard let certname = layout.certname() ?? (context.run.paths.root == "/" ? names.fqdn : nil) else {
-                return ActionResult(.failed, message: "ssl: puppet, but no certname in \(layout.confdir)/puppet.conf")
-            }
-            let files = layout.certificates(certname: certname.lowercased())
-            tls = .init(ca: files.ca, cert: files.cert, key: files.key, verify: params.verify)
-        case .files(let ssl):
-            tls = .init(ca: ssl.ca, cert: ssl.cert, key: ssl.key, verify: params.verify)
-        case nil:
-            break
+        let tls: StompEndpoint.TLS?
+        switch await Self.tls(params, fqdn: names.fqdn, context: context) {
+        case .success(let found): tls = found
+        case .failure(let failure): return ActionResult(.failed, message: failure.message)
         }
         if !params.verify { context.logger.warning("verify: false: the broker's certificate is not checked") }
         // One message per collective, made once, whichever host of the pool takes them.
@@ -93,6 +84,28 @@ extension MCollectiveRegisterAction {
             }
         }
         return ActionResult(.failed, message: lastError)
+    }
+
+    struct NoCertificate: Error {
+        let message: String
+    }
+
+    /// The TLS the registration uses for every host: Puppet's certificates for this node
+    /// (`ssl: puppet`), the files given, or none (a host's own `ssl` may still give some).
+    static func tls(_ params: Params, fqdn: String?, context: ActionContext) async -> Result<StompEndpoint.TLS?, NoCertificate> {
+        switch params.ssl {
+        case .puppet:
+            let layout = await PuppetLayout.find(context)
+            guard let certname = layout.certname() ?? (context.run.paths.root == "/" ? fqdn : nil) else {
+                return .failure(NoCertificate(message: "ssl: puppet, but no certname in \(layout.confdir)/puppet.conf"))
+            }
+            let files = layout.certificates(certname: certname.lowercased())
+            return .success(.init(ca: files.ca, cert: files.cert, key: files.key, verify: params.verify))
+        case .files(let ssl):
+            return .success(.init(ca: ssl.ca, cert: ssl.cert, key: ssl.key, verify: params.verify))
+        case nil:
+            return .success(nil)
+        }
     }
 
     /// Where MCollective's registration agent listens.

@@ -58,24 +58,10 @@ public struct GetActionsAction: Action {
         let paths = context.run.paths
         var installed = InstalledFiles.load(paths)
         let listBody: Data
-        do {
-            let cached = installed.cachedList(url: listURL, paths: paths, maxBytes: settings.maxListBytes)
-            let answer = try await download.get(listURL, validators: cached?.0, policy: policy, deadline: deadline,
-                                                cap: ByteCap(settings.maxListBytes, setting: "actions.max_list_bytes"),
-                                                redirects: settings.redirects, logger: logger)
-            listBody = answer.value ?? cached!.1
-            if answer.notModified { logger.info("the action list has not changed", metadata: ["list": "\(listURL.redacted)"]) }
-            if let refusal = await checkSignature(of: listBody, at: listURL, download: download, policy: policy,
-                                                  deadline: deadline, settings: settings, logger: logger) {
-                return ActionResult(.failed, message: refusal)
-            }
-            if !answer.notModified {
-                try? AtomicFile.write(listBody, to: InstalledFiles.listCopy(paths, url: listURL), mode: 0o600)
-                installed.lists[listURL.absoluteString] = .init(url: listURL.absoluteString, sha256: SHA256.hash(data: listBody).hex,
-                                                                validators: answer.validators)
-            }
-        } catch {
-            return ActionResult(.failed, message: "cannot fetch the action list: \(error)")
+        switch await fetchList(listURL, download: download, policy: policy, deadline: deadline, settings: settings,
+                               installed: &installed, paths: paths, logger: logger) {
+        case .success(let body): listBody = body
+        case .failure(let refusal): return ActionResult(.failed, message: refusal.message)
         }
         let list = ActionList(String(decoding: listBody, as: UTF8.self))
         guard list.entries.count + list.rejected.count <= settings.maxListEntries else {
@@ -97,6 +83,51 @@ public struct GetActionsAction: Action {
         }
         let outcomes = await fetchFiles(wanted, from: folder, into: actionsDir, known: installed, download: download,
                                         policy: policy, deadline: deadline, settings: settings, logger: logger)
+        let unchanged = record(outcomes, list: list, into: &installed, problems: &problems, logger: logger)
+        do { try installed.save(paths) } catch {
+            logger.warning("cannot record what was installed (the next run fetches every file again): \(error)")
+        }
+        guard problems.isEmpty else {
+            for problem in problems { logger.error("not installed: \(problem)") }
+            return ActionResult(.failed, message: "not installed: " + problems.joined(separator: "; "))
+        }
+        let note = unchanged > 0 ? " (\(unchanged) unchanged on the server)" : ""
+        return ActionResult(.ok, message: "\(wanted.count) files installed\(note)")
+    }
+
+    struct Refusal: Error {
+        let message: String
+    }
+
+    /// The list, fetched (conditionally, when a copy is kept) and its signature checked; a
+    /// changed list's copy and validators kept in `installed`.
+    private static func fetchList(_ listURL: URL, download: Download, policy: RetryPolicy, deadline: Deadline, settings: ActionsSettings,
+                                  installed: inout InstalledFiles, paths: Paths, logger: Logger) async -> Result<Data, Refusal> {
+        do {
+            let cached = installed.cachedList(url: listURL, paths: paths, maxBytes: settings.maxListBytes)
+            let answer = try await download.get(listURL, validators: cached?.0, policy: policy, deadline: deadline,
+                                                cap: ByteCap(settings.maxListBytes, setting: "actions.max_list_bytes"),
+                                                redirects: settings.redirects, logger: logger)
+            let listBody = answer.value ?? cached!.1
+            if answer.notModified { logger.info("the action list has not changed", metadata: ["list": "\(listURL.redacted)"]) }
+            if let refusal = await checkSignature(of: listBody, at: listURL, download: download, policy: policy,
+                                                  deadline: deadline, settings: settings, logger: logger) {
+                return .failure(Refusal(message: refusal))
+            }
+            if !answer.notModified {
+                try? AtomicFile.write(listBody, to: InstalledFiles.listCopy(paths, url: listURL), mode: 0o600)
+                installed.lists[listURL.absoluteString] = .init(url: listURL.absoluteString, sha256: SHA256.hash(data: listBody).hex,
+                                                                validators: answer.validators)
+            }
+            return .success(listBody)
+        } catch {
+            return .failure(Refusal(message: "cannot fetch the action list: \(error)"))
+        }
+    }
+
+    /// Each file's outcome into `installed` (or `problems`), logged; how many the server said were unchanged.
+    private static func record(_ outcomes: [FileOutcome], list: ActionList, into installed: inout InstalledFiles, problems: inout [String],
+                               logger: Logger) -> Int {
         var unchanged = 0
         for (name, result, notModified) in outcomes {
             switch result {
@@ -109,15 +140,7 @@ public struct GetActionsAction: Action {
                 problems.append("\(name): \(error)")
             }
         }
-        do { try installed.save(paths) } catch {
-            logger.warning("cannot record what was installed (the next run fetches every file again): \(error)")
-        }
-        guard problems.isEmpty else {
-            for problem in problems { logger.error("not installed: \(problem)") }
-            return ActionResult(.failed, message: "not installed: " + problems.joined(separator: "; "))
-        }
-        let note = unchanged > 0 ? " (\(unchanged) unchanged on the server)" : ""
-        return ActionResult(.ok, message: "\(wanted.count) files installed\(note)")
+        return unchanged
     }
 
     /// One file's outcome: its new install record, or why not; and whether the server said it
