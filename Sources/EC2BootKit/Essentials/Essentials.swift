@@ -47,10 +47,10 @@ enum Essentials {
 
     /// cloud-init is enabled when installed (`/usr/bin/cloud-init`) and neither disabled by
     /// `/etc/cloud/cloud-init.disabled` or the kernel's `cloud-init=disabled`, nor its service left unenabled.
-    static func cloudInit(paths: Paths, kernelCommandLine: String?) -> CloudInit {
+    static func cloudInit(paths: Paths, kernelCommandLine: [String]) -> CloudInit {
         guard FileSystem.exists(paths.host("/usr/bin/cloud-init")) else { return .absent }
         if FileSystem.exists(paths.host("/etc/cloud/cloud-init.disabled")) { return .disabled("/etc/cloud/cloud-init.disabled") }
-        if let line = kernelCommandLine, line.split(separator: " ").contains("cloud-init=disabled") { return .disabled("cloud-init=disabled") }
+        if kernelCommandLine.contains("cloud-init=disabled") { return .disabled("cloud-init=disabled") }
         let wants = ["/etc/systemd/system/cloud-init.target.wants/cloud-init.service",
                      "/etc/systemd/system/multi-user.target.wants/cloud-init.service"]
         return wants.contains { FileSystem.exists(paths.host($0)) } ? .enabled : .disabled("cloud-init.service is not enabled")
@@ -111,9 +111,8 @@ extension Essentials {
     /// error and returned; the boot goes on (a login may still work another way).
     static func perform(instanceID: String, before: Before, metadata: MetadataTree, sshPlanned: Bool, paths: Paths,
                         config: Config, logger: Logger) async -> [String] {
-        let commandLine = paths.root == "/" ? FileSystem.read("/proc/cmdline").map { String(decoding: $0, as: UTF8.self) } : nil
         let history = history(paths: paths, instanceID: instanceID, before: before)
-        let decision = decide(enabled: config.essentials.enabled, cloudInit: cloudInit(paths: paths, kernelCommandLine: commandLine),
+        let decision = decide(enabled: config.essentials.enabled, cloudInit: cloudInit(paths: paths, kernelCommandLine: Platform.kernelCommandLine(paths)),
                               history: history)
         guard decision == .run else {
             if case .skip(let why?) = decision { logger.notice("\(why)") }
@@ -145,7 +144,7 @@ extension Essentials {
     /// The instance's key pair for the default user and root, as cloud-init's ssh module installs
     /// it on every instance (with empty user-data too); nil when done or nothing to do.
     private static func installKeyPair(_ metadata: MetadataTree, paths: Paths, config: Config, logger: Logger) -> String? {
-        let keys = AuthorizedKeys.unique(SSHKeysAction.keyPair(metadata).map { $0.trimmingWhitespace() }.filter { !$0.isEmpty && !$0.hasPrefix("#") })
+        let keys = AuthorizedKeys.cleaned(SSHKeysAction.keyPair(metadata))
         guard !keys.isEmpty else { return nil }
         guard FileSystem.exists(paths.host("/etc/passwd")) else {
             logger.info("no \(paths.host("/etc/passwd")): no account to install the instance's key pair for")

@@ -65,9 +65,13 @@ public enum Platform {
 
     /// `ec2-boot-init.platform=ec2|none|auto` from /proc/cmdline; nil when absent or not one of those.
     static func kernelSetting(_ paths: Paths) -> Setting? {
-        guard let line = read(paths.host("/proc/cmdline")) else { return nil }
         let prefix = "ec2-boot-init.platform="
-        return line.split(separator: " ").last { $0.hasPrefix(prefix) }.flatMap { Setting(rawValue: String($0.dropFirst(prefix.count))) }
+        return kernelCommandLine(paths).last { $0.hasPrefix(prefix) }.flatMap { Setting(rawValue: String($0.dropFirst(prefix.count))) }
+    }
+
+    /// The kernel command line's words (the root's /proc/cmdline); none when unreadable.
+    static func kernelCommandLine(_ paths: Paths) -> [String] {
+        (read(paths.host("/proc/cmdline")) ?? "").split(separator: " ").map(String.init)
     }
 
     /// A small sysfs or proc file's first line, trimmed; nil when unreadable.

@@ -32,9 +32,10 @@ enum AuthorizedKeys {
             + "rather than the user \\\"root\\\".';echo;sleep 10;exit 142\""
     }
 
-    static func unique(_ keys: [String]) -> [String] {
+    /// Key lines as given (metadata, cloud-config): trimmed, without blanks and comments, each once.
+    static func cleaned(_ keys: [String]) -> [String] {
         var seen = Set<String>()
-        return keys.filter { seen.insert($0).inserted }
+        return keys.map { $0.trimmingWhitespace() }.filter { !$0.isEmpty && !$0.hasPrefix("#") && seen.insert($0).inserted }
     }
 
     /// The base64 field of a key line, options in front or not.

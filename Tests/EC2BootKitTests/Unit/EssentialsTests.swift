@@ -29,14 +29,14 @@ extension UnitTier {
         @Test func cloudInitIsEnabledOnlyWhenItWouldRun() throws {
             let root = try TestEnv.tempDir("cloudinit-presence")
             let paths = Paths(root: root)
-            #expect(Essentials.cloudInit(paths: paths, kernelCommandLine: nil) == .absent)
+            #expect(Essentials.cloudInit(paths: paths, kernelCommandLine: []) == .absent)
             try TestEnv.write("#!/bin/sh\n", to: root + "/usr/bin/cloud-init")
-            #expect(Essentials.cloudInit(paths: paths, kernelCommandLine: nil) == .disabled("cloud-init.service is not enabled"))
+            #expect(Essentials.cloudInit(paths: paths, kernelCommandLine: []) == .disabled("cloud-init.service is not enabled"))
             try TestEnv.write("", to: root + "/etc/systemd/system/cloud-init.target.wants/cloud-init.service")
-            #expect(Essentials.cloudInit(paths: paths, kernelCommandLine: "ro quiet") == .enabled)
-            #expect(Essentials.cloudInit(paths: paths, kernelCommandLine: "ro cloud-init=disabled") == .disabled("cloud-init=disabled"))
+            #expect(Essentials.cloudInit(paths: paths, kernelCommandLine: ["ro", "quiet"]) == .enabled)
+            #expect(Essentials.cloudInit(paths: paths, kernelCommandLine: ["ro", "cloud-init=disabled"]) == .disabled("cloud-init=disabled"))
             try TestEnv.write("", to: root + "/etc/cloud/cloud-init.disabled")
-            #expect(Essentials.cloudInit(paths: paths, kernelCommandLine: nil) == .disabled("/etc/cloud/cloud-init.disabled"))
+            #expect(Essentials.cloudInit(paths: paths, kernelCommandLine: []) == .disabled("/etc/cloud/cloud-init.disabled"))
         }
 
         /// The history, from what the machine knew before the fetch: a fresh machine is marked at

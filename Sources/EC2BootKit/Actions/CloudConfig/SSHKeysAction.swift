@@ -36,7 +36,7 @@ public struct SSHKeysAction: CloudConfigModule {
     public static func run(_ params: Params, context: ActionContext) async -> ActionResult {
         var keys = params.allow_public_ssh_keys?.value ?? true ? keyPair(context.run.metadata) : []
         keys += params.ssh_authorized_keys ?? []
-        keys = AuthorizedKeys.unique(keys.map { $0.trimmingWhitespace() }.filter { !$0.isEmpty && !$0.hasPrefix("#") })
+        keys = AuthorizedKeys.cleaned(keys)
         guard !keys.isEmpty else { return ActionResult(.skipped, message: "no keys") }
         do {
             let message = try install(keys, disableRoot: params.disable_root?.value ?? true, defaultUser: context.run.config.defaultUser.name,
