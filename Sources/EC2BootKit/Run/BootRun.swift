@@ -93,7 +93,7 @@ public struct BootRun: Sendable {
 
     /// What a new instance gets without cloud-init (host keys, default user, key pair), before logins; see `Essentials`.
     private func essentials(_ view: InstanceView, before: Essentials.Before) async {
-        guard let instanceID = view.data.metadata.leaves["instance-id"] else { return }
+        guard let instanceID = view.data.instanceID else { return }
         _ = await Essentials.perform(instanceID: instanceID, before: before, metadata: view.data.metadata,
                                      sshPlanned: view.plan.contains { $0.type == SSHKeysAction.type }, paths: paths, config: config, logger: logger)
     }

@@ -20,11 +20,12 @@ extension UserData {
                 if let warning = Self.boothookWarning(node["content"]?.string ?? "") {
                     unsupported.append(YAMLProblem(source: label, mark: nil, message: warning))
                 }
-            case let type where ScriptFolders.types[type] == .perOnce:
-                scripts.add(part, to: .perOnce, source: label)
-                passedOver.append("\(ScriptFolders.cleanName(part.filename)) (per-once): runs once on this machine by its name (cloud-init runs its per-once folder once per machine, whatever it holds then)")
             case let type where ScriptFolders.types[type] != nil:
-                scripts.add(part, to: ScriptFolders.types[type] ?? .user, source: label)
+                let folder = ScriptFolders.types[type] ?? .user
+                scripts.add(part, to: folder, source: label)
+                if folder == .perOnce {
+                    passedOver.append("\(ScriptFolders.cleanName(part.filename)) (per-once): runs once on this machine by its name (cloud-init runs its per-once folder once per machine, whatever it holds then)")
+                }
             case _ where part.url != nil:
                 passedOver.append("#include \(UserDataParts.shown(part.url ?? "")): not fetched here (a boot's fetch stage fetches it)")
             default:
