@@ -85,6 +85,8 @@ grep -qx 'role=webserver' "$root/etc/facts.txt" || fail "facts.txt"
 grep -q 'provisioned instance' "$root/etc/motd" || fail "MOTD"
 grep -q 'ami: ami-0abcdef1234567890' "$root/etc/motd" || fail "MOTD values"
 in_root ec2-boot-init status >/dev/null || fail "status"
+# The essentials ran (the debootstrap root has no default user): the seed's key pair is root's.
+grep -q 'ExampleKeyOnlyForTheDemo' "$root/root/.ssh/authorized_keys" || fail "the key pair was not installed for root"
 # The installed generator, through its link, on a root whose DMI says QEMU: the network units masked.
 mkdir -p "$root/tmp/qemu/sys/class/dmi/id" "$root/tmp/gen/normal" "$root/tmp/gen/early" "$root/tmp/gen/late"
 echo QEMU > "$root/tmp/qemu/sys/class/dmi/id/sys_vendor"
@@ -105,7 +107,10 @@ for unit in ec2-boot-init.service ec2-boot-init-actions.service ec2-boot-init-wa
   [ ! -L "$root/etc/systemd/system/$unit" ] || fail "$unit still masked after reinstall"
 done
 in_root dpkg --purge ec2-boot-init >/dev/null
+# The key pair is the account's now, not the package's: purge keeps it (as removing cloud-init does).
+grep -q 'ExampleKeyOnlyForTheDemo' "$root/root/.ssh/authorized_keys" || fail "dpkg --purge removed root's authorized_keys"
+keys() { grep -vx -e /root/.ssh -e /root/.ssh/authorized_keys; }
 after=$(snapshot)
-left=$(diff <(echo "$before") <(echo "$after") || true)
+left=$(diff <(echo "$before" | keys) <(echo "$after" | keys) || true)
 [ -z "$left" ] || fail "dpkg --purge left: $left"
 echo "install test ok: installed into a debootstrap root, ran from the packaged seed, removed and reinstalled, purged without a trace"
