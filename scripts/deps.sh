@@ -12,10 +12,12 @@ cd "$(dirname "$0")/.."
 # waits for servers to answer); rabbitmq-server, activemq: the real brokers the middleware actions and the STOMP client are tested against;
 # zookeeper: the real ensemble `watch` and `push` are tested against; python3-kazoo: a second ZooKeeper client that writes commands;
 # python3-venv: the virtual environment for moto; systemd: systemd-analyze verifies the units (a minimal root has no systemd);
-# cloud-init: its own Python is the reference the cloud-init format tests compare ours with (tools/cloud-init-truth), never run at boot here.
+# cloud-init: its own Python is the reference the cloud-init format tests compare ours with (tools/cloud-init-truth), never run at boot here;
+# openssh-client, passwd, fdisk, e2fsprogs: the real ssh-keygen, useradd, sfdisk, mkfs.ext4 the essentials tests run (host keys, default
+# user, a disk image's partition grown, an instance store's filesystem).
 build=(zlib1g-dev libcurl4-openssl-dev libzookeeper-mt-dev)
 packages=("${build[@]}" facter ruby python3 python3-venv python3-kazoo util-linux gzip time signify-openbsd systemd
-          puppetserver puppet-agent openssl curl rabbitmq-server activemq zookeeper cloud-init)
+          puppetserver puppet-agent openssl curl rabbitmq-server activemq zookeeper cloud-init openssh-client passwd fdisk e2fsprogs)
 if [ "${1:-}" = "--build" ]; then packages=("${build[@]}"); fi
 missing=()
 for p in "${packages[@]}"; do

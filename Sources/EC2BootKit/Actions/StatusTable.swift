@@ -12,7 +12,7 @@ public enum StatusTable {
         if let disabled = status.disabled { lines.append("disabled: \(disabled)") }
         for error in status.errors ?? [] { lines += wrapped("error:    ", error.description) }
         if let essentials = status.essentials {
-            lines += essentials.isEmpty ? ["essentials: done (host keys, default user, key pair)"]
+            lines += essentials.isEmpty ? ["essentials: done (disk, instance store, host keys, default user, key pair)"]
                 : essentials.flatMap { wrapped("essentials: failed: ", $0) }
         }
         guard !status.actions.isEmpty else { return (lines + ["no actions"]).joined(separator: "\n") }

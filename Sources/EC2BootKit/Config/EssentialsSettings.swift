@@ -10,11 +10,22 @@ public struct EssentialsSettings: Sendable, Decodable {
     public var sshGenKeyTypes = ["rsa", "ecdsa", "ed25519"]
     /// The key types ssh-keygen makes that cloud-init knows.
     static let keyTypes: Set<String> = ["rsa", "dsa", "ecdsa", "ed25519"]
+    /// Every boot: the root's partition grown to the end of its disk (cloud-init's `growpart`).
+    public var growpart = GrowpartSettings()
+    /// Every boot: the root filesystem grown to its partition (cloud-init's `resize_rootfs`).
+    public var resizeRootfs = true
+    /// Every boot: the instance store (`block-device-mapping/ephemeralN`) in /etc/fstab and mounted.
+    public var instanceStore = true
+    /// cloud-init's `mount_default_fields`: the fstab fields of an instance store line
+    /// (device and mount point are ours to fill); `_netdev` orders the mount after the network,
+    /// as our unit is, so the fstab line written on a new instance is in place before systemd mounts it.
+    public var mountDefaultFields: [String?] = [nil, nil, "auto", "defaults,nofail,x-systemd.requires=ec2-boot-init.service,_netdev", "0", "2"]
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case enabled, sshDeleteKeys = "ssh_deletekeys", sshGenKeyTypes = "ssh_genkeytypes"
+        case enabled, sshDeleteKeys = "ssh_deletekeys", sshGenKeyTypes = "ssh_genkeytypes", growpart
+        case resizeRootfs = "resize_rootfs", instanceStore = "instance_store", mountDefaultFields = "mount_default_fields"
     }
 
     public init(from decoder: Decoder) throws {
@@ -24,10 +35,57 @@ public struct EssentialsSettings: Sendable, Decodable {
         enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? d.enabled
         sshDeleteKeys = try c.decodeIfPresent(Bool.self, forKey: .sshDeleteKeys) ?? d.sshDeleteKeys
         sshGenKeyTypes = try c.decodeIfPresent([String].self, forKey: .sshGenKeyTypes) ?? d.sshGenKeyTypes
+        growpart = try c.decodeIfPresent(GrowpartSettings.self, forKey: .growpart) ?? d.growpart
+        resizeRootfs = try c.decodeIfPresent(Bool.self, forKey: .resizeRootfs) ?? d.resizeRootfs
+        instanceStore = try c.decodeIfPresent(Bool.self, forKey: .instanceStore) ?? d.instanceStore
+        mountDefaultFields = try c.decodeIfPresent([String?].self, forKey: .mountDefaultFields) ?? d.mountDefaultFields
+        guard mountDefaultFields.count == 6, mountDefaultFields[2...].allSatisfy({ $0.map(Self.isField) ?? false }) else {
+            throw DecodingError.dataCorruptedError(forKey: .mountDefaultFields, in: c, debugDescription:
+                "six fstab fields (device, mount point, type, options, dump, pass); the last four words without spaces")
+        }
         for type in sshGenKeyTypes where !Self.keyTypes.contains(type) {
             throw DecodingError.dataCorruptedError(forKey: .sshGenKeyTypes, in: c, debugDescription:
                 "\(type) is not a host key type (\(Self.keyTypes.sorted().joined(separator: ", ")))")
         }
+    }
+
+    /// A field of an fstab line: no spaces, tabs or line breaks, not empty.
+    static func isField(_ text: String) -> Bool { !text.isEmpty && !text.contains { $0.isWhitespace } }
+}
+
+/// cloud-init's `growpart`: `mode` auto (sfdisk here) or off (false too), `devices` the mount
+/// points whose partitions grow, and whether `/etc/growroot-disabled` is ignored.
+public struct GrowpartSettings: Sendable, Decodable, Equatable {
+    public var mode = "auto"
+    public var devices = ["/"]
+    public var ignoreGrowrootDisabled = false
+    static let modes = ["auto", "growpart", "off"]
+
+    public init() {}
+
+    var enabled: Bool { mode != "off" }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case mode, devices, ignoreGrowrootDisabled = "ignore_growroot_disabled"
+    }
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = GrowpartSettings()
+        if let off = try? c.decodeIfPresent(Bool.self, forKey: .mode), off == false {
+            mode = "off"
+        } else {
+            mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? d.mode
+        }
+        guard Self.modes.contains(mode) else {
+            throw DecodingError.dataCorruptedError(forKey: .mode, in: c, debugDescription: "\(mode) is not a mode (auto, growpart, off)")
+        }
+        devices = try c.decodeIfPresent([String].self, forKey: .devices) ?? d.devices
+        for device in devices where !device.hasPrefix("/") {
+            throw DecodingError.dataCorruptedError(forKey: .devices, in: c, debugDescription: "\(device) is not a mount point (an absolute path)")
+        }
+        ignoreGrowrootDisabled = try c.decodeIfPresent(Bool.self, forKey: .ignoreGrowrootDisabled) ?? d.ignoreGrowrootDisabled
     }
 }
 

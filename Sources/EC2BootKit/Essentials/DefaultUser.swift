@@ -21,15 +21,15 @@ enum DefaultUser {
             let groups = Set(String(decoding: FileSystem.read(paths.host("/etc/group")) ?? Data(), as: UTF8.self)
                 .split(separator: "\n").map { String($0.prefix { $0 != ":" }) })
             for group in settings.groups where !groups.contains(group) {
-                if let problem = await tool(["/usr/sbin/groupadd"] + prefix + [group]) { problems.append(problem) }
+                if let problem = await SystemCommand.failure(["/usr/sbin/groupadd"] + prefix + [group]) { problems.append(problem) }
             }
             var useradd = ["/usr/sbin/useradd"] + prefix + ["--shell", settings.shell, "-m"]
             if let gecos = settings.gecos { useradd += ["--comment", gecos] }
             if !settings.groups.isEmpty { useradd += ["--groups", settings.groups.joined(separator: ",")] }
-            if let problem = await tool(useradd + [name]) { return problems + [problem] }
+            if let problem = await SystemCommand.failure(useradd + [name]) { return problems + [problem] }
             logger.notice("made the default user \(name)")
         }
-        if settings.lockPasswd, let problem = await tool(["/usr/sbin/usermod"] + prefix + ["--lock", name]) { problems.append(problem) }
+        if settings.lockPasswd, let problem = await SystemCommand.failure(["/usr/sbin/usermod"] + prefix + ["--lock", name]) { problems.append(problem) }
         if let rule = settings.sudo {
             do { try writeSudoRule(rule, for: name, paths: paths) } catch { problems.append("cannot write \(sudoersFile): \(error)") }
         }
@@ -45,11 +45,5 @@ enum DefaultUser {
 
     struct SudoRuleRefused: Error, CustomStringConvertible {
         var description: String { "default_user.sudo holds a line break: one rule only" }
-    }
-
-    /// An account tool's run: nil when it worked, else what it said.
-    private static func tool(_ argv: [String]) async -> String? {
-        guard let (status, output) = await SystemCommand.capture(argv) else { return "\(argv[0]) could not start" }
-        return status == 0 ? nil : "\(argv.joined(separator: " ")) exited \(status): \(LogFormat.oneLine(output))"
     }
 }

@@ -3,9 +3,12 @@ import Foundation
 import Logging
 
 /// What cloud-init does on every new EC2 instance even with empty user-data, done by the data
-/// stage on an image without it, so cloud-init can be removed and nothing lost: the instance's
-/// own SSH host keys (with their fingerprints on the console), the default user, and the
-/// instance's key pair for it. Each once per instance, on its first boot, before logins.
+/// stage on an image without it, so cloud-init can be removed and nothing lost. Every boot: the
+/// root partition and filesystem grown to the disk (`GrowRoot`), the instance store in fstab
+/// and mounted (`InstanceStore`). Once per instance, on its first boot, before logins: the
+/// instance's own SSH host keys (with their fingerprints on the console), the default user,
+/// and the instance's key pair for it. In cloud-init's order: growpart, resizefs, mounts,
+/// users-groups, ssh.
 ///
 /// Never beside cloud-init (both would re-key and make users), and never on an instance that
 /// first booted with a version without them (an upgrade in place must not re-key a running
@@ -29,18 +32,22 @@ enum Essentials {
     }
 
     enum Decision: Equatable {
+        /// An instance's first boot: all of them.
         case run
-        /// Nothing to do, and the line that says why (nil: nothing worth a line).
-        case skip(String?)
+        /// A later boot: the every-boot ones (growing, mounts).
+        case everyBoot
+        /// Nothing to do, and the line that says why.
+        case skip(String)
     }
 
     static func decide(enabled: Bool, cloudInit: CloudInit, history: History) -> Decision {
         switch (enabled, cloudInit, history) {
-        case (false, _, _): return .skip("essentials.enabled is false: no host keys, default user or key pair made here")
-        case (_, .enabled, _): return .skip("cloud-init is installed and enabled: it makes the host keys, the default user and its keys, not ec2-boot-init")
-        case (_, _, .done): return .skip(nil)
+        case (false, _, _): return .skip("essentials.enabled is false: no disk grown, mount, host keys, default user or key pair made here")
+        case (_, .enabled, _):
+            return .skip("cloud-init is installed and enabled: it grows the disk, mounts the instance store, makes the host keys, the default user and its keys, not ec2-boot-init")
+        case (_, _, .done): return .everyBoot
         case (_, _, .bootedWithout):
-            return .skip("this instance first booted with a version without essentials: its host keys and users are left as they are")
+            return .skip("this instance first booted with a version without essentials: its disks, mounts, host keys and users are left as they are")
         case (_, _, .firstBoot): return .run
         }
     }
@@ -104,22 +111,42 @@ enum Essentials {
 }
 
 extension Essentials {
-    /// This boot's essentials, when `decide` says so: the host keys (on an image with an SSH
+    /// This boot's essentials, when `decide` says so: every boot the disk grown and the instance
+    /// store mounted; on an instance's first boot also the host keys (on an image with an SSH
     /// server; their blocks on the console), the default user (when configured), and the key pair
     /// (unless a cloud-config's ssh module installs it in the actions stage). Then the record, so a
-    /// reboot or a run by hand never does them again on this instance. What failed is logged as an
-    /// error and returned; the boot goes on (a login may still work another way).
+    /// reboot or a run by hand never does the once-per-instance ones again. What failed is logged
+    /// as an error, kept in the record for `status`, and returned; the boot goes on.
     static func perform(instanceID: String, before: Before, metadata: MetadataTree, sshPlanned: Bool, paths: Paths,
                         config: Config, logger: Logger) async -> [String] {
         let history = history(paths: paths, instanceID: instanceID, before: before)
         let decision = decide(enabled: config.essentials.enabled, cloudInit: cloudInit(paths: paths, kernelCommandLine: Platform.kernelCommandLine(paths)),
                               history: history)
-        guard decision == .run else {
-            if case .skip(let why?) = decision { logger.notice("\(why)") }
+        if case .skip(let why) = decision {
+            logger.notice("\(why)")
             // An upgraded instance stays one: recorded, so a later boot (the machine now known) never re-keys it.
             if history == .bootedWithout { writeRecord("skipped: first booted by a version without essentials\n", paths: paths, instanceID: instanceID, logger: logger) }
             return []
         }
+        var thisBoot = await GrowRoot.run(config.essentials, paths: paths, logger: logger)
+        thisBoot += await InstanceStore.run(config.essentials, metadata: metadata, paths: paths, logger: logger)
+        let firstBoot = decision == .run
+            ? await once(metadata: metadata, sshPlanned: sshPlanned, paths: paths, config: config, logger: logger)
+            : (recorded(paths: paths, instanceID: instanceID) ?? []).filter { !$0.hasPrefix(Self.thisBoot) }
+        let problems = firstBoot + thisBoot.map { Self.thisBoot + $0 }
+        for problem in problems { logger.error("essentials: \(problem)") }
+        let summary = problems.isEmpty ? "done\n" : "done, with problems:\n" + problems.map { "- \($0)\n" }.joined()
+        if decision == .run || FileSystem.read(record(paths: paths, instanceID: instanceID)) != Data(summary.utf8) {
+            writeRecord(summary, paths: paths, instanceID: instanceID, logger: logger)
+        }
+        return problems
+    }
+
+    /// How a problem of the every-boot essentials starts in the record (the latest boot's replace the last's).
+    static let thisBoot = "this boot: "
+
+    /// The once-per-instance essentials: host keys, default user, key pair; the problems.
+    private static func once(metadata: MetadataTree, sshPlanned: Bool, paths: Paths, config: Config, logger: Logger) async -> [String] {
         var problems: [String] = []
         if HostKeys.hasServer(paths) {
             problems += await HostKeys.renew(config.essentials, paths: paths, logger: logger)
@@ -129,9 +156,6 @@ extension Essentials {
         }
         problems += await DefaultUser.make(config.defaultUser, paths: paths, logger: logger)
         if !sshPlanned, let problem = installKeyPair(metadata, paths: paths, config: config, logger: logger) { problems.append(problem) }
-        for problem in problems { logger.error("essentials: \(problem)") }
-        let summary = problems.isEmpty ? "done\n" : "done, with problems:\n" + problems.map { "- \($0)\n" }.joined()
-        writeRecord(summary, paths: paths, instanceID: instanceID, logger: logger)
         return problems
     }
 

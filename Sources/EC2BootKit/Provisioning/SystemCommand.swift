@@ -4,14 +4,20 @@ import Foundation
 /// `hostname -f`).
 public enum SystemCommand {
     /// The exit status and the output (stdout and stderr), or nil when it cannot start.
-    public static func capture(_ argv: [String], environment: [String: String]? = nil, timeout: Double = 30,
+    public static func capture(_ argv: [String], environment: [String: String]? = nil, stdin: Data? = nil, timeout: Double = 30,
                         context: ActionContext? = nil) async -> (Int32, String)? {
         let lines = LineCollector()
         let env = environment ?? context.map(ActionEnvironment.base) ?? ProcessInfo.processInfo.environment
-        guard let outcome = try? await ProcessRunner.run(argv, environment: env, directory: nil, timeout: timeout,
-                                                         onLine: { lines.append($0) }),
+        guard let outcome = try? await ProcessRunner.run(argv, environment: env, directory: nil, stdin: stdin,
+                                                         timeout: timeout, onLine: { lines.append($0) }),
               case .exited(let status) = outcome.ending else { return nil }
         return (status, lines.text)
+    }
+
+    /// A tool that must succeed (useradd, sfdisk): nil when it did, else the command and what it said, in one line.
+    static func failure(_ argv: [String], stdin: Data? = nil, timeout: Double = 120) async -> String? {
+        guard let (status, output) = await capture(argv, stdin: stdin, timeout: timeout) else { return "\(argv[0]) could not start" }
+        return status == 0 ? nil : "\(argv.joined(separator: " ")) exited \(status): \(LogFormat.oneLine(output))"
     }
 }
 

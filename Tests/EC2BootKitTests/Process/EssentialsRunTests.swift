@@ -121,6 +121,6 @@ extension ProcessTier.EssentialsRunTests {
         let fine = try Self.imageRoot("essentials-fine")
         #expect(try run(fine).status == 0)
         let done = try tool(["status", "--root", fine])
-        #expect(done.status == 0 && done.stdout.contains("essentials: done (host keys, default user, key pair)"), "\(done.stdout)")
+        #expect(done.status == 0 && done.stdout.contains("essentials: done (disk, instance store, host keys, default user, key pair)"), "\(done.stdout)")
     }
 }

@@ -56,6 +56,11 @@ enum TestEnv {
     static func mode(_ path: String) -> Int? {
         (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int
     }
+
+    /// The file's inode: the same one after a run means the run did not replace it.
+    static func inode(_ path: String) -> Int? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.systemFileNumber] as? Int
+    }
 }
 
 struct ToolResult {

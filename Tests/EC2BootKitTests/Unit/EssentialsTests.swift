@@ -3,13 +3,14 @@ import Testing
 @testable import EC2BootKit
 
 extension UnitTier {
-    /// Whether a boot does the essentials (host keys, default user, key pair), from the setting,
-    /// cloud-init's presence and the instance's history alone.
+    /// Whether a boot does the essentials (all on a first boot; growing and mounts on later
+    /// ones), from the setting, cloud-init's presence and the instance's history alone.
     @Suite struct EssentialsTests {
         @Test(arguments: [
             (true, Essentials.CloudInit.absent, Essentials.History.firstBoot, "run"),
             (true, .disabled("/etc/cloud/cloud-init.disabled"), .firstBoot, "run"),
-            (true, .absent, .done, "skip"),
+            (true, .absent, .done, "every boot"),
+            (true, .disabled("cloud-init=disabled"), .done, "every boot"),
             (true, .absent, .bootedWithout, "skip: this instance first booted with a version without essentials"),
             (true, .enabled, .firstBoot, "skip: cloud-init is installed and enabled"),
             (true, .enabled, .bootedWithout, "skip: cloud-init is installed and enabled"),
@@ -20,8 +21,8 @@ extension UnitTier {
             let decision = Essentials.decide(enabled: enabled, cloudInit: cloudInit, history: history)
             switch decision {
             case .run: #expect(expected == "run")
-            case .skip(nil): #expect(expected == "skip")
-            case .skip(let why?): #expect(expected.hasPrefix("skip: ") && why.hasPrefix(expected.dropFirst(6)), "\(why)")
+            case .everyBoot: #expect(expected == "every boot")
+            case .skip(let why): #expect(expected.hasPrefix("skip: ") && why.hasPrefix(expected.dropFirst(6)), "\(why)")
             }
         }
 
@@ -67,6 +68,28 @@ extension UnitTier {
                           ("a/b", false), ("a b", false), ("", false), (String(repeating: "a", count: 33), false)])
         func accountNamesAreDebians(_ name: String, _ valid: Bool) {
             #expect(AccountName.isValid(name) == valid)
+        }
+
+        /// growpart in config.yaml reads as cloud-init's: `mode: false` is off, a bad mode or a
+        /// device that is not a mount point is an error naming the key.
+        @Test(arguments: [
+            ("growpart: {mode: false}", "off"),
+            ("growpart: {mode: 'off', devices: [/srv]}", "off"),
+            ("growpart: {mode: growpart, ignore_growroot_disabled: true}", "growpart"),
+            ("resize_rootfs: false", "auto"),
+            ("growpart: {mode: gpart}", "gpart is not a mode"),
+            ("growpart: {devices: [vda1]}", "vda1 is not a mount point"),
+            ("growpart: {mode: auto, device: [/]}", "device"),
+        ])
+        func growpartReadsAsCloudInits(_ yaml: String, _ expected: String) throws {
+            let dir = try TestEnv.tempDir("growpart-config")
+            try TestEnv.write("essentials:\n  " + yaml + "\n", to: dir + "/config.yaml")
+            do {
+                let config = try Config.load(path: dir + "/config.yaml")
+                #expect(config.essentials.growpart.mode == expected)
+            } catch {
+                #expect("\(error)".contains(expected), "\(error)")
+            }
         }
     }
 }
