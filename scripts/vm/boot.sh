@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Boots one disk of scripts/vm/build-image.sh under QEMU (TCG: no hardware virtualisation
 # here), until the guest powers off; the guest's report goes to REPORT, its console to REPORT.console.
-#   scripts/vm/boot.sh IMAGES DISK REPORT [--ec2 INSTANCE_ID] [--imds PORT] [--append "KERNEL ARGS"]
+#   scripts/vm/boot.sh IMAGES DISK REPORT [--ec2 INSTANCE_ID] [--imds PORT] [--append "KERNEL ARGS"] [--disk2 RAW]
 # DISK is a qcow2 overlay (made over IMAGES/<name>.img by the caller: a new one is a new first
 # boot, the same one a reboot). --imds forwards the guest's 169.254.169.254:80 to 127.0.0.1:PORT,
 # the only address the guest can reach (restrict=on). --ec2 gives the guest EC2's DMI
 # (Amazon EC2 as vendor, product_uuid and serial starting ec2, the instance id as asset tag);
-# without it the guest shows QEMU's own, as a machine off EC2 does.
+# without it the guest shows QEMU's own, as a machine off EC2 does. --disk2 attaches a raw disk
+# the guest sees as /dev/vdb (an instance store: the metadata's `sdb`, remapped as on KVM).
 set -euo pipefail
 images=$1 disk=$2 report=$3; shift 3
-instance="" imds="" append=""
+instance="" imds="" append="" disk2=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --ec2) instance=$2; shift 2 ;;
     --imds) imds=$2; shift 2 ;;
     --append) append=$2; shift 2 ;;
+    --disk2) disk2=(-drive "file=$2,if=virtio,format=raw"); shift 2 ;;
     *) echo "boot.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -30,8 +32,8 @@ fi
 : > "$report"
 timeout 900 qemu-system-x86_64 -machine q35,accel=tcg -cpu max -m 1024 -smp 2 -nodefaults -display none -no-reboot \
   -kernel "$images/vmlinuz" -initrd "$images/initrd.img" \
-  -append "root=/dev/vda rw console=ttyS0,115200 panic=-1 quiet $append" \
-  -drive "file=$disk,if=virtio,format=qcow2" \
+  -append "root=/dev/vda1 rw console=ttyS0,115200 panic=-1 quiet $append" \
+  -drive "file=$disk,if=virtio,format=qcow2" "${disk2[@]}" \
   -netdev "$net" -device virtio-net-pci,netdev=n0 \
   -serial "file:$report.console" -serial "file:$report" \
   "${smbios[@]}"

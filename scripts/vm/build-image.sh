@@ -5,7 +5,8 @@
 # dist/ installed by dpkg; DIR/bare.img: the same without the agent; with --cloud-init also
 # DIR/cloud-init.img: Debian's cloud-init, Ec2 datasource only. DIR/vmlinuz and DIR/initrd.img
 # for a direct kernel boot. Each image reports its boot on its second serial port and powers
-# off (scripts/vm/report.sh); scripts/vm/boot.sh boots one.
+# off (scripts/vm/report.sh); scripts/vm/boot.sh boots one. With --cloud-init also DIR/both.img:
+# cloud-init's image with our agent installed beside it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
@@ -19,12 +20,13 @@ base=$out/root-base
 rm -rf "$base" "$out"/*.img
 start=$(date +%s)
 # openssh-server: its postinst makes the image's own host keys, which each instance must replace.
-debian_root "$base" systemd-sysv udev dbus linux-image-amd64 iproute2 e2fsprogs libcurl4 zlib1g libzookeeper-mt2 ca-certificates openssh-server
+# fdisk (sfdisk), as in every Debian image: what grows the root partition on a bigger disk.
+debian_root "$base" systemd-sysv udev dbus linux-image-amd64 iproute2 e2fsprogs fdisk libcurl4 zlib1g libzookeeper-mt2 ca-certificates openssh-server
 echo "vm: debootstrap $(( $(date +%s) - start )) s"
 
 # What a cloud image sets up, and what TCG needs to stay quick (see the notes in README's VM section).
 echo vm > "$base/etc/hostname"
-echo '/dev/vda / ext4 rw,relatime 0 1' > "$base/etc/fstab"
+echo '/dev/vda1 / ext4 rw,relatime 0 1' > "$base/etc/fstab"
 echo 'LANG=C.UTF-8' > "$base/etc/default/locale"
 printf '[Match]\nName=en*\n\n[Network]\nDHCP=ipv4\n' > "$base/etc/systemd/network/80-dhcp.network"
 mkdir -p "$base/etc/systemd/system/systemd-networkd-wait-online.service.d"
@@ -44,9 +46,19 @@ cp "$base"/boot/vmlinuz-* "$out/vmlinuz"
 cp "$base"/boot/initrd.img-* "$out/initrd.img"
 chmod 0644 "$out/vmlinuz" "$out/initrd.img"
 
-image() {  # image NAME ROOT: an ext4 disk of ROOT, without the build's chroot helpers
+# image NAME ROOT: a 2 GiB disk as a cloud image is: a GPT with one partition from 1 MiB to the
+# end, ext4 of ROOT in it (without the build's chroot helpers). A scenario's bigger disk then has
+# room after it, which the essentials grow into.
+image() {
   rm -f "$2/usr/sbin/policy-rc.d"
-  mkfs.ext4 -q -F -L root -d "$2" "$out/$1.img" 2G
+  truncate -s 0 "$out/$1.img" && truncate -s 2G "$out/$1.img"
+  printf 'label: gpt\nstart=2048, type=linux\n' | sfdisk -q "$out/$1.img"
+  local start size
+  read -r start size < <(sfdisk --json "$out/$1.img" | python3 -c 'import json,sys; p=json.load(sys.stdin)["partitiontable"]["partitions"][0]; print(p["start"], p["size"])')
+  truncate -s 0 "$out/$1.root" && truncate -s $(( size * 512 )) "$out/$1.root"
+  mkfs.ext4 -q -F -L root -d "$2" "$out/$1.root"
+  dd if="$out/$1.root" of="$out/$1.img" bs=1M seek=$(( start / 2048 )) conv=notrunc,sparse status=none
+  rm -f "$out/$1.root"
 }
 image bare "$base"
 
@@ -70,11 +82,20 @@ if [ "$with_cloud_init" = --cloud-init ]; then
   printf '#!/bin/sh\nexit 101\n' > "$ci/usr/sbin/policy-rc.d" && chmod 755 "$ci/usr/sbin/policy-rc.d"
   root_mount "$ci"
   in_root "$ci" apt-get update -qq >/dev/null
-  in_root "$ci" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cloud-init >/dev/null
+  # cloud-guest-utils: growpart, which cloud-init's growpart module runs (Debian's cloud images have it).
+  in_root "$ci" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cloud-init cloud-guest-utils >/dev/null
   root_unmount "$ci"
   printf 'datasource_list: [ Ec2 ]\n' > "$ci/etc/cloud/cloud.cfg.d/90-ec2.cfg"
+  # both.img: cloud-init enabled and our agent installed beside it (ours must do no essential).
+  both=$out/root-both
+  cp -a "$ci" "$both"
+  cp "$deb" "$both/tmp/agent.deb"
+  in_root "$both" dpkg -i /tmp/agent.deb >/dev/null
+  rm "$both/tmp/agent.deb"
+  cp "$agent/etc/ec2-boot-init/config.yaml" "$both/etc/ec2-boot-init/config.yaml"
   image cloud-init "$ci"
-  rm -rf "$ci"
+  image both "$both"
+  rm -rf "$ci" "$both"
 fi
 rm -rf "$base" "$agent"
 echo "vm: images in $out ($(ls "$out"/*.img | xargs -n1 basename | tr '\n' ' ')) in $(( $(date +%s) - start )) s"

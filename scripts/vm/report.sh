@@ -40,6 +40,14 @@ while [ "$(systemctl is-system-running 2>/dev/null)" = starting ] && [ "$(uptime
   echo "admin-keys $(cat /home/admin/.ssh/authorized_keys 2>/dev/null | tr '\n' ' ')"
   echo "root-redirect $(grep -c 'Please login as the user' /root/.ssh/authorized_keys 2>/dev/null)"
   echo "sshd $(systemctl is-active ssh.service)"
+  echo "== disk"
+  echo "disk-bytes $(lsblk -bdno SIZE /dev/vda)"; echo "root-part-bytes $(lsblk -bdno SIZE /dev/vda1)"
+  echo "root-fs-bytes $(df -B1 --output=size / | tail -1 | tr -d ' ')"
+  echo "mnt $(findmnt -no SOURCE,FSTYPE /mnt 2>/dev/null | tr -s ' ')"
+  if mountpoint -q /mnt; then date +%s >> /mnt/vm-boots; echo "mnt-boots $(wc -l < /mnt/vm-boots)"; fi
+  echo "fstab-ours $(grep -e comment=ec2-boot-init -e comment=cloudconfig /etc/fstab | tr '\t' ' ')"
+  echo "== essentials"; journalctl -b -o cat --no-pager -u ec2-boot-init.service 2>&1 | grep -e 'essentials' -e 'growpart' -e 'resize_rootfs' -e 'instance store'
+  if command -v cloud-init >/dev/null; then echo "== cloud-init-blame"; cloud-init analyze blame 2>&1 | head -40; fi
   echo "== journal"; journalctl -b -o short-monotonic --no-pager -u 'ec2-boot-init*' 2>&1 | tail -60
   journalctl -b -o short-monotonic --no-pager 2>&1 | grep ec2-boot-init-generator
   echo "== end"

@@ -6,7 +6,7 @@
                                                      boot your own user-data once, as EC2, and print the report
 
 Scenarios: ec2-first-boot, reboot, new-instance, late-metadata, not-ec2, no-actions, cloud-init,
-hung-action, essentials (default:
+hung-action, essentials, beside-cloud-init (default:
 all, in that order: the second and third reuse the first one's disk). The metadata service is
 tools/imds-simulator on 127.0.0.1, which also serves the action list; the guest reaches it as
 169.254.169.254 and nothing else. Python's standard library only (Debian's python3).
@@ -203,13 +203,21 @@ class Run:
         self.work = tempfile.mkdtemp(prefix="ec2boot-vm-")
         self.failures = []
 
-    def disk(self, name, image="agent"):
+    def disk(self, name, image="agent", size=None):
+        """A new first boot's disk over the image (2 GiB), `size` bigger when given (e.g. "4G")."""
         path = os.path.join(self.work, name + ".qcow2")
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(self.images, image + ".img"),
-                        "-F", "raw", path], check=True)
+                        "-F", "raw", path] + ([size] if size else []), check=True)
         return path
 
-    def boot(self, disk, label, instance=None, sim=None, append=""):
+    def instance_store(self, name, size="256M"):
+        """A raw ext4 disk, as an instance store comes on EC2's older types (formatted)."""
+        path = os.path.join(self.work, name + ".raw")
+        subprocess.run(["truncate", "-s", size, path], check=True)
+        subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "ephemeral0", path], check=True)
+        return path
+
+    def boot(self, disk, label, instance=None, sim=None, append="", disk2=None):
         report = os.path.join(self.work, label + ".report")
         argv = ["bash", BOOT, self.images, disk, report]
         if instance:
@@ -218,17 +226,19 @@ class Run:
             argv += ["--imds", str(sim.port)]
         if append:
             argv += ["--append", append]
+        if disk2:
+            argv += ["--disk2", disk2]
         start = time.monotonic()
         subprocess.run(argv, check=True)
         print("  %s: booted and powered off in %.1f s (host)" % (label, time.monotonic() - start), flush=True)
         return Report(report)
 
-    def boot_served(self, disk, label, instance, user_data, extra=()):
+    def boot_served(self, disk, label, instance, user_data, extra=(), disk2=None):
         """One boot as EC2 with its own simulator serving `user_data`: the report, and what the
         simulator counted (taken before it stops)."""
         sim = Simulator(self.work, user_data, instance, extra=extra)
         try:
-            return self.boot(disk, label, instance=instance, sim=sim), sim.stats()
+            return self.boot(disk, label, instance=instance, sim=sim, disk2=disk2), sim.stats()
         finally:
             sim.stop()
 
@@ -363,14 +373,29 @@ def ssh_facts(report):
     return found
 
 
+def section_values(report, name):
+    """A section's `key value` lines as a dict."""
+    return dict(line.partition(" ")[::2] for line in report.sections.get(name, []) if line.strip())
+
+
+GIB = 1 << 30
+STORE = ["--block-device", "ephemeral0=sdb"]
+
+
 def essentials(run):
     """An image without cloud-init: each new instance gets its own host keys (fingerprints on the
-    serial console), the default user admin with the key pair and sudo; a reboot keeps them."""
+    serial console), the default user admin with the key pair and sudo, its root grown to a 4 GiB
+    disk and its instance store on /mnt; a reboot keeps them all and has nothing to grow."""
     with open(os.path.join(run.images, "image-host-keys")) as f:
         image_keys = dict(line.split() for line in f if line.strip())
-    disk = run.disk("essentials")
-    first, _ = run.boot_served(disk, "essentials-first", "i-0eeeeeeeeeeeeeee1", "facts:\n  role: vm-test\n")
-    again, _ = run.boot_served(disk, "essentials-reboot", "i-0eeeeeeeeeeeeeee1", "facts:\n  role: vm-test\n")
+    disk, store = run.disk("essentials", size="4G"), run.instance_store("essentials-store")
+    first, _ = run.boot_served(disk, "essentials-first", "i-0eeeeeeeeeeeeeee1", "facts:\n  role: vm-test\n", extra=STORE, disk2=store)
+    again, _ = run.boot_served(disk, "essentials-reboot", "i-0eeeeeeeeeeeeeee1", "facts:\n  role: vm-test\n", extra=STORE, disk2=store)
+    grown_and_mounted(run, first, again)
+    if os.path.exists(os.path.join(run.images, "cloud-init.img")):
+        theirs, _ = run.boot_served(run.disk("essentials-cloud-init", image="cloud-init", size="4G"), "essentials-cloud-init",
+                                    "i-0eeeeeeeeeeeeeee3", None, extra=STORE, disk2=run.instance_store("essentials-cloud-init-store"))
+        like_cloud_init(run, first, theirs)
     other, _ = run.boot_served(run.disk("essentials-other"), "essentials-other", "i-0eeeeeeeeeeeeeee2", "facts:\n  role: vm-test\n")
     a, b, c = ssh_facts(first), ssh_facts(again), ssh_facts(other)
     run.check("essentials", len(image_keys) == 3 and set(a["keys"]) == set(image_keys), "three host key types: %s" % sorted(a["keys"]), first)
@@ -392,6 +417,50 @@ def essentials(run):
     run.check("essentials", a.get("sshd") == "active", "sshd runs with the new keys")
 
 
+def grown_and_mounted(run, first, again):
+    """The 2 GiB image's root on a 4 GiB disk grown on the first boot, nothing to do on the
+    reboot; the instance store on /mnt both times, its data kept."""
+    d1, d2 = section_values(first, "disk"), section_values(again, "disk")
+    part, fs = int(d1.get("root-part-bytes") or 0), int(d1.get("root-fs-bytes") or 0)
+    run.check("essentials", int(d1.get("disk-bytes") or 0) == 4 * GIB and part > 4 * GIB - 2 * (1 << 20) and fs > 3.6 * GIB,
+              "the root partition and its ext4 grew to the 4 GiB disk: %s" % d1, first)
+    run.check("essentials", d2.get("root-part-bytes") == d1.get("root-part-bytes") and d2.get("root-fs-bytes") == d1.get("root-fs-bytes")
+              and "fills its disk" in again.section("essentials") and "grew" not in again.section("essentials"),
+              "a reboot has nothing to grow: %s" % again.section("essentials"), again)
+    line = "/dev/vdb /mnt auto defaults,nofail,x-systemd.requires=ec2-boot-init.service,_netdev,comment=ec2-boot-init 0 2"
+    run.check("essentials", d1.get("mnt") == "/dev/vdb ext4" and d1.get("fstab-ours") == line,
+              "the instance store (ephemeral0: sdb, the kernel's vdb) is on /mnt with cloud-init's fields: %s" % d1)
+    run.check("essentials", d2.get("mnt") == "/dev/vdb ext4" and d2.get("mnt-boots") == "2",
+              "after a reboot it is still mounted, with the first boot's data: %s" % d2)
+
+
+def like_cloud_init(run, ours, theirs):
+    """cloud-init's image on the same disks: the same partition and filesystem sizes, the same
+    instance store line but for whose it is; each one's seconds printed for BENCHMARKS.md."""
+    a, b = section_values(ours, "disk"), section_values(theirs, "disk")
+    run.check("essentials", a.get("root-part-bytes") == b.get("root-part-bytes") and a.get("root-fs-bytes") == b.get("root-fs-bytes"),
+              "the root grew as cloud-init grows it: ours %s, cloud-init's %s" % (a, b), theirs)
+    same = b.get("fstab-ours", "").replace("cloud-init.service", "ec2-boot-init.service").replace("comment=cloudconfig", "comment=ec2-boot-init")
+    run.check("essentials", b.get("mnt") == a.get("mnt") and same == a.get("fstab-ours"),
+              "the instance store is mounted as cloud-init mounts it: %s" % b.get("fstab-ours"))
+    print("  essentials, ours: " + "; ".join(l for l in ours.sections.get("essentials", []) if " took " in l), flush=True)
+    print("  essentials, cloud-init's (analyze blame): " + "; ".join(
+        l.strip() for l in theirs.sections.get("cloud-init-blame", [])
+        if any(m in l for m in ("config-growpart", "config-resizefs", "config-mounts", "config-ssh", "config-users-groups", "config-keys-to-console"))),
+        flush=True)
+
+
+def beside_cloud_init(run):
+    """cloud-init installed and enabled, our agent beside it: ours does none of the essentials."""
+    report, _ = run.boot_served(run.disk("both", image="both", size="4G"), "beside-cloud-init", "i-0eeeeeeeeeeeeeee4", None,
+                                extra=STORE, disk2=run.instance_store("both-store"))
+    run.check("beside-cloud-init", "cloud-init is installed and enabled" in report.section("essentials")
+              and " took " not in report.section("essentials"), "ours did no essential, and said why: %s" % report.section("essentials"), report)
+    d = section_values(report, "disk")
+    run.check("beside-cloud-init", "comment=cloudconfig" in d.get("fstab-ours", "") and "comment=ec2-boot-init" not in d.get("fstab-ours", ""),
+              "only cloud-init's fstab line: %s" % d.get("fstab-ours"))
+
+
 def hung_action(run):
     report, _ = run.boot_served(run.disk("hung"), "hung-action", "i-0ddddddddddddddd4", HUNG)
     during = report.section("during")
@@ -407,7 +476,7 @@ def hung_action(run):
 
 SCENARIOS = [("ec2-first-boot", ec2_first_boot), ("reboot", reboot), ("new-instance", new_instance),
              ("late-metadata", late_metadata), ("not-ec2", not_ec2), ("no-actions", no_actions), ("cloud-init", cloud_init),
-             ("hung-action", hung_action), ("essentials", essentials)]
+             ("hung-action", hung_action), ("essentials", essentials), ("beside-cloud-init", beside_cloud_init)]
 
 
 def try_user_data(run, user_data, actions_dir):

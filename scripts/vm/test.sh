@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 need=()
-for p in qemu-system-x86 qemu-utils socat debootstrap e2fsprogs curl; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+for p in qemu-system-x86 qemu-utils socat debootstrap e2fsprogs fdisk curl; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
@@ -14,6 +14,7 @@ fi
 images=$(mktemp -d /tmp/ec2boot-vm-images.XXXXXX)
 trap 'rm -rf "$images"' EXIT
 start=$(date +%s)
-bash scripts/vm/build-image.sh "$images"
+# --cloud-init: cloud-init's image too, booted beside ours on the same disks (the essentials scenarios).
+bash scripts/vm/build-image.sh "$images" --cloud-init
 python3 scripts/vm/scenarios.py "$images" "$@"
 echo "vm: $(( $(date +%s) - start )) s in all"

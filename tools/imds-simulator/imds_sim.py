@@ -577,6 +577,8 @@ def main():
     parser.add_argument("--other-host", metavar="FILE",
                         help="listen on 127.0.0.2 too, recording each request; every answer is FILE's content")
     parser.add_argument("--instance-id", help="meta-data/instance-id (default %s)" % INSTANCE)
+    parser.add_argument("--block-device", action="append", metavar="NAME=DEVICE",
+                        help="block-device-mapping/NAME is DEVICE (e.g. ephemeral0=sdb); an empty DEVICE removes NAME")
     parser.add_argument("--busy-above", type=int, default=0, metavar="N",
                         help="a /files/ request while N are already being served gets 503 with Retry-After")
     parser.add_argument("--retry-after", metavar="VALUE",
@@ -597,6 +599,13 @@ def main():
         start_other_host(server.state, open(args.other_host, "rb").read())
     if args.instance_id:
         server.state.tree["instance-id"] = args.instance_id
+    for entry in args.block_device or []:
+        name, _, device = entry.partition("=")
+        mapping = server.state.tree["block-device-mapping"]
+        if device:
+            mapping[name] = device
+        else:
+            mapping.pop(name, None)
     if args.no_role:
         del server.state.tree["iam"]["security-credentials"]
     if args.role_credentials:

@@ -128,8 +128,8 @@ extension Essentials {
             if history == .bootedWithout { writeRecord("skipped: first booted by a version without essentials\n", paths: paths, instanceID: instanceID, logger: logger) }
             return []
         }
-        var thisBoot = await GrowRoot.run(config.essentials, paths: paths, logger: logger)
-        thisBoot += await InstanceStore.run(config.essentials, metadata: metadata, paths: paths, logger: logger)
+        var thisBoot = await timed("growpart and resize_rootfs", logger) { await GrowRoot.run(config.essentials, paths: paths, logger: logger) }
+        thisBoot += await timed("the instance store", logger) { await InstanceStore.run(config.essentials, metadata: metadata, paths: paths, logger: logger) }
         let firstBoot = decision == .run
             ? await once(metadata: metadata, sshPlanned: sshPlanned, paths: paths, config: config, logger: logger)
             : (recorded(paths: paths, instanceID: instanceID) ?? []).filter { !$0.hasPrefix(Self.thisBoot) }
@@ -142,6 +142,14 @@ extension Essentials {
         return problems
     }
 
+    /// One essential's run, its time in the log (what BENCHMARKS.md compares with cloud-init's modules).
+    private static func timed(_ what: String, _ logger: Logger, _ body: () async -> [String]) async -> [String] {
+        let start = ContinuousClock.now
+        let problems = await body()
+        logger.info("essentials: \(what) took \((ContinuousClock.now - start).milliseconds) ms")
+        return problems
+    }
+
     /// How a problem of the every-boot essentials starts in the record (the latest boot's replace the last's).
     static let thisBoot = "this boot: "
 
@@ -149,12 +157,12 @@ extension Essentials {
     private static func once(metadata: MetadataTree, sshPlanned: Bool, paths: Paths, config: Config, logger: Logger) async -> [String] {
         var problems: [String] = []
         if HostKeys.hasServer(paths) {
-            problems += await HostKeys.renew(config.essentials, paths: paths, logger: logger)
+            problems += await timed("the host keys", logger) { await HostKeys.renew(config.essentials, paths: paths, logger: logger) }
             let blocks = await HostKeys.consoleBlocks(paths: paths)
             for line in blocks { logger.notice("\(line)") }
             HostKeys.toConsole(blocks, paths: paths)
         }
-        problems += await DefaultUser.make(config.defaultUser, paths: paths, logger: logger)
+        problems += await timed("the default user", logger) { await DefaultUser.make(config.defaultUser, paths: paths, logger: logger) }
         if !sshPlanned, let problem = installKeyPair(metadata, paths: paths, config: config, logger: logger) { problems.append(problem) }
         return problems
     }

@@ -121,7 +121,7 @@ extension GrowRoot {
 }
 
 extension GrowRoot {
-    static let sfdisk = "/usr/sbin/sfdisk"
+    static let sfdisk = "sfdisk"
 
     /// This boot's growing: the partitions under `growpart.devices`, then the root filesystem;
     /// the problems, each in a line.
@@ -159,8 +159,11 @@ extension GrowRoot {
     /// `bytes`, the old table kept in `backups` (sfdisk's `--backup`); nil when done or nothing to do.
     static func growPartition(_ device: String, number: Int, bytes: UInt64, backups: String, logger: Logger) async -> String? {
         // sfdisk's warnings (a GPT whose backup header is not at the new end) go to stderr: dropped, not parsed.
-        guard let (status, json) = await SystemCommand.capture(["/bin/sh", "-c", "exec \"$0\" --json \"$1\" 2>/dev/null", sfdisk, device]),
-              status == 0 else { return "\(sfdisk) --json \(device) failed: its partition table not read" }
+        let read = await SystemCommand.capture(["/bin/sh", "-c", "exec \"$0\" --json \"$1\" 2>/dev/null", sfdisk, device])
+        guard let (status, json) = read, status == 0 else {
+            if read?.0 == 127 { return "sfdisk is not installed (Debian's fdisk package): \(device) not grown (growpart: {mode: off} to leave it)" }
+            return "\(sfdisk) --json \(device) failed: its partition table not read"
+        }
         guard let table = try? JSONDecoder().decode(Table.self, from: Data(json.utf8)) else { return "\(sfdisk) --json \(device): not a table it printed" }
         if case .nothing(let why) = plan(table, number: number, bytes: bytes) {
             logger.info("growpart: \(device) partition \(number): \(why)")
@@ -173,7 +176,7 @@ extension GrowRoot {
         var info = stat()
         // The partition is in use (mounted): the kernel is told its new size only, as growpart does.
         if stat(device, &info) == 0, info.st_mode & S_IFMT == S_IFBLK,
-           let problem = await SystemCommand.failure(["/usr/bin/partx", "--update", "--nr", "\(number)", device]) {
+           let problem = await SystemCommand.failure(["partx", "--update", "--nr", "\(number)", device]) {
             return problem + " (the kernel sees the new size after a reboot)"
         }
         logger.notice("growpart: grew \(device) partition \(number) to the end of its disk (the old table in \(backup)-*.bak)")
@@ -184,9 +187,9 @@ extension GrowRoot {
     static func resize(_ fsType: String, device: String, at point: String, logger: Logger) async -> String? {
         let argv: [String]
         switch fsType {
-        case "ext2", "ext3", "ext4": argv = ["/usr/sbin/resize2fs", device]
-        case "xfs": argv = ["/usr/sbin/xfs_growfs", "-d", point]
-        case "btrfs": argv = ["/usr/bin/btrfs", "filesystem", "resize", "max", point]
+        case "ext2", "ext3", "ext4": argv = ["resize2fs", device]
+        case "xfs": argv = ["xfs_growfs", "-d", point]
+        case "btrfs": argv = ["btrfs", "filesystem", "resize", "max", point]
         default:
             logger.info("resize_rootfs: a \(fsType) filesystem is not grown")
             return nil

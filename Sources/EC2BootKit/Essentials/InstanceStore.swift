@@ -69,14 +69,19 @@ extension InstanceStore {
     static func run(_ settings: EssentialsSettings, metadata: MetadataTree, paths: Paths, logger: Logger) async -> [String] {
         guard settings.instanceStore else { return [] }
         let nvme = nvmeDisks(sys: paths.host("/sys"))
+        let mountinfo = String(decoding: FileSystem.read(paths.host("/proc/self/mountinfo")) ?? Data(), as: UTF8.self)
         var lines: [[String]] = []
         for (index, (number, name)) in mapped(metadata).enumerated() {
             guard let node = node(name, index: index, nvme: nvme, exists: { FileSystem.exists(paths.host($0)) }) else {
                 logger.info("instance store: ephemeral\(number) (\(name)) has no device here")
                 continue
             }
+            if let device = deviceNumber(paths.host(node)), let elsewhere = mountedElsewhere(device, than: mountPoint(number), mountinfo: mountinfo) {
+                logger.notice("instance store: ephemeral\(number) (\(node)) is mounted on \(elsewhere): left as it is")
+                continue
+            }
             // blkid exits 2 when it finds no filesystem: a blank disk, left unmounted (never formatted).
-            guard await SystemCommand.capture(["/usr/sbin/blkid", "-p", "-s", "TYPE", paths.host(node)])?.0 == 0 else {
+            guard await SystemCommand.capture(["blkid", "-p", "-s", "TYPE", paths.host(node)])?.0 == 0 else {
                 logger.notice("instance store: ephemeral\(number) (\(node)) has no filesystem: not mounted (make one, e.g. mkfs.ext4, and the next boot mounts it)")
                 continue
             }
@@ -96,6 +101,27 @@ extension InstanceStore {
         return await mount(merged.ours, reload: merged.changed, paths: paths, logger: logger)
     }
 
+    /// Where the device (`major:minor`) is mounted when that is not `point` (the root disk a
+    /// mapping names, one the image mounts its own way); nil when it is not mounted, or only there.
+    static func mountedElsewhere(_ device: String, than point: String, mountinfo: String) -> String? {
+        for line in mountinfo.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count > 4, fields[2] == device, fields[4] != point { return String(fields[4]) }
+        }
+        return nil
+    }
+
+    /// A block device node's `major:minor`, as mountinfo gives it; nil for anything else (a file under a test's root).
+    static func deviceNumber(_ node: String) -> String? {
+        var info = stat()
+        guard stat(node, &info) == 0, info.st_mode & S_IFMT == S_IFBLK else { return nil }
+        // Linux's dev_t: the major number in bits 8-19 and 32-43, the minor in 0-7 and 20-31.
+        let rdev = UInt64(info.st_rdev)
+        let major: UInt64 = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & ~0xfff)
+        let minor: UInt64 = (rdev & 0xff) | ((rdev >> 12) & ~0xff)
+        return "\(major):\(minor)"
+    }
+
     /// Each line's mount point made and mounted when it is not already (systemd told of a changed fstab first).
     private static func mount(_ lines: [[String]], reload: Bool, paths: Paths, logger: Logger) async -> [String] {
         var problems: [String] = []
@@ -103,12 +129,12 @@ extension InstanceStore {
             do { try FileSystem.makeDirectories(paths.host(line[1]), mode: 0o755) } catch { problems.append("cannot make \(line[1]): \(error)") }
         }
         guard paths.root == "/" else { return problems }
-        if reload, FileSystem.isDirectory("/run/systemd/system"), let problem = await SystemCommand.failure(["/usr/bin/systemctl", "daemon-reload"]) {
+        if reload, FileSystem.isDirectory("/run/systemd/system"), let problem = await SystemCommand.failure(["systemctl", "daemon-reload"]) {
             problems.append(problem)
         }
         let mountinfo = String(decoding: FileSystem.read("/proc/self/mountinfo") ?? Data(), as: UTF8.self)
         for line in lines where GrowRoot.mounted(at: line[1], mountinfo: mountinfo) == nil {
-            if let problem = await SystemCommand.failure(["/usr/bin/mount", line[1]]) { problems.append(problem) } else {
+            if let problem = await SystemCommand.failure(["mount", line[1]]) { problems.append(problem) } else {
                 logger.notice("instance store: \(line[0]) mounted on \(line[1])")
             }
         }

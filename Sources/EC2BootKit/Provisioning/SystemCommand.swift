@@ -7,11 +7,19 @@ public enum SystemCommand {
     public static func capture(_ argv: [String], environment: [String: String]? = nil, stdin: Data? = nil, timeout: Double = 30,
                         context: ActionContext? = nil) async -> (Int32, String)? {
         let lines = LineCollector()
-        let env = environment ?? context.map(ActionEnvironment.base) ?? ProcessInfo.processInfo.environment
+        let env = environment ?? context.map(ActionEnvironment.base) ?? withSystemPath(ProcessInfo.processInfo.environment)
         guard let outcome = try? await ProcessRunner.run(argv, environment: env, directory: nil, stdin: stdin,
                                                          timeout: timeout, onLine: { lines.append($0) }),
               case .exited(let status) = outcome.ending else { return nil }
         return (status, lines.text)
+    }
+
+    /// The system's own programs' folders, after the caller's PATH: a tool named without a path
+    /// (`partx` is in /usr/bin on Debian, /usr/sbin on Fedora) is found by a user whose PATH lacks sbin too.
+    static func withSystemPath(_ environment: [String: String]) -> [String: String] {
+        var environment = environment
+        environment["PATH"] = [environment["PATH"], "/usr/sbin:/usr/bin:/sbin:/bin"].compactMap { $0 }.joined(separator: ":")
+        return environment
     }
 
     /// A tool that must succeed (useradd, sfdisk): nil when it did, else the command and what it said, in one line.

@@ -106,5 +106,16 @@ extension ProcessTier {
             let bad = try tool(["validate", "--config", off + "/bad.yaml", "-"], stdin: "facts: {}\n")
             #expect(bad.status == 2 && bad.stderr.contains("six fstab fields"), "\(bad.stderr)")
         }
+
+        /// A block node's number read as mountinfo writes it, minors past 255 too (a node made
+        /// here by coreutils' mknod, as root); anything else has none.
+        @Test func aBlockNodesNumberIsMountinfos() throws {
+            let dir = try TestEnv.tempDir("device-number")
+            let made = try runProcess("/usr/bin/mknod", [dir + "/disk", "b", "300", "70000"])
+            #expect(made.status == 0, "mknod needs root: \(made.stderr)")
+            #expect(InstanceStore.deviceNumber(dir + "/disk") == "300:70000")
+            try TestEnv.write("", to: dir + "/file")
+            #expect(InstanceStore.deviceNumber(dir + "/file") == nil && InstanceStore.deviceNumber("/dev/null") == nil)
+        }
     }
 }

@@ -124,3 +124,25 @@ extension ProcessTier.EssentialsRunTests {
         #expect(done.status == 0 && done.stdout.contains("essentials: done (disk, instance store, host keys, default user, key pair)"), "\(done.stdout)")
     }
 }
+
+extension ProcessTier.EssentialsRunTests {
+    /// An every-boot essential's failure is the latest boot's: in `status` after the boot that
+    /// had it, gone after a boot without it; the first boot's results stay.
+    @Test func anEveryBootProblemIsTheLatestBoots() throws {
+        let metadata = #"{"ami-id": "ami-1", "instance-id": "i-1", "block-device-mapping": {"ephemeral0": "sdb"}}"#
+        let root = try seededRoot("", metadata: metadata, name: "essentials-every-boot")
+        try TestEnv.write("", to: root + "/dev/sdb")
+        #expect(try runProcess("/usr/sbin/mkfs.ext4", ["-q", "-F", root + "/dev/sdb", "4M"]).status == 0)
+        // fstab cannot be written (a folder stands in its place): this boot's problem.
+        try FileSystem.makeDirectories(root + "/etc/fstab", mode: 0o755)
+        #expect(try run(root).status == 0)
+        let failed = try tool(["status", "--root", root])
+        #expect(failed.status == 1 && failed.stdout.contains("essentials: failed: this boot: cannot write") && failed.stdout.contains("/etc/fstab"),
+                "\(failed.stdout)")
+        try FileManager.default.removeItem(atPath: root + "/etc/fstab")
+        #expect(try run(root).status == 0)
+        let fine = try tool(["status", "--root", root])
+        #expect(fine.status == 0 && fine.stdout.contains("essentials: done"), "\(fine.stdout)")
+        #expect(TestEnv.read(root + "/etc/fstab")?.hasPrefix("/dev/sdb\t/mnt\t") == true)
+    }
+}

@@ -58,5 +58,11 @@ extension UnitTier {
             #expect(merged.text == after)
             #expect(merged.changed == changed)
         }
+
+        /// A mapped disk mounted somewhere else (the root disk, one the image mounts itself) is left alone.
+        @Test(arguments: [("8:16", "/mnt", nil), ("8:16", "/media/ephemeral1", "/mnt"), ("254:1", "/mnt", "/"), ("8:32", "/mnt", nil)] as [(String, String, String?)])
+        func aDiskMountedElsewhereIsLeftAlone(_ device: String, _ point: String, _ expected: String?) {
+            #expect(InstanceStore.mountedElsewhere(device, than: point, mountinfo: UnitTier.GrowRootTests.mountinfo) == expected)
+        }
     }
 }
