@@ -10,6 +10,9 @@
                                       the part handlers and cc_runcmd fill it, in runparts order
   truth.py modules USER_DATA          each stage's modules and frequencies, cloud.cfg merged with the
                                       user-data's cloud-config as cloud-init merges them
+  truth.py users USER_DATA DEFAULT    cc_users_groups on Debian's distro with DEFAULT (JSON) as its
+                                      default_user, on a machine with only root: the commands it runs
+                                      (recorded, not run), the sudoers lines, each user's keys
 
 Run with Debian's /usr/bin/python3 (the one cloud-init is installed for). Nothing here needs
 a network; write-files changes only ROOT (owners set for real when run as root).
@@ -123,6 +126,44 @@ def modules(blob):
     return found
 
 
+def users(blob, default_user):
+    """cc_users_groups with the commands recorded instead of run: nothing on this machine changes."""
+    from cloudinit import subp, ssh_util
+    from cloudinit.config import cc_users_groups
+    from cloudinit.distros import debian
+    accounts = {"users": {"root"}, "groups": {"root", "adm", "sudo"}}
+    commands, keys = [], {}
+
+    def record(argv, data=None, **_):
+        commands.append(list(argv) + (["<stdin>"] if data is not None else []))
+        if argv[0] == "useradd":
+            accounts["users"].add(argv[1])
+        elif argv[0] == "groupadd":
+            accounts["groups"].add(argv[1])
+        return ("", "")
+
+    subp.subp = record
+    subp.which = lambda name, **_: "/usr/bin/" + name
+    util.is_user = lambda name: name in accounts["users"]
+    util.is_group = lambda name: name in accounts["groups"]
+    ssh_util.setup_user_keys = lambda found, user, options=None: keys.setdefault(user, sorted(found))
+    distro = debian.Distro("debian", {"default_user": default_user} if default_user else {}, None)
+    folder = tempfile.mkdtemp(prefix="truth-sudo-")
+    distro.ci_sudoers_fn = os.path.join(folder, "90-cloud-init-users")
+    distro.ensure_sudo_dir = lambda path, sudo_base=None: None
+
+    class Cloud:
+        def __init__(self):
+            self.distro = distro
+
+        def get_public_ssh_keys(self):
+            return []
+
+    cc_users_groups.handle("users_groups", merged(blob), Cloud(), None, [])
+    sudoers = util.load_file(distro.ci_sudoers_fn) if os.path.exists(distro.ci_sudoers_fn) else ""
+    return {"commands": commands, "sudoers": sudoers[sudoers.find("\n# User rules"):] if sudoers else "", "keys": keys}
+
+
 def main(argv):
     command = argv[1]
     if command == "parts":
@@ -138,6 +179,8 @@ def main(argv):
         print(json.dumps(scripts(open(argv[2], "rb").read())))
     elif command == "modules":
         print(json.dumps(modules(open(argv[2], "rb").read())))
+    elif command == "users":
+        print(json.dumps(users(open(argv[2], "rb").read(), json.loads(argv[3]))))
     elif command == "hosts":
         sys.stdout.write(hosts(argv[2], argv[3]))
     else:

@@ -3,12 +3,11 @@ import Logging
 
 /// cloud-init's `users: [default]` with its distro's `default_user`: the account made with
 /// `useradd` (its missing groups made with `groupadd`), its password locked, its sudo rule in
-/// /etc/sudoers.d, and the instance's key pair installed for it, root's keys saying to log in
+/// /etc/sudoers.d (`SudoRules`), and the instance's key pair installed for it, root's keys saying to log in
 /// as it (cloud-init's `disable_root`). An account that exists is kept as it is, as cloud-init
 /// keeps it, and still gets the sudo rule and the keys. Under `--root` other than /, the account
 /// tools work on that root's files (`--prefix`).
 enum DefaultUser {
-    static let sudoersFile = "/etc/sudoers.d/90-ec2-boot-init-users"
 
     /// Makes the account; the problems, each in a line.
     static func make(_ settings: DefaultUserSettings, paths: Paths, logger: Logger) async -> [String] {
@@ -31,19 +30,8 @@ enum DefaultUser {
         }
         if settings.lockPasswd, let problem = await SystemCommand.failure(["/usr/sbin/usermod"] + prefix + ["--lock", name]) { problems.append(problem) }
         if let rule = settings.sudo {
-            do { try writeSudoRule(rule, for: name, paths: paths) } catch { problems.append("cannot write \(sudoersFile): \(error)") }
+            do { try SudoRules.write([rule], for: name, paths: paths) } catch { problems.append("cannot write \(SudoRules.file): \(error)") }
         }
         return problems
-    }
-
-    /// cloud-init's sudoers lines (`# User rules for NAME`, then `NAME RULE`), in a 0440 file of ours.
-    static func writeSudoRule(_ rule: String, for name: String, paths: Paths) throws {
-        guard !rule.contains(where: \.isNewline) else { throw SudoRuleRefused() }
-        let text = "# Made by ec2-boot-init for the default user (default_user.sudo in config.yaml)\n\n# User rules for \(name)\n\(name) \(rule)\n"
-        try AtomicFile.write(Data(text.utf8), to: paths.host(sudoersFile), mode: 0o440, directoryMode: 0o750)
-    }
-
-    struct SudoRuleRefused: Error, CustomStringConvertible {
-        var description: String { "default_user.sudo holds a line break: one rule only" }
     }
 }

@@ -117,8 +117,8 @@ extension Essentials {
     /// (unless a cloud-config's ssh module installs it in the actions stage). Then the record, so a
     /// reboot or a run by hand never does the once-per-instance ones again. What failed is logged
     /// as an error, kept in the record for `status`, and returned; the boot goes on.
-    static func perform(instanceID: String, before: Before, metadata: MetadataTree, sshPlanned: Bool, paths: Paths,
-                        config: Config, logger: Logger) async -> [String] {
+    static func perform(instanceID: String, before: Before, metadata: MetadataTree, sshPlanned: Bool, defaultUser: Bool,
+                        paths: Paths, config: Config, logger: Logger) async -> [String] {
         let history = history(paths: paths, instanceID: instanceID, before: before)
         let decision = decide(enabled: config.essentials.enabled, cloudInit: cloudInit(paths: paths, kernelCommandLine: Platform.kernelCommandLine(paths)),
                               history: history)
@@ -131,7 +131,7 @@ extension Essentials {
         var thisBoot = await timed("growpart and resize_rootfs", logger) { await GrowRoot.run(config.essentials, paths: paths, logger: logger) }
         thisBoot += await timed("the instance store", logger) { await InstanceStore.run(config.essentials, metadata: metadata, paths: paths, logger: logger) }
         let firstBoot = decision == .run
-            ? await once(metadata: metadata, sshPlanned: sshPlanned, paths: paths, config: config, logger: logger)
+            ? await once(metadata: metadata, sshPlanned: sshPlanned, defaultUser: defaultUser, paths: paths, config: config, logger: logger)
             : (recorded(paths: paths, instanceID: instanceID) ?? []).filter { !$0.hasPrefix(Self.thisBoot) }
         let problems = firstBoot + thisBoot.map { Self.thisBoot + $0 }
         for problem in problems { logger.error("essentials: \(problem)") }
@@ -154,7 +154,8 @@ extension Essentials {
     static let thisBoot = "this boot: "
 
     /// The once-per-instance essentials: host keys, default user, key pair; the problems.
-    private static func once(metadata: MetadataTree, sshPlanned: Bool, paths: Paths, config: Config, logger: Logger) async -> [String] {
+    private static func once(metadata: MetadataTree, sshPlanned: Bool, defaultUser: Bool, paths: Paths, config: Config,
+                             logger: Logger) async -> [String] {
         var problems: [String] = []
         if HostKeys.hasServer(paths) {
             problems += await timed("the host keys", logger) { await HostKeys.renew(config.essentials, paths: paths, logger: logger) }
@@ -162,7 +163,11 @@ extension Essentials {
             for line in blocks { logger.notice("\(line)") }
             HostKeys.toConsole(blocks, paths: paths)
         }
-        problems += await timed("the default user", logger) { await DefaultUser.make(config.defaultUser, paths: paths, logger: logger) }
+        if defaultUser {
+            problems += await timed("the default user", logger) { await DefaultUser.make(config.defaultUser, paths: paths, logger: logger) }
+        } else if let name = config.defaultUser.name {
+            logger.notice("the user-data's users leave out default: no default user \(name) made (as cloud-init)")
+        }
         if !sshPlanned, let problem = installKeyPair(metadata, paths: paths, config: config, logger: logger) { problems.append(problem) }
         return problems
     }

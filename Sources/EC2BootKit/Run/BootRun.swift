@@ -95,7 +95,8 @@ public struct BootRun: Sendable {
     private func essentials(_ view: InstanceView, before: Essentials.Before) async {
         guard let instanceID = view.data.instanceID else { return }
         _ = await Essentials.perform(instanceID: instanceID, before: before, metadata: view.data.metadata,
-                                     sshPlanned: view.plan.contains { $0.type == SSHKeysAction.type }, paths: paths, config: config, logger: logger)
+                                     sshPlanned: view.plan.contains { $0.type == SSHKeysAction.type },
+                                     defaultUser: UsersGroupsAction.wantsDefaultUser(view.plan), paths: paths, config: config, logger: logger)
     }
 
     /// Not EC2 and no seed: nothing to read, nothing waited for; the MOTD and `status` say why.

@@ -8,7 +8,7 @@ import Yams
 enum CloudConfig {
     /// The modules we carry out (each runs where its cloud-init module stands in `CloudInitModules`).
     static let modules: [any CloudConfigModule.Type] = [
-        BootcmdAction.self, WriteFilesAction.self, HostnameAction.self, SSHKeysAction.self,
+        BootcmdAction.self, WriteFilesAction.self, HostnameAction.self, UsersGroupsAction.self, SSHKeysAction.self,
         PackagesAction.self, WriteFilesDeferredAction.self, RuncmdAction.self,
     ]
     /// cloud-config keys given to our built-in actions (cloud-init's final stage runs these modules).
@@ -101,8 +101,11 @@ enum CloudConfig {
     /// The top-level keys no module of ours takes, each with its line (and a likely meant key).
     private static func reportUnknownKeys(_ merged: [(key: Node, value: Node, source: String)], into planned: inout Planned) {
         let known = Set(modules.flatMap { $0.cloudConfigKeys } + mappings.map(\.key)).union(mergeKeys).union(stageKeys)
-        for entry in merged where ["write_files", "write_files_deferred"].contains(entry.key.string ?? "") {
-            planned.unsupported += FileWriting.schemaWarnings(entry.value, key: entry.key.string ?? "", source: entry.source)
+        for entry in merged {
+            let key = entry.key.string ?? ""
+            for module in modules where module.cloudConfigKeys.contains(key) {
+                planned.unsupported += module.warnings(entry.value, key: key, source: entry.source)
+            }
         }
         for entry in merged where !known.contains(entry.key.string ?? "") {
             let key = entry.key.string ?? "?"

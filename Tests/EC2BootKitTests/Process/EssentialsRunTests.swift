@@ -59,8 +59,8 @@ extension ProcessTier {
             let group = TestEnv.read(root + "/etc/group") ?? ""
             #expect(group.contains("adm:x:4:admin") && group.contains("\nsudo:x:") && group.contains(":admin"), "\(group)")
             #expect(TestEnv.read(root + "/etc/shadow")?.contains("\nadmin:!") == true, "the password locked")
-            #expect(TestEnv.read(root + DefaultUser.sudoersFile)?.hasSuffix("# User rules for admin\nadmin ALL=(ALL) NOPASSWD:ALL\n") == true)
-            #expect(TestEnv.mode(root + DefaultUser.sudoersFile) == 0o440)
+            #expect(TestEnv.read(root + SudoRules.file)?.hasSuffix("# User rules for admin\nadmin ALL=(ALL) NOPASSWD:ALL\n") == true)
+            #expect(TestEnv.mode(root + SudoRules.file) == 0o440)
             // The key pair, with empty user-data: for admin, and root's saying to log in as admin.
             #expect(TestEnv.read(root + "/home/admin/.ssh/authorized_keys") == "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPair pair@laptop\n")
             #expect(TestEnv.read(root + "/root/.ssh/authorized_keys")?.contains("Please login as the user \\\"admin\\\"") == true)

@@ -15,12 +15,16 @@ protocol CloudConfigModule: Action {
     /// Values as cloud-init's Python reads them, in our schema's terms: YAML's plain `644` is
     /// the number 644 to Python, a quoted `'644'` an octal string; both reach us as text.
     static func adapt(_ keys: Node.Mapping) -> Node.Mapping
+    /// What cloud-init would do but we would not, in one of this module's keys (`key`): said at
+    /// `validate` with its place, so `--strict` fails before an image is baked, not at run time.
+    static func warnings(_ value: Node, key: String, source: String) -> [YAMLProblem]
 }
 
 extension CloudConfigModule {
     static var cloudInitModules: [String] { [type] }
     static func applies(to keys: Node.Mapping) -> Bool { !keys.isEmpty }
     static func adapt(_ keys: Node.Mapping) -> Node.Mapping { keys }
+    static func warnings(_ value: Node, key: String, source: String) -> [YAMLProblem] { [] }
 }
 
 /// cloud-init's reading of a flag (`util.translate_bool`): true, "true", "1", "on", "yes"; anything else is false.

@@ -54,6 +54,10 @@ public struct WriteFilesAction: CloudConfigModule {
 
     static func adapt(_ keys: Node.Mapping) -> Node.Mapping { FileWriting.adaptEntries(keys) }
 
+    static func warnings(_ value: Node, key: String, source: String) -> [YAMLProblem] {
+        FileWriting.schemaWarnings(value, key: key, source: source)
+    }
+
     public static func run(_ params: Params, context: ActionContext) async -> ActionResult {
         await FileWriting.write(params.write_files.enumerated().filter { !$0.element.deferred }, context: context)
     }

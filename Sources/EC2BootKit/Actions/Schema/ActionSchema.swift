@@ -46,6 +46,10 @@ public struct ActionSchema: Sendable {
         public static let strings = Kind(name: "list of strings", shapes: [.list])
         public static let mappings = Kind(name: "list of mappings", shapes: [.list])
         public static let mapping = Kind(name: "mapping", shapes: [.mapping])
+        /// A string, or a list (cloud-init's `users: default,deploy` or `users: [...]`).
+        public static let stringOrList = Kind(name: "string or list", shapes: [.scalar, .list])
+        /// A string, a list or a mapping (cloud-init's `groups`).
+        public static let anyShape = Kind(name: "string, list or mapping", shapes: [.scalar, .list, .mapping])
         /// Any YAML value (a hosted action's parameters, Chef's attributes are mappings).
         public static let scalarOrMapping = Kind(name: "string or mapping", shapes: [.scalar, .mapping])
 
