@@ -40,6 +40,12 @@ while [ "$(systemctl is-system-running 2>/dev/null)" = starting ] && [ "$(uptime
   echo "admin-keys $(cat /home/admin/.ssh/authorized_keys 2>/dev/null | tr '\n' ' ')"
   echo "root-redirect $(grep -c 'Please login as the user' /root/.ssh/authorized_keys 2>/dev/null)"
   echo "sshd $(systemctl is-active ssh.service)"
+  echo "== accounts"
+  for u in deploy svc; do getent passwd "$u"; echo "groups-$u $(id -nG "$u" 2>/dev/null)"; echo "shadow-$u $(getent shadow "$u" | cut -d: -f2 | cut -c1-1)"; done
+  getent group deployers
+  grep -h '^deploy ' /etc/sudoers.d/* 2>/dev/null | sed 's/^/sudo /'
+  echo "deploy-keys $(cat /home/deploy/.ssh/authorized_keys 2>/dev/null | tr '\n' ' ')"
+  echo "deploy-home $(stat -c '%a %U:%G' /home/deploy 2>/dev/null) svc-home $(stat -c '%a' /home/svc 2>/dev/null || echo none)"
   echo "== disk"
   echo "disk-bytes $(lsblk -bdno SIZE /dev/vda)"; echo "root-part-bytes $(lsblk -bdno SIZE /dev/vda1)"
   echo "root-fs-bytes $(df -B1 --output=size / | tail -1 | tr -d ' ')"

@@ -6,13 +6,14 @@
                                                      boot your own user-data once, as EC2, and print the report
 
 Scenarios: ec2-first-boot, reboot, new-instance, late-metadata, not-ec2, no-actions, cloud-init,
-hung-action, essentials, beside-cloud-init (default:
+hung-action, essentials, users-groups, beside-cloud-init (default:
 all, in that order: the second and third reuse the first one's disk). The metadata service is
 tools/imds-simulator on 127.0.0.1, which also serves the action list; the guest reaches it as
 169.254.169.254 and nothing else. Python's standard library only (Debian's python3).
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -450,6 +451,42 @@ def like_cloud_init(run, ours, theirs):
         flush=True)
 
 
+USERS = """\
+#cloud-config
+groups:
+  - deployers: [root]
+users:
+  - name: deploy
+    gecos: Deploy Bot
+    groups: [adm, deployers]
+    sudo: ALL=(ALL) NOPASSWD:ALL
+    shell: /bin/bash
+    ssh_authorized_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDeploy deploy@laptop]
+  - name: svc
+    system: true
+    shell: /usr/sbin/nologin
+"""
+
+
+def users_groups(run):
+    """The same `users` and `groups` on our image and on cloud-init's: the same passwd, group
+    and shadow lines, sudo rule, keys and homes (no `default`: neither makes its default user)."""
+    ours, _ = run.boot_served(run.disk("users-ours"), "users-ours", "i-0ccccccccccccccc1", USERS)
+    accounts = ours.section("accounts")
+    run.check("users-groups", "deploy:x:1000:" in accounts and ":Deploy Bot:/home/deploy:/bin/bash" in accounts
+              and "groups-deploy deploy adm deployers" in accounts and "sudo deploy ALL=(ALL) NOPASSWD:ALL" in accounts
+              and "AAAAC3NzaC1lZDI1NTE5AAAAIDeploy" in accounts and "svc-home none" in accounts,
+              "deploy and svc made with their groups, sudo rule, keys; svc has no home: %s" % accounts, ours)
+    run.check("users-groups", "admin" not in section_values(ours, "ssh").get("passwd", ""),
+              "users without default: no default user")
+    if os.path.exists(os.path.join(run.images, "cloud-init.img")):
+        theirs, _ = run.boot_served(run.disk("users-cloud-init", image="cloud-init"), "users-cloud-init", "i-0ccccccccccccccc2", USERS)
+        # A system user's id is the image's next free one below 1000: the two images' packages may differ there.
+        system = lambda text: re.sub(r"^svc:x:\d+:\d+:", "svc:x:SYS:SYS:", text, flags=re.M)
+        run.check("users-groups", system(accounts) == system(theirs.section("accounts")),
+                  "the same accounts as cloud-init's: ours\n%s\ncloud-init's\n%s" % (accounts, theirs.section("accounts")), theirs)
+
+
 def beside_cloud_init(run):
     """cloud-init installed and enabled, our agent beside it: ours does none of the essentials."""
     report, _ = run.boot_served(run.disk("both", image="both", size="4G"), "beside-cloud-init", "i-0eeeeeeeeeeeeeee4", None,
@@ -476,7 +513,8 @@ def hung_action(run):
 
 SCENARIOS = [("ec2-first-boot", ec2_first_boot), ("reboot", reboot), ("new-instance", new_instance),
              ("late-metadata", late_metadata), ("not-ec2", not_ec2), ("no-actions", no_actions), ("cloud-init", cloud_init),
-             ("hung-action", hung_action), ("essentials", essentials), ("beside-cloud-init", beside_cloud_init)]
+             ("hung-action", hung_action), ("essentials", essentials), ("users-groups", users_groups),
+             ("beside-cloud-init", beside_cloud_init)]
 
 
 def try_user_data(run, user_data, actions_dir):

@@ -117,10 +117,11 @@ extension Essentials {
     /// (unless a cloud-config's ssh module installs it in the actions stage). Then the record, so a
     /// reboot or a run by hand never does the once-per-instance ones again. What failed is logged
     /// as an error, kept in the record for `status`, and returned; the boot goes on.
+    /// `settings`: config.yaml's, with what the user-data's cloud-config changes of them (`EssentialsSettings.applying`).
     static func perform(instanceID: String, before: Before, metadata: MetadataTree, sshPlanned: Bool, defaultUser: Bool,
-                        paths: Paths, config: Config, logger: Logger) async -> [String] {
+                        settings: EssentialsSettings, paths: Paths, config: Config, logger: Logger) async -> [String] {
         let history = history(paths: paths, instanceID: instanceID, before: before)
-        let decision = decide(enabled: config.essentials.enabled, cloudInit: cloudInit(paths: paths, kernelCommandLine: Platform.kernelCommandLine(paths)),
+        let decision = decide(enabled: settings.enabled, cloudInit: cloudInit(paths: paths, kernelCommandLine: Platform.kernelCommandLine(paths)),
                               history: history)
         if case .skip(let why) = decision {
             logger.notice("\(why)")
@@ -128,10 +129,10 @@ extension Essentials {
             if history == .bootedWithout { writeRecord("skipped: first booted by a version without essentials\n", paths: paths, instanceID: instanceID, logger: logger) }
             return []
         }
-        var thisBoot = await timed("growpart and resize_rootfs", logger) { await GrowRoot.run(config.essentials, paths: paths, logger: logger) }
-        thisBoot += await timed("the instance store", logger) { await InstanceStore.run(config.essentials, metadata: metadata, paths: paths, logger: logger) }
+        var thisBoot = await timed(.growpart, logger) { await GrowRoot.run(settings, paths: paths, logger: logger) }
+        thisBoot += await timed(.instanceStore, logger) { await InstanceStore.run(settings, metadata: metadata, paths: paths, logger: logger) }
         let firstBoot = decision == .run
-            ? await once(metadata: metadata, sshPlanned: sshPlanned, defaultUser: defaultUser, paths: paths, config: config, logger: logger)
+            ? await once(metadata: metadata, sshPlanned: sshPlanned, defaultUser: defaultUser, settings: settings, paths: paths, config: config, logger: logger)
             : (recorded(paths: paths, instanceID: instanceID) ?? []).filter { !$0.hasPrefix(Self.thisBoot) }
         let problems = firstBoot + thisBoot.map { Self.thisBoot + $0 }
         for problem in problems { logger.error("essentials: \(problem)") }
@@ -142,33 +143,39 @@ extension Essentials {
         return problems
     }
 
-    /// One essential's run, its time in the log (what BENCHMARKS.md compares with cloud-init's modules).
-    private static func timed(_ what: String, _ logger: Logger, _ body: () async -> [String]) async -> [String] {
+    /// The essentials, by the names their problems carry in the record (what an action's row reads back).
+    enum Step: String {
+        case growpart, instanceStore = "instance store", hostKeys = "host keys", defaultUser = "default user", keyPair = "key pair"
+    }
+
+    /// One essential's run, its time in the log (what BENCHMARKS.md compares with cloud-init's
+    /// modules); its problems named by it.
+    private static func timed(_ step: Step, _ logger: Logger, _ body: () async -> [String]) async -> [String] {
         let start = ContinuousClock.now
         let problems = await body()
-        logger.info("essentials: \(what) took \((ContinuousClock.now - start).milliseconds) ms")
-        return problems
+        logger.info("essentials: \(step.rawValue) took \((ContinuousClock.now - start).milliseconds) ms")
+        return problems.map { step.rawValue + ": " + $0 }
     }
 
     /// How a problem of the every-boot essentials starts in the record (the latest boot's replace the last's).
     static let thisBoot = "this boot: "
 
     /// The once-per-instance essentials: host keys, default user, key pair; the problems.
-    private static func once(metadata: MetadataTree, sshPlanned: Bool, defaultUser: Bool, paths: Paths, config: Config,
-                             logger: Logger) async -> [String] {
+    private static func once(metadata: MetadataTree, sshPlanned: Bool, defaultUser: Bool, settings: EssentialsSettings, paths: Paths,
+                             config: Config, logger: Logger) async -> [String] {
         var problems: [String] = []
         if HostKeys.hasServer(paths) {
-            problems += await timed("the host keys", logger) { await HostKeys.renew(config.essentials, paths: paths, logger: logger) }
+            problems += await timed(.hostKeys, logger) { await HostKeys.renew(settings, paths: paths, logger: logger) }
             let blocks = await HostKeys.consoleBlocks(paths: paths)
             for line in blocks { logger.notice("\(line)") }
             HostKeys.toConsole(blocks, paths: paths)
         }
         if defaultUser {
-            problems += await timed("the default user", logger) { await DefaultUser.make(config.defaultUser, paths: paths, logger: logger) }
+            problems += await timed(.defaultUser, logger) { await DefaultUser.make(config.defaultUser, paths: paths, logger: logger) }
         } else if let name = config.defaultUser.name {
             logger.notice("the user-data's users leave out default: no default user \(name) made (as cloud-init)")
         }
-        if !sshPlanned, let problem = installKeyPair(metadata, paths: paths, config: config, logger: logger) { problems.append(problem) }
+        if !sshPlanned, let problem = installKeyPair(metadata, paths: paths, config: config, logger: logger) { problems.append(Step.keyPair.rawValue + ": " + problem) }
         return problems
     }
 
@@ -194,6 +201,21 @@ extension Essentials {
         } catch {
             return "\(error)"
         }
+    }
+}
+
+extension Essentials {
+    /// A cloud-config module's row (`growpart`, `ssh_host_keys`) for what the data stage did of
+    /// `steps` on this instance, read back from its record.
+    static func report(_ steps: [Step], what: String, context: ActionContext) -> ActionResult {
+        guard let id = context.run.metadata.leaves["instance-id"], let problems = recorded(paths: context.run.paths, instanceID: id) else {
+            return ActionResult(.skipped, message: "\(what): not done by ec2-boot-init here (cloud-init is enabled, essentials.enabled is false, "
+                                + "or this instance first booted without them; the journal says which)")
+        }
+        let names = steps.flatMap { [$0.rawValue + ": ", thisBoot + $0.rawValue + ": "] }
+        let mine = problems.filter { problem in names.contains { problem.hasPrefix($0) } }
+        return mine.isEmpty ? ActionResult(.ok, message: "\(what): done in the data stage, before logins")
+            : ActionResult(.failed, message: mine.joined(separator: "; "))
     }
 }
 

@@ -96,7 +96,8 @@ public struct BootRun: Sendable {
         guard let instanceID = view.data.instanceID else { return }
         _ = await Essentials.perform(instanceID: instanceID, before: before, metadata: view.data.metadata,
                                      sshPlanned: view.plan.contains { $0.type == SSHKeysAction.type },
-                                     defaultUser: UsersGroupsAction.wantsDefaultUser(view.plan), paths: paths, config: config, logger: logger)
+                                     defaultUser: UsersGroupsAction.wantsDefaultUser(view.plan), settings: config.essentials.applying(view.plan),
+                                     paths: paths, config: config, logger: logger)
     }
 
     /// Not EC2 and no seed: nothing to read, nothing waited for; the MOTD and `status` say why.

@@ -114,9 +114,9 @@ extension ProcessTier.EssentialsRunTests {
     @Test func aFailedEssentialIsInStatus() throws {
         let root = try Self.imageRoot("essentials-failed", config: "default_user:\n  name: admin\n  gecos: 'a:b'\n")
         let result = try run(root)
-        #expect(result.status == 0 && result.stderr.contains("error: essentials: /usr/sbin/useradd"), "\(result.stderr)")
+        #expect(result.status == 0 && result.stderr.contains("error: essentials: default user: /usr/sbin/useradd"), "\(result.stderr)")
         let status = try tool(["status", "--root", root])
-        #expect(status.status == 1 && status.stdout.contains("essentials: failed: /usr/sbin/useradd") && status.stdout.contains("invalid"),
+        #expect(status.status == 1 && status.stdout.contains("essentials: failed: default user: /usr/sbin/useradd") && status.stdout.contains("invalid"),
                 "\(status.stdout)")
         let fine = try Self.imageRoot("essentials-fine")
         #expect(try run(fine).status == 0)
@@ -137,12 +137,46 @@ extension ProcessTier.EssentialsRunTests {
         try FileSystem.makeDirectories(root + "/etc/fstab", mode: 0o755)
         #expect(try run(root).status == 0)
         let failed = try tool(["status", "--root", root])
-        #expect(failed.status == 1 && failed.stdout.contains("essentials: failed: this boot: cannot write") && failed.stdout.contains("/etc/fstab"),
+        #expect(failed.status == 1 && failed.stdout.contains("essentials: failed: this boot: instance store: cannot write") && failed.stdout.contains("/etc/fstab"),
                 "\(failed.stdout)")
         try FileManager.default.removeItem(atPath: root + "/etc/fstab")
         #expect(try run(root).status == 0)
         let fine = try tool(["status", "--root", root])
         #expect(fine.status == 0 && fine.stdout.contains("essentials: done"), "\(fine.stdout)")
         #expect(TestEnv.read(root + "/etc/fstab")?.hasPrefix("/dev/sdb\t/mnt\t") == true)
+    }
+}
+
+extension ProcessTier.EssentialsRunTests {
+    /// The cloud-config's host-key and growpart keys change the data stage's essentials for this
+    /// instance, and their rows in `status` say what the data stage did.
+    @Test func theUserDatasHostKeyKeysChangeTheDataStage() throws {
+        let root = try Self.imageRoot("essentials-user-data-keys")
+        let result = try run(root, userData: "#cloud-config\nssh_deletekeys: false\nssh_genkeytypes: [ecdsa]\nresize_rootfs: noblock\n")
+        #expect(result.status == 0, "\(result.stderr)")
+        let keys = Self.hostKeys(root)
+        #expect(String(decoding: keys["ssh_host_dsa_key"] ?? Data(), as: UTF8.self) == "the image's ssh_host_dsa_key\n", "ssh_deletekeys: false keeps the image's")
+        #expect(keys["ssh_host_ecdsa_key.pub"] != nil && keys["ssh_host_rsa_key"] == nil, "only ecdsa made: \(keys.keys.sorted())")
+        let status = try tool(["status", "--root", root])
+        #expect(status.status == 0 && status.stdout.contains("ssh_host_keys") && status.stdout.contains("the host keys: done in the data stage"),
+                "\(status.stdout)")
+        #expect(status.stdout.contains("growpart") && status.stdout.contains("the partition and filesystem growing: done"), "\(status.stdout)")
+        // Without essentials here (config.yaml turns them off), the rows say so instead of claiming them.
+        let off = try Self.imageRoot("essentials-user-data-keys-off", config: "essentials:\n  enabled: false\n")
+        #expect(try run(off, userData: "#cloud-config\nssh_genkeytypes: [ecdsa]\n").status == 0)
+        let skipped = try tool(["status", "--root", off])
+        #expect(skipped.stdout.contains("the host keys: not done by ec2-boot-init here"), "\(skipped.stdout)")
+    }
+
+    @Test(arguments: [("ssh_genkeytypes: [ed448]", "ed448 is not a host key type"), ("growpart: {mode: grow}", "grow is not a mode"),
+                      ("resize_rootfs: later", ""), ("ssh_deletekeys: [1]", "ssh_deletekeys")])
+    func badKeysAreRefusedByValidate(_ yaml: String, _ expected: String) throws {
+        let result = try tool(["validate", "-"], stdin: "#cloud-config\n" + yaml + "\n")
+        if expected.isEmpty {
+            // cloud-init's translate_bool: anything not true is false (as for every flag of ours).
+            #expect(result.status == 0, "\(result.stderr)")
+        } else {
+            #expect(result.status == 2 && result.stderr.contains(expected), "\(result.stderr)")
+        }
     }
 }
