@@ -16,8 +16,8 @@ public struct EssentialsSettings: Sendable, Decodable {
     public var resizeRootfs = true
     /// Every boot: the instance store (`block-device-mapping/ephemeralN`) in /etc/fstab and mounted.
     public var instanceStore = true
-    /// cloud-init's `mount_default_fields`: the fstab fields of an instance store line
-    /// (device and mount point are ours to fill); `_netdev` orders the mount after the network,
+    /// cloud-init's `mount_default_fields`: fstab fields, of which the instance store's line takes
+    /// the options, as cloud-init's default ephemeral0 entry does; `_netdev` orders the mount after the network,
     /// as our unit is, so the fstab line written on a new instance is in place before systemd mounts it.
     public var mountDefaultFields: [String?] = [nil, nil, "auto", "defaults,nofail,x-systemd.requires=ec2-boot-init.service,_netdev", "0", "2"]
 

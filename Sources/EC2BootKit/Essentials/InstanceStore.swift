@@ -4,8 +4,8 @@ import Logging
 /// cloud-init's default `mounts` on EC2, every boot: the instance store disks the metadata's
 /// `block-device-mapping` names (`ephemeral0: sdb`) found under the name the kernel gave them
 /// (`/dev/sdb`, `/dev/xvdb`, `/dev/vdb`, or the Nth NVMe disk whose model is EC2's instance
-/// storage; its first partition when it has one), written to /etc/fstab with
-/// `mount_default_fields` and `comment=ec2-boot-init` (our lines, rewritten each boot, as an
+/// storage; its first partition when it has one), written to /etc/fstab as cloud-init's default
+/// entry (`auto`, `mount_default_fields`' options, `0 2`) with `comment=ec2-boot-init` (our lines, rewritten each boot, as an
 /// instance store can change with the instance type), and mounted: ephemeral0 on /mnt, as
 /// cloud-init does, ephemeralN on /media/ephemeralN. A disk without a filesystem (NVMe instance
 /// store comes blank) is left out, never formatted; a device or mount point another fstab line
@@ -85,11 +85,8 @@ extension InstanceStore {
                 logger.notice("instance store: ephemeral\(number) (\(node)) has no filesystem: not mounted (make one, e.g. mkfs.ext4, and the next boot mounts it)")
                 continue
             }
-            var fields = settings.mountDefaultFields.map { $0 ?? "" }
-            fields[0] = node
-            fields[1] = mountPoint(number)
-            fields[3] += "," + comment
-            lines.append(fields)
+            // As cloud-init's default ephemeral0 entry: only the options come from mount_default_fields.
+            lines.append([node, mountPoint(number), "auto", (settings.mountDefaultFields[3] ?? "defaults") + "," + comment, "0", "2"])
         }
         let path = paths.host("/etc/fstab")
         let current = String(decoding: FileSystem.read(path) ?? Data(), as: UTF8.self)

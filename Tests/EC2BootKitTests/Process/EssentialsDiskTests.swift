@@ -88,14 +88,15 @@ extension ProcessTier {
             #expect(TestEnv.read(root + "/etc/fstab") == "/dev/vda1 / ext4 rw 0 1\n")
         }
 
-        /// config.yaml changes the fields (cloud-init's mount_default_fields) or turns it off.
+        /// config.yaml changes the options (cloud-init's mount_default_fields: its ephemeral0 entry
+        /// takes only them; type, dump and pass stay auto, 0, 2) or turns it off.
         @Test func theFieldsAreTheImageBuilders() throws {
             let config = "essentials:\n  mount_default_fields: [null, null, ext4, 'defaults,noexec', '0', '0']\n"
             let root = try seededRoot("", metadata: Self.metadata("i-1", mapping: #""ephemeral0": "sdb""#), config: config, name: "instance-store-fields")
             try TestEnv.write("", to: root + "/dev/sdb")
             #expect(try runProcess("/usr/sbin/mkfs.ext4", ["-q", "-F", root + "/dev/sdb", "4M"]).status == 0)
             #expect(try run(root).status == 0)
-            #expect(TestEnv.read(root + "/etc/fstab") == "/dev/sdb\t/mnt\text4\tdefaults,noexec,comment=ec2-boot-init\t0\t0\n")
+            #expect(TestEnv.read(root + "/etc/fstab") == "/dev/sdb\t/mnt\tauto\tdefaults,noexec,comment=ec2-boot-init\t0\t2\n")
             let off = try seededRoot("", metadata: Self.metadata("i-1", mapping: #""ephemeral0": "sdb""#),
                                      config: "essentials:\n  instance_store: false\n", name: "instance-store-off")
             try TestEnv.write("", to: off + "/dev/sdb")
