@@ -23,7 +23,7 @@ extension ProcessTier {
                     content: debug=false
                 runcmd:
                   - echo runcmd >> ROOT/order
-                users: [default]
+                ntp: {enabled: true}
                 timezone: Europe/Paris
                 """),
             ("text/x-shellscript", "#!/bin/sh\necho user-script >> ROOT/order"),
@@ -53,7 +53,7 @@ extension ProcessTier {
             #expect(TestEnv.read(root + "/etc/app/settings") == "debug=false")
             #expect(TestEnv.read(root + "/etc/facts.txt") == "role=web\n")
             #expect(first.stderr.contains("part-007 (application/node.eks.aws): no handler for this type; passed over"))
-            #expect(first.stderr.contains("user-data (part-001):9:1: users is not supported by ec2-boot-init; ignored"), "\(first.stderr)")
+            #expect(first.stderr.contains("user-data (part-001):9:1: ntp is not supported by ec2-boot-init; ignored"), "\(first.stderr)")
             #expect(first.stderr.contains("user-data (part-001):10:1: timezone is not supported"))
             let status = try tool(["status", "--json", "--root", root])
             let json = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as! [String: Any]
