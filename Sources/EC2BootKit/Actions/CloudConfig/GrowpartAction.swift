@@ -19,7 +19,7 @@ public struct GrowpartAction: CloudConfigModule {
         resize_rootfs: true
         """, [
             .optional("growpart", .mapping, default: "{mode: auto, devices: [/]}", "mode (auto, growpart, off or false), devices (mount points), ignore_growroot_disabled"),
-            .optional("resize_rootfs", .boolean, default: "true", "grow the root filesystem (noblock is true: it never blocks the boot for long)"),
+            .optional("resize_rootfs", .boolean, default: "true", "grow the root filesystem online (cloud-init's noblock counts as true)"),
         ])
 
     public struct Params: Decodable, Sendable {
