@@ -94,6 +94,20 @@ enum AccountTools {
     }
 }
 
+extension AccountTools.User {
+    /// config.yaml's default_user as cloud-init's `default` makes it (none configured: nil), its
+    /// groups sorted, each once, as cloud-init's `uniq_merge_sorted` gives them.
+    init?(default settings: DefaultUserSettings) {
+        guard let name = settings.name else { return nil }
+        self.init(name: name)
+        gecos = settings.gecos
+        groups = Array(Set(settings.groups)).sorted()
+        sudo = settings.sudo.map { [$0] }
+        shell = settings.shell
+        lockPasswd = settings.lockPasswd
+    }
+}
+
 extension AccountTools.State {
     init(paths: Paths) {
         func names(_ file: String) -> Set<String> {

@@ -105,7 +105,7 @@ extension UsersGroupsAction {
 
         /// The accounts in cloud-init's order: the others as given, the default user last.
         func resolved(default settings: DefaultUserSettings) -> [AccountTools.User] {
-            entries.compactMap(\.user) + entries.filter(\.isDefault).compactMap { _ in UserEntry.defaultUser(settings) }
+            entries.compactMap(\.user) + entries.filter(\.isDefault).compactMap { _ in AccountTools.User(default: settings) }
         }
     }
 
@@ -231,19 +231,6 @@ extension UsersGroupsAction {
             user.noUserGroup = try c.decodeIfPresent(LooseBool.self, forKey: .no_user_group)?.value ?? false
             user.noLogInit = try c.decodeIfPresent(LooseBool.self, forKey: .no_log_init)?.value ?? false
             user.createGroups = try c.decodeIfPresent(LooseBool.self, forKey: .create_groups)?.value ?? true
-        }
-
-        /// config.yaml's default_user as `default` makes it (none configured: nothing), its groups
-        /// sorted, each once, as cloud-init's `uniq_merge_sorted` gives them.
-        static func defaultUser(_ settings: DefaultUserSettings) -> AccountTools.User? {
-            guard let name = settings.name else { return nil }
-            var user = AccountTools.User(name: name)
-            user.gecos = settings.gecos
-            user.groups = Array(Set(settings.groups)).sorted()
-            user.sudo = settings.sudo.map { [$0] }
-            user.shell = settings.shell
-            user.lockPasswd = settings.lockPasswd
-            return user
         }
     }
 
