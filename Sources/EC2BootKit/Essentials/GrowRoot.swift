@@ -13,20 +13,23 @@ enum GrowRoot {
     struct Mounted: Equatable {
         /// The device's `major:minor`, the key to its folder in /sys/dev/block.
         let device: String
+        let point: String
         let fsType: String
         let source: String
     }
 
+    /// Every line of /proc/self/mountinfo, in its order (a later one on the same point is on top).
+    static func mounts(_ mountinfo: String) -> [Mounted] {
+        mountinfo.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard fields.count > 6, let dash = fields.firstIndex(of: "-"), fields.index(dash, offsetBy: 2) < fields.endIndex else { return nil }
+            return Mounted(device: String(fields[2]), point: String(fields[4]), fsType: String(fields[dash + 1]), source: String(fields[dash + 2]))
+        }
+    }
+
     /// The filesystem mounted at `point` (the last line for it: the one on top).
     static func mounted(at point: String, mountinfo: String) -> Mounted? {
-        var found: Mounted?
-        for line in mountinfo.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-            guard fields.count > 6, fields[4] == point, let dash = fields.firstIndex(of: "-"),
-                  fields.index(dash, offsetBy: 2) < fields.endIndex else { continue }
-            found = Mounted(device: String(fields[2]), fsType: String(fields[dash + 1]), source: String(fields[dash + 2]))
-        }
-        return found
+        mounts(mountinfo).last { $0.point == point }
     }
 
     /// The disk under a filesystem: its device, and the partition's number (nil: the whole disk).

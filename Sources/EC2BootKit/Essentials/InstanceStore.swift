@@ -101,11 +101,7 @@ extension InstanceStore {
     /// Where the device (`major:minor`) is mounted when that is not `point` (the root disk a
     /// mapping names, one the image mounts its own way); nil when it is not mounted, or only there.
     static func mountedElsewhere(_ device: String, than point: String, mountinfo: String) -> String? {
-        for line in mountinfo.split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            if fields.count > 4, fields[2] == device, fields[4] != point { return String(fields[4]) }
-        }
-        return nil
+        GrowRoot.mounts(mountinfo).first { $0.device == device && $0.point != point }?.point
     }
 
     /// A block device node's `major:minor`, as mountinfo gives it; nil for anything else (a file under a test's root).

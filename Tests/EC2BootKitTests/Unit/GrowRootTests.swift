@@ -16,10 +16,10 @@ extension UnitTier {
             """
 
         @Test(arguments: [
-            ("/", GrowRoot.Mounted(device: "254:1", fsType: "ext4", source: "/dev/root")),
-            ("/boot/efi", GrowRoot.Mounted(device: "259:3", fsType: "vfat", source: "/dev/nvme0n1p15")),
+            ("/", GrowRoot.Mounted(device: "254:1", point: "/", fsType: "ext4", source: "/dev/root")),
+            ("/boot/efi", GrowRoot.Mounted(device: "259:3", point: "/boot/efi", fsType: "vfat", source: "/dev/nvme0n1p15")),
             // Two on one point (optional fields in between): the last, on top, counts.
-            ("/mnt", GrowRoot.Mounted(device: "8:16", fsType: "xfs", source: "/dev/sdb")),
+            ("/mnt", GrowRoot.Mounted(device: "8:16", point: "/mnt", fsType: "xfs", source: "/dev/sdb")),
             ("/srv", nil),
             ("/bo", nil),
         ] as [(String, GrowRoot.Mounted?)])
