@@ -13,6 +13,12 @@
   truth.py users USER_DATA DEFAULT    cc_users_groups on Debian's distro with DEFAULT (JSON) as its
                                       default_user, on a machine with only root: the commands it runs
                                       (recorded, not run), the sudoers lines, each user's keys
+  truth.py mounts USER_DATA MACHINE   cc_mounts on a machine MACHINE (JSON) describes: fstab (its
+                                      text), devices (what EC2's block-device-mapping lookup gives
+                                      each name), block (the block devices and partitions there),
+                                      mounted (mount points), swaps (/proc/swaps' files), memory and
+                                      avail (bytes); the fstab it writes, the folders it makes and
+                                      the commands it runs (recorded, not run)
 
 Run with Debian's /usr/bin/python3 (the one cloud-init is installed for). Nothing here needs
 a network; write-files changes only ROOT (owners set for real when run as root).
@@ -164,6 +170,47 @@ def users(blob, default_user):
     return {"commands": commands, "sudoers": sudoers[sudoers.find("\n# User rules"):] if sudoers else "", "keys": keys}
 
 
+def mounts(blob, machine):
+    """cc_mounts with the machine faked from MACHINE and the commands recorded: nothing here changes."""
+    from cloudinit import subp
+    from cloudinit.config import cc_mounts
+    folder = tempfile.mkdtemp(prefix="truth-mounts-")
+    cc_mounts.FSTAB_PATH = os.path.join(folder, "fstab")
+    with open(cc_mounts.FSTAB_PATH, "w") as f:
+        f.write(machine.get("fstab", ""))
+    block, commands, dirs = set(machine.get("block", [])), [], []
+    cc_mounts._get_nth_partition_for_device = lambda device, n: next(
+        (device + s for s in (str(n), "p%s" % n, "-part%s" % n) if device + s in block), None)
+    cc_mounts._is_block_device = lambda device, partition=None: (partition or device) in block
+    subp.subp = lambda argv, **_: commands.append(list(argv)) or ("", "")
+    util.ensure_dir = lambda path, mode=None: dirs.append(path)
+    util.mounts = lambda: {str(i): {"mountpoint": p} for i, p in enumerate(machine.get("mounted", []))}
+    util.get_mount_info = lambda path, **_: ("/dev/root", "ext4", "/")
+    util.read_meminfo = lambda: {"total": machine.get("memory", 1 << 30)}
+    util.chmod = lambda path, mode: commands.append(["chmod", oct(mode), path])
+    cc_mounts.os.statvfs = lambda path: type("S", (), {"f_frsize": 1, "f_bfree": machine.get("avail", 1 << 34)})()
+    swaps = machine.get("swaps")
+    real_exists, real_load = os.path.exists, util.load_file
+    cc_mounts.os.path.exists = lambda path: (swaps is not None) if path == "/proc/swaps" else (
+        path in machine.get("files", []) or (real_exists(path) and path.startswith(folder)))
+    util.load_file = lambda path, **kw: "".join("%s file 0 0 -2\n" % s for s in swaps or []) if path == "/proc/swaps" else real_load(path, **kw)
+    devices = machine.get("devices", {})
+
+    class Distro:
+        def uses_systemd(self):
+            return True
+
+    class Cloud:
+        distro = Distro()
+
+        def device_name_to_device(self, name):
+            return devices.get(name)
+
+    cc_mounts.handle("mounts", merged(blob), Cloud(), cc_mounts.LOG, [])
+    os.path.exists = real_exists
+    return {"fstab": open(cc_mounts.FSTAB_PATH).read(), "dirs": dirs, "commands": commands}
+
+
 def main(argv):
     command = argv[1]
     if command == "parts":
@@ -181,6 +228,8 @@ def main(argv):
         print(json.dumps(modules(open(argv[2], "rb").read())))
     elif command == "users":
         print(json.dumps(users(open(argv[2], "rb").read(), json.loads(argv[3]))))
+    elif command == "mounts":
+        print(json.dumps(mounts(open(argv[2], "rb").read(), json.loads(argv[3]))))
     elif command == "hosts":
         sys.stdout.write(hosts(argv[2], argv[3]))
     else:

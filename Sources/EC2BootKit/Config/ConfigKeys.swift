@@ -54,8 +54,8 @@ public enum ConfigKeys {
         ("ssh_genkeytypes", "[rsa, ecdsa, ed25519]", "host keys made then (when the image has an SSH server)"),
         ("growpart", "{mode: auto, devices: [/], ignore_growroot_disabled: false}", "every boot: partitions grown to their disk's end; mode: off to leave them"),
         ("resize_rootfs", "true", "every boot: the root filesystem grown to its partition (ext4, xfs, btrfs)"),
-        ("instance_store", "true", "every boot: block-device-mapping's ephemeral0 on /mnt (ephemeralN on /media/ephemeralN) in fstab, mounted"),
-        ("mount_default_fields", "[null, null, auto, 'defaults,nofail,x-systemd.requires=ec2-boot-init.service,_netdev', '0', '2']", "fstab fields; the instance store takes the options (as cloud-init's ephemeral0)"),
+        ("instance_store", "true", "every boot: block-device-mapping's ephemeral0 on /mnt (ephemeralN on /media/ephemeralN) and swap disk in fstab, mounted"),
+        ("mount_default_fields", "[null, null, auto, 'defaults,nofail,x-systemd.requires=ec2-boot-init.service,_netdev', '0', '2']", "fstab fields a user-data mounts entry's missing ones take; the instance store takes the options (as cloud-init's ephemeral0)"),
     ]) + section("default_user", "cloud-init's system_info.default_user, made on an instance's first boot", [
         ("name", "null", "e.g. admin, as Debian's AMIs; null: none is made"),
         ("gecos", "null", nil),

@@ -20,6 +20,11 @@ public struct EssentialsSettings: Sendable, Decodable {
     /// the options, as cloud-init's default ephemeral0 entry does; `_netdev` orders the mount after the network,
     /// as our unit is, so the fstab line written on a new instance is in place before systemd mounts it.
     public var mountDefaultFields: [String?] = [nil, nil, "auto", "defaults,nofail,x-systemd.requires=ec2-boot-init.service,_netdev", "0", "2"]
+    /// The user-data's `mounts` entries and `swap` (cloud-init's keys; not config.yaml's).
+    public var mounts: [[String?]] = []
+    public var swap: SwapSettings?
+    /// The user-data's `ssh_keys`: the instance's host keys given, not made (secrets).
+    public var sshKeys: [String: String] = [:]
 
     public init() {}
 
@@ -39,15 +44,21 @@ public struct EssentialsSettings: Sendable, Decodable {
         resizeRootfs = try c.decodeIfPresent(Bool.self, forKey: .resizeRootfs) ?? d.resizeRootfs
         instanceStore = try c.decodeIfPresent(Bool.self, forKey: .instanceStore) ?? d.instanceStore
         mountDefaultFields = try c.decodeIfPresent([String?].self, forKey: .mountDefaultFields) ?? d.mountDefaultFields
-        guard mountDefaultFields.count == 6, mountDefaultFields[2...].allSatisfy({ $0.map(Self.isField) ?? false }) else {
-            throw DecodingError.dataCorruptedError(forKey: .mountDefaultFields, in: c, debugDescription:
-                "six fstab fields (device, mount point, type, options, dump, pass); the last four words without spaces")
+        guard Self.areDefaultFields(mountDefaultFields) else {
+            throw DecodingError.dataCorruptedError(forKey: .mountDefaultFields, in: c, debugDescription: Self.defaultFieldsRule)
         }
         for type in sshGenKeyTypes where !Self.keyTypes.contains(type) {
             throw DecodingError.dataCorruptedError(forKey: .sshGenKeyTypes, in: c, debugDescription:
                 "\(type) is not a host key type (\(Self.keyTypes.sorted().joined(separator: ", ")))")
         }
     }
+
+    /// `mount_default_fields`: six fields, the last four set (an entry's line needs them).
+    static func areDefaultFields(_ fields: [String?]) -> Bool {
+        fields.count == 6 && fields.allSatisfy { $0.map(isField) ?? true } && fields[2...].allSatisfy { $0 != nil }
+    }
+
+    static let defaultFieldsRule = "six fstab fields (device, mount point, type, options, dump, pass); the last four words without spaces"
 
     /// A field of an fstab line: no spaces, tabs or line breaks, not empty.
     static func isField(_ text: String) -> Bool { !text.isEmpty && !text.contains { $0.isWhitespace } }

@@ -4,8 +4,8 @@ import Logging
 
 /// What cloud-init does on every new EC2 instance even with empty user-data, done by the data
 /// stage on an image without it, so cloud-init can be removed and nothing lost. Every boot: the
-/// root partition and filesystem grown to the disk (`GrowRoot`), the instance store in fstab
-/// and mounted (`InstanceStore`). Once per instance, on its first boot, before logins: the
+/// root partition and filesystem grown to the disk (`GrowRoot`), the instance store and the
+/// user-data's mounts and swap file in fstab and mounted (`Mounts`). Once per instance, on its first boot, before logins: the
 /// instance's own SSH host keys (with their fingerprints on the console), the default user,
 /// and the instance's key pair for it. In cloud-init's order: growpart, resizefs, mounts,
 /// users-groups, ssh.
@@ -130,7 +130,7 @@ extension Essentials {
             return []
         }
         var thisBoot = await timed(.growpart, logger) { await GrowRoot.run(settings, paths: paths, logger: logger) }
-        thisBoot += await timed(.instanceStore, logger) { await InstanceStore.run(settings, metadata: metadata, paths: paths, logger: logger) }
+        thisBoot += await timed(.mounts, logger) { await Mounts.run(settings, metadata: metadata, paths: paths, logger: logger) }
         let firstBoot = decision == .run
             ? await once(metadata: metadata, sshPlanned: sshPlanned, defaultUser: defaultUser, settings: settings, paths: paths, config: config, logger: logger)
             : (recorded(paths: paths, instanceID: instanceID) ?? []).filter { !$0.hasPrefix(Self.thisBoot) }
@@ -145,7 +145,7 @@ extension Essentials {
 
     /// The essentials, by the names their problems carry in the record (what an action's row reads back).
     enum Step: String {
-        case growpart, instanceStore = "instance store", hostKeys = "host keys", defaultUser = "default user", keyPair = "key pair"
+        case growpart, mounts, hostKeys = "host keys", defaultUser = "default user", keyPair = "key pair"
     }
 
     /// One essential's run, its time in the log (what BENCHMARKS.md compares with cloud-init's

@@ -22,8 +22,12 @@ enum HostKeys {
                 do { try FileSystem.remove(folder + "/" + name) } catch { problems.append("cannot delete \(folder)/\(name): \(error)") }
             }
         }
-        for type in settings.sshGenKeyTypes where !FileSystem.exists("\(folder)/ssh_host_\(type)_key") {
-            if let problem = await make(type, in: folder) { problems.append(problem) }
+        if !settings.sshKeys.isEmpty {
+            problems += await install(settings.sshKeys, in: folder)
+        } else {
+            for type in settings.sshGenKeyTypes where !FileSystem.exists("\(folder)/ssh_host_\(type)_key") {
+                if let problem = await make(type, in: folder) { problems.append(problem) }
+            }
         }
         let made = existing(folder).filter { $0.hasSuffix("_key") }
         logger.info("ssh host keys: \(made.isEmpty ? "none" : made.joined(separator: ", "))")
@@ -56,6 +60,49 @@ enum HostKeys {
         }
         FileSystem.syncPath(folder)
         return nil
+    }
+
+    /// cloud-init's `ssh_keys` names (`ed25519_private`, `rsa_public`, `ecdsa_certificate`) and their files.
+    static func file(forKey key: String) -> String? {
+        let parts = key.split(separator: "_", maxSplits: 1).map(String.init)
+        guard parts.count == 2, EssentialsSettings.keyTypes.contains(parts[0]) else { return nil }
+        switch parts[1] {
+        case "private": return "ssh_host_\(parts[0])_key"
+        case "public": return "ssh_host_\(parts[0])_key.pub"
+        case "certificate": return "ssh_host_\(parts[0])_key-cert.pub"
+        default: return nil
+        }
+    }
+
+    /// The user-data's `ssh_keys`, instead of made ones: each file written atomically (private
+    /// keys 0600, public ones and certificates 0644), a private key's missing public half derived
+    /// with `ssh-keygen -y`, certificates named to sshd (`HostCertificate`, in sshd_config.d).
+    /// Nothing of a key reaches the log or a problem's text.
+    static func install(_ keys: [String: String], in folder: String) async -> [String] {
+        var problems: [String] = []
+        for (key, text) in keys.sorted(by: { $0.key < $1.key }) {
+            guard let name = file(forKey: key) else { continue }
+            let body = text.hasSuffix("\n") ? text : text + "\n"
+            do { try AtomicFile.write(Data(body.utf8), to: folder + "/" + name, mode: key.hasSuffix("_private") ? 0o600 : 0o644) } catch {
+                problems.append("cannot write \(folder)/\(name): \(error)")
+            }
+        }
+        for key in keys.keys.sorted() where key.hasSuffix("_private") && keys[key.replacingOccurrences(of: "_private", with: "_public")] == nil {
+            guard let name = file(forKey: key) else { continue }
+            guard let (status, output) = await SystemCommand.capture([keygen, "-y", "-f", folder + "/" + name]), status == 0,
+                  output.hasPrefix("ssh-") || output.hasPrefix("ecdsa-") else {
+                problems.append("ssh_keys: \(key) is not a private key ssh-keygen reads (no public key made from it)")
+                continue
+            }
+            do { try AtomicFile.write(Data(output.utf8), to: folder + "/" + name + ".pub", mode: 0o644) } catch { problems.append("cannot write \(folder)/\(name).pub: \(error)") }
+        }
+        let certificates = keys.keys.sorted().filter { $0.hasSuffix("_certificate") }.compactMap(file(forKey:))
+        if !certificates.isEmpty {
+            let config = folder + "/sshd_config.d/50-ec2-boot-init-host-certificates.conf"
+            let text = "# The user-data's ssh_keys certificates (ec2-boot-init).\n" + certificates.map { "HostCertificate /etc/ssh/\($0)\n" }.joined()
+            do { try AtomicFile.write(Data(text.utf8), to: config, mode: 0o644) } catch { problems.append("cannot write \(config): \(error)") }
+        }
+        return problems
     }
 
     /// The console's two blocks, as cloud-init's write-ssh-key-fingerprints prints them.

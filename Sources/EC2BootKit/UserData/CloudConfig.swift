@@ -8,7 +8,7 @@ import Yams
 enum CloudConfig {
     /// The modules we carry out (each runs where its cloud-init module stands in `CloudInitModules`).
     static let modules: [any CloudConfigModule.Type] = [
-        BootcmdAction.self, WriteFilesAction.self, GrowpartAction.self, HostnameAction.self, UsersGroupsAction.self, HostKeysAction.self, SSHKeysAction.self,
+        BootcmdAction.self, WriteFilesAction.self, GrowpartAction.self, MountsAction.self, HostnameAction.self, UsersGroupsAction.self, HostKeysAction.self, SSHKeysAction.self,
         PackagesAction.self, WriteFilesDeferredAction.self, RuncmdAction.self,
     ]
     /// cloud-config keys given to our built-in actions (cloud-init's final stage runs these modules).

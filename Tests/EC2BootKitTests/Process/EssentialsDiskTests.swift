@@ -108,6 +108,42 @@ extension ProcessTier {
             #expect(bad.status == 2 && bad.stderr.contains("six fstab fields"), "\(bad.stderr)")
         }
 
+        /// The user-data's `mounts` and `swap` on a root: its entries resolved (ephemeral0, the
+        /// kernel's vdb), a tmpfs as given, a metadata name without a device passed over and said;
+        /// the swap file made by the real fallocate and mkswap, mode 0600, in fstab; a reboot
+        /// writes nothing and never makes the swap file anew; the row says the data stage did it.
+        @Test func theUserDatasMountsAndSwapFileAreInFstab() throws {
+            let userData = """
+                #cloud-config
+                mounts:
+                  - [ephemeral0, /data, ext4]
+                  - [tmpfs, /scratch, tmpfs, "size=16m", "0", "0"]
+                  - [ephemeral3, /nothing]
+                swap:
+                  filename: /var/swap.img
+                  size: 2M
+                """
+            let root = try seededRoot(userData, metadata: Self.metadata("i-1", mapping: #""ephemeral0": "sdb""#), name: "mounts-swap")
+            try TestEnv.write("/dev/vda1 / ext4 rw 0 1\n", to: root + "/etc/fstab")
+            try TestEnv.write("", to: root + "/dev/vdb")
+            #expect(try runProcess("/usr/sbin/mkfs.ext4", ["-q", "-F", root + "/dev/vdb", "4M"]).status == 0)
+            let first = try run(root)
+            #expect(first.status == 0, "\(first.stderr)")
+            let options = "defaults,nofail,x-systemd.requires=ec2-boot-init.service,_netdev,comment=ec2-boot-init"
+            #expect(TestEnv.read(root + "/etc/fstab") == "/dev/vda1 / ext4 rw 0 1\n/dev/vdb\t/data\text4\t\(options)\t0\t2\n"
+                    + "tmpfs\t/scratch\ttmpfs\tsize=16m,comment=ec2-boot-init\t0\t0\n/var/swap.img\tnone\tswap\tsw,comment=ec2-boot-init\t0\t0\n")
+            #expect(first.stderr.contains("ephemeral3 names no device here"), "\(first.stderr)")
+            #expect(FileSystem.isDirectory(root + "/data") && FileSystem.isDirectory(root + "/scratch") && !FileSystem.exists(root + "/nothing"))
+            #expect(TestEnv.mode(root + "/var/swap.img") == 0o600 && TestEnv.size(root + "/var/swap.img") == 2 << 20)
+            let signature = try runProcess("/usr/sbin/blkid", ["-p", "-s", "TYPE", "-o", "value", root + "/var/swap.img"])
+            #expect(signature.stdout.trimmingWhitespace(newlines: true) == "swap", "mkswap gave it a swap signature: \(signature.stdout)")
+            let status = try tool(["status", "--root", root])
+            #expect(status.stdout.contains("the fstab entries, mounts and swap: done in the data stage"), "\(status.stdout)")
+            let (fstab, swap) = (TestEnv.inode(root + "/etc/fstab"), TestEnv.inode(root + "/var/swap.img"))
+            #expect(try run(root).status == 0)
+            #expect(TestEnv.inode(root + "/etc/fstab") == fstab && TestEnv.inode(root + "/var/swap.img") == swap, "a reboot changes nothing")
+        }
+
         /// A block node's number read as mountinfo writes it, minors past 255 too (a node made
         /// here by coreutils' mknod, as root); anything else has none.
         @Test func aBlockNodesNumberIsMountinfos() throws {

@@ -137,7 +137,7 @@ extension ProcessTier.EssentialsRunTests {
         try FileSystem.makeDirectories(root + "/etc/fstab", mode: 0o755)
         #expect(try run(root).status == 0)
         let failed = try tool(["status", "--root", root])
-        #expect(failed.status == 1 && failed.stdout.contains("essentials: failed: this boot: instance store: cannot write") && failed.stdout.contains("/etc/fstab"),
+        #expect(failed.status == 1 && failed.stdout.contains("essentials: failed: this boot: mounts: cannot write") && failed.stdout.contains("/etc/fstab"),
                 "\(failed.stdout)")
         try FileManager.default.removeItem(atPath: root + "/etc/fstab")
         #expect(try run(root).status == 0)
@@ -168,10 +168,51 @@ extension ProcessTier.EssentialsRunTests {
         #expect(skipped.stdout.contains("the host keys: not done by ec2-boot-init here"), "\(skipped.stdout)")
     }
 
+    /// `ssh_keys`: the host keys given are the instance's, none made (real ssh-keygen makes the
+    /// given pair and derives a missing public half); private keys 0600, never in the log;
+    /// a certificate named to sshd.
+    @Test func theUserDatasHostKeysAreInstalledNotMade() throws {
+        let dir = try TestEnv.tempDir("given-host-keys")
+        #expect(try runProcess("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "given", "-f", dir + "/k"]).status == 0)
+        #expect(try runProcess("/usr/bin/ssh-keygen", ["-q", "-t", "ecdsa", "-N", "", "-C", "given", "-f", dir + "/e"]).status == 0)
+        let ed = TestEnv.read(dir + "/k") ?? "", edPub = TestEnv.read(dir + "/k.pub") ?? "", ecdsa = TestEnv.read(dir + "/e") ?? ""
+        func block(_ text: String) -> String { text.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") }
+        let userData = "#cloud-config\nssh_keys:\n  ed25519_private: |\n\(block(ed))\n  ed25519_public: \(edPub.trimmingWhitespace(newlines: true))\n"
+            + "  ecdsa_private: |\n\(block(ecdsa))\n  ed25519_certificate: ssh-ed25519-cert-v01@openssh.com AAAAcert given\n"
+        let root = try Self.imageRoot("essentials-given-keys")
+        let result = try run(root, userData: userData)
+        #expect(result.status == 0, "\(result.stderr)")
+        let keys = Self.hostKeys(root)
+        #expect(keys.keys.sorted() == ["ssh_host_ecdsa_key", "ssh_host_ecdsa_key.pub", "ssh_host_ed25519_key", "ssh_host_ed25519_key-cert.pub", "ssh_host_ed25519_key.pub"],
+                "the image's deleted, only the given ones (none made): \(keys.keys.sorted())")
+        #expect(TestEnv.read(root + "/etc/ssh/ssh_host_ed25519_key") == ed && TestEnv.mode(root + "/etc/ssh/ssh_host_ed25519_key") == 0o600)
+        #expect(TestEnv.mode(root + "/etc/ssh/ssh_host_ed25519_key.pub") == 0o644 && TestEnv.mode(root + "/etc/ssh/ssh_host_ecdsa_key") == 0o600)
+        #expect((TestEnv.read(root + "/etc/ssh/ssh_host_ecdsa_key.pub") ?? "").hasPrefix((TestEnv.read(dir + "/e.pub") ?? "?").split(separator: " ").prefix(2).joined(separator: " ")),
+                "ecdsa's public half derived from its private key")
+        #expect((TestEnv.read(root + "/etc/ssh/sshd_config.d/50-ec2-boot-init-host-certificates.conf") ?? "").contains("HostCertificate /etc/ssh/ssh_host_ed25519_key-cert.pub"))
+        let secret = String(ed.split(separator: "\n")[1])
+        #expect(!result.stderr.contains(secret) && !result.stdout.contains(secret), "a private key reached the output")
+        let journal = (try? FileManager.default.contentsOfDirectory(atPath: root + "/var/spool/ec2boot")) ?? []
+        for name in journal where !name.hasPrefix("user-data") {
+            #expect(!(TestEnv.read(root + "/var/spool/ec2boot/" + name) ?? "").contains(secret), "\(name) holds a private key")
+        }
+        // A key that is not one: named by its key, never shown.
+        let bad = try Self.imageRoot("essentials-given-keys-bad")
+        let failed = try run(bad, userData: "#cloud-config\nssh_keys:\n  rsa_private: not-a-key-SECRETWORD\n")
+        #expect(failed.stderr.contains("ssh_keys: rsa_private is not a private key ssh-keygen reads") && !failed.stderr.contains("SECRETWORD"), "\(failed.stderr)")
+    }
+
     @Test(arguments: [("ssh_genkeytypes: [ed448]", "ed448 is not a host key type"), ("growpart: {mode: grow}", "grow is not a mode"),
-                      ("resize_rootfs: later", ""), ("ssh_deletekeys: [1]", "ssh_deletekeys")])
+                      ("resize_rootfs: later", ""), ("ssh_deletekeys: [1]", "ssh_deletekeys"),
+                      ("ssh_keys: {ed448_private: SECRETWORD}", "ed448_private is not a host key name"),
+                      ("mounts: [[sdb, /data, ext4, 'defaults nofail']]", "is not an fstab entry"), ("mounts: [[null, /x]]", "is not an fstab entry"),
+                      ("mounts: [[a, b, c, d, e, f, g]]", "is not an fstab entry"), ("mounts: [sdb]", "mounts"),
+                      ("mount_default_fields: [null, null, auto]", "six fstab fields"), ("swap: {size: 512m}", "512m is not a size"),
+                      ("swap: {filename: swap.img, size: 1G}", "swap.img is not an absolute path"), ("swap: {size: 1G, when: boot}", "when"),
+                      ("mounts: [[ephemeral0, /data, null, null, 0, 2]]\nswap: {size: auto, maxsize: 2G}", "")])
     func badKeysAreRefusedByValidate(_ yaml: String, _ expected: String) throws {
         let result = try tool(["validate", "-"], stdin: "#cloud-config\n" + yaml + "\n")
+        #expect(!result.stderr.contains("SECRETWORD"), "a secret value in the message")
         if expected.isEmpty {
             // cloud-init's translate_bool: anything not true is false (as for every flag of ours).
             #expect(result.status == 0, "\(result.stderr)")

@@ -3,8 +3,8 @@ import Testing
 @testable import EC2BootKit
 
 extension UnitTier {
-    /// The instance store's decisions without a disk: which mappings count, which node each is,
-    /// and how /etc/fstab changes (a real run on a root with real blkid: InstanceStoreRunTests;
+    /// The instance store's decisions without a disk: which mappings count, which node each is
+    /// (its fstab line: MountsTests; a real run on a root with real blkid: EssentialsDiskTests;
     /// mounted on a real boot: the VM's `essentials` scenario).
     @Suite struct InstanceStoreTests {
         @Test func onlyEphemeralMappingsWithPlainDeviceNamesCount() {
@@ -18,6 +18,10 @@ extension UnitTier {
                 "block-device-mapping/ephemeral99": "sdg",
             ])
             #expect(InstanceStore.mapped(metadata).map { "\($0.number)=\($0.device)" } == ["0=sdb", "1=sdc", "2=xvdd"])
+            // Any name, for a cloud-config's mounts entry: ephemeral2 is the third instance store disk (an NVMe one here).
+            #expect(InstanceStore.disk(metadata, "swap", nvme: [], exists: { $0 == "/dev/xvde" }) == "/dev/xvde")
+            #expect(InstanceStore.disk(metadata, "ephemeral2", nvme: ["nvme1n1", "nvme2n1", "nvme3n1"], exists: { _ in false }) == "/dev/nvme3n1")
+            #expect(InstanceStore.disk(metadata, "ephemeral3", nvme: [], exists: { _ in true }) == nil)
             #expect(InstanceStore.mountPoint(0) == "/mnt" && InstanceStore.mountPoint(2) == "/media/ephemeral2")
         }
 
@@ -34,29 +38,6 @@ extension UnitTier {
         ] as [(String, Int, [String], [String], String?)])
         func theNodeIsTheKernelsNameForTheMapping(_ name: String, _ index: Int, _ nvme: [String], _ present: [String], _ expected: String?) {
             #expect(InstanceStore.node(name, index: index, nvme: nvme, exists: { present.contains($0) }) == expected)
-        }
-
-        static let line = ["/dev/vdb", "/mnt", "auto", "defaults,nofail,comment=ec2-boot-init", "0", "2"]
-        static let ours = line.joined(separator: "\t")
-
-        @Test(arguments: [
-            // A new instance: our line added after the image's.
-            ("/dev/vda1 / ext4 rw 0 1\n", [line], "/dev/vda1 / ext4 rw 0 1\n\(ours)\n", true),
-            // A reboot: the same line, nothing changed.
-            ("/dev/vda1 / ext4 rw 0 1\n\(ours)\n", [line], "/dev/vda1 / ext4 rw 0 1\n\(ours)\n", false),
-            // An instance type without instance store: our old line goes.
-            ("/dev/vda1 / ext4 rw 0 1\n\(ours)\n", [], "/dev/vda1 / ext4 rw 0 1\n", true),
-            // The operator's own line for the device or for /mnt wins; a comment does not count.
-            ("/dev/vdb /data xfs defaults 0 0\n", [line], "/dev/vdb /data xfs defaults 0 0\n", false),
-            ("tmpfs\t/mnt\ttmpfs\tdefaults\t0\t0\n", [line], "tmpfs\t/mnt\ttmpfs\tdefaults\t0\t0\n", false),
-            ("# /dev/vdb /mnt auto\n", [line], "# /dev/vdb /mnt auto\n\(ours)\n", true),
-            ("", [line], "\(ours)\n", true),
-            ("", [], "", false),
-        ] as [(String, [[String]], String, Bool)])
-        func fstabKeepsEveryLineButOurs(_ before: String, _ lines: [[String]], _ after: String, _ changed: Bool) {
-            let merged = InstanceStore.fstab(before, lines: lines)
-            #expect(merged.text == after)
-            #expect(merged.changed == changed)
         }
 
         /// A mapped disk mounted somewhere else (the root disk, one the image mounts itself) is left alone.

@@ -49,7 +49,7 @@ public struct GrowpartAction: CloudConfigModule {
 public struct HostKeysAction: CloudConfigModule {
     public static let type = "ssh_host_keys"
     public static let frequency = ActionFrequency.perInstance
-    static let cloudConfigKeys = ["ssh_deletekeys", "ssh_genkeytypes", "no_ssh_fingerprints"]
+    static let cloudConfigKeys = ["ssh_deletekeys", "ssh_genkeytypes", "ssh_keys", "no_ssh_fingerprints"]
     static let cloudInitModules = ["ssh"]
 
     public static let schema = ActionSchema("Makes the instance's own SSH host keys on its first boot, in the data stage before sshd (cloud-init's ssh).",
@@ -59,6 +59,7 @@ public struct HostKeysAction: CloudConfigModule {
         """, [
             .optional("ssh_deletekeys", .boolean, default: "true", "delete the image's host keys first"),
             .optional("ssh_genkeytypes", .strings, default: "[rsa, ecdsa, ed25519]", "the key types made (rsa, dsa, ecdsa, ed25519)"),
+            .optional("ssh_keys", .mapping, secret: true, "the host keys given, not made: TYPE_private, TYPE_public, TYPE_certificate (TYPE rsa, dsa, ecdsa, ed25519)"),
             .optional("no_ssh_fingerprints", .boolean, default: "false", "accepted: the authorized keys' fingerprints are never printed here"),
         ])
 
@@ -66,14 +67,21 @@ public struct HostKeysAction: CloudConfigModule {
         var ssh_deletekeys: LooseBool?
         var ssh_genkeytypes: [String]?
         var no_ssh_fingerprints: LooseBool?
+        var ssh_keys: [String: String]?
 
-        enum CodingKeys: String, CodingKey { case ssh_deletekeys, ssh_genkeytypes, no_ssh_fingerprints }
+        enum CodingKeys: String, CodingKey { case ssh_deletekeys, ssh_genkeytypes, ssh_keys, no_ssh_fingerprints }
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             ssh_deletekeys = try c.decodeIfPresent(LooseBool.self, forKey: .ssh_deletekeys)
             ssh_genkeytypes = try c.decodeIfPresent([String].self, forKey: .ssh_genkeytypes)
             no_ssh_fingerprints = try c.decodeIfPresent(LooseBool.self, forKey: .no_ssh_fingerprints)
+            ssh_keys = try c.decodeIfPresent([String: String].self, forKey: .ssh_keys)
+            // The key's name only: its value is a secret.
+            for key in (ssh_keys ?? [:]).keys.sorted() where HostKeys.file(forKey: key) == nil {
+                throw DecodingError.dataCorruptedError(forKey: .ssh_keys, in: c, debugDescription:
+                    "\(key) is not a host key name (TYPE_private, TYPE_public or TYPE_certificate; TYPE one of \(EssentialsSettings.keyTypes.sorted().joined(separator: ", ")))")
+            }
             for type in ssh_genkeytypes ?? [] where !EssentialsSettings.keyTypes.contains(type) {
                 throw DecodingError.dataCorruptedError(forKey: .ssh_genkeytypes, in: c, debugDescription:
                     "\(type) is not a host key type (\(EssentialsSettings.keyTypes.sorted().joined(separator: ", ")))")
@@ -97,6 +105,12 @@ extension EssentialsSettings {
         for params in plan.compactMap({ $0.params as? HostKeysAction.Params }) {
             if let delete = params.ssh_deletekeys { settings.sshDeleteKeys = delete.value }
             if let types = params.ssh_genkeytypes { settings.sshGenKeyTypes = types }
+            if let keys = params.ssh_keys { settings.sshKeys = keys }
+        }
+        for params in plan.compactMap({ $0.params as? MountsAction.Params }) {
+            if let mounts = params.mounts { settings.mounts = mounts }
+            if let fields = params.mount_default_fields { settings.mountDefaultFields = fields }
+            if let swap = params.swap { settings.swap = swap }
         }
         return settings
     }

@@ -46,6 +46,8 @@ public struct ActionSchema: Sendable {
         public static let strings = Kind(name: "list of strings", shapes: [.list])
         public static let mappings = Kind(name: "list of mappings", shapes: [.list])
         public static let mapping = Kind(name: "mapping", shapes: [.mapping])
+        /// cloud-init's `mounts`: a list of fstab entries, each a list of fields.
+        public static let lists = Kind(name: "list of lists", shapes: [.list])
         /// A string, or a list (cloud-init's `users: default,deploy` or `users: [...]`).
         public static let stringOrList = Kind(name: "string or list", shapes: [.scalar, .list])
         /// A string, a list or a mapping (cloud-init's `groups`).

@@ -1,0 +1,194 @@
+import Foundation
+import Logging
+
+/// cloud-init's mounts module (`mounts`, `mount_default_fields`, `swap`), every boot in the data
+/// stage, so the actions find their disks mounted: the user-data's entries, then the default
+/// ones (the instance store, `InstanceStore`; the metadata's `swap` device) whose device no entry
+/// has, then the swap file (`SwapFile`), written to /etc/fstab as our lines (`comment=ec2-boot-init`,
+/// rewritten each boot) and mounted. The lines are cc_mounts' (the truth tests compare them).
+/// Where we differ, on purpose: a metadata name with no device here (`ephemeral1` on an instance
+/// without one) is passed over, not written as given; a kernel name (`xvdf`) is always written
+/// as `/dev/xvdf`; an existing swap file is never made anew.
+enum Mounts {
+    static let comment = "comment=ec2-boot-init"
+
+    /// A cloud-config entry: up to six fstab fields, nil where mount_default_fields' is taken.
+    typealias Entry = [String?]
+
+    /// `host:/export`: a network filesystem, written as given, mounted when the network is up.
+    static func isNetwork(_ spec: String) -> Bool {
+        guard let colon = spec.firstIndex(of: ":") else { return false }
+        return colon != spec.startIndex
+    }
+
+    /// A name the metadata's block-device-mapping gives a device for (cloud-init's list).
+    static func isMetadataName(_ name: String) -> Bool {
+        ["ami", "root", "swap"].contains(name) || (["ephemeral", "ebs"].contains { name.hasPrefix($0) } && !name.contains(":"))
+    }
+
+    /// A kernel's disk name, which fstab takes with /dev/ in front (cloud-init's DEVICE_NAME_FILTER).
+    static func isKernelName(_ name: String) -> Bool {
+        let scalars = Array(name.unicodeScalars)
+        let letters = scalars.prefix { ("a"..."z").contains($0) }
+        if letters.count >= 2, letters.first == "s", letters.dropFirst().first == "r" {
+            return letters.count == 2 && scalars.count > 2 && scalars.dropFirst(2).allSatisfy { ("0"..."9").contains($0) }
+        }
+        var rest = scalars[...]
+        if rest.first == "x" { rest = rest.dropFirst() }
+        guard rest.count >= 3, ["s", "h", "v"].contains(rest.first!), rest.dropFirst().first == "d", ("a"..."z").contains(rest.dropFirst(2).first!) else { return false }
+        return rest.dropFirst(3).allSatisfy { ("0"..."9").contains($0) }
+    }
+
+    /// The partition `number` of `disk` as the kernel names it (`sdb1`, `nvme1n1p1`, `…-part1`), when it exists.
+    static func partition(_ disk: String, _ number: String, exists: (String) -> Bool) -> String? {
+        ["", "p", "-part"].map { disk + $0 + number }.first(where: exists)
+    }
+
+    /// What an entry's first field becomes in fstab (cloud-init's sanitize_devname): a network
+    /// resource as given; a metadata name (`ephemeral0`, `.2` a partition) the device the
+    /// metadata maps it to (nil when there is none); a kernel name under /dev; then the
+    /// partition asked for, or the disk's first partition when it has one; anything else
+    /// (`LABEL=`, `tmpfs`) as given.
+    static func resolve(_ spec: String, mapped: (String) -> String?, exists: (String) -> Bool) -> String? {
+        if isNetwork(spec) { return spec }
+        let dot = spec.lastIndex(of: ".")
+        var name = dot.map { String(spec[..<$0]) } ?? spec
+        let number = dot.map { String(spec[spec.index(after: $0)...]) }
+        if spec == "ephemeral" { name = "ephemeral0" }
+        let device: String
+        if isMetadataName(name) {
+            guard let found = mapped(name) else { return nil }
+            device = found
+        } else {
+            device = isKernelName(spec) ? "/dev/" + name : name
+        }
+        if let number {
+            return partition(device, number, exists: exists) ?? (isMetadataName(name) ? nil : spec)
+        }
+        return partition(device, "1", exists: exists) ?? device
+    }
+}
+
+extension Mounts {
+    /// cc_mounts' lines from the user's entries (resolved; passed over when nil), the default
+    /// fields filled in, an entry whose mount point is null dropping the entries of its device so
+    /// far; then each default entry whose device no entry and no other fstab line has; then
+    /// `swap` (a file's line); our comment added to the options.
+    static func lines(_ entries: [Entry], defaults: [String?], defaultEntries: [[String]], swap: String?,
+                      fstabDevices: Set<String>, resolve: (String) -> String?) -> [[String]] {
+        var list: [Entry] = entries.compactMap { entry in
+            guard let spec = entry.first ?? nil, let device = resolve(spec) else { return nil }
+            return [device] + entry.dropFirst()
+        }
+        for i in list.indices {
+            for j in defaults.indices {
+                if list[i].count <= j { list[i].append(defaults[j]) } else if list[i][j] == nil { list[i][j] = defaults[j] }
+            }
+            if list[i][1] == nil {
+                for j in 0..<i where list[j][0] == list[i][0] { list[j][1] = nil }
+            }
+        }
+        for entry in defaultEntries where !fstabDevices.contains(entry[0]) && !list.contains(where: { $0[0] == entry[0] }) {
+            list.append(entry)
+        }
+        var lines = list.compactMap { entry -> [String]? in
+            guard entry[1] != nil, entry.prefix(6).allSatisfy({ $0 != nil }) else { return nil }
+            return entry.prefix(6).map { $0! }
+        }
+        if let swap { lines.append([swap, "none", "swap", "sw", "0", "0"]) }
+        return lines.map { line in line.enumerated().map { $0.offset == 3 ? $0.element + "," + comment : $0.element } }
+    }
+
+    /// The first field of each line in /etc/fstab that is not ours: the devices cloud-init leaves to them.
+    static func devices(inFstab text: String) -> Set<String> {
+        Set(text.split(separator: "\n").filter { !$0.contains(comment) }.compactMap { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init) })
+    }
+
+    /// /etc/fstab with our lines replaced by `lines` (tab-separated fields); whether ours changed.
+    static func fstab(_ text: String, lines: [[String]]) -> (text: String, changed: Bool) {
+        var kept: [Substring] = [], old: [String] = []
+        let all = text.isEmpty ? [] : text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(text.hasSuffix("\n") ? 1 : 0)
+        for line in all {
+            if line.contains(comment) { old.append(String(line)) } else { kept.append(line) }
+        }
+        let new = lines.map { $0.joined(separator: "\t") }
+        let body = (kept.map(String.init) + new).joined(separator: "\n")
+        return (body.isEmpty ? "" : body + "\n", new != old)
+    }
+}
+
+extension Mounts {
+    /// This boot's fstab: the user-data's entries, the instance store, the swap file; written
+    /// when ours changed, then each mounted (on the real root); the problems.
+    static func run(_ settings: EssentialsSettings, metadata: MetadataTree, paths: Paths, logger: Logger) async -> [String] {
+        let path = paths.host("/etc/fstab")
+        let current = String(decoding: FileSystem.read(path) ?? Data(), as: UTF8.self)
+        let nvme = InstanceStore.nvmeDisks(sys: paths.host("/sys"))
+        let exists = { (node: String) in FileSystem.exists(paths.host(node)) }
+        let device = { (spec: String) -> String? in
+            resolve(spec, mapped: { InstanceStore.disk(metadata, $0, nvme: nvme, exists: exists) }, exists: exists)
+        }
+        var defaults = await InstanceStore.entries(settings, metadata: metadata, nvme: nvme, fstab: current, paths: paths, logger: logger)
+        if settings.instanceStore, let swap = device("swap") { defaults.append([swap, "none", "swap", "sw", "0", "0"]) }
+        var problems: [String] = []
+        let swapFile = await SwapFile.ensure(settings.swap, paths: paths, logger: logger, problems: &problems)
+        let lines = lines(settings.mounts, defaults: settings.mountDefaultFields, defaultEntries: defaults, swap: swapFile,
+                          fstabDevices: devices(inFstab: current)) { spec in
+            let found = device(spec)
+            if found == nil { logger.notice("mounts: \(spec) names no device here (block-device-mapping): its entry is passed over") }
+            return found
+        }
+        let merged = fstab(current, lines: lines)
+        if merged.changed {
+            do { try AtomicFile.write(Data(merged.text.utf8), to: path, mode: 0o644) } catch { return problems + ["cannot write \(path): \(error)"] }
+            logger.notice("mounts: /etc/fstab has \(lines.isEmpty ? "no line" : lines.map { "\($0[0]) on \($0[1])" }.joined(separator: ", ")) of ours")
+        }
+        return problems + (await activate(lines, reload: merged.changed, paths: paths, logger: logger))
+    }
+
+    /// Each line's mount point made; then, on the real root, systemd told of a changed fstab,
+    /// swap turned on, each local filesystem mounted when it is not, each network one started as
+    /// its mount unit without waiting (it needs the network, which this stage does not wait for).
+    static func activate(_ lines: [[String]], reload: Bool, paths: Paths, logger: Logger) async -> [String] {
+        var problems: [String] = []
+        for line in lines where line[1].hasPrefix("/") {
+            do { try FileSystem.makeDirectories(paths.host(line[1]), mode: 0o755) } catch { problems.append("cannot make \(line[1]): \(error)") }
+        }
+        guard paths.root == "/" else { return problems }
+        let systemd = FileSystem.isDirectory("/run/systemd/system")
+        if reload, systemd, let problem = await SystemCommand.failure(["systemctl", "daemon-reload"]) { problems.append(problem) }
+        let mountinfo = String(decoding: FileSystem.read("/proc/self/mountinfo") ?? Data(), as: UTF8.self)
+        for line in lines {
+            let argv: [String]
+            if line[2] == "swap" {
+                guard !SwapFile.inUse(line[0]) else { continue }
+                argv = ["swapon", line[0]]
+            } else {
+                guard line[1].hasPrefix("/"), GrowRoot.mounted(at: line[1], mountinfo: mountinfo) == nil else { continue }
+                argv = isNetwork(line[0]) && systemd ? ["systemctl", "start", "--no-block", unit(line[1])] : ["mount", line[1]]
+            }
+            if let problem = await SystemCommand.failure(argv, timeout: 60) { problems.append(problem) } else {
+                logger.notice("mounts: \(argv.joined(separator: " "))")
+            }
+        }
+        return problems
+    }
+
+    /// systemd's mount unit for a mount point (`systemd-escape --path --suffix=mount`).
+    static func unit(_ point: String) -> String {
+        let trimmed = point.split(separator: "/").joined(separator: "/")
+        guard !trimmed.isEmpty else { return "-.mount" }
+        var out = ""
+        for (i, byte) in trimmed.utf8.enumerated() {
+            switch byte {
+            case UInt8(ascii: "/"): out += "-"
+            case UInt8(ascii: ".") where i == 0: out += "\\x2e"
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: ":"):
+                out.append(Character(UnicodeScalar(byte)))
+            default: out += "\\x" + [byte].hex
+            }
+        }
+        return out + ".mount"
+    }
+}
