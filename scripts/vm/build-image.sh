@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
 # Builds the disk images the boot scenarios boot (root needed; Debian's packages only):
-#   scripts/vm/build-image.sh DIR [--cloud-init]
+#   scripts/vm/build-image.sh DIR [--cloud-init] [--previous DEB]
 # DIR/agent.img: Debian 12 (systemd, udev, networkd DHCP, Debian's kernel) with the .deb from
 # dist/ installed by dpkg; DIR/bare.img: the same without the agent; with --cloud-init also
 # DIR/cloud-init.img: Debian's cloud-init, Ec2 datasource only. DIR/vmlinuz and DIR/initrd.img
 # for a direct kernel boot. Each image reports its boot on its second serial port and powers
 # off (scripts/vm/report.sh); scripts/vm/boot.sh boots one. With --cloud-init also DIR/both.img:
-# cloud-init's image with our agent installed beside it.
+# cloud-init's image with our agent installed beside it. With --previous DEB also DIR/previous.img:
+# the agent image made with an earlier version's .deb (the upgrade scenario upgrades it in place).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
-out=$(realpath -m "${1:?usage: scripts/vm/build-image.sh DIR [--cloud-init]}")
-with_cloud_init=${2:-}
+out=$(realpath -m "${1:?usage: scripts/vm/build-image.sh DIR [--cloud-init] [--previous DEB]}")
+shift
+with_cloud_init="" previous=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --cloud-init) with_cloud_init=--cloud-init; shift ;;
+    --previous) previous=$(realpath "$2"); shift 2 ;;
+    *) echo "build-image.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
 deb=$(ls "$repo"/dist/ec2-boot-init_*.deb 2>/dev/null | head -1 || true)
 [ -n "$deb" ] || { echo "no dist/ec2-boot-init_*.deb: run packaging/build.sh first" >&2; exit 2; }
 . scripts/lib/debian-root.sh
@@ -21,7 +30,8 @@ rm -rf "$base" "$out"/*.img
 start=$(date +%s)
 # openssh-server: its postinst makes the image's own host keys, which each instance must replace.
 # fdisk (sfdisk), as in every Debian image: what grows the root partition on a bigger disk.
-debian_root "$base" systemd-sysv udev dbus linux-image-amd64 iproute2 e2fsprogs fdisk libcurl4 zlib1g libzookeeper-mt2 ca-certificates openssh-server
+# curl, as cloud images have it: what the upgrade scenario's action fetches the new .deb with.
+debian_root "$base" systemd-sysv udev dbus linux-image-amd64 iproute2 e2fsprogs fdisk libcurl4 zlib1g libzookeeper-mt2 ca-certificates openssh-server curl
 echo "vm: debootstrap $(( $(date +%s) - start )) s"
 
 # What a cloud image sets up, and what TCG needs to stay quick (see the notes in README's VM section).
@@ -69,7 +79,7 @@ in_root "$agent" dpkg -i /tmp/agent.deb >/dev/null
 rm "$agent/tmp/agent.deb"
 # A hung action is ended by the unit's own timeout in scenario 6; 6 h is too long for a test.
 mkdir -p "$agent/etc/systemd/system/ec2-boot-init-actions.service.d"
-printf '[Service]\nTimeoutStartSec=90\n' > "$agent/etc/systemd/system/ec2-boot-init-actions.service.d/vm-test.conf"
+printf '[Service]\nTimeoutStartSec=45\n' > "$agent/etc/systemd/system/ec2-boot-init-actions.service.d/vm-test.conf"
 # As an image builder without cloud-init sets it (packaging/README.md): Debian's AMIs' default user.
 printf 'default_user:\n  name: admin\n  gecos: Debian\n  groups: [adm, sudo]\n  sudo: ALL=(ALL) NOPASSWD:ALL\n' >> "$agent/etc/ec2-boot-init/config.yaml"
 # The image's own host keys, which no instance may keep (the essentials scenario compares).
@@ -96,6 +106,16 @@ if [ "$with_cloud_init" = --cloud-init ]; then
   image cloud-init "$ci"
   image both "$both"
   rm -rf "$ci" "$both"
+fi
+if [ -n "$previous" ]; then
+  # An image as it was made with the earlier version: its package and its own config.yaml.
+  old=$out/root-previous
+  cp -a "$base" "$old"
+  cp "$previous" "$old/tmp/agent.deb"
+  in_root "$old" dpkg -i /tmp/agent.deb >/dev/null
+  rm "$old/tmp/agent.deb"
+  image previous "$old"
+  rm -rf "$old"
 fi
 rm -rf "$base" "$agent"
 echo "vm: images in $out ($(ls "$out"/*.img | xargs -n1 basename | tr '\n' ' ')) in $(( $(date +%s) - start )) s"

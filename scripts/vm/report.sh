@@ -51,7 +51,12 @@ while [ "$(systemctl is-system-running 2>/dev/null)" = starting ] && [ "$(uptime
   echo "root-fs-bytes $(df -B1 --output=size / | tail -1 | tr -d ' ')"
   echo "mnt $(findmnt -no SOURCE,FSTYPE /mnt 2>/dev/null | tr -s ' ')"
   if mountpoint -q /mnt; then date +%s >> /mnt/vm-boots; echo "mnt-boots $(wc -l < /mnt/vm-boots)"; fi
-  echo "fstab-ours $(grep -e comment=ec2-boot-init -e comment=cloudconfig /etc/fstab | tr '\t' ' ')"
+  echo "fstab-ours $(grep -e comment=ec2-boot-init -e comment=cloudconfig /etc/fstab | tr '\t' ' ' | paste -sd';')"
+  echo "== mounts"
+  grep -e comment=ec2-boot-init -e comment=cloudconfig /etc/fstab | tr '\t' ' ' | sed 's/^/fstab /'
+  echo "scratch $(findmnt -no SOURCE,FSTYPE,OPTIONS /scratch 2>/dev/null | tr -s ' ')"
+  echo "swapfile $(stat -c '%a %s' /swapfile 2>/dev/null) $(awk '$1 == "/swapfile" {print $2, $3}' /proc/swaps)"
+  echo "version $(ec2-boot-init --version 2>/dev/null)"
   echo "== essentials"; journalctl -b -o cat --no-pager -u ec2-boot-init.service 2>&1 | grep -e 'essentials' -e 'growpart' -e 'resize_rootfs' -e 'instance store'
   if command -v cloud-init >/dev/null; then echo "== cloud-init-blame"; cloud-init analyze blame 2>&1 | head -40; fi
   echo "== journal"; journalctl -b -o short-monotonic --no-pager -u 'ec2-boot-init*' 2>&1 | tail -60

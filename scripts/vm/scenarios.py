@@ -6,8 +6,9 @@
                                                      boot your own user-data once, as EC2, and print the report
 
 Scenarios: ec2-first-boot, reboot, new-instance, late-metadata, not-ec2, no-actions, cloud-init,
-hung-action, essentials, users-groups, beside-cloud-init (default:
-all, in that order: the second and third reuse the first one's disk). The metadata service is
+hung-action, essentials, users-groups, beside-cloud-init, upgrade (default:
+all, in that order: the second and third reuse the first one's disk; essentials and users-groups
+share their users-ours and users-cloud-init boots; upgrade needs EC2BOOT_PREVIOUS_DEB at image time). The metadata service is
 tools/imds-simulator on 127.0.0.1, which also serves the action list; the guest reaches it as
 169.254.169.254 and nothing else. Python's standard library only (Debian's python3).
 """
@@ -203,6 +204,7 @@ class Run:
         self.images = images
         self.work = tempfile.mkdtemp(prefix="ec2boot-vm-")
         self.failures = []
+        self.shared = {}
 
     def disk(self, name, image="agent", size=None):
         """A new first boot's disk over the image (2 GiB), `size` bigger when given (e.g. "4G")."""
@@ -383,6 +385,30 @@ GIB = 1 << 30
 STORE = ["--block-device", "ephemeral0=sdb"]
 
 
+def shared(run, name, boot):
+    """A boot two scenarios assert on, booted once in a run."""
+    if name not in run.shared:
+        run.shared[name] = boot()
+    return run.shared[name]
+
+
+def users_ours(run):
+    """USERS on our image, with an instance store: the users-groups scenario's, and for the
+    essentials scenario another instance of the image."""
+    return shared(run, "users-ours", lambda: run.boot_served(
+        run.disk("users-ours"), "users-ours", "i-0ccccccccccccccc1", USERS, extra=STORE, disk2=run.instance_store("users-ours-store"))[0])
+
+
+def users_cloud_init(run):
+    """USERS on cloud-init's image, on a 4 GiB disk with an instance store: the same accounts,
+    mounts and swap file as ours, and the root grown as ours grows it. None without its image."""
+    if not os.path.exists(os.path.join(run.images, "cloud-init.img")):
+        return None
+    return shared(run, "users-cloud-init", lambda: run.boot_served(
+        run.disk("users-cloud-init", image="cloud-init", size="4G"), "users-cloud-init", "i-0ccccccccccccccc2", USERS,
+        extra=STORE, disk2=run.instance_store("users-cloud-init-store"))[0])
+
+
 def essentials(run):
     """An image without cloud-init: each new instance gets its own host keys (fingerprints on the
     serial console), the default user admin with the key pair and sudo, its root grown to a 4 GiB
@@ -393,12 +419,10 @@ def essentials(run):
     first, _ = run.boot_served(disk, "essentials-first", "i-0eeeeeeeeeeeeeee1", "facts:\n  role: vm-test\n", extra=STORE, disk2=store)
     again, _ = run.boot_served(disk, "essentials-reboot", "i-0eeeeeeeeeeeeeee1", "facts:\n  role: vm-test\n", extra=STORE, disk2=store)
     grown_and_mounted(run, first, again)
-    if os.path.exists(os.path.join(run.images, "cloud-init.img")):
-        theirs, _ = run.boot_served(run.disk("essentials-cloud-init", image="cloud-init", size="4G"), "essentials-cloud-init",
-                                    "i-0eeeeeeeeeeeeeee3", None, extra=STORE, disk2=run.instance_store("essentials-cloud-init-store"))
+    theirs = users_cloud_init(run)
+    if theirs:
         like_cloud_init(run, first, theirs)
-    other, _ = run.boot_served(run.disk("essentials-other"), "essentials-other", "i-0eeeeeeeeeeeeeee2", "facts:\n  role: vm-test\n")
-    a, b, c = ssh_facts(first), ssh_facts(again), ssh_facts(other)
+    a, b, c = ssh_facts(first), ssh_facts(again), ssh_facts(users_ours(run))
     run.check("essentials", len(image_keys) == 3 and set(a["keys"]) == set(image_keys), "three host key types: %s" % sorted(a["keys"]), first)
     run.check("essentials", all(a["keys"][k] != image_keys[k] for k in image_keys), "no key is the image's")
     run.check("essentials", b["keys"] == a["keys"], "a reboot keeps the instance's keys")
@@ -436,14 +460,12 @@ def grown_and_mounted(run, first, again):
 
 
 def like_cloud_init(run, ours, theirs):
-    """cloud-init's image on the same disks: the same partition and filesystem sizes, the same
-    instance store line but for whose it is; each one's seconds printed for BENCHMARKS.md."""
+    """cloud-init's image on a disk of the same size: the same partition and filesystem sizes, the
+    instance store on /mnt (its fstab lines: users-groups); each one's seconds printed for BENCHMARKS.md."""
     a, b = section_values(ours, "disk"), section_values(theirs, "disk")
     run.check("essentials", a.get("root-part-bytes") == b.get("root-part-bytes") and a.get("root-fs-bytes") == b.get("root-fs-bytes"),
               "the root grew as cloud-init grows it: ours %s, cloud-init's %s" % (a, b), theirs)
-    same = b.get("fstab-ours", "").replace("cloud-init.service", "ec2-boot-init.service").replace("comment=cloudconfig", "comment=ec2-boot-init")
-    run.check("essentials", b.get("mnt") == a.get("mnt") and same == a.get("fstab-ours"),
-              "the instance store is mounted as cloud-init mounts it: %s" % b.get("fstab-ours"))
+    run.check("essentials", b.get("mnt") == a.get("mnt"), "the instance store is mounted as cloud-init mounts it: %s" % b.get("mnt"))
     print("  essentials, ours: " + "; ".join(l for l in ours.sections.get("essentials", []) if " took " in l), flush=True)
     print("  essentials, cloud-init's (analyze blame): " + "; ".join(
         l.strip() for l in theirs.sections.get("cloud-init-blame", [])
@@ -465,13 +487,20 @@ users:
   - name: svc
     system: true
     shell: /usr/sbin/nologin
+mounts:
+  - [tmpfs, /scratch, tmpfs, "size=16m,mode=1777", "0", "0"]
+swap:
+  filename: /swapfile
+  size: 32M
 """
 
 
 def users_groups(run):
-    """The same `users` and `groups` on our image and on cloud-init's: the same passwd, group
-    and shadow lines, sudo rule, keys and homes (no `default`: neither makes its default user)."""
-    ours, _ = run.boot_served(run.disk("users-ours"), "users-ours", "i-0ccccccccccccccc1", USERS)
+    """The same `users`, `groups`, `mounts` and `swap` on our image and on cloud-init's: the same
+    passwd, group and shadow lines, sudo rule, keys and homes (no `default`: neither makes its
+    default user), the same fstab lines (the instance store's, the tmpfs, the swap file), mounts
+    and swap file."""
+    ours = users_ours(run)
     accounts = ours.section("accounts")
     run.check("users-groups", "deploy:x:1000:" in accounts and ":Deploy Bot:/home/deploy:/bin/bash" in accounts
               and "groups-deploy deploy adm deployers" in accounts and "sudo deploy ALL=(ALL) NOPASSWD:ALL" in accounts
@@ -479,12 +508,25 @@ def users_groups(run):
               "deploy and svc made with their groups, sudo rule, keys; svc has no home: %s" % accounts, ours)
     run.check("users-groups", "admin" not in section_values(ours, "ssh").get("passwd", ""),
               "users without default: no default user")
-    if os.path.exists(os.path.join(run.images, "cloud-init.img")):
-        theirs, _ = run.boot_served(run.disk("users-cloud-init", image="cloud-init"), "users-cloud-init", "i-0ccccccccccccccc2", USERS)
+    mounts = section_values(ours, "mounts")
+    fstab = sorted(line for line in ours.sections.get("mounts", []) if line.startswith("fstab "))
+    run.check("users-groups", len(fstab) == 3 and any(" /mnt " in l for l in fstab) and any("tmpfs /scratch tmpfs size=16m,mode=1777," in l for l in fstab)
+              and any(l.startswith("fstab /swapfile none swap sw,comment=ec2-boot-init") for l in fstab),
+              "fstab: the instance store, the tmpfs and the swap file: %s" % fstab, ours)
+    run.check("users-groups", mounts.get("scratch", "").startswith("tmpfs tmpfs") and mounts.get("swapfile", "").startswith("600 33554432 file"),
+              "/scratch is mounted, the swap file (0600, 32 MiB) in use: %s" % mounts, ours)
+    theirs = users_cloud_init(run)
+    if theirs:
         # A system user's id is the image's next free one below 1000: the two images' packages may differ there.
         system = lambda text: re.sub(r"^svc:x:\d+:\d+:", "svc:x:SYS:SYS:", text, flags=re.M)
         run.check("users-groups", system(accounts) == system(theirs.section("accounts")),
                   "the same accounts as cloud-init's: ours\n%s\ncloud-init's\n%s" % (accounts, theirs.section("accounts")), theirs)
+        same = sorted(l.replace("cloud-init.service", "ec2-boot-init.service").replace("comment=cloudconfig", "comment=ec2-boot-init")
+                      for l in theirs.sections.get("mounts", []) if l.startswith("fstab "))
+        run.check("users-groups", same == fstab, "the same fstab lines as cloud-init's (but for whose): %s" % same, theirs)
+        other = section_values(theirs, "mounts")
+        run.check("users-groups", other.get("scratch") == mounts.get("scratch") and other.get("swapfile") == mounts.get("swapfile"),
+                  "mounted and swapping as cloud-init's: %s" % other)
 
 
 def beside_cloud_init(run):
@@ -511,10 +553,43 @@ def hung_action(run):
     run.check("hung-action", '"interrupted"' in report.section("status"), "status records the action as interrupted")
 
 
+UPGRADE = """\
+facts:
+  role: vm-test
+actions:
+  - type: shell
+    command: "curl -fsS -o /var/tmp/agent.deb http://169.254.169.254/files/agent.deb && dpkg -i /var/tmp/agent.deb && printf 'default_user:\\n  name: admin\\n  groups: [adm, sudo]\\n' >> /etc/ec2-boot-init/config.yaml && %secho x >> /var/tmp/vm-marks/upgraded"
+""" % MARKS
+
+
+def upgrade(run):
+    """An instance first booted by the earlier version, upgraded in place by an action (the new
+    .deb, and config.yaml now naming a default user), then rebooted: the new version leaves its
+    host keys and accounts as they were, and says why."""
+    if not os.path.exists(os.path.join(run.images, "previous.img")):
+        print("  skipped: no earlier version's image (EC2BOOT_PREVIOUS_DEB=path/to/old.deb scripts/vm/test.sh upgrade)", flush=True)
+        return
+    debs = [f for f in os.listdir(os.path.join(REPO, "dist")) if f.endswith(".deb")]
+    os.makedirs(os.path.join(run.work, "served"), exist_ok=True)
+    subprocess.run(["cp", os.path.join(REPO, "dist", debs[0]), os.path.join(run.work, "served", "agent.deb")], check=True)
+    disk = run.disk("upgrade", image="previous")
+    first, _ = run.boot_served(disk, "upgrade-first", "i-0abababababababa1", UPGRADE)
+    again, _ = run.boot_served(disk, "upgrade-reboot", "i-0abababababababa1", UPGRADE)
+    before, after = ssh_facts(first), ssh_facts(again)
+    version = section_values(again, "mounts").get("version")
+    run.check("upgrade", first.marks().get("upgraded") == 1 and version and version == section_values(first, "mounts").get("version"),
+              "the earlier version's first boot upgraded itself in place to %s" % version, first)
+    run.check("upgrade", "first booted with a version without essentials" in again.section("essentials"),
+              "the reboot on the new version did no essential, and said why: %s" % again.section("essentials"), again)
+    run.check("upgrade", len(before["keys"]) == 3 and after["keys"] == before["keys"], "the host keys are the ones it had: %s" % after["keys"])
+    run.check("upgrade", not after.get("passwd") and "exit=0" in again.section("status"),
+              "no default user made though config.yaml now names admin; status exits 0")
+
+
 SCENARIOS = [("ec2-first-boot", ec2_first_boot), ("reboot", reboot), ("new-instance", new_instance),
              ("late-metadata", late_metadata), ("not-ec2", not_ec2), ("no-actions", no_actions), ("cloud-init", cloud_init),
              ("hung-action", hung_action), ("essentials", essentials), ("users-groups", users_groups),
-             ("beside-cloud-init", beside_cloud_init)]
+             ("beside-cloud-init", beside_cloud_init), ("upgrade", upgrade)]
 
 
 def try_user_data(run, user_data, actions_dir):

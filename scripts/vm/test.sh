@@ -15,6 +15,10 @@ images=$(mktemp -d /tmp/ec2boot-vm-images.XXXXXX)
 trap 'rm -rf "$images"' EXIT
 start=$(date +%s)
 # --cloud-init: cloud-init's image too, booted beside ours on the same disks (the essentials scenarios).
-bash scripts/vm/build-image.sh "$images" --cloud-init
+# EC2BOOT_PREVIOUS_DEB: an earlier version's .deb (scripts/vm/previous-deb.sh builds one), for the
+# upgrade scenario, which is skipped, and says so, without it.
+previous=()
+if [ -n "${EC2BOOT_PREVIOUS_DEB:-}" ]; then previous=(--previous "$EC2BOOT_PREVIOUS_DEB"); fi
+bash scripts/vm/build-image.sh "$images" --cloud-init "${previous[@]}"
 python3 scripts/vm/scenarios.py "$images" "$@"
 echo "vm: $(( $(date +%s) - start )) s in all"

@@ -7,9 +7,9 @@ import Logging
 /// rule. The instance's key pair for it is the essentials' next step. Under `--root` other than
 /// /, the account tools work on that root's files (`--prefix`).
 enum DefaultUser {
-    /// Makes the account; the problems, each in a line.
-    static func make(_ settings: DefaultUserSettings, paths: Paths, logger: Logger) async -> [String] {
-        guard let user = AccountTools.User(default: settings) else { return [] }
+    /// Makes the account (config.yaml's `default_user`, with what the user-data's `users` merge
+    /// into it: `UsersGroupsAction.defaultUser`); the problems, each in a line.
+    static func make(_ user: AccountTools.User, paths: Paths, logger: Logger) async -> [String] {
         var state = AccountTools.State(paths: paths)
         return await AccountTools.make(user: user, state: &state, paths: paths, logger: logger)
     }

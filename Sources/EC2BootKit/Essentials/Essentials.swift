@@ -118,7 +118,7 @@ extension Essentials {
     /// reboot or a run by hand never does the once-per-instance ones again. What failed is logged
     /// as an error, kept in the record for `status`, and returned; the boot goes on.
     /// `settings`: config.yaml's, with what the user-data's cloud-config changes of them (`EssentialsSettings.applying`).
-    static func perform(instanceID: String, before: Before, metadata: MetadataTree, sshPlanned: Bool, defaultUser: Bool,
+    static func perform(instanceID: String, before: Before, metadata: MetadataTree, sshPlanned: Bool, defaultUser: AccountTools.User?,
                         settings: EssentialsSettings, paths: Paths, config: Config, logger: Logger) async -> [String] {
         let history = history(paths: paths, instanceID: instanceID, before: before)
         let decision = decide(enabled: settings.enabled, cloudInit: cloudInit(paths: paths, kernelCommandLine: Platform.kernelCommandLine(paths)),
@@ -161,7 +161,7 @@ extension Essentials {
     static let thisBoot = "this boot: "
 
     /// The once-per-instance essentials: host keys, default user, key pair; the problems.
-    private static func once(metadata: MetadataTree, sshPlanned: Bool, defaultUser: Bool, settings: EssentialsSettings, paths: Paths,
+    private static func once(metadata: MetadataTree, sshPlanned: Bool, defaultUser: AccountTools.User?, settings: EssentialsSettings, paths: Paths,
                              config: Config, logger: Logger) async -> [String] {
         var problems: [String] = []
         if HostKeys.hasServer(paths) {
@@ -170,8 +170,8 @@ extension Essentials {
             for line in blocks { logger.notice("\(line)") }
             HostKeys.toConsole(blocks, paths: paths)
         }
-        if defaultUser {
-            problems += await timed(.defaultUser, logger) { await DefaultUser.make(config.defaultUser, paths: paths, logger: logger) }
+        if let defaultUser {
+            problems += await timed(.defaultUser, logger) { await DefaultUser.make(defaultUser, paths: paths, logger: logger) }
         } else if let name = config.defaultUser.name {
             logger.notice("the user-data's users leave out default: no default user \(name) made (as cloud-init)")
         }

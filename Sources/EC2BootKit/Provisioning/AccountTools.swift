@@ -106,6 +106,18 @@ extension AccountTools.User {
         shell = settings.shell
         lockPasswd = settings.lockPasswd
     }
+
+    /// cloud-init's merge when `users` names the default user beside `default`: what the default
+    /// user's settings give wins, the entry adds the rest, the groups are both's, sorted.
+    func merged(into entry: Self, settings: DefaultUserSettings) -> Self {
+        var user = entry
+        user.groups = Array(Set(entry.groups + groups)).sorted()
+        if settings.gecos != nil { user.gecos = gecos }
+        if settings.sudo != nil { user.sudo = sudo }
+        user.shell = shell
+        user.lockPasswd = lockPasswd
+        return user
+    }
 }
 
 extension AccountTools.State {

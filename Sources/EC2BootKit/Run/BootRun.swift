@@ -96,7 +96,7 @@ public struct BootRun: Sendable {
         guard let instanceID = view.data.instanceID else { return }
         _ = await Essentials.perform(instanceID: instanceID, before: before, metadata: view.data.metadata,
                                      sshPlanned: view.plan.contains { $0.type == SSHKeysAction.type },
-                                     defaultUser: UsersGroupsAction.wantsDefaultUser(view.plan), settings: config.essentials.applying(view.plan),
+                                     defaultUser: UsersGroupsAction.defaultUser(view.plan, settings: config.defaultUser), settings: config.essentials.applying(view.plan),
                                      paths: paths, config: config, logger: logger)
     }
 

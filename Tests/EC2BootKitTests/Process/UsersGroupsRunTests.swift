@@ -59,6 +59,19 @@ extension ProcessTier {
             #expect(TestEnv.read(root + SudoRules.file)?.contains("# User rules for admin\nadmin ALL=(ALL) NOPASSWD:ALL\n") == true)
         }
 
+        /// An entry of the default user's name beside `default` is merged into it, as cloud-init
+        /// merges them: config.yaml's settings win (the shell), the entry adds the rest (a group, keys).
+        @Test func theDefaultUserNamedAgainIsMergedIntoIt() throws {
+            let root = try ProcessTier.EssentialsRunTests.imageRoot("users-default-merged")
+            let result = try run(root, userData: "#cloud-config\nusers:\n  - default\n  - {name: admin, groups: [extra], shell: /bin/zsh, uid: 1500}\n")
+            #expect(result.status == 0, "\(result.stderr)")
+            let passwd = TestEnv.read(root + "/etc/passwd") ?? ""
+            #expect(passwd.contains("\nadmin:x:1500:") && passwd.contains(":/home/admin:/bin/bash\n"), "\(passwd)")
+            let group = TestEnv.read(root + "/etc/group") ?? ""
+            #expect(group.range(of: #"\nextra:x:\d+:admin\n"#, options: .regularExpression) != nil, "the entry's group made, admin in it: \(group)")
+            #expect(group.range(of: #"adm:x:4:admin"#, options: .regularExpression) != nil, "config.yaml's groups too: \(group)")
+        }
+
         /// A key cloud-init would carry out and we do not: a warning with its place (an error with
         /// --strict), and the rest of the user is made.
         @Test func anUnsupportedUserKeyIsWarnedWithItsPlace() throws {

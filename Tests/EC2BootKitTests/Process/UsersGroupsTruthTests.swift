@@ -50,6 +50,7 @@ extension ProcessTier {
             ("users as one string, sorted", "users: zed,default,amy\n"),
             ("names in a list item, no default", "users: ['bob,carol', {name: dave, sudo: ALL=(ALL) ALL}]\ngroups: g1,g2\n"),
             ("groups as a mapping, in its order", "groups: {web: [zed, root, root], admins: root, empty: []}\nusers: [default]\n"),
+            ("the default user given by name too: merged", "users:\n  - default\n  - {name: admin, groups: [extra], shell: /bin/zsh, sudo: false}\n"),
             ("a group given twice", "groups: [{ops: [root]}, ops, {ops: 'admin,root'}]\nusers: [default, {name: admin2, groups: [ops, new]}]\n"),
         ]
 

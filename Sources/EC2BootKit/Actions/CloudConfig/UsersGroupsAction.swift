@@ -8,7 +8,7 @@ import Yams
 /// a plain one through `chpasswd`'s standard input; neither ever logged), the lock (`usermod
 /// --lock` unless `lock_passwd: false`), the sudo rules (`SudoRules`), the SSH keys. `default`
 /// is config.yaml's `default_user`; a `users:` without `default` means no default user, as in
-/// cloud-init (the data stage then makes none: `wantsDefaultUser`).
+/// cloud-init (the data stage then makes none: `defaultUser`).
 public struct UsersGroupsAction: CloudConfigModule {
     public static let type = "users_groups"
     public static let frequency = ActionFrequency.perInstance
@@ -67,11 +67,12 @@ public struct UsersGroupsAction: CloudConfigModule {
         }
     }
 
-    /// Whether the data stage makes the default user: yes unless a cloud-config gives `users`
-    /// without `default` (cloud-init then makes none).
-    static func wantsDefaultUser(_ plan: [PlannedAction]) -> Bool {
-        guard let users = plan.lazy.compactMap({ ($0.params as? Params)?.users }).first else { return true }
-        return users.entries.contains { $0.isDefault }
+    /// The default user the data stage makes: config.yaml's, merged with an entry of its name
+    /// beside `default`; none when a cloud-config gives `users` without `default` (cloud-init then makes none).
+    static func defaultUser(_ plan: [PlannedAction], settings: DefaultUserSettings) -> AccountTools.User? {
+        guard let users = plan.lazy.compactMap({ ($0.params as? Params)?.users }).first else { return AccountTools.User(default: settings) }
+        guard users.entries.contains(where: \.isDefault), let name = settings.name else { return nil }
+        return users.resolved(default: settings).last { $0.name == name }
     }
 }
 
@@ -105,7 +106,11 @@ extension UsersGroupsAction {
 
         /// The accounts in cloud-init's order: the others as given, the default user last.
         func resolved(default settings: DefaultUserSettings) -> [AccountTools.User] {
-            entries.compactMap(\.user) + entries.filter(\.isDefault).compactMap { _ in AccountTools.User(default: settings) }
+            let users = entries.compactMap(\.user)
+            guard entries.contains(where: \.isDefault), let base = AccountTools.User(default: settings) else { return users }
+            // An entry of the default user's name is merged into it (cloud-init's _normalize_users).
+            let named = users.first { $0.name == base.name }
+            return users.filter { $0.name != base.name } + [named.map { base.merged(into: $0, settings: settings) } ?? base]
         }
     }
 
