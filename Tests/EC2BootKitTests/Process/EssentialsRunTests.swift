@@ -192,10 +192,12 @@ extension ProcessTier.EssentialsRunTests {
         #expect((TestEnv.read(root + "/etc/ssh/sshd_config.d/50-ec2-boot-init-host-certificates.conf") ?? "").contains("HostCertificate /etc/ssh/ssh_host_ed25519_key-cert.pub"))
         let secret = String(ed.split(separator: "\n")[1])
         #expect(!result.stderr.contains(secret) && !result.stdout.contains(secret), "a private key reached the output")
-        let journal = (try? FileManager.default.contentsOfDirectory(atPath: root + "/var/spool/ec2boot")) ?? []
-        for name in journal where !name.hasPrefix("user-data") {
-            #expect(!(TestEnv.read(root + "/var/spool/ec2boot/" + name) ?? "").contains(secret), "\(name) holds a private key")
+        let spool = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/var/spool/ec2boot")) ?? [])
+            .filter { !$0.hasPrefix("user-data") }.map { "/var/spool/ec2boot/" + $0 }
+        for name in spool + ["/var/lib/ec2-boot-init/status.json"] {
+            #expect(!(TestEnv.read(root + name) ?? "").contains(secret), "\(name) holds a private key")
         }
+        #expect(FileSystem.exists(root + "/var/lib/ec2-boot-init/status.json"))
         // A key that is not one: named by its key, never shown.
         let bad = try Self.imageRoot("essentials-given-keys-bad")
         let failed = try run(bad, userData: "#cloud-config\nssh_keys:\n  rsa_private: not-a-key-SECRETWORD\n")
