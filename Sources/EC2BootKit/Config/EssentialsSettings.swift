@@ -23,8 +23,9 @@ public struct EssentialsSettings: Sendable, Decodable {
     /// The user-data's `mounts` entries and `swap` (cloud-init's keys; not config.yaml's).
     public var mounts: [[String?]] = []
     public var swap: SwapSettings?
-    /// The user-data's `ssh_keys`: the instance's host keys given, not made (secrets).
-    public var sshKeys: [String: String] = [:]
+    /// The user-data's `ssh_keys`: the instance's host keys given, not made (secrets); given
+    /// empty, none is made (as cloud-init).
+    public var sshKeys: [String: String]?
 
     public init() {}
 

@@ -18,12 +18,13 @@ enum HostKeys {
         guard FileSystem.exists(keygen) else { return ["\(keygen) is missing: no host keys made"] }
         var problems: [String] = []
         if settings.sshDeleteKeys {
-            for name in existing(folder) {
+            // The certificates' sshd setting goes with them (an image made from this instance has none).
+            for name in existing(folder) + ["sshd_config.d/" + certificateConfig] where FileSystem.exists(folder + "/" + name) {
                 do { try FileSystem.remove(folder + "/" + name) } catch { problems.append("cannot delete \(folder)/\(name): \(error)") }
             }
         }
-        if !settings.sshKeys.isEmpty {
-            problems += await install(settings.sshKeys, in: folder)
+        if let keys = settings.sshKeys {
+            problems += await install(keys, in: folder)
         } else {
             for type in settings.sshGenKeyTypes where !FileSystem.exists("\(folder)/ssh_host_\(type)_key") {
                 if let problem = await make(type, in: folder) { problems.append(problem) }
@@ -62,6 +63,9 @@ enum HostKeys {
         return nil
     }
 
+    /// sshd's setting naming the given certificates, in /etc/ssh/sshd_config.d.
+    static let certificateConfig = "50-ec2-boot-init-host-certificates.conf"
+
     /// cloud-init's `ssh_keys` names (`ed25519_private`, `rsa_public`, `ecdsa_certificate`) and their files.
     static func file(forKey key: String) -> String? {
         let parts = key.split(separator: "_", maxSplits: 1).map(String.init)
@@ -89,16 +93,19 @@ enum HostKeys {
         }
         for key in keys.keys.sorted() where key.hasSuffix("_private") && keys[key.replacingOccurrences(of: "_private", with: "_public")] == nil {
             guard let name = file(forKey: key) else { continue }
+            // Its output is stdout and stderr together: the key is the line that is one.
             guard let (status, output) = await SystemCommand.capture([keygen, "-y", "-f", folder + "/" + name]), status == 0,
-                  output.hasPrefix("ssh-") || output.hasPrefix("ecdsa-") else {
+                  let line = output.split(separator: "\n").first(where: { $0.hasPrefix("ssh-") || $0.hasPrefix("ecdsa-") }) else {
                 problems.append("ssh_keys: \(key) is not a private key ssh-keygen reads (no public key made from it)")
                 continue
             }
-            do { try AtomicFile.write(Data(output.utf8), to: folder + "/" + name + ".pub", mode: 0o644) } catch { problems.append("cannot write \(folder)/\(name).pub: \(error)") }
+            do { try AtomicFile.write(Data((line + "\n").utf8), to: folder + "/" + name + ".pub", mode: 0o644) } catch {
+                problems.append("cannot write \(folder)/\(name).pub: \(error)")
+            }
         }
         let certificates = keys.keys.sorted().filter { $0.hasSuffix("_certificate") }.compactMap(file(forKey:))
         if !certificates.isEmpty {
-            let config = folder + "/sshd_config.d/50-ec2-boot-init-host-certificates.conf"
+            let config = folder + "/sshd_config.d/" + certificateConfig
             let text = "# The user-data's ssh_keys certificates (ec2-boot-init).\n" + certificates.map { "HostCertificate /etc/ssh/\($0)\n" }.joined()
             do { try AtomicFile.write(Data(text.utf8), to: config, mode: 0o644) } catch { problems.append("cannot write \(config): \(error)") }
         }

@@ -62,10 +62,12 @@ enum Mounts {
         } else {
             device = isKernelName(spec) ? "/dev/" + name : name
         }
+        // Partitions of device nodes only: `/srv/www` is no disk, whatever `/srv/www1` is.
+        let node = device.hasPrefix("/dev/")
         if let number {
-            return partition(device, number, exists: exists) ?? (isMetadataName(name) ? nil : spec)
+            return (node ? partition(device, number, exists: exists) : nil) ?? (isMetadataName(name) ? nil : spec)
         }
-        return partition(device, "1", exists: exists) ?? device
+        return (node ? partition(device, "1", exists: exists) : nil) ?? device
     }
 }
 
@@ -118,60 +120,92 @@ extension Mounts {
 }
 
 extension Mounts {
+    /// How long this step may take in all (the data stage's unit has 180 s, the metadata most of
+    /// them): what is not mounted by then is a problem named, and the boot goes on.
+    static let budget = 60.0
+
     /// This boot's fstab: the user-data's entries, the instance store, the swap file; written
-    /// when ours changed, then each mounted (on the real root); the problems.
+    /// when ours changed, then each mounted (on the real root); the problems. A new swap file is
+    /// made after the mounts (its folder may be on one of them), then its line added.
     static func run(_ settings: EssentialsSettings, metadata: MetadataTree, paths: Paths, logger: Logger) async -> [String] {
-        let path = paths.host("/etc/fstab")
-        let current = String(decoding: FileSystem.read(path) ?? Data(), as: UTF8.self)
+        let deadline = Deadline(seconds: budget)
+        let current = String(decoding: FileSystem.read(paths.host("/etc/fstab")) ?? Data(), as: UTF8.self)
         let nvme = InstanceStore.nvmeDisks(sys: paths.host("/sys"))
         let exists = { (node: String) in FileSystem.exists(paths.host(node)) }
+        var defaults = await InstanceStore.entries(settings, metadata: metadata, nvme: nvme, fstab: current, paths: paths, logger: logger)
         let device = { (spec: String) -> String? in
             resolve(spec, mapped: { InstanceStore.disk(metadata, $0, nvme: nvme, exists: exists) }, exists: exists)
         }
-        var defaults = await InstanceStore.entries(settings, metadata: metadata, nvme: nvme, fstab: current, paths: paths, logger: logger)
         if settings.instanceStore, let swap = device("swap") { defaults.append([swap, "none", "swap", "sw", "0", "0"]) }
-        var problems: [String] = []
-        let swapFile = await SwapFile.ensure(settings.swap, paths: paths, logger: logger, problems: &problems)
-        let lines = lines(settings.mounts, defaults: settings.mountDefaultFields, defaultEntries: defaults, swap: swapFile,
-                          fstabDevices: devices(inFstab: current)) { spec in
-            let found = device(spec)
-            if found == nil { logger.notice("mounts: \(spec) names no device here (block-device-mapping): its entry is passed over") }
-            return found
+        let swapFile = settings.swap.flatMap { $0.size == .bytes(0) ? nil : $0.filename }
+        let made = swapFile.map { FileSystem.exists(paths.host($0)) } ?? false
+        let lines = { (swap: String?) in
+            Self.lines(settings.mounts, defaults: settings.mountDefaultFields, defaultEntries: defaults, swap: swap,
+                       fstabDevices: devices(inFstab: current)) { spec in
+                let found = device(spec)
+                if found == nil { logger.notice("mounts: \(spec) names no device here (block-device-mapping): its entry is passed over") }
+                return found
+            }
         }
-        let merged = fstab(current, lines: lines)
-        if merged.changed {
-            do { try AtomicFile.write(Data(merged.text.utf8), to: path, mode: 0o644) } catch { return problems + ["cannot write \(path): \(error)"] }
-            logger.notice("mounts: /etc/fstab has \(lines.isEmpty ? "no line" : lines.map { "\($0[0]) on \($0[1])" }.joined(separator: ", ")) of ours")
-        }
-        return problems + (await activate(lines, reload: merged.changed, paths: paths, logger: logger))
+        let first = lines(made ? swapFile : nil)
+        var (changed, problems) = write(first, paths: paths, logger: logger)
+        problems += await activate(first, reload: changed, deadline: deadline, paths: paths, logger: logger)
+        guard let settings = settings.swap, let swapFile, !made else { return problems }
+        guard await SwapFile.make(settings, paths: paths, deadline: deadline, logger: logger, problems: &problems) else { return problems }
+        let withSwap = lines(swapFile)
+        let second = write(withSwap, paths: paths, logger: logger)
+        (changed, problems) = (second.changed, problems + second.problems)
+        return problems + (await activate(withSwap.filter { $0[0] == swapFile }, reload: changed, deadline: deadline, paths: paths, logger: logger))
     }
 
-    /// Each line's mount point made; then, on the real root, systemd told of a changed fstab,
-    /// swap turned on, each local filesystem mounted when it is not, each network one started as
-    /// its mount unit without waiting (it needs the network, which this stage does not wait for).
-    static func activate(_ lines: [[String]], reload: Bool, paths: Paths, logger: Logger) async -> [String] {
+    /// /etc/fstab with `lines` as ours, written atomically when they changed: whether, and the problem.
+    private static func write(_ lines: [[String]], paths: Paths, logger: Logger) -> (changed: Bool, problems: [String]) {
+        let path = paths.host("/etc/fstab")
+        let merged = fstab(String(decoding: FileSystem.read(path) ?? Data(), as: UTF8.self), lines: lines)
+        guard merged.changed else { return (false, []) }
+        do { try AtomicFile.write(Data(merged.text.utf8), to: path, mode: 0o644) } catch { return (false, ["cannot write \(path): \(error)"]) }
+        logger.notice("mounts: /etc/fstab has \(lines.isEmpty ? "no line" : lines.map { "\($0[0]) on \($0[1])" }.joined(separator: ", ")) of ours")
+        return (true, [])
+    }
+
+    /// A network filesystem's line: mounted by its unit when the network is up, never waited for here.
+    static func isRemote(_ line: [String]) -> Bool {
+        isNetwork(line[0]) || line[0].hasPrefix("//")
+            || ["nfs", "nfs4", "cifs", "smb3", "smbfs", "glusterfs", "ceph", "sshfs", "fuse.sshfs", "davfs"].contains(line[2])
+    }
+
+    /// Each line's mount point made; then, on the real root, systemd told of fstab, swap turned
+    /// on, each local filesystem mounted when it is not, each network one started as its mount
+    /// unit without waiting (it needs the network, which this stage does not wait for); all
+    /// within `deadline`.
+    static func activate(_ lines: [[String]], reload: Bool, deadline: Deadline, paths: Paths, logger: Logger) async -> [String] {
         var problems: [String] = []
         for line in lines where line[1].hasPrefix("/") {
             do { try FileSystem.makeDirectories(paths.host(line[1]), mode: 0o755) } catch { problems.append("cannot make \(line[1]): \(error)") }
         }
         guard paths.root == "/" else { return problems }
         let systemd = FileSystem.isDirectory("/run/systemd/system")
-        if reload, systemd, let problem = await SystemCommand.failure(["systemctl", "daemon-reload"]) { problems.append(problem) }
+        if reload, systemd, let problem = await SystemCommand.failure(["systemctl", "daemon-reload"], timeout: deadline.remaining) { problems.append(problem) }
         let mountinfo = String(decoding: FileSystem.read("/proc/self/mountinfo") ?? Data(), as: UTF8.self)
         for line in lines {
-            let argv: [String]
-            if line[2] == "swap" {
-                guard !SwapFile.inUse(line[0]) else { continue }
-                argv = ["swapon", line[0]]
-            } else {
-                guard line[1].hasPrefix("/"), GrowRoot.mounted(at: line[1], mountinfo: mountinfo) == nil else { continue }
-                argv = isNetwork(line[0]) && systemd ? ["systemctl", "start", "--no-block", unit(line[1])] : ["mount", line[1]]
+            guard let argv = command(line, systemd: systemd, mountinfo: mountinfo) else { continue }
+            guard !deadline.passed else {
+                problems.append("out of time (\(Int(budget)) s for the mounts): \(argv.joined(separator: " ")) not run")
+                continue
             }
-            if let problem = await SystemCommand.failure(argv, timeout: 60) { problems.append(problem) } else {
+            if let problem = await SystemCommand.failure(argv, timeout: deadline.remaining) { problems.append(problem) } else {
                 logger.notice("mounts: \(argv.joined(separator: " "))")
             }
         }
         return problems
+    }
+
+    /// What turns a line on, when it is not on already: `swapon`, `mount`, or its unit started.
+    static func command(_ line: [String], systemd: Bool, mountinfo: String) -> [String]? {
+        if line[2] == "swap" { return SwapFile.inUse(line[0]) ? nil : ["swapon", line[0]] }
+        let point = line[1].count > 1 && line[1].hasSuffix("/") ? String(line[1].reversed().drop { $0 == "/" }.reversed()) : line[1]
+        guard point.hasPrefix("/"), GrowRoot.mounted(at: point, mountinfo: mountinfo) == nil else { return nil }
+        return isRemote(line) && systemd ? ["systemctl", "start", "--no-block", unit(point)] : ["mount", point]
     }
 
     /// systemd's mount unit for a mount point (`systemd-escape --path --suffix=mount`).

@@ -3,9 +3,11 @@ import Logging
 
 /// cloud-init's `swap`: a swap file (`filename`, default /swap.img) of `size` bytes (`512M`,
 /// `2G`, or `auto`: cloud-init's suggestion from the memory, at most `maxsize` and a quarter of
-/// the free space), made once: created mode 0600 before a byte is in it (`fallocate`, or `dd`
-/// on btrfs and where fallocate fails), `mkswap`, then in /etc/fstab and `swapon`. An existing
-/// file is never made anew (cloud-init remakes one not in use: here systemd may be turning it on).
+/// the free space), made once, after the mounts (its folder may be on one): under a temporary
+/// name, mode 0600 before a byte is in it (`fallocate`, or `dd` on btrfs and where fallocate
+/// fails, never past the free space), `mkswap`, renamed into place, then in /etc/fstab and
+/// `swapon`. An existing file is never made anew (cloud-init remakes one not in use: here systemd
+/// may be turning it on).
 public struct SwapSettings: Sendable, Decodable, Equatable {
     public enum Size: Sendable, Equatable {
         case bytes(UInt64)
@@ -71,43 +73,55 @@ enum SwapFile {
         return min(wanted, limit)
     }
 
-    /// The swap file's line for fstab: made when missing, nil when there is none to have (size 0,
-    /// or it could not be made: the problem in `problems`).
-    static func ensure(_ settings: SwapSettings?, paths: Paths, logger: Logger, problems: inout [String]) async -> String? {
-        guard let settings, settings.size != .bytes(0) else { return nil }
+    /// Makes the missing swap file: its size (`auto` measured in its folder, made first), then
+    /// filled under a temporary name and renamed into place, so a boot cut off midway never leaves
+    /// a file that looks made. Whether it was made; why not, in `problems` (or the log, for a size under 1 MiB).
+    static func make(_ settings: SwapSettings, paths: Paths, deadline: Deadline, logger: Logger, problems: inout [String]) async -> Bool {
         let path = paths.host(settings.filename)
-        if FileSystem.exists(path) { return settings.filename }
         let folder = (path as NSString).deletingLastPathComponent
+        do { try FileSystem.makeDirectories(folder, mode: 0o755) } catch {
+            problems.append("swap: cannot make \(folder): \(error)")
+            return false
+        }
+        let free = freeBytes(folder)
         var bytes: UInt64
         switch settings.size {
         case .bytes(let size): bytes = size
-        case .auto: bytes = suggested(memory: memory(paths), maxsize: settings.maxsize, free: free(folder))
+        case .auto: bytes = suggested(memory: memory(paths), maxsize: settings.maxsize, free: free)
         }
         let mebibytes = bytes >> 20
         guard mebibytes > 0 else {
             logger.notice("swap: \(bytes) bytes is less than 1 MiB: no swap file")
-            return nil
+            return false
         }
-        if let problem = await make(path, mebibytes: mebibytes, dd: fsType(of: folder, paths: paths) == "btrfs") {
-            problems.append(problem)
-            return nil
+        guard mebibytes << 20 < free else {
+            problems.append("swap: \(settings.filename) needs \(mebibytes) MiB, its filesystem has \(free >> 20) MiB free: not made")
+            return false
+        }
+        if let problem = await fill(path, mebibytes: mebibytes, dd: fsType(of: folder, paths: paths) == "btrfs", deadline: deadline) {
+            problems.append("swap: " + problem)
+            return false
         }
         logger.notice("swap: \(settings.filename) made, \(mebibytes) MiB")
-        return settings.filename
+        return true
     }
 
-    /// The file created empty with mode 0600, filled, given a swap signature; removed on failure.
-    private static func make(_ path: String, mebibytes: UInt64, dd: Bool) async -> String? {
-        let folder = (path as NSString).deletingLastPathComponent
-        do { try FileSystem.makeDirectories(folder, mode: 0o755) } catch { return "cannot make \(folder): \(error)" }
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return "cannot create \(path): \(String(cString: strerror(errno)))" }
+    /// The file made beside `path` (created empty, mode 0600, before a byte is in it), filled,
+    /// given a swap signature, renamed to `path`; the temporary one removed on failure.
+    private static func fill(_ path: String, mebibytes: UInt64, dd: Bool, deadline: Deadline) async -> String? {
+        let name = (path as NSString).lastPathComponent, folder = (path as NSString).deletingLastPathComponent
+        let work = folder + "/." + name + ".ec2-boot-init"
+        try? FileSystem.remove(work)
+        let fd = open(work, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return "cannot create \(work): \(String(cString: strerror(errno)))" }
         close(fd)
-        let fill = ["dd", "if=/dev/zero", "of=\(path)", "bs=1M", "count=\(mebibytes)", "status=none"]
-        var problem = dd ? await SystemCommand.failure(fill, timeout: 600) : await SystemCommand.failure(["fallocate", "-l", "\(mebibytes)M", path])
-        if problem != nil, !dd { problem = await SystemCommand.failure(fill, timeout: 600) }
-        if problem == nil { problem = await SystemCommand.failure(["mkswap", path]) }
-        if problem != nil { try? FileSystem.remove(path) }
+        let zeros = ["dd", "if=/dev/zero", "of=\(work)", "bs=1M", "count=\(mebibytes)", "status=none"]
+        // dd where fallocate cannot (btrfs, as cloud-init; or fallocate refused): the room was checked first.
+        var problem = await SystemCommand.failure(dd ? zeros : ["fallocate", "-l", "\(mebibytes)M", work], timeout: deadline.remaining)
+        if problem != nil, !dd, !deadline.passed { problem = await SystemCommand.failure(zeros, timeout: deadline.remaining) }
+        if problem == nil { problem = await SystemCommand.failure(["mkswap", work], timeout: max(1, deadline.remaining)) }
+        if problem == nil, rename(work, path) != 0 { problem = "cannot rename \(work) to \(path): \(String(cString: strerror(errno)))" }
+        if problem != nil { try? FileSystem.remove(work) } else { FileSystem.syncPath(folder) }
         return problem
     }
 
@@ -119,7 +133,7 @@ enum SwapFile {
     }
 
     /// The free bytes of the filesystem holding `folder` (0 when it cannot be read).
-    static func free(_ folder: String) -> UInt64 {
+    static func freeBytes(_ folder: String) -> UInt64 {
         var info = statvfs()
         guard statvfs(folder, &info) == 0 else { return 0 }
         return UInt64(info.f_frsize) * UInt64(info.f_bfree)
@@ -132,9 +146,21 @@ enum SwapFile {
             .max { $0.point.count < $1.point.count }?.fsType
     }
 
-    /// Whether /proc/swaps lists `file` (in use).
-    static func inUse(_ file: String) -> Bool {
+    /// Whether /proc/swaps lists what an fstab spec names (a file, a device, its link, `LABEL=`, `UUID=`).
+    static func inUse(_ spec: String) -> Bool {
         let text = String(decoding: FileSystem.read("/proc/swaps") ?? Data(), as: UTF8.self)
-        return text.split(separator: "\n").dropFirst().contains { $0.split(separator: " ").first.map(String.init) == file }
+        let active = Set(text.split(separator: "\n").dropFirst().compactMap { $0.split(separator: " ").first.map { canonical(String($0)) } })
+        return active.contains(canonical(spec))
+    }
+
+    /// The path a spec comes to: `LABEL=x` and `UUID=x` through /dev/disk's links, every link followed.
+    static func canonical(_ spec: String) -> String {
+        var path = spec
+        for (tag, folder) in [("LABEL=", "by-label"), ("UUID=", "by-uuid"), ("PARTUUID=", "by-partuuid"), ("PARTLABEL=", "by-partlabel")] where spec.hasPrefix(tag) {
+            path = "/dev/disk/\(folder)/" + spec.dropFirst(tag.count)
+        }
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 }

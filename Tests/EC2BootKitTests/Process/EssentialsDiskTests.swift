@@ -142,6 +142,30 @@ extension ProcessTier {
             let (fstab, swap) = (TestEnv.inode(root + "/etc/fstab"), TestEnv.inode(root + "/var/swap.img"))
             #expect(try run(root).status == 0)
             #expect(TestEnv.inode(root + "/etc/fstab") == fstab && TestEnv.inode(root + "/var/swap.img") == swap, "a reboot changes nothing")
+            #expect(!FileSystem.exists(root + "/var/.swap.img.ec2-boot-init"), "made under a temporary name, renamed into place")
+        }
+
+        /// A swap file bigger than its filesystem's free space is named and not made (no dd
+        /// filling the disk), nothing half-made left; `size: auto` in a folder not there yet is
+        /// measured after the folder is made; a swap file's symlinked name is known as in use.
+        @Test func aSwapFileThatCannotFitIsNamedNotMade() async throws {
+            let root = try TestEnv.tempDir("swap-room")
+            var problems: [String] = []
+            var settings = SwapSettings()
+            settings.filename = "/swap/big.img"
+            settings.size = .bytes(SwapFile.freeBytes(root) + (64 << 20))
+            let made = await SwapFile.make(settings, paths: Paths(root: root), deadline: Deadline(seconds: 30), logger: Logger(label: "test"), problems: &problems)
+            #expect(!made && problems.count == 1 && problems[0].contains("swap: /swap/big.img needs") && problems[0].contains("MiB free: not made"), "\(problems)")
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: root + "/swap")) ?? ["?"]).isEmpty, "nothing left behind")
+            settings.filename = "/new/folder/auto.img"
+            settings.size = .auto
+            try TestEnv.write("MemTotal:        1048576 kB\nMemFree:  1000 kB\n", to: root + "/proc/meminfo")
+            settings.maxsize = 2 << 20
+            problems = []
+            let auto = await SwapFile.make(settings, paths: Paths(root: root), deadline: Deadline(seconds: 30), logger: Logger(label: "test"), problems: &problems)
+            #expect(auto && problems.isEmpty && TestEnv.size(root + "/new/folder/auto.img") == 2 << 20, "\(problems)")
+            try FileManager.default.createSymbolicLink(atPath: root + "/link", withDestinationPath: root + "/new/folder/auto.img")
+            #expect(SwapFile.canonical(root + "/link") == root + "/new/folder/auto.img" && SwapFile.canonical("LABEL=ec2-boot-init-no-such") == "/dev/disk/by-label/ec2-boot-init-no-such")
         }
 
         /// A block node's number read as mountinfo writes it, minors past 255 too (a node made

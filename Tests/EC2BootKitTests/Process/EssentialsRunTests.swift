@@ -198,6 +198,11 @@ extension ProcessTier.EssentialsRunTests {
             #expect(!(TestEnv.read(root + name) ?? "").contains(secret), "\(name) holds a private key")
         }
         #expect(FileSystem.exists(root + "/var/lib/ec2-boot-init/status.json"))
+        // ssh_keys given empty: none made (as cloud-init); the certificates' sshd setting gone with the old keys.
+        try TestEnv.write(Self.metadata.replacingOccurrences(of: "INSTANCE", with: "i-2"), to: root + "/seed/meta-data.json")
+        #expect(try run(root, userData: "#cloud-config\nssh_keys: {}\n").status == 0)
+        #expect(Self.hostKeys(root).isEmpty && !FileSystem.exists(root + "/etc/ssh/sshd_config.d/50-ec2-boot-init-host-certificates.conf"),
+                "\(Self.hostKeys(root).keys.sorted())")
         // A key that is not one: named by its key, never shown.
         let bad = try Self.imageRoot("essentials-given-keys-bad")
         let failed = try run(bad, userData: "#cloud-config\nssh_keys:\n  rsa_private: not-a-key-SECRETWORD\n")

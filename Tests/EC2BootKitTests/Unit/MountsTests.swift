@@ -8,7 +8,7 @@ extension UnitTier {
     /// against cloud-init's own cc_mounts: MountsTruthTests; written and mounted on a temp root:
     /// EssentialsDiskTests; in a real boot: the VM's users-groups scenario).
     @Suite struct MountsTests {
-        static let present = ["/dev/vdb", "/dev/vdb1", "/dev/xvdf", "/dev/nvme1n1", "/dev/nvme1n1p2", "/dev/sdg"]
+        static let present = ["/dev/vdb", "/dev/vdb1", "/dev/xvdf", "/dev/nvme1n1", "/dev/nvme1n1p2", "/dev/sdg", "/srv/www1"]
         static let mapping = ["ephemeral0": "/dev/vdb", "ephemeral1": "/dev/nvme1n1", "ebs0": "/dev/xvdf"]
 
         @Test(arguments: [
@@ -24,6 +24,7 @@ extension UnitTier {
             ("sr0", "/dev/sr0"), ("/dev/vdb", "/dev/vdb1"), ("/dev/sdg", "/dev/sdg"),
             ("server:/export", "server:/export"), ("LABEL=data", "LABEL=data"), ("tmpfs", "tmpfs"),
             ("/srv/disk.img", "/srv/disk.img"), ("nvme0n1", "nvme0n1"),
+            ("/srv/www", "/srv/www"),               // a folder to bind: /srv/www1 is no partition of it
         ] as [(String, String?)])
         func aSpecBecomesWhatFstabTakes(_ spec: String, _ expected: String?) {
             #expect(Mounts.resolve(spec, mapped: { Self.mapping[$0] }, exists: { Self.present.contains($0) }) == expected)
@@ -105,6 +106,25 @@ extension UnitTier {
         ] as [(UInt64, UInt64?, UInt64, UInt64)])
         func autoSwapIsCloudInitsSuggestion(_ memory: UInt64, _ maxsize: UInt64?, _ free: UInt64, _ expected: UInt64) {
             #expect(SwapFile.suggested(memory: memory, maxsize: maxsize, free: free) == expected)
+        }
+
+        static let mountinfo = "36 25 254:1 / / rw - ext4 /dev/vda1 rw\n40 36 254:16 / /data rw - ext4 /dev/vdb rw\n"
+
+        /// What turns a line on: nothing when it is on; a network one (by its spec or type) its unit
+        /// started without waiting; a mount point written with a slash at its end is the same point.
+        @Test(arguments: [
+            (["/dev/vdb", "/data", "auto", "o", "0", "2"], nil),
+            (["/dev/vdb", "/data/", "auto", "o", "0", "2"], nil),
+            (["/dev/vdc", "/cache/", "auto", "o", "0", "2"], "mount /cache"),
+            (["server:/export", "/nfs", "nfs", "o", "0", "0"], "systemctl start --no-block nfs.mount"),
+            (["//host/share", "/smb", "cifs", "o", "0", "0"], "systemctl start --no-block smb.mount"),
+            (["LABEL=x", "/x", "nfs4", "o", "0", "0"], "systemctl start --no-block x.mount"),
+            (["tmpfs", "/scratch", "tmpfs", "o", "0", "0"], "mount /scratch"),
+            (["/dev/vde", "none", "auto", "o", "0", "0"], nil),
+            (["/ec2-boot-init-test-no-such-swap", "none", "swap", "sw", "0", "0"], "swapon /ec2-boot-init-test-no-such-swap"),
+        ] as [([String], String?)])
+        func eachLineIsTurnedOnItsWay(_ line: [String], _ expected: String?) {
+            #expect(Mounts.command(line, systemd: true, mountinfo: Self.mountinfo)?.joined(separator: " ") == expected)
         }
 
         @Test(arguments: [("/mnt", "mnt.mount"), ("/media/ephemeral1", "media-ephemeral1.mount"), ("/srv/my data", "srv-my\\x20data.mount"),

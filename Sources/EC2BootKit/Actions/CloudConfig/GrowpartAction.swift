@@ -105,7 +105,7 @@ extension EssentialsSettings {
         for params in plan.compactMap({ $0.params as? HostKeysAction.Params }) {
             if let delete = params.ssh_deletekeys { settings.sshDeleteKeys = delete.value }
             if let types = params.ssh_genkeytypes { settings.sshGenKeyTypes = types }
-            if let keys = params.ssh_keys { settings.sshKeys = keys }
+            if let keys = params.ssh_keys { settings.sshKeys = keys }  // {}: none made, as cloud-init
         }
         for params in plan.compactMap({ $0.params as? MountsAction.Params }) {
             if let mounts = params.mounts { settings.mounts = mounts }
