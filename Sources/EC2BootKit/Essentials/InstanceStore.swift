@@ -70,8 +70,7 @@ extension InstanceStore {
                         logger: Logger) async -> [[String]] {
         guard settings.instanceStore else { return [] }
         let mountinfo = String(decoding: FileSystem.read(paths.host("/proc/self/mountinfo")) ?? Data(), as: UTF8.self)
-        let taken = Set(fstab.split(separator: "\n").filter { !$0.contains(Mounts.comment) && !$0.hasPrefix("#") }
-            .compactMap { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.map(String.init) })
+        let taken = Set(Mounts.others(inFstab: fstab).filter { $0.first?.hasPrefix("#") == false }.compactMap { $0.dropFirst().first })
         var entries: [[String]] = []
         for (index, (number, name)) in mapped(metadata).enumerated() where !taken.contains(mountPoint(number)) {
             guard let node = node(name, index: index, nvme: nvme, exists: { FileSystem.exists(paths.host($0)) }) else {

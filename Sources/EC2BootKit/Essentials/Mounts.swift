@@ -101,9 +101,14 @@ extension Mounts {
         return lines.map { line in line.enumerated().map { $0.offset == 3 ? $0.element + "," + comment : $0.element } }
     }
 
-    /// The first field of each line in /etc/fstab that is not ours: the devices cloud-init leaves to them.
+    /// The fields of each line in /etc/fstab that is not ours.
+    static func others(inFstab text: String) -> [[String]] {
+        text.split(separator: "\n").filter { !$0.contains(comment) }.map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init) }
+    }
+
+    /// The first field of each line that is not ours: the devices cloud-init leaves to them.
     static func devices(inFstab text: String) -> Set<String> {
-        Set(text.split(separator: "\n").filter { !$0.contains(comment) }.compactMap { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init) })
+        Set(others(inFstab: text).compactMap(\.first))
     }
 
     /// /etc/fstab with our lines replaced by `lines` (tab-separated fields); whether ours changed.
