@@ -15,8 +15,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 bash scripts/deps.sh --build
 
-# Its own scratch folder: the man page plugin below builds the tool too, and must not replace
-# this binary with a dynamically linked one.
+# Its own scratch folder, so the suite's debug build in .build is neither replaced nor reused.
 # All three programs: ec2-boot-init, and the helpers it runs (ec2-boot-init-watch: ZooKeeper;
 # ec2-boot-init-broker: SwiftNIO and TLS), so a boot never loads what only they use.
 swift build -c release --static-swift-stdlib --scratch-path .build-static
@@ -46,10 +45,17 @@ install -m 0644 packaging/etc/config.yaml packaging/etc/motd.provisioned packagi
 cp -r examples "$stage"/usr/lib/ec2-boot-init/ && find "$stage"/usr/lib/ec2-boot-init -type f -exec chmod 0644 {} + \
   && find "$stage"/usr/lib/ec2-boot-init -type d -exec chmod 0755 {} +
 
-# The man page, section 8 (an administrator's command), from the same parser as --help.
+# The man page, section 8 (an administrator's command), from the same parser as --help:
+# argument-parser's own generate-manual tool (what its GenerateManual plugin runs) reads the
+# release binary's --experimental-dump-help. Built alone (about 40 s): the plugin would first
+# build the whole package again in its own configuration (5-7 min).
 # A blank line is not mdoc (groff warns); a paragraph break (.Pp) is what the help text meant.
-swift package plugin generate-manual --configuration debug --section 8 --date "$date" >/dev/null
-sed 's/^$/.Pp/' .build/plugins/GenerateManual/outputs/ec2-boot-init/ec2-boot-init.8 | gzip -9n > "$stage"/usr/share/man/man8/ec2-boot-init.8.gz
+swift build -c release --package-path .build-static/checkouts/swift-argument-parser \
+  --scratch-path .build-static/generate-manual --product generate-manual >/dev/null
+manual=$(mktemp -d)
+.build-static/generate-manual/release/generate-manual "$binary" --section 8 --date "$date" --output-directory "$manual"
+sed 's/^$/.Pp/' "$manual"/ec2-boot-init.8 | gzip -9n > "$stage"/usr/share/man/man8/ec2-boot-init.8.gz
+rm -rf "$manual"
 chmod 0644 "$stage"/usr/share/man/man8/ec2-boot-init.8.gz
 
 # Debian's doc files: copyright and changelog.
