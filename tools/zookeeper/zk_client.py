@@ -9,6 +9,8 @@ was first written with): writes or reads a znode the way an operator's script wo
   zk_client.py --hosts H create PATH DATA   (and the folders above it; open to all: world:anyone:cdrwa)
   zk_client.py --hosts H --auth U:P create --private PATH DATA
                                           (PATH held by the --auth identity alone, readable by all: a squatter)
+  zk_client.py --hosts H --auth U:P create --private --others-create PATH DATA
+                                          (the same, and everyone may add znodes in it)
   zk_client.py --hosts H stat PATH          (prints "mzxid HEX version N")
   [--auth user:password]
 Exit 3 with "NoAuth" when ZooKeeper refuses the identity.
@@ -23,6 +25,7 @@ def main():
     ap.add_argument("--hosts", required=True)
     ap.add_argument("--auth")
     ap.add_argument("--private", action="store_true")
+    ap.add_argument("--others-create", action="store_true")
     ap.add_argument("op", choices=["set", "get", "acl", "children", "create", "stat"])
     ap.add_argument("path")
     ap.add_argument("data", nargs="?")
@@ -36,7 +39,8 @@ def main():
             stat = zk.set(args.path, data)
             print("mzxid %x version %d" % (stat.mzxid, stat.version))
         elif args.op == "create":
-            acl = [ACL(Permissions.ALL, Id("auth", ""))] + READ_ACL_UNSAFE if args.private else None
+            others = [ACL(Permissions.READ | Permissions.CREATE, Id("world", "anyone"))] if args.others_create else READ_ACL_UNSAFE
+            acl = [ACL(Permissions.ALL, Id("auth", ""))] + others if args.private else None
             zk.create(args.path, (args.data or "").encode(), acl=acl, makepath=True)
             print("created")
         elif args.op == "stat":

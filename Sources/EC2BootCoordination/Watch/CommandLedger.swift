@@ -94,12 +94,16 @@ struct CommandLedger: Codable, Equatable {
         return true
     }
 
-    /// The latest time seen, when `now` is before it (the clock went back); else nil, and `now`
-    /// is the latest.
-    mutating func clockBehind(_ now: Date) -> Date? {
-        if let latest, now.timeIntervalSince1970 < latest { return Date(timeIntervalSince1970: latest) }
-        latest = now.timeIntervalSince1970
-        return nil
+    /// The latest admission's time, when `now` is before it (the clock went back); else nil.
+    func clockBehind(_ now: Date) -> Date? {
+        guard let latest, now.timeIntervalSince1970 < latest else { return nil }
+        return Date(timeIntervalSince1970: latest)
+    }
+
+    /// A command admitted at `now`. Only admissions move the latest time: a write refused (or
+    /// unsigned) while the clock runs ahead must not hold later commands up.
+    mutating func admitted(at now: Date) {
+        latest = max(latest ?? 0, now.timeIntervalSince1970)
     }
 
     /// `path` first watched now (a group with nothing in it, or with a standing command): later

@@ -28,7 +28,7 @@ extension Watcher {
         for path in target.resultPaths(instanceID) { checks.append((path, target.acl, target.writers)) }
         for (path, intended, writers) in checks {
             guard let (acl, _) = try? await session.getACL(path) else { continue }
-            let others = acl.othersWriting(writers)
+            let others = acl.othersWriting(writers, holder: target.digest?.aclID)
             guard !others.isEmpty else { continue }
             let who = others.map(\.description).joined(separator: ", ")
             do {

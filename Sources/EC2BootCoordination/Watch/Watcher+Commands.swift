@@ -96,9 +96,7 @@ extension Watcher {
     /// the latest time a command was admitted at: it was stepped back, and an old command could
     /// look fresh.
     func admit(_ data: Data, stat: ZKStat, key: WriteKey, path: String, replayCheck: Bool, now: Date = Date()) -> Admission {
-        var behind: Date?
-        record { behind = $0.clockBehind(now) }
-        if let behind {
+        if let behind = ledger.clockBehind(now) {
             let reason = "this node's clock (\(Timestamp.string(now))) is behind the latest time it admitted a command at "
                 + "(\(Timestamp.string(behind))): it was stepped back; commands are refused until it catches up"
             logger.warning("\(reason)")
@@ -112,7 +110,10 @@ extension Watcher {
         var fresh = true
         record { ledger in
             if replayCheck, signed, let expires { fresh = ledger.claim(id, expires: expires, now: now) }
-            if fresh && early == nil { ledger.started(key, at: path) }
+            if fresh && early == nil {
+                ledger.started(key, at: path)
+                ledger.admitted(at: now)
+            }
         }
         if !fresh { return .refuse(id: id, reason: "command id \(id) already ran here (a replay)", signed: true) }
         if let (joined, issued) = early {

@@ -98,9 +98,13 @@ public final class Watcher: @unchecked Sendable {
             } catch let error as ZKError where error.code == ZKError.noAuth {
                 try await auditOwnership()  // names the znode someone else holds, if that is why
                 throw refusedRegistration(error)
+            } catch let error as ZKError where error.isTransient || error.needsNewSession {
+                logger.warning("registration cut short (\(error)); again at the next connection")
+                return  // the session's next `.connected` comes back here
             } catch {
-                logger.error("cannot register in ZooKeeper: \(error)")
-                return
+                // Anything else repeats at every try (a member znode with children: made by
+                // someone else, as ephemeral ones have none): fatal, never a unit left activating.
+                throw WatchSetupError("cannot register \(target.node): \(error)", badSettings: true)
             }
             if registered == nil { warnUnsafeSettings() }
             registered = id

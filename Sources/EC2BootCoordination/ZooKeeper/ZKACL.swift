@@ -36,17 +36,22 @@ public struct ZKACL: Sendable, Equatable {
 
     /// The entries that let someone other than `writers` (digest ids) change the data or the
     /// ACL. With no writers everyone is meant to (`open`): then only a digest entry is another's.
-    public func othersWriting(_ writers: [String]) -> [Entry] {
-        entries.filter { $0.perms & (Self.write | Self.admin) != 0 && !Self.isOneOf(writers, $0) }
+    /// `holder` is the digest id this client is authenticated as.
+    public func othersWriting(_ writers: [String], holder: String?) -> [Entry] {
+        entries.filter { $0.perms & (Self.write | Self.admin) != 0 && !Self.isOneOf(writers, $0, holder: holder) }
     }
 
     /// Whether `entry` names one of `ids` (digest ids); with none, the world stands for them.
     /// ZooKeeper shows a digest id's hash only to a client with ADMIN on the znode (`user:x`
-    /// otherwise, as for the operator's command znode): such an entry is matched by its user.
-    static func isOneOf(_ ids: [String], _ entry: Entry) -> Bool {
+    /// otherwise). Where `holder` is among the ids it would have ADMIN, so a redacted entry
+    /// is someone else's, whatever user name it shows (a squatter may take the fleet's name
+    /// with a password of its own). Elsewhere (the operator's command znode, which the node
+    /// only reads) the hash cannot be seen, and the entry is matched by its user.
+    static func isOneOf(_ ids: [String], _ entry: Entry, holder: String?) -> Bool {
         guard !ids.isEmpty else { return entry.scheme == "world" }
         guard entry.scheme == "digest" else { return false }
         if ids.contains(entry.id) { return true }
+        if let holder, ids.contains(holder) { return false }
         let user = entry.id.prefix { $0 != ":" }
         return entry.id == user + ":x" && ids.contains { $0.prefix { $0 != ":" } == user }
     }

@@ -75,7 +75,7 @@ public enum ConfigKeys {
         ("max_list_bytes", "1048576", "one action list"),
         ("max_list_entries", "1000", "lines in one action list; a longer list is refused whole"),
         ("max_redirects", "5", "hops a list, a file or fetch may follow"),
-        ("public_keys", "[]", "signify keys that may sign action lists"),
+        ("public_keys", "[]", "signify public key lines (not paths) that may sign action lists"),
         ("require_signature", "false", "refuse a list without a good list.txt.sig"),
         ("fetch_concurrency", "8", "files of one list downloaded at once (1 to 64)"),
     ])
@@ -102,7 +102,7 @@ public enum ConfigKeys {
         ("groups", "[]", nil),
         ("public_keys", "[]", "the operator's signify keys (key line or .pub path); commands must be signed by one"),
         ("require_signature", "true", "false: unsigned commands run too (a warning at start)"),
-        ("auth_file", "null", "the node's ZooKeeper identity: a 0600 root-owned file holding user:password"),
+        ("auth_file", "null", "the fleet's ZooKeeper identity (every node's): a 0600 root-owned file holding user:password"),
         ("operator", "null", "the operator's digest ACL id, user:base64(sha1(user:password)): sole writer of command znodes"),
         ("allow", "[chef_run, puppet_run]", nil),
         ("session_timeout", "10", "seconds"),

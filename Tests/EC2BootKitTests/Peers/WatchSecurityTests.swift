@@ -145,6 +145,7 @@ extension PeerTier {
                           ("key 0666", "watch.public_keys /etc/keys/op.pub is mode 666 owned by uid 0; it must be root's and writable by root alone"),
                           ("key in 1777", "watch.public_keys /tmp/op.pub: its folder /tmp is mode 1777"),
                           ("key symlink", "watch.public_keys /etc/keys/link.pub is a symlink"),
+                          ("key not root's", "watch.public_keys /etc/keys/nobody.pub is mode 644 owned by uid 65534; it must be root's and writable by root alone"),
                           ("auth in 0777", "watch.auth_file /srv/zk.auth: its folder /srv is mode 777")])
         func unsafeSettingsAreRefused(_ kind: String, _ reason: String) throws {
             let line = try OperatorKey.shared.get().publicLine
@@ -156,6 +157,7 @@ extension PeerTier {
                 "key 0666": "  public_keys: [/etc/keys/op.pub]\n",
                 "key in 1777": "  public_keys: [/tmp/op.pub]\n",
                 "key symlink": "  public_keys: [/etc/keys/link.pub]\n",
+                "key not root's": "  public_keys: [/etc/keys/nobody.pub]\n",
                 "auth in 0777": "  public_keys: [\"\(line)\"]\n  auth_file: /srv/zk.auth\n",
             ][kind]!)
             try TestEnv.write(#"{"instance-id": "i-0unsafe"}"#, to: root + "/seed/meta-data.json")
@@ -163,7 +165,9 @@ extension PeerTier {
             try TestEnv.write("node-user:pw\n", to: root + "/etc/zk.auth")
             chmod(root + "/etc/zk.auth", 0o644)
             let pub = try #require(TestEnv.read(try OperatorKey.shared.get().publicFile))
-            for file in ["/etc/keys/op.pub", "/tmp/op.pub"] { try TestEnv.write(pub, to: root + file) }
+            for file in ["/etc/keys/op.pub", "/tmp/op.pub", "/etc/keys/nobody.pub"] { try TestEnv.write(pub, to: root + file) }
+            chown(root + "/etc/keys/nobody.pub", 65534, 65534)
+            chmod(root + "/etc/keys/nobody.pub", 0o644)
             chmod(root + "/etc/keys/op.pub", 0o666)
             chmod(root + "/tmp", 0o1777)
             chmod(root + "/tmp/op.pub", 0o644)

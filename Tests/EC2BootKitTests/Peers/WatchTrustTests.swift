@@ -81,22 +81,42 @@ extension PeerTier {
 
         /// Point 3: a client that made a node's znode (or a group's command znode) first, with an ACL
         /// of its own: the watcher exits 2 naming it, at once (never a retry loop, never stuck).
-        @Test(arguments: ["node", "group command"])
+        @Test(arguments: ["node", "group command", "node under the fleet's name", "member with a child"])
         func aSquattedZnodeIsAFatalNamedError(_ kind: String) throws {
-            let zk = try ZooKeeperServers.ensemble.get().fleet("squat" + kind.filter(\.isLetter))
-            let id = "i-0squat" + kind.filter(\.isLetter).prefix(5)
+            let tag = kind.filter(\.isLetter).prefix(12)
+            let zk = try ZooKeeperServers.ensemble.get().fleet("squat" + tag)
+            let id = "i-0squat" + tag.prefix(5)
             let group = "/ec2boot/groups/sq"
-            let squatted = kind == "node" ? WatchNode.nodesRoot + "/" + id : group + "/command"
             // The fleet's folders as versions before 0.2.0 left them, open to all; then the squatter.
             for folder in [WatchNode.nodesRoot, "/ec2boot/groups"] { _ = try kazoo(zk.connect, ["create", folder, ""]) }
-            let made = try kazoo(zk.connect, ["create", "--private", squatted, ""], auth: "squat:squat-pw")
-            #expect(made.status == 0, "\(made.stdout)\(made.stderr)")
-            let node = try WatchNode(id, zookeeper: zk.connect, watch: kind == "node" ? "" : "  groups: [\(group)]\n")
+            var watch = "", held = "digest:squat:rwcda", squatted = WatchNode.nodesRoot + "/" + id
+            switch kind {
+            case "group command":
+                (watch, squatted) = ("  groups: [\(group)]\n", group + "/command")
+                #expect(try kazoo(zk.connect, ["create", "--private", squatted, ""], auth: "squat:squat-pw").status == 0)
+            case "node under the fleet's name":
+                // ZooKeeper shows this node `fleet:x` for the squatter's entry (no ADMIN): the same
+                // user name, another password; everyone may add znodes under it, so registering works.
+                (watch, held) = ("  auth_file: /etc/zk.auth\n", "digest:fleet:rwcda")
+                #expect(try kazoo(zk.connect, ["create", "--private", "--others-create", squatted, ""], auth: "fleet:squat-pw").status == 0)
+            case "member with a child":
+                // Members are ephemeral (no children): one with a child was made by someone else.
+                (watch, squatted) = ("  groups: [\(group)]\n", group + "/members/" + id)
+                #expect(try kazoo(zk.connect, ["create", squatted + "/child", ""]).status == 0)
+            default:
+                #expect(try kazoo(zk.connect, ["create", "--private", squatted, ""], auth: "squat:squat-pw").status == 0)
+            }
+            let node = try WatchNode(id, zookeeper: zk.connect, watch: watch)
+            if kind.contains("fleet") { try node.writeAuth("fleet:fleet-Secret-pw\n") }
             let watcher = try node.start()
             let status = watcher.exited(within: 30)
             #expect(status == 2, "\(String(describing: status)) \(node.logText)")
-            #expect(node.logText.contains("\(squatted) is held by digest:squat:rwcda, not by this node's identity"), "\(node.logText)")
-            #expect(node.logText.contains("deleteall \(squatted)"), "\(node.logText)")
+            if kind == "member with a child" {
+                #expect(node.logText.contains("cannot register \(node.base): \(squatted): not empty"), "\(node.logText)")
+            } else {
+                #expect(node.logText.contains("\(squatted) is held by \(held), not by this node's identity"), "\(node.logText)")
+                #expect(node.logText.contains("deleteall \(squatted)"), "\(node.logText)")
+            }
         }
 
         /// Point 3: the shared folders give CREATE to the fleet's identity and the operator's only:
@@ -152,6 +172,28 @@ extension PeerTier {
             let aheadText = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: ahead.rounded(.down)))
             #expect(node.logText.contains("warning: this node's clock (") && node.logText.contains(aheadText), "\(node.logText)")
             #expect(node.runs.isEmpty)
+            withExtendedLifetime(watcher) {}
+        }
+
+        /// Point 4: only an admitted command moves the latest time: a write refused (here
+        /// unsigned, by a client without the key) leaves it, so a clock that ran ahead while
+        /// such writes came cannot hold later commands up.
+        @Test func onlyAnAdmittedCommandMovesTheLatestTime() throws {
+            let zk = try ZooKeeperServers.ensemble.get().fleet()
+            let node = try WatchNode("i-0latest", zookeeper: zk.connect)
+            let ledgerFile = node.root + "/var/lib/ec2-boot-init/watch.json"
+            let earlier = Date().addingTimeInterval(-3600).timeIntervalSince1970.rounded(.down)
+            try TestEnv.write(#"{"sources": {}, "latest": \#(earlier)}"#, to: ledgerFile)
+            chmod(ledgerFile, 0o600)
+            func latest() -> Double? { TestEnv.json(ledgerFile)?["latest"] as? Double }
+            let watcher = try node.start()
+            #expect(eventually(30) { zkJSON(zk.connect, node.base + "/alive") != nil }, "\(node.logText)")
+            #expect(try kazoo(zk.connect, ["set", node.base + "/command", "run_list: recipe[x]\n"]).status == 0)
+            #expect(eventually { (zkJSON(zk.connect, node.base + "/result")?["error"] as? String) != nil }, "\(node.logText)")
+            #expect(latest() == earlier, "a refused write moved the latest time: \(String(describing: latest()))")
+            try sendSigned(zk.connect, node.base, Self.chef)
+            #expect(eventually { (zkJSON(zk.connect, node.base + "/result")?["outcome"] as? String) == "ok" }, "\(node.logText)")
+            #expect((latest() ?? 0) > Date().addingTimeInterval(-120).timeIntervalSince1970, "\(String(describing: latest()))")
             withExtendedLifetime(watcher) {}
         }
 

@@ -140,6 +140,16 @@ extension ProcessTier {
             #expect(check.status == 255 && check.stderr.contains("watch.zookeper: unknown key"), "\(check.status) \(check.stderr)")
         }
 
+        /// The packaged config.yaml asks for no watcher: `watch --check` exits 1, so the unit is
+        /// skipped (a condition, not a failure), and nothing connects anywhere.
+        @Test func theShippedConfigStartsNoWatcher() throws {
+            let shipped = try #require(TestEnv.read(TestEnv.repoRoot.appendingPathComponent("packaging/etc/config.yaml").path))
+            let root = try seededRoot("facts:\n  role: web\n", config: shipped)
+            #expect(try tool(["run", "--root", root, "--seed", root + "/seed"]).status == 0)
+            let check = try tool(["watch", "--check", "--root", root])
+            #expect(check.status == 1 && check.stderr.contains("no ZooKeeper to watch"), "\(check.status) \(check.stderr)")
+        }
+
         /// push checks the command before it connects: a bad run list is exit 2 at once, with
         /// ZooKeeper down (nothing listens on port 1), not after 15 s of trying to connect.
         @Test func pushRefusesABadCommandBeforeConnecting() throws {

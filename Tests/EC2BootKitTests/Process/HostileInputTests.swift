@@ -51,6 +51,18 @@ extension ProcessTier {
             #expect(result.seconds < Self.generous)
         }
 
+        /// A line break in text from the user-data (here an action type) never starts a log
+        /// line of its own: stderr's handler writes it as \n, in the message and the metadata.
+        @Test func aLineBreakInLoggedTextStaysInItsLine() throws {
+            let root = try seeded(":actions:\n- :type: \"shel\\nforged line\"\n")
+            let result = try tool(["run", "--root", root, "--seed", root + "/seed"])
+            #expect(result.status == 1, "\(result.stderr)")
+            let lines = result.stderr.split(separator: "\n")
+            #expect(!lines.contains { $0.hasPrefix("forged line") }, "\(result.stderr)")
+            #expect(lines.contains { $0.contains("error: action failed: unknown action type shel\\nforged line") && $0.hasSuffix("exit_code=-") },
+                    "\(result.stderr)")
+        }
+
         @Test func theNodeBoundIsAConfigKeyAndAliasesBelowItWork() throws {
             let small = "base: &r web\nfacts:\n  role: *r\n  tier: front\n"
             #expect(try tool(["validate", "-"], stdin: small).status == 0)

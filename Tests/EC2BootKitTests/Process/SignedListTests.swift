@@ -84,6 +84,11 @@ extension ProcessTier {
             let bad = try tool(["validate", "--root", root, "-"], stdin: "")
             #expect(bad.status == 2)
             #expect(bad.stderr.contains("not a signify Ed25519 public key"), "\(bad.stderr)")
+            // A path is not read here (unlike watch.public_keys): it is refused as not a key.
+            let pub = try OperatorKey.shared.get().publicFile
+            try TestEnv.write("actions:\n  public_keys: [\(pub)]\n", to: root + "/etc/ec2-boot-init/config.yaml")
+            let path = try tool(["validate", "--root", root, "-"], stdin: "")
+            #expect(path.status == 2 && path.stderr.contains("actions.public_keys: not a signify Ed25519 public key"), "\(path.stderr)")
             try TestEnv.write("actions:\n  require_signature: true\n", to: root + "/etc/ec2-boot-init/config.yaml")
             let none = try tool(["validate", "--root", root, "-"], stdin: "")
             #expect(none.status == 2)

@@ -118,14 +118,17 @@ extension UnitTier {
             #expect(migrated.verdict(reused, at: "/n/command", isGroup: false) == .run)
         }
 
-        /// A clock behind the latest admission (stepped back) is reported with that time; time going on is not.
+        /// A clock behind the latest admission (stepped back) is reported with that time; time
+        /// going on is not; only an admission moves the latest time, and never back.
         @Test func aClockSteppedBackIsSeen() {
             var ledger = CommandLedger()
             let now = Date(timeIntervalSince1970: 1_800_000_000)
             #expect(ledger.clockBehind(now) == nil)
+            ledger.admitted(at: now.addingTimeInterval(10))
             #expect(ledger.clockBehind(now.addingTimeInterval(10)) == nil)
             #expect(ledger.clockBehind(now) == now.addingTimeInterval(10))
-            #expect(ledger.latest == now.addingTimeInterval(10).timeIntervalSince1970, "a clock behind never lowers the latest time")
+            ledger.admitted(at: now)
+            #expect(ledger.latest == now.addingTimeInterval(10).timeIntervalSince1970, "an earlier admission never lowers the latest time")
         }
 
         /// `issued:` is required, may not be ahead of the node's clock by more than the skew, nor
@@ -180,15 +183,29 @@ extension UnitTier {
         /// Without an identity the world is the node; with one, the world writing is someone else.
         @Test func othersWritingCountsTheWorldOnlyWhenTheNodeHasAnIdentity() {
             let open = ZKACL.open
-            #expect(open.othersWriting([]).isEmpty)
-            #expect(open.othersWriting(["fleet:x"]).count == 1)
+            #expect(open.othersWriting([], holder: nil).isEmpty)
+            #expect(open.othersWriting(["fleet:x"], holder: "fleet:x").count == 1)
             let squat = ZKACL(entries: [.init(perms: ZKACL.all, scheme: "digest", id: "squat:y"), .init(perms: ZKACL.read, scheme: "world", id: "anyone")])
-            #expect(squat.othersWriting([]).map(\.id) == ["squat:y"])
-            // Without ADMIN, ZooKeeper shows `ops:x` for the operator's entry: matched by its user.
-            let redacted = ZKACL(entries: [.init(perms: ZKACL.all, scheme: "digest", id: "ops:x")])
-            #expect(redacted.othersWriting(["ops:F8PNk4Kq0+cQ7ziNGzzpr7MSeqY="]).isEmpty)
-            #expect(redacted.othersWriting(["opsx:F8PNk4Kq0+cQ7ziNGzzpr7MSeqY="]).count == 1)
+            #expect(squat.othersWriting([], holder: nil).map(\.id) == ["squat:y"])
             #expect(ZKACL(entries: [.init(perms: ZKACL.read | ZKACL.create, scheme: "world", id: "anyone")]).worldReadOnly.entries.first?.perms == ZKACL.read)
+        }
+
+        /// ZooKeeper shows `user:x` for a digest entry to a client without ADMIN on the znode.
+        /// Where the node's own identity is among the writers it would have ADMIN, so a redacted
+        /// entry is a squatter's, even one under the fleet's user name; on the operator's command
+        /// znode (the node only reads it) the operator's entry is matched by its user.
+        @Test(arguments: [
+            // entry seen,   writers,                        holder,          someone else's
+            ("ops:x",        ["ops:OPSHASH"],                "fleet:FLEETHASH", false),
+            ("opsx:x",       ["ops:OPSHASH"],                "fleet:FLEETHASH", true),
+            ("fleet:x",      ["fleet:FLEETHASH", "ops:OPSHASH"], "fleet:FLEETHASH", true),
+            ("ops:x",        ["fleet:FLEETHASH", "ops:OPSHASH"], "fleet:FLEETHASH", true),
+            ("fleet:FLEETHASH", ["fleet:FLEETHASH", "ops:OPSHASH"], "fleet:FLEETHASH", false),
+            ("fleet:OTHER",  ["fleet:FLEETHASH"],            "fleet:FLEETHASH", true),
+        ])
+        func aRedactedEntryIsMatchedByUserOnlyWhereTheNodeHasNoAdmin(_ seen: String, _ writers: [String], _ holder: String, _ foreign: Bool) {
+            let acl = ZKACL(entries: [.init(perms: ZKACL.all, scheme: "digest", id: seen)])
+            #expect(acl.othersWriting(writers, holder: holder).isEmpty != foreign, "\(seen) \(writers)")
         }
 
         /// However much an action printed or failed with, a result fits in 256 KiB.
