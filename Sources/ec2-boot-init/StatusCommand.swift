@@ -64,10 +64,9 @@ struct StatusCommand: AsyncParsableCommand {
 
     /// The record asked for, or the summary when it is root's; a user who may read neither is told so.
     private func load(_ paths: Paths) -> (RunStatus?, summary: Bool) {
-        if command { return (RunStatus.load(paths, .command), false) }
-        let found = RunStatus.loadForAnyone(paths)
+        let found = RunStatus.loadForAnyone(paths, command ? .command : .boot)
         if found.denied {
-            printError("ec2-boot-init: permission denied: the run's record in \(paths.stateDir) is root's: run as root (sudo)")
+            printError("ec2-boot-init: permission denied: the \(command ? "command's" : "run's") record in \(paths.stateDir) is root's: run as root (sudo)")
             Foundation.exit(ExitStatus.busy.rawValue)
         }
         return (found.status, found.summary)

@@ -66,6 +66,8 @@ struct ValidateCommand: ParsableCommand {
             printError("\(source): \(config.userData.tooLarge)")
             throw ExitCode(.badInput)
         case .unreadable(let code):
+            // The cache is root's: a user who is not root is told so, never "no user-data".
+            if file == nil && code == EACCES { throw QueryCommand.denied("the cached user-data \(source) is root's") }
             guard file != nil else { return (nil, source) }  // no cached user-data: nothing to check
             printError("ec2-boot-init: cannot read \(source): \(String(cString: strerror(code)))")
             throw ExitCode(.badInput)

@@ -111,24 +111,32 @@ public struct RunStatus: Codable, Sendable {
         guard record == .boot else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(publicSummary), to: paths.publicStatusFile, mode: 0o644, directoryMode: 0o755, ownedFolder: true)
+        try AtomicFile.write(try encoder.encode(publicSummary(paths)), to: paths.publicStatusFile, mode: 0o644, directoryMode: 0o755, ownedFolder: true)
     }
 
-    /// What a user who is not root may see: no action's message (it may quote output), errors redacted.
-    var publicSummary: RunStatus {
+    /// What a user who is not root may see: no action's message (it may quote output) nor its
+    /// fingerprint (a hash of its parameters, passwords included); the reasons a run ended early
+    /// and this instance's essentials' problems, redacted, so the summary fails where the record does.
+    func publicSummary(_ paths: Paths) -> RunStatus {
         var out = self
-        for index in out.actions.indices { out.actions[index].message = nil }
+        for index in out.actions.indices {
+            out.actions[index].message = nil
+            out.actions[index].fingerprint = ""
+        }
         out.errors = errors?.map { RunError(source: $0.source, message: Redaction.redact($0.message), location: $0.location) }
+        out.readEssentials(paths)
+        out.essentials = out.essentials?.map { Redaction.redact($0) }
         return out
     }
 
-    /// The boot's record for whoever asks: the whole one for root, the summary for another user
-    /// (`summary` true); `denied` when the record is there but not for this user, and no summary is.
-    public static func loadForAnyone(_ paths: Paths) -> (status: RunStatus?, summary: Bool, denied: Bool) {
-        if let status = load(paths) { return (status, false, false) }
-        let denied = (access(paths.stateDir, X_OK) != 0 && errno == EACCES) || (access(file(paths), R_OK) != 0 && errno == EACCES)
+    /// A record for whoever asks: the whole one for root, the boot's summary for another user
+    /// (`summary` true); `denied` when the record is there but not for this user, and no summary
+    /// is (a command's record has none).
+    public static func loadForAnyone(_ paths: Paths, _ record: Record = .boot) -> (status: RunStatus?, summary: Bool, denied: Bool) {
+        if let status = load(paths, record) { return (status, false, false) }
+        let denied = (access(paths.stateDir, X_OK) != 0 && errno == EACCES) || (access(file(paths, record), R_OK) != 0 && errno == EACCES)
         guard denied else { return (nil, false, false) }
-        if let summary = StateFile<RunStatus>(paths.publicStatusFile).load() { return (summary, true, false) }
+        if record == .boot, let summary = StateFile<RunStatus>(paths.publicStatusFile).load() { return (summary, true, false) }
         return (nil, false, true)
     }
 

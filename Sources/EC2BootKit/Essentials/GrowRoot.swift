@@ -139,7 +139,7 @@ extension GrowRoot {
             logger.info("/etc/growroot-disabled is there: no partition grown")
             growpart = false
         }
-        let mountinfo = String(decoding: FileSystem.read("/proc/self/mountinfo") ?? Data(), as: UTF8.self)
+        let mountinfo = FileSystem.readText("/proc/self/mountinfo")
         var problems: [String] = []
         for point in growpart ? settings.growpart.devices : [] {
             guard let mounted = mounted(at: point, mountinfo: mountinfo), let disk = disk(of: mounted.device, sys: "/sys") else {

@@ -126,7 +126,7 @@ enum HostKeys {
         lines += ["-----END SSH HOST KEY FINGERPRINTS-----", "#############################################################",
                   "-----BEGIN SSH HOST KEY KEYS-----"]
         for file in publics {
-            lines.append(String(decoding: FileSystem.read(folder + "/" + file) ?? Data(), as: UTF8.self).trimmingWhitespace(newlines: true))
+            lines.append(FileSystem.readText(folder + "/" + file).trimmingWhitespace(newlines: true))
         }
         return lines + ["-----END SSH HOST KEY KEYS-----"]
     }

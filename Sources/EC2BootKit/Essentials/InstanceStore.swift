@@ -69,7 +69,7 @@ extension InstanceStore {
     static func entries(_ settings: EssentialsSettings, metadata: MetadataTree, nvme: [String], fstab: String, paths: Paths,
                         logger: Logger) async -> [[String]] {
         guard settings.instanceStore else { return [] }
-        let mountinfo = String(decoding: FileSystem.read(paths.host("/proc/self/mountinfo")) ?? Data(), as: UTF8.self)
+        let mountinfo = FileSystem.readText(paths.host("/proc/self/mountinfo"))
         let taken = Set(Mounts.others(inFstab: fstab).filter { $0.first?.hasPrefix("#") == false }.compactMap { $0.dropFirst().first })
         var entries: [[String]] = []
         for (index, (number, name)) in mapped(metadata).enumerated() where !taken.contains(mountPoint(number)) {
@@ -102,10 +102,7 @@ extension InstanceStore {
     static func deviceNumber(_ node: String) -> String? {
         var info = stat()
         guard stat(node, &info) == 0, info.st_mode & S_IFMT == S_IFBLK else { return nil }
-        // Linux's dev_t: the major number in bits 8-19 and 32-43, the minor in 0-7 and 20-31.
-        let rdev = UInt64(info.st_rdev)
-        let major: UInt64 = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & ~0xfff)
-        let minor: UInt64 = (rdev & 0xff) | ((rdev >> 12) & ~0xff)
+        let (major, minor) = FileSystem.deviceNumbers(UInt64(info.st_rdev))
         return "\(major):\(minor)"
     }
 }

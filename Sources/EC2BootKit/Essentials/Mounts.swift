@@ -134,7 +134,7 @@ extension Mounts {
     /// made after the mounts (its folder may be on one of them), then its line added.
     static func run(_ settings: EssentialsSettings, metadata: MetadataTree, paths: Paths, logger: Logger) async -> [String] {
         let deadline = Deadline(seconds: budget)
-        let current = String(decoding: FileSystem.read(paths.host("/etc/fstab")) ?? Data(), as: UTF8.self)
+        let current = FileSystem.readText(paths.host("/etc/fstab"))
         let nvme = InstanceStore.nvmeDisks(sys: paths.host("/sys"))
         let exists = { (node: String) in FileSystem.exists(paths.host(node)) }
         var defaults = await InstanceStore.entries(settings, metadata: metadata, nvme: nvme, fstab: current, paths: paths, logger: logger)
@@ -166,7 +166,7 @@ extension Mounts {
     /// /etc/fstab with `lines` as ours, written atomically when they changed: whether, and the problem.
     private static func write(_ lines: [[String]], paths: Paths, logger: Logger) -> (changed: Bool, problems: [String]) {
         let path = paths.host("/etc/fstab")
-        let merged = fstab(String(decoding: FileSystem.read(path) ?? Data(), as: UTF8.self), lines: lines)
+        let merged = fstab(FileSystem.readText(path), lines: lines)
         guard merged.changed else { return (false, []) }
         do { try AtomicFile.write(Data(merged.text.utf8), to: path, mode: 0o644) } catch { return (false, ["cannot write \(path): \(error)"]) }
         logger.notice("mounts: /etc/fstab has \(lines.isEmpty ? "no line" : lines.map { "\($0[0]) on \($0[1])" }.joined(separator: ", ")) of ours")
@@ -191,7 +191,7 @@ extension Mounts {
         guard paths.root == "/" else { return problems }
         let systemd = FileSystem.isDirectory("/run/systemd/system")
         if reload, systemd, let problem = await SystemCommand.failure(["systemctl", "daemon-reload"], timeout: deadline.remaining) { problems.append(problem) }
-        let mountinfo = String(decoding: FileSystem.read("/proc/self/mountinfo") ?? Data(), as: UTF8.self)
+        let mountinfo = FileSystem.readText("/proc/self/mountinfo")
         for line in lines {
             guard let argv = command(line, systemd: systemd, mountinfo: mountinfo) else { continue }
             guard !deadline.passed else {

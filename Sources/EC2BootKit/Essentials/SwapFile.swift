@@ -127,7 +127,7 @@ enum SwapFile {
 
     /// MemTotal of /proc/meminfo, in bytes.
     static func memory(_ paths: Paths) -> UInt64 {
-        let text = String(decoding: FileSystem.read(paths.host("/proc/meminfo")) ?? Data(), as: UTF8.self)
+        let text = FileSystem.readText(paths.host("/proc/meminfo"))
         let line = text.split(separator: "\n").first { $0.hasPrefix("MemTotal:") }
         return (line?.split(separator: " ").dropFirst().first.flatMap { UInt64($0) } ?? 0) * 1024
     }
@@ -141,14 +141,14 @@ enum SwapFile {
 
     /// The type of the filesystem `folder` is on (the longest mount point above it).
     static func fsType(of folder: String, paths: Paths) -> String? {
-        let mountinfo = String(decoding: FileSystem.read(paths.host("/proc/self/mountinfo")) ?? Data(), as: UTF8.self)
+        let mountinfo = FileSystem.readText(paths.host("/proc/self/mountinfo"))
         return GrowRoot.mounts(mountinfo).filter { folder == $0.point || folder.hasPrefix($0.point == "/" ? "/" : $0.point + "/") }
             .max { $0.point.count < $1.point.count }?.fsType
     }
 
     /// Whether /proc/swaps lists what an fstab spec names (a file, a device, its link, `LABEL=`, `UUID=`).
     static func inUse(_ spec: String) -> Bool {
-        let text = String(decoding: FileSystem.read("/proc/swaps") ?? Data(), as: UTF8.self)
+        let text = FileSystem.readText("/proc/swaps")
         let active = Set(text.split(separator: "\n").dropFirst().compactMap { $0.split(separator: " ").first.map { canonical(String($0)) } })
         return active.contains(canonical(spec))
     }

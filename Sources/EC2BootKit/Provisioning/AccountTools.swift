@@ -123,7 +123,7 @@ extension AccountTools.User {
 extension AccountTools.State {
     init(paths: Paths) {
         func names(_ file: String) -> Set<String> {
-            Set(String(decoding: FileSystem.read(paths.host(file)) ?? Data(), as: UTF8.self).split(separator: "\n").map { String($0.prefix { $0 != ":" }) })
+            Set(FileSystem.readText(paths.host(file)).split(separator: "\n").map { String($0.prefix { $0 != ":" }) })
         }
         self.init(users: names("/etc/passwd"), groups: names("/etc/group"))
     }

@@ -16,7 +16,7 @@ enum AuthorizedKeys {
         var entries: [Account] = []
 
         init(passwd path: String) {
-            for line in String(decoding: FileSystem.read(path) ?? Data(), as: UTF8.self).split(separator: "\n") {
+            for line in FileSystem.readText(path).split(separator: "\n") {
                 let fields = line.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
                 guard fields.count >= 6, let uid = uid_t(fields[2]), let gid = gid_t(fields[3]), fields[5].hasPrefix("/") else { continue }
                 entries.append(Account(name: fields[0], uid: uid, gid: gid, home: fields[5]))

@@ -31,7 +31,7 @@ enum SudoRules {
     static func write(_ rules: [String], for name: String, paths: Paths) throws {
         if rules.contains(where: { $0.contains(where: \.isNewline) }) { throw LineBreak(name: name) }
         let path = paths.host(file)
-        let current = String(decoding: FileSystem.read(path) ?? Data(), as: UTF8.self)
+        let current = FileSystem.readText(path)
         try AtomicFile.write(Data(merged(current, name: name, rules: rules).utf8), to: path, mode: 0o440, directoryMode: 0o750)
     }
 }

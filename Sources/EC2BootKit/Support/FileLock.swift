@@ -76,12 +76,24 @@ public final class FileLock: Sendable {
 public enum RunLock {
     public static func isHeld(_ paths: Paths) -> Bool {
         let fd = open(paths.lockFile, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
+        // A user who is not root may not open the lock (root's, 0600), but may read /proc/locks.
+        guard fd >= 0 else { return errno == EACCES && isListed(paths.lockFile, in: FileSystem.readText("/proc/locks")) }
         defer { close(fd) }
         if flock(fd, LOCK_SH | LOCK_NB) == 0 {
             flock(fd, LOCK_UN)
             return false
         }
         return true
+    }
+
+    /// Whether `locks` (/proc/locks) has a lock on `path`: its lines name the file by device
+    /// and inode, `1: FLOCK  ADVISORY  WRITE 812 00:1a:1043 0 EOF` (major and minor in hex).
+    static func isListed(_ path: String, in locks: String) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return false }
+        let (major, minor) = FileSystem.deviceNumbers(UInt64(info.st_dev))
+        func hex(_ value: UInt64) -> String { let text = String(value, radix: 16); return text.count < 2 ? "0" + text : text }
+        let id = hex(major) + ":" + hex(minor) + ":" + String(info.st_ino)
+        return locks.split(separator: "\n").contains { $0.split(separator: " ").contains { $0 == id } }
     }
 }

@@ -20,6 +20,11 @@ public enum FileSystemError: Error, CustomStringConvertible {
 
 /// Small POSIX helpers the writers share.
 public enum FileSystem {
+    /// Linux's dev_t split: the major number in bits 8-19 and 32-43, the minor in 0-7 and 20-31.
+    public static func deviceNumbers(_ dev: UInt64) -> (major: UInt64, minor: UInt64) {
+        (((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff), (dev & 0xff) | ((dev >> 12) & ~0xff))
+    }
+
     /// `mkdir -p`: a folder made gets `mode`, folders made above it `parentMode`; an existing
     /// one is left as it is. No symlink another user could have planted is followed.
     public static func makeDirectories(_ path: String, mode: mode_t, parentMode: mode_t = 0o755) throws {
@@ -51,6 +56,12 @@ public enum FileSystem {
 
     public static func read(_ path: String) -> Data? {
         FileManager.default.contents(atPath: path)
+    }
+
+    /// A file's text (UTF-8, bad bytes replaced); empty when it is missing or unreadable, for
+    /// files whose absence means "nothing there" (fstab, /proc's tables).
+    public static func readText(_ path: String) -> String {
+        String(decoding: read(path) ?? Data(), as: UTF8.self)
     }
 
     /// Reads at most `maxBytes`: nil when the file cannot be read, `.tooLarge` past the bound,

@@ -1,3 +1,4 @@
+@testable import EC2BootKit
 import Foundation
 import Testing
 
@@ -79,10 +80,40 @@ extension ProcessTier {
             #expect(fact.status == 0 && fact.stdout == "web\n", "\(fact.status) \(fact.stdout) \(fact.stderr)")
             let json = try runProcess("/usr/sbin/runuser", ["-u", "nobody", "--", binary, "query", "--json", "--root", root])
             #expect(json.status == 2 && json.stderr.contains("permission denied: the merged document holds the user-data"), "\(json.stderr)")
+            // validate of the cached user-data (root's): denied, never "no user-data" with exit 0.
+            let validate = try runProcess("/usr/sbin/runuser", ["-u", "nobody", "--", binary, "validate", "--root", root])
+            #expect(validate.status == 2 && validate.stderr.contains("permission denied: the cached user-data") && !validate.stdout.contains("no user-data"),
+                    "\(validate.status) \(validate.stdout) \(validate.stderr)")
+            // The summary carries no fingerprint (a hash of the parameters, passwords included).
+            let summary = try runProcess("/usr/sbin/runuser", ["-u", "nobody", "--", binary, "status", "--json", "--root", root])
+            #expect(summary.stdout.contains(#""fingerprint" : """#) && summary.stdout.range(of: "[0-9a-f]{64}", options: .regularExpression) == nil,
+                    "\(summary.stdout)")
+            // While a run holds the lock (root's, 0600): running, as root is told, found in /proc/locks.
+            let lock = open(root + "/run/ec2-boot-init.lock", O_RDWR)
+            #expect(lock >= 0 && flock(lock, LOCK_EX) == 0)
+            let running = try runProcess("/usr/sbin/runuser", ["-u", "nobody", "--", binary, "status", "--root", root])
+            #expect(running.status == 2 && running.stdout.contains("running"), "\(running.status) \(running.stdout) \(running.stderr)")
+            close(lock)
+            // A command's record (root's, no summary): denied, never "watch has run no command".
+            try FileManager.default.copyItem(atPath: root + "/var/lib/ec2-boot-init/status.json", toPath: root + "/var/lib/ec2-boot-init/command-status.json")
+            let command = try runProcess("/usr/sbin/runuser", ["-u", "nobody", "--", binary, "status", "--command", "--root", root])
+            #expect(command.status == 2 && command.stderr.contains("permission denied: the command's record"), "\(command.status) \(command.stderr)")
             try FileManager.default.removeItem(atPath: root + "/run/ec2-boot-init/status.json")
             let denied = try runProcess("/usr/sbin/runuser", ["-u", "nobody", "--", binary, "status", "--root", root])
             #expect(denied.status == 2 && denied.stderr.contains("permission denied") && denied.stderr.contains("run as root (sudo)"),
                     "\(denied.status) \(denied.stderr)")
+        }
+
+        /// The summary fails where the record does: this instance's essentials' problems are in
+        /// it (redacted), so a user who is not root is not told "done" when root is told "error".
+        @Test func theSummaryCarriesTheEssentialsProblems() throws {
+            let paths = Paths(root: try TestEnv.tempDir("summary"))
+            let record = Essentials.record(paths: paths, instanceID: "i-1")
+            try TestEnv.write("done\n- host keys: ssh-keygen failed\n", to: record)
+            let status = RunStatus(instanceID: "i-1", started: "2026-12-07T00:00:00Z", finished: "2026-12-07T00:00:01Z", actions: [])
+            #expect(status.summary(running: false) == "done")
+            let summary = status.publicSummary(paths)
+            #expect(summary.essentials == ["host keys: ssh-keygen failed"] && summary.summary(running: false) == "error")
         }
 
         /// `--only` with a type no action has is exit 2, naming the types; a partial run keeps the
