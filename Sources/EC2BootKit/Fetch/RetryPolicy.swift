@@ -48,6 +48,8 @@ public enum Retry {
         while true {
             if let signal = Interruption.signal { throw FetchError.interrupted(url: url, signal: signal) }
             let timeout = min(policy.requestTimeout, deadline.remaining)
+            let reminder = RetryNotices.remind(url: url, deadline: deadline, logger: logger)
+            defer { reminder.cancel() }
             do {
                 return try await attempt(timeout)
             } catch {
@@ -75,6 +77,21 @@ public enum Retry {
 /// At most one retry notice every 10 s for the whole process.
 final class RetryNotices: @unchecked Sendable {
     static let shared = RetryNotices()
+    /// A request unanswered this long is a wait worth naming (an answer within it is a normal one).
+    static let quiet: Duration = .seconds(2)
+
+    /// While a request goes unanswered past `quiet`, the same notice as a retry's (at most one
+    /// every 10 s): a server that accepts and never answers is not a silent boot either.
+    static func remind(url: String, deadline: Deadline, logger: Logger) -> Task<Void, Never> {
+        Task {
+            guard (try? await Task.sleep(for: quiet)) != nil else { return }
+            repeat {
+                if shared.due() {
+                    logger.notice("waiting up to \(Int(deadline.remaining.rounded(.up))) s for \(url) (Ctrl-C or SIGTERM stops): no answer yet")
+                }
+            } while (try? await Task.sleep(for: .seconds(1))) != nil
+        }
+    }
     private let lock = NSLock()
     private var next = ContinuousClock.now
 
