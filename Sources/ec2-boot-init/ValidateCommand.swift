@@ -26,28 +26,35 @@ struct ValidateCommand: ParsableCommand {
         let view = InstanceView(BootData(userData: raw, metadata: MetadataTree(), identityDocument: nil), config: config, source: source,
                                 actionsDir: global.paths.actionsDir)
         let userData = view.userData
-        for problem in userData.problems.sorted(by: Self.byPlace) { printError(problem.description) }
-        guard userData.problems.isEmpty else { throw ExitCode(.badInput) }
-        try checkWatch(userData, source: source)
+        // Every problem and warning at once, in the order of the text: an error never hides the rest.
+        let found = userData.problems.map { (problem: $0, fails: true) } + WatchSettings.problems(in: userData, source: source).map { ($0, true) }
+            + userData.unsupported.map { (labelled($0, strict ? "error" : "warning"), strict) }
+            + hostedWarnings(view).map { ($0, false) } + unknownTypes(view, source: source)
+        for entry in found.sorted(by: { Self.byPlace($0.problem, $1.problem) }) { printError(entry.problem.description) }
+        for part in userData.passedOver { printError("\(source): note: \(part)") }
+        var failed = found.contains { $0.fails }
         // The cached user-data as the boot saw it: what only the boot could find (an #include it
         // could not fetch) is in its record, so validate, status and the MOTD agree.
         if file == nil, let recorded = RunStatus.load(global.paths)?.errors?.filter({ $0.source == "user-data" }), !recorded.isEmpty {
             for error in recorded { printError("\(error) (found by the last run; see ec2-boot-init status)") }
-            throw ExitCode(.badInput)
+            failed = true
         }
-        for problem in userData.unsupported.sorted(by: Self.byPlace) {
-            printError(YAMLProblem(source: problem.source, line: problem.line, column: problem.column,
-                                   message: (strict ? "error: " : "warning: ") + problem.message).description)
-        }
-        for part in userData.passedOver { printError("\(source): note: \(part)") }
-        for action in view.plan {
-            guard let problem = action.unlessHosted else { continue }
-            printError(YAMLProblem(source: problem.source, line: problem.line, column: problem.column, message:
-                "warning: \(problem.message): the built-in \(action.type) refuses this; a hosted \(action.type) (getactions, or the actions folder) must take it").description)
-        }
-        let typos = unknownTypes(view, source: source)
-        if strict && (!userData.unsupported.isEmpty || typos > 0) { throw ExitCode(.badInput) }
+        if failed { throw ExitCode(.badInput) }
         summarize(view, source: source)
+    }
+
+    private func labelled(_ problem: YAMLProblem, _ label: String) -> YAMLProblem {
+        YAMLProblem(source: problem.source, line: problem.line, column: problem.column, message: label + ": " + problem.message)
+    }
+
+    /// Actions whose keys the built-in refuses, planned for a hosted file of the same type.
+    private func hostedWarnings(_ view: InstanceView) -> [YAMLProblem] {
+        view.plan.compactMap { action in
+            action.unlessHosted.map { problem in
+                YAMLProblem(source: problem.source, line: problem.line, column: problem.column, message: "warning: \(problem.message): the built-in "
+                            + "\(action.type) refuses this; a hosted \(action.type) (getactions, or the actions folder) must take it")
+            }
+        }
     }
 
     /// The user-data's bytes (nil: no cached user-data) and the name its problems are given.
@@ -75,21 +82,19 @@ struct ValidateCommand: ParsableCommand {
     }
 
     /// Action types neither built in nor in the actions folder, each with its line and the
-    /// nearest built-in; how many of them `--strict` refuses: a near miss of a built-in (a typo),
-    /// or any when no getactions comes before it to bring the hosted file.
-    private func unknownTypes(_ view: InstanceView, source: String) -> Int {
+    /// nearest built-in; refused by `--strict` when a near miss of a built-in (a typo), or any
+    /// when no getactions comes before it to bring the hosted file.
+    private func unknownTypes(_ view: InstanceView, source: String) -> [(problem: YAMLProblem, fails: Bool)] {
         let builtIns = ActionRegistry.types.map { $0.type }
-        var refused = 0
-        for action in ActionPlan.unprovided(view.plan, actionsDir: global.paths.actionsDir) {
+        return ActionPlan.unprovided(view.plan, actionsDir: global.paths.actionsDir).map { action in
             let hint = Suggestion.hint(action.type, among: builtIns)
             let fetched = view.plan.contains { $0.index < action.index && ActionRegistry.canonicalName($0.type) == GetActionsAction.type }
-            if !hint.isEmpty || !fetched { refused += 1 }
+            let refused = strict && (!hint.isEmpty || !fetched)
             let node = view.userData.actions.first { $0.mapping?["type"].flatMap(YAMLDocument.scalarText) == action.type }
-            printError(YAMLProblem(source: source, mark: node?.mark, message: (strict && (!hint.isEmpty || !fetched) ? "error: " : "warning: ")
+            return (YAMLProblem(source: source, mark: node?.mark, message: (refused ? "error: " : "warning: ")
                 + "actions[\(action.index)]: type \(action.type) is not built in and not in \(global.paths.actionsDir): "
-                + "getactions or the image must provide it\(hint)").description)
+                + "getactions or the image must provide it\(hint)"), refused)
         }
-        return refused
     }
 
     private func summarize(_ view: InstanceView, source: String) {
@@ -108,14 +113,6 @@ struct ValidateCommand: ParsableCommand {
 
     /// The user-data's `:watch:` section, as `watch` will read it: a misspelt key or a key that is
     /// no signify key fails here, not later in `watch --check`.
-    private func checkWatch(_ userData: UserData, source: String) throws {
-        guard case .document(let node) = userData.content, case .mapping(let top) = node, let section = top["watch"] else { return }
-        do { _ = try YAMLDecoding.decode(WatchSettings.self, from: section, source: source, keyPrefix: "watch.") } catch {
-            printError("\(error)")
-            throw ExitCode(.badInput)
-        }
-    }
-
     /// Problems in the order of the text they point at.
     static func byPlace(_ a: YAMLProblem, _ b: YAMLProblem) -> Bool {
         (a.source, a.line ?? 0, a.column ?? 0) < (b.source, b.line ?? 0, b.column ?? 0)

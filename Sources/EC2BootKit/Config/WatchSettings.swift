@@ -1,3 +1,4 @@
+import Yams
 import Foundation
 
 /// `watch:` in config.yaml and `:watch:` in user-data: how `ec2-boot-init watch` finds its
@@ -93,5 +94,21 @@ public struct WatchSettings: Sendable, Decodable, Equatable {
         out.allow = allow ?? base.allow
         out.sessionTimeout = sessionTimeout ?? base.sessionTimeout
         return out
+    }
+}
+
+extension WatchSettings {
+    /// The user-data's `:watch:` section as `watch` will read it, each key on its own so that
+    /// `validate` names every mistake, not only the first.
+    public static func problems(in userData: UserData, source: String) -> [YAMLProblem] {
+        guard case .document(let node) = userData.content, case .mapping(let top) = node, let section = top["watch"] else { return [] }
+        guard case .mapping(let keys) = section else {
+            return [YAMLProblem(source: source, mark: section.mark, message: "watch: expected a mapping")]
+        }
+        return keys.compactMap { key, value in
+            let one = Node.mapping(Node.Mapping([(key, value)], section.tag, .block, section.mark))
+            do throws(YAMLProblem) { _ = try YAMLDecoding.decode(WatchSettings.self, from: one, source: source, keyPrefix: "watch.") } catch { return error }
+            return nil
+        }
     }
 }

@@ -1,6 +1,21 @@
+import Yams
 /// YAML 1.1's reading of plain scalars as Python's YAML (PyYAML, which cloud-init uses) does
 /// it, where Yams and Python differ in what matters to a module's meaning.
 enum YAML11 {
+    /// PyYAML's bool: the words of YAML 1.1 (yes/no, on/off, true/false) in its three spellings.
+    static func bool(_ text: String) -> Bool? {
+        let words = ["yes": true, "no": false, "true": true, "false": false, "on": true, "off": false]
+        guard let value = words[text.lowercased()], [text.lowercased(), text.uppercased(), text.prefix(1).uppercased() + text.dropFirst().lowercased()].contains(text)
+        else { return nil }
+        return value
+    }
+
+    /// A value cloud-init's schema takes as a boolean: a plain scalar PyYAML reads as one.
+    static func isBoolean(_ node: Node) -> Bool {
+        guard case .scalar(let scalar) = node, scalar.style == .plain else { return false }
+        return bool(scalar.string) != nil
+    }
+
     /// PyYAML's int: `0b1010`, `0644` (octal), `0x1F`, `1_000`, `1:30` (base 60), with a sign.
     static func integer(_ text: String) -> Int? {
         var body = Substring(text)

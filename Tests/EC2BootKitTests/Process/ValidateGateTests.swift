@@ -16,6 +16,14 @@ extension ProcessTier {
              "5:15: KIND: write_files[0].encoding: base65 is not one of b64, base64, gz, gz+b64, gz+base64, gzip, gzip+b64, gzip+base64, text/plain; it would be written as text (did you mean base64?)"),
             ("permissions", "#cloud-config\nwrite_files:\n  - path: /b\n    content: x\n    permissions: rwxr-xr-x\n",
              "5:18: KIND: write_files[0].permissions: rwxr-xr-x is not an octal mode such as '0644'; it would be written 0644"),
+            ("no path", "#cloud-config\nwrite_files:\n  - content: x\n",
+             "3:5: KIND: write_files[0]: no path (cloud-init's schema requires one); the entry would be passed over"),
+            ("append", "#cloud-config\nwrite_files:\n  - path: /c\n    append: maybe\n",
+             "4:13: KIND: write_files[0].append: maybe is not a boolean (true or false); it would be read as false"),
+            ("entry key", "#cloud-config\nwrite_files:\n  - path: /d\n    permisions: '0600'\n",
+             "4:5: KIND: write_files[0]: unknown key permisions (did you mean permissions?)"),
+            ("package_update", "#cloud-config\npackage_update: \"yes\"\n",
+             "2:17: KIND: package_update: yes is not a boolean (true or false); it would be read as true"),
         ])
         func aTypoIsNamedWithItsLineAndFailsStrict(_ kind: String, _ text: String, _ said: String) throws {
             let root = try makeRoot("gate" + kind.filter(\.isLetter))
@@ -56,6 +64,22 @@ extension ProcessTier {
             }
             try TestEnv.write(":watch:\n  :zookeper: zk1:2181\n", to: root + "/user-data")
             #expect(try tool(["validate", "--root", root, root + "/user-data"]).stderr.contains("(did you mean zookeeper?)"))
+            // Every mistake of the section, not only the first.
+            try TestEnv.write(":watch:\n  :zookeper: x\n  :public_keys: [nope]\n  :session_timeout: soon\n", to: root + "/user-data")
+            let three = try tool(["validate", "--root", root, root + "/user-data"])
+            #expect(three.status == 2 && ["2:3: watch.zookeper", "3:3: watch.public_keys", "4:3: watch.session_timeout"].allSatisfy { three.stderr.contains($0) },
+                    "\(three.stderr)")
+        }
+
+        /// An error never hides the rest: the warnings and type typos beside it are said too, all
+        /// in the order of the text.
+        @Test func anErrorHidesNoWarning() throws {
+            let root = try makeRoot()
+            try TestEnv.write(":actions:\n- :type: shel\n- :type: shell\n  :bogus: 1\n:action: []\n", to: root + "/user-data")
+            let result = try tool(["validate", "--strict", "--root", root, root + "/user-data"])
+            let lines = result.stderr.split(separator: "\n").map { String($0.dropFirst(root.count + "/user-data:".count)) }
+            #expect(result.status == 2 && lines.map { $0.prefix(4) } == ["2:3:", "3:3:", "4:3:", "5:1:"], "\(result.stderr)")
+            #expect(lines.first?.contains("error: actions[0]: type shel") == true && lines.last?.contains("error: action is not a key") == true, "\(lines)")
         }
 
         /// A hosted type a getactions earlier in the list brings is no typo: a warning, and --strict passes.

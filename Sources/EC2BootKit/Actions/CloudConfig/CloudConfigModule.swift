@@ -42,4 +42,13 @@ struct LooseBool: Decodable, Sendable {
     static func isTrue(_ text: String) -> Bool {
         ["true", "1", "on", "yes"].contains(text.trimmingWhitespace().lowercased())
     }
+
+    /// A flag cloud-init's schema refuses (not a YAML boolean, `maybe`, `"yes"`), said with its
+    /// place and what its module would make of it.
+    static func warning(_ value: Node, label: String, source: String) -> YAMLProblem? {
+        guard !YAML11.isBoolean(value) else { return nil }
+        let text = value.string ?? "?"
+        return YAMLProblem(source: source, mark: value.mark, message: "\(label): \(Printable.escape(text)) is not a boolean (true or false); "
+                           + "it would be read as \(isTrue(text))")
+    }
 }

@@ -89,6 +89,7 @@ enum FileWriting {
         var warnings: [YAMLProblem] = []
         for (index, entry) in entries.enumerated() {
             guard case .mapping(let fields) = entry else { continue }
+            warnings += entryWarnings(fields, label: "\(key)[\(index)]", mark: entry.mark, source: source)
             if let value = fields["encoding"], let name = YAMLDocument.scalarText(value), !encodings.contains(name.lowercased()) {
                 warnings.append(YAMLProblem(source: source, mark: value.mark, message: "\(key)[\(index)].encoding: \(name) is not one of "
                     + "\(encodings.joined(separator: ", ")); it would be written as text" + Suggestion.hint(name.lowercased(), among: encodings)))
@@ -101,6 +102,26 @@ enum FileWriting {
         }
         return warnings
     }
+
+    /// An entry's keys as cloud-init's schema has them: a path, no key it does not know, and
+    /// `append`/`defer` booleans (its module reads any other value as false).
+    static func entryWarnings(_ fields: Node.Mapping, label: String, mark: Mark?, source: String) -> [YAMLProblem] {
+        var warnings: [YAMLProblem] = []
+        if fields["path"] == nil {
+            warnings.append(YAMLProblem(source: source, mark: mark, message: "\(label): no path (cloud-init's schema requires one); the entry would be passed over"))
+        }
+        for (name, value) in fields {
+            let text = name.string ?? "?"
+            if !entryKeys.contains(text) {
+                warnings.append(YAMLProblem(source: source, mark: name.mark, message: "\(label): unknown key \(text)" + Suggestion.hint(text, among: entryKeys)))
+            } else if ["append", "defer"].contains(text), let problem = LooseBool.warning(value, label: label + "." + text, source: source) {
+                warnings.append(problem)
+            }
+        }
+        return warnings
+    }
+
+    static let entryKeys = ["append", "content", "defer", "encoding", "owner", "path", "permissions", "source"]
 
     /// `encoding`, as cloud-init's `canonicalize_extraction` names them; unknown ones are text, with a warning.
     static func decode(_ content: String, encoding: String?, logger: Logger) throws -> Data {

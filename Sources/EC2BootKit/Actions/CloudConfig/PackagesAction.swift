@@ -23,6 +23,11 @@ public struct PackagesAction: CloudConfigModule {
             .optional("apt_upgrade", .boolean, default: "false", "the old name of package_upgrade"),
         ])
 
+    /// The flags' values as cloud-init's schema checks them (`package_update: maybe` is false to its module).
+    static func warnings(_ value: Node, key: String, source: String) -> [YAMLProblem] {
+        key == "packages" ? [] : [LooseBool.warning(value, label: key, source: source)].compactMap { $0 }
+    }
+
     public struct Params: Decodable, Sendable {
         public var packages: [PackageEntry]?
         var package_update: LooseBool?
