@@ -605,10 +605,15 @@ def try_user_data(run, user_data, actions_dir):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    if sys.argv[1] in ("-h", "--help"):
+    if "-h" in sys.argv[1:] or "--help" in sys.argv[1:]:
         print(__doc__)
         return
     images, wanted = sys.argv[1], sys.argv[2:] or [n for n, _ in SCENARIOS]
+    # A misspelt name must not run nothing and say "all passed".
+    unknown = [name for name in wanted if wanted[0] != "--try" and name not in dict(SCENARIOS)]
+    if unknown or not os.path.isdir(images):
+        sys.exit("scenarios.py: %s (scenarios: %s)" % ("no such scenario: " + ", ".join(unknown) if unknown else "no images folder " + images,
+                                                        ", ".join(n for n, _ in SCENARIOS)))
     run = Run(os.path.abspath(images))
     if wanted[0] == "--try":
         try_user_data(run, wanted[1], wanted[2] if len(wanted) > 2 else None)

@@ -90,8 +90,9 @@ extension PeerTier {
             try EC2BootKitTests.seededRoot(userData, metadata: Self.metadata, name: name)
         }
 
+        /// With the stand-in `hostname` (mcollective_register names the host with `hostname -f`).
         func boot(_ root: String, _ extra: [String] = []) throws -> ToolResult {
-            try run(root, extra, limit: 300)
+            try run(root, extra, path: try hostnameStandIn(root), limit: 300)
         }
 
         /// The broker host's user-data (a vhost and a user of the test's own: users are broker-wide,

@@ -140,6 +140,18 @@ extension ProcessTier {
             #expect(check.status == 255 && check.stderr.contains("watch.zookeper: unknown key"), "\(check.status) \(check.stderr)")
         }
 
+        /// The VM scenarios' runner: --help anywhere prints its help and boots nothing; a misspelt
+        /// scenario is refused with the names, never "all passed" after running nothing.
+        @Test func theVMScenarioRunnerRefusesWhatItCannotRun() throws {
+            let script = TestEnv.repoRoot.appendingPathComponent("scripts/vm/scenarios.py").path
+            let images = try TestEnv.tempDir("vm-images")
+            let help = try runProcess(TestEnv.python, [script, images, "--help"])
+            #expect(help.status == 0 && help.stdout.contains("The first-boot scenarios"), "\(help.stdout)\(help.stderr)")
+            let typo = try runProcess(TestEnv.python, [script, images, "ec2-frist-boot"])
+            #expect(typo.status == 1 && typo.stderr.contains("no such scenario: ec2-frist-boot (scenarios: ec2-first-boot"), "\(typo.stderr)")
+            #expect(!typo.stdout.contains("all passed"))
+        }
+
         /// The packaged config.yaml asks for no watcher: `watch --check` exits 1, so the unit is
         /// skipped (a condition, not a failure), and nothing connects anywhere.
         @Test func theShippedConfigStartsNoWatcher() throws {
