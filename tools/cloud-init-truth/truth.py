@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """cloud-init's own answers, from Debian's cloud-init package, for the tests to compare ours with.
 
-  truth.py parts USER_DATA            the parts cloud-init's user-data processor gives, as JSON
+  truth.py parts USER_DATA [INDEX]    the parts cloud-init's user-data processor gives, as JSON (INDEX: after
+                                      the EC2 datasource's launch_index filter for that ami-launch-index)
   truth.py write-files ROOT USER_DATA cc_write_files (then write_files_deferred's half) under ROOT
   truth.py shellify USER_DATA KEY     util.shellify of the merged cloud-config's KEY (runcmd, bootcmd)
   truth.py merged USER_DATA           the cloud-config cloud-init merges from the parts, as JSON
@@ -34,22 +35,27 @@ from cloudinit.handlers.shell_script_by_frequency import ShellScriptByFreqPartHa
 from cloudinit.helpers import ConfigMerger
 from cloudinit.handlers.cloud_config import CloudConfigPartHandler
 from cloudinit.user_data import UserDataProcessor
+from cloudinit.filters import launch_index
 
 
-def walk(blob):
-    """(content type, filename, payload, headers) of each part, as cloud-init's handlers get them."""
+def walk(blob, launch=None):
+    """(content type, filename, payload, headers) of each part, as cloud-init's handlers get them;
+    with `launch` (the metadata's ami-launch-index), after its launch_index filter, as the EC2
+    datasource's get_userdata(apply_filter=True) gives them."""
     tmp = tempfile.mkdtemp(prefix="truth-")
     paths = helpers.Paths({"cloud_dir": tmp, "run_dir": tmp + "/run"})
     message = UserDataProcessor(paths).process(blob)
+    if launch is not None:
+        message = launch_index.Filter(util.safe_int(launch)).apply(message)
     found = []
     handlers.walk(message, lambda _data, filename, payload, headers: found.append(
         (headers["Content-Type"], filename, payload, dict(headers))), None)
     return found
 
 
-def parts(blob):
+def parts(blob, launch=None):
     found = []
-    for ctype, filename, payload, _headers in walk(blob):
+    for ctype, filename, payload, _headers in walk(blob, launch):
         data = payload if isinstance(payload, bytes) else payload.encode("utf-8", "surrogateescape")
         found.append({"type": ctype, "filename": filename, "payload": base64.b64encode(data).decode()})
     return found
@@ -214,7 +220,7 @@ def mounts(blob, machine):
 def main(argv):
     command = argv[1]
     if command == "parts":
-        print(json.dumps(parts(open(argv[2], "rb").read())))
+        print(json.dumps(parts(open(argv[2], "rb").read(), argv[3] if len(argv) > 3 else None)))
     elif command == "merged":
         # !!binary content is bytes to PyYAML: shown as its base64.
         print(json.dumps(merged(open(argv[2], "rb").read()), default=lambda b: base64.b64encode(b).decode()))

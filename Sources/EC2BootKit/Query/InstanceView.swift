@@ -14,7 +14,8 @@ public struct InstanceView {
     /// where hosted actions are (a built-in's type with keys only a hosted file there takes is planned for it).
     public init(_ data: BootData, config: Config, source: String = "user-data", actionsDir: String? = nil) {
         self.data = data
-        var userData = UserData.parse(data.userData, source: source, limits: config.userData, included: data.included)
+        var userData = UserData.parse(data.userData, source: source, limits: config.userData, included: data.included,
+                                      launchIndex: data.metadata.leaves["ami-launch-index"].flatMap { Int($0.trimmingWhitespace(newlines: true)) })
         if let refused = data.userDataRefused { userData.problems.append(YAMLProblem(source: source, mark: nil, message: refused)) }
         let plan = ActionPlan.make(userData, source: source, defaultFrequency: config.actions.defaultFrequency, actionsDir: actionsDir)
         userData.problems += plan.problems

@@ -13,10 +13,14 @@ enum CloudConfig {
     ]
     /// cloud-config keys given to our built-in actions (cloud-init's final stage runs these modules).
     static let mappings: [CloudConfigMapping] = [.puppet, .chef, .mcollective]
+    /// The cloud-init modules whose work ec2-boot-init does: the modules', the mappings', the script folders'.
+    static let carried = Set(modules.flatMap { $0.cloudInitModules } + mappings.map(\.key) + ScriptFolders.Folder.allCases.map(\.rawValue))
     /// The keys naming the stages' module lists, read by `CloudInitModules`.
     static let stageKeys = Set(CloudInitModules.stages.map(\.key))
     /// Keys that are about merging, read by the merge itself (`merge_type` stays when `merge_how` is there, as in cloud-init).
     static let mergeKeys: Set<String> = ["merge_how", "merge_type"]
+    /// Keys of the user-data itself, read before any module (`launch-index`: see `UserDataParts.forLaunch`).
+    static let userDataKeys: Set<String> = ["launch-index"]
 
     /// One part's mapping, how its problems name it, and its `Merge-Type` header.
     struct Part {
@@ -69,7 +73,7 @@ enum CloudConfig {
             return planned
         }
         reportUnknownKeys(merged, into: &planned)
-        let (entries, notes) = CloudInitModules.resolve(merged)
+        let (entries, notes) = CloudInitModules.resolve(merged, carried: carried)
         planned.unsupported += notes
         var folders = scripts
         var placed: Set<String> = []
@@ -100,7 +104,7 @@ enum CloudConfig {
 
     /// The top-level keys no module of ours takes, each with its line (and a likely meant key).
     private static func reportUnknownKeys(_ merged: [(key: Node, value: Node, source: String)], into planned: inout Planned) {
-        let known = Set(modules.flatMap { $0.cloudConfigKeys } + mappings.map(\.key)).union(mergeKeys).union(stageKeys)
+        let known = Set(modules.flatMap { $0.cloudConfigKeys } + mappings.map(\.key)).union(mergeKeys).union(stageKeys).union(userDataKeys)
         for entry in merged {
             let key = entry.key.string ?? ""
             for module in modules where module.cloudConfigKeys.contains(key) {
@@ -132,7 +136,13 @@ enum CloudConfig {
         let frequency = entry.frequency ?? CloudInitModules.frequencies[entry.name] ?? .perInstance
         var node = file.node
         node["frequency"] = .scalar(.init(frequency == .always ? ActionFrequency.perBoot.rawValue : ActionFrequency.perInstance.rawValue))
-        if frequency == .once, node["type"]?.string == ScriptAction.type { node["once"] = "true" }
+        if frequency == .once {
+            node["once"] = "true"  // a script's or runcmd's: cloud-init's once semaphore
+            // Known by name in its folder: another folder's file of the same name is another script.
+            if entry.name != ScriptFolders.Folder.perOnce.rawValue, node["type"]?.string == ScriptAction.type {
+                node["name"] = .scalar(.init(entry.name + "/" + name))
+            }
+        }
         return CloudAction(node: .mapping(node), source: file.source)
     }
 

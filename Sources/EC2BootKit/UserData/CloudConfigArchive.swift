@@ -11,6 +11,8 @@ enum CloudConfigArchive {
         let payload: Data
         /// A `Merge-Type` key, which cloud-init makes a header of the part like any other key.
         var mergeType: String?
+        /// Its `launch-index` key, which becomes the part's `Launch-Index`.
+        var launchIndex: String?
     }
 
     /// At most this many entries (the MIME reader's bound on parts).
@@ -38,7 +40,7 @@ enum CloudConfigArchive {
             let type = declared.flatMap { $0.isEmpty ? nil : $0 } ?? UserDataParts.detect(content) ?? "text/cloud-config"
             let merge = entry.first { ["merge-type", "x-merge-type"].contains(($0.key.string ?? "").lowercased()) }?.value
             return Entry(type: type, filename: entry["filename"].flatMap(YAMLDocument.scalarText), payload: content,
-                         mergeType: merge.flatMap(YAMLDocument.scalarText))
+                         mergeType: merge.flatMap(YAMLDocument.scalarText), launchIndex: entry["launch-index"].flatMap(YAMLDocument.scalarText))
         }
     }
 }

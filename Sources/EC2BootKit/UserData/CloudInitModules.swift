@@ -41,6 +41,7 @@ enum CloudInitModules {
         "update_etc_hosts": .always, "ssh": .perInstance, "runcmd": .perInstance, "package_update_upgrade_install": .perInstance,
         "write_files_deferred": .perInstance, "puppet": .perInstance, "chef": .always, "mcollective": .perInstance,
         "scripts_per_once": .once, "scripts_per_boot": .always, "scripts_per_instance": .perInstance, "scripts_user": .perInstance,
+        "growpart": .always, "resizefs": .always, "mounts": .perInstance, "users_groups": .perInstance,
     ]
 
     /// Every module cloud-init 22.4 has (its cloudinit/config/cc_*.py): a name outside these is
@@ -57,7 +58,8 @@ enum CloudInitModules {
     }
 
     /// The modules that run, in order, and what the lists say that we do not do (with their lines).
-    static func resolve(_ config: [(key: Node, value: Node, source: String)]) -> (entries: [Entry], notes: [YAMLProblem]) {
+    /// `carried`: the modules ec2-boot-init carries out; another listed is said with its line.
+    static func resolve(_ config: [(key: Node, value: Node, source: String)], carried: Set<String>) -> (entries: [Entry], notes: [YAMLProblem]) {
         var entries: [Entry] = []
         var notes: [YAMLProblem] = []
         for stage in stages {
@@ -65,7 +67,7 @@ enum CloudInitModules {
                 entries += stage.modules.map { Entry(name: $0, frequency: nil) }
                 continue
             }
-            let read = entriesOf(given.value, key: stage.key, source: given.source)
+            let read = entriesOf(given.value, key: stage.key, source: given.source, carried: carried)
             entries += read.entries
             notes += read.notes
         }
@@ -74,7 +76,7 @@ enum CloudInitModules {
 
     /// One stage's list as cloud-init's `_read_modules`/`_fixup_modules` read it: empty items
     /// skipped, an unknown frequency warned and the module's own used, an unknown name warned.
-    private static func entriesOf(_ list: Node, key: String, source: String) -> (entries: [Entry], notes: [YAMLProblem]) {
+    private static func entriesOf(_ list: Node, key: String, source: String, carried: Set<String>) -> (entries: [Entry], notes: [YAMLProblem]) {
         var entries: [Entry] = []
         var notes: [YAMLProblem] = []
         for item in list.sequence ?? [] {
@@ -86,6 +88,9 @@ enum CloudInitModules {
                 notes.append(YAMLProblem(source: source, mark: item.mark, message: "\(key): \(words[0]) is not a cloud-init module; ignored"
                                          + Suggestion.hint(name, among: all.sorted())))
                 continue
+            }
+            if !carried.contains(name) {
+                notes.append(YAMLProblem(source: source, mark: item.mark, message: "\(key): \(name) is a cloud-init module ec2-boot-init does not carry out; not run"))
             }
             var frequency: Frequency?
             if words.count > 1, !words[1].isEmpty {

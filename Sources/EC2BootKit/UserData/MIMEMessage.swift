@@ -81,13 +81,16 @@ struct MIMEMessage {
         let body: Data
         /// Its `Merge-Type` (or `X-Merge-Type`) header: how a cloud-config part merges.
         var mergeType: String?
+        /// Its `Launch-Index` header: the instance of a launch it is for (see `UserDataParts.forLaunch`).
+        var launchIndex: String?
     }
 
     /// The message's leaves in order, bodies decoded.
     func leaves(source: String, depth: Int = 0) throws(YAMLProblem) -> [Leaf] {
         guard contentType.hasPrefix("multipart/") else {
             let filename = parameter("filename", of: "content-disposition") ?? parameter("name", of: "content-type")
-            return [Leaf(type: contentType, filename: filename, body: decodedBody, mergeType: header("merge-type") ?? header("x-merge-type"))]
+            return [Leaf(type: contentType, filename: filename, body: decodedBody, mergeType: header("merge-type") ?? header("x-merge-type"),
+                         launchIndex: header("launch-index"))]
         }
         guard depth < Self.maxDepth else {
             throw YAMLProblem(source: source, mark: nil, message: "MIME user-data nests deeper than \(Self.maxDepth) levels")

@@ -51,8 +51,9 @@ public struct UserData {
     /// Never throws: a problem is recorded, and what could be read is kept. `limits` bound
     /// the inflated size and the nodes the YAML may expand to.
     /// `included`: what the fetch stage got for the user-data's `#include` URLs.
+    /// `launchIndex`: the metadata's `ami-launch-index` (parts for other instances of the launch are left out).
     public static func parse(_ raw: Data?, source: String = "user-data", limits: UserDataSettings,
-                             included: [String: UserDataParts.Included] = [:]) -> UserData {
+                             included: [String: UserDataParts.Included] = [:], launchIndex: Int? = nil) -> UserData {
         var result = UserData()
         guard var data = raw, !data.isEmpty else { return result }
         if data.count > limits.maxBytes {
@@ -70,7 +71,8 @@ public struct UserData {
             return result
         }
         do {
-            result.parts = try UserDataParts.split(data, maxBytes: limits.maxBytes, source: source, included: included)
+            result.parts = UserDataParts.forLaunch(try UserDataParts.split(data, maxBytes: limits.maxBytes, source: source, included: included),
+                                                   wanted: launchIndex)
         } catch {
             result.problems.append(error)
             return result

@@ -24,7 +24,10 @@ extension UserData {
                 let folder = ScriptFolders.types[type] ?? .user
                 scripts.add(part, to: folder, source: label)
                 if folder == .perOnce {
-                    passedOver.append("\(ScriptFolders.cleanName(part.filename)) (per-once): runs once on this machine by its name (cloud-init runs its per-once folder once per machine, whatever it holds then)")
+                    // Where we differ on purpose (docs/cloud-init.md): a warning, so --strict names it.
+                    unsupported.append(YAMLProblem(source: label, mark: nil, message: "\(ScriptFolders.cleanName(part.filename)) (per-once): runs "
+                        + "once on this machine by its name; cloud-init runs its per-once folder once per machine, whatever it holds then, "
+                        + "so a new name on a later instance runs here and not in cloud-init"))
                 }
             case _ where part.url != nil:
                 passedOver.append("#include \(UserDataParts.shown(part.url ?? "")): not fetched here (a boot's fetch stage fetches it)")

@@ -1,3 +1,4 @@
+import Yams
 import Foundation
 
 /// One part of user-data, as cloud-init's user-data processor splits it: a MIME multipart
@@ -13,6 +14,8 @@ public struct UserDataPart: Sendable, Equatable {
     /// An `#include` URL the fetch stage has not fetched yet (the part stands for it). An
     /// `#include` inside a `#cloud-config-archive` has none: cloud-init does not expand it.
     public var url: String?
+    /// Its `Launch-Index` (a MIME header, an archive entry's `launch-index`): for one instance of a launch.
+    public var launchIndex: String?
 
     public var text: String { String(decoding: payload, as: UTF8.self) }
 }
@@ -90,6 +93,26 @@ public enum UserDataParts {
         }
     }
 
+    /// The parts for the instance of a launch whose metadata says `ami-launch-index` is `wanted`,
+    /// as cloud-init's launch_index filter keeps them: a part without a Launch-Index (its header,
+    /// an archive entry's `launch-index`, or a text/cloud-config part's own `launch-index:` key,
+    /// the header winning) is for every instance; one with another index, or one that is not a
+    /// number, for none. Without an index in the metadata every part is kept.
+    public static func forLaunch(_ parts: [UserDataPart], wanted: Int?) -> [UserDataPart] {
+        guard let wanted else { return parts }
+        return parts.filter { part in
+            guard let index = part.launchIndex ?? configLaunchIndex(part) else { return true }
+            return Int(index.trimmingWhitespace(newlines: true)) == wanted
+        }
+    }
+
+    /// A text/cloud-config part's top-level `launch-index:`; nil when it has none or is not YAML.
+    static func configLaunchIndex(_ part: UserDataPart) -> String? {
+        guard part.contentType == "text/cloud-config",
+              case .mapping(let top)? = try? YAMLDocument.parse(part.text, source: "", maxNodes: 100_000, rubySymbols: false) else { return nil }
+        return top["launch-index"].flatMap(YAMLDocument.scalarText)
+    }
+
     /// The `#include` URLs of the user-data that `included` has nothing for yet, and whether each is `#include-once`.
     public static func pendingIncludes(_ data: Data, maxBytes: Int, included: [String: Included]) -> [(url: String, once: Bool)] {
         let parts = (try? split(data, maxBytes: maxBytes, source: "user-data", included: included)) ?? []
@@ -100,18 +123,17 @@ public enum UserDataParts {
                             included: [String: Included], depth: Int) throws(YAMLProblem) {
         let maxBytes = max(budget.bytes, 0)
         let data = depth > 0 && Gzip.isCompressed(raw) ? try Gzip.inflate(raw, maxInflatedSize: maxBytes) : raw
-        var leaves: [(type: String, filename: String?, payload: Data, mergeType: String?)] = []
-        // A gzip part is rebuilt keeping only its file name (and Launch-Index), as cloud-init's
+        var leaves: [MIMEMessage.Leaf] = []
+        // A gzip part is rebuilt keeping only its file name and Launch-Index, as cloud-init's
         // _process_msg rebuilds it: its Merge-Type is not applied.
         if MIMEMessage.isMIME(data) {
-            let message = try MIMEMessage.parse(data, source: source)
-            leaves = try message.leaves(source: source).map { ($0.type, $0.filename, $0.body, $0.mergeType) }
+            leaves = try MIMEMessage.parse(data, source: source).leaves(source: source)
         } else {
-            leaves = [(detect(data) ?? (depth == 0 ? ownType : "text/x-not-multipart"), nil, data, nil)]
+            leaves = [MIMEMessage.Leaf(type: detect(data) ?? (depth == 0 ? ownType : "text/x-not-multipart"), filename: nil, body: data)]
         }
         for leaf in leaves {
             var type = leaf.type
-            var payload = leaf.payload
+            var payload = leaf.body
             var mergeType = leaf.mergeType
             if gzipTypes.contains(type) {
                 payload = try Gzip.inflate(payload, maxInflatedSize: maxBytes)
@@ -123,14 +145,14 @@ public enum UserDataParts {
                 for entry in try CloudConfigArchive.entries(payload, source: source) {
                     try budget.spend(entry.payload.count, source: source)
                     parts.append(UserDataPart(contentType: entry.type, filename: entry.filename ?? name(parts.count), payload: entry.payload,
-                                              mergeType: entry.mergeType))
+                                              mergeType: entry.mergeType, launchIndex: entry.launchIndex))
                 }
             } else if includeTypes.contains(type) {
                 try include(payload, type: type, to: &parts, budget: &budget, source: source, included: included, depth: depth)
             } else {
                 if depth > 0 || leaves.count > 1 { try budget.spend(payload.count, source: source) }
                 parts.append(UserDataPart(contentType: type, filename: leaf.filename ?? name(parts.count), payload: payload,
-                                          mergeType: mergeType))
+                                          mergeType: mergeType, launchIndex: leaf.launchIndex))
             }
             guard parts.count <= MIMEMessage.maxParts else {
                 throw YAMLProblem(source: source, mark: nil, message: "user-data has more than \(MIMEMessage.maxParts) parts")

@@ -111,6 +111,31 @@ extension ProcessTier.CloudInitRunTests {
         }
     }
 
+    /// `[scripts-user, once]`: the user's scripts and runcmd (a file of that folder) run on the
+    /// machine's first boot only, not on a new instance; a user script named like a per-once one
+    /// is another script (each folder's names are its own), as cloud-init's own code gives.
+    @Test func aOnceListRunsTheUserFolderAndRuncmdOncePerMachine() throws {
+        let parts: [(String, String)] = [
+            ("text/cloud-config", "#cloud-config\ncloud_final_modules:\n  - scripts-per-once\n  - [scripts-user, once]\nruncmd:\n  - [sh, -c, echo runcmd >> ROOT/order]"),
+            ("text/x-shellscript-per-once; name=\"x.sh\"", "#!/bin/sh\necho x.sh >> ROOT/order"),
+            ("text/x-shellscript; name=\"x.sh\"", "#!/bin/sh\necho x.sh >> ROOT/order"),
+            ("text/x-shellscript; name=\"y.sh\"", "#!/bin/sh\necho y.sh >> ROOT/order"),
+        ]
+        let root = try seededRoot(Self.mime(parts))
+        let userData = try #require(FileManager.default.contents(atPath: root + "/seed/user-data"))
+        let boots: [(instance: String, firstOfInstance: Bool, firstOfMachine: Bool)] = [("i-1", true, true), ("i-1", false, false), ("i-2", true, false)]
+        for (number, boot) in boots.enumerated() {
+            try "".write(toFile: root + "/order", atomically: true, encoding: .utf8)
+            try TestEnv.write("{\"ami-id\": \"ami-1\", \"instance-id\": \"\(boot.instance)\"}", to: root + "/seed/meta-data.json")
+            #expect(try run(root).status == 0, "boot \(number + 1)")
+            let expected = try Self.cloudInitsOrder(userData, instance: boot.instance, firstOfInstance: boot.firstOfInstance,
+                                                    firstOfMachine: boot.firstOfMachine)
+            #expect(TestEnv.read(root + "/order") == expected, "boot \(number + 1)")
+            if number == 0 { #expect(expected == "x.sh\nruncmd\nx.sh\ny.sh\n") }
+            if number == 2 { #expect(expected == "") }
+        }
+    }
+
     /// An empty boothook fails (never an "ok" that ran nothing); ssh keys with no account to take
     /// them fail naming the file; a `once` entry for a module other than the scripts is said to be per instance.
     @Test func nothingToRunAndNoAccountAreFailures() throws {
@@ -143,7 +168,8 @@ extension ProcessTier.CloudInitRunTests {
         for line in [
             "user-data (part-001): warning: the boothook has no #! after its header: /bin/sh runs it here (cloud-init fails to run it)",
             "user-data (part-002): warning: the boothook has nothing to run after its #cloud-boothook line (it fails)",
-            "note: part-003 (per-once): runs once on this machine by its name",
+            "user-data (part-003): warning: part-003 (per-once): runs once on this machine by its name; cloud-init runs its per-once folder once per machine",
+            "user-data (part-004):4:24: warning: cloud_config_modules: ntp is a cloud-init module ec2-boot-init does not carry out; not run",
             "user-data (part-004):3:23: warning: cloud_final_modules: scripts-usr is not a cloud-init module; ignored (did you mean scripts_user?)",
             "cloud_final_modules: scripts_user: sometimes is not a frequency (always, once-per-instance, once); the module's own is used",
             "note: runcmd is in none of the stages' module lists: not run (as in cloud-init)",

@@ -103,7 +103,7 @@ extension ProcessTier.CloudInitTruthTests {
         let parsed = UserData.parse(userData, limits: UserDataSettings())
         let merged = try CloudConfig.merge([CloudConfig.Part(mapping: try #require(try Yams.compose(yaml: String(decoding: userData, as: UTF8.self))?.mapping),
                                                              source: "t")])
-        let ours = CloudInitModules.resolve(merged).entries
+        let ours = CloudInitModules.resolve(merged, carried: CloudConfig.carried).entries
         #expect(ours.map(\.name) == theirs.map { $0[1] }, "\(lists)")
         for (mine, their) in zip(ours, theirs) where CloudInitModules.frequencies[mine.name] != nil {
             #expect((mine.frequency ?? CloudInitModules.frequencies[mine.name])?.rawValue == their[2], "\(lists) \(mine.name)")
@@ -154,6 +154,34 @@ extension ProcessTier.CloudInitTruthTests {
         #expect(theirs["runcmd"] as? [String] == ["two"])
         let node = try #require(parsed.cloudActions.first { $0.node.mapping?["type"]?.string == "runcmd" }?.node.mapping)
         #expect(node["runcmd"]?.sequence?.compactMap(\.string) == ["two"])
+    }
+
+    /// Launch-Index: the parts for another instance of the launch are left out, as the EC2
+    /// datasource's launch_index filter leaves them out (a header, a gzip part's header kept, an
+    /// archive entry's key, a cloud-config's own key, the header winning over it, an index that
+    /// is no number); without an index in the metadata every part is kept.
+    @Test(arguments: [nil, "0", "1", "2"] as [String?])
+    func partsForAnotherLaunchIndexAreLeftOut(_ launch: String?) throws {
+        let zipped = try Self.gzip(Data("#!/bin/sh\necho zipped\n".utf8)).base64EncodedString()
+        let userData = Self.mime([
+            ("Content-Type: text/x-shellscript\nContent-Disposition: attachment; filename=\"all.sh\"", "#!/bin/sh\necho all"),
+            ("Content-Type: text/x-shellscript\nLaunch-Index: 0\nContent-Disposition: attachment; filename=\"zero.sh\"", "#!/bin/sh\necho 0"),
+            ("Content-Type: text/x-shellscript\nLaunch-Index: 1\nContent-Disposition: attachment; filename=\"one.sh\"", "#!/bin/sh\necho 1"),
+            ("Content-Type: application/x-gzip\nContent-Transfer-Encoding: base64\nLaunch-Index: 1\n"
+             + "Content-Disposition: attachment; filename=\"one.gz\"", zipped),
+            ("Content-Type: text/cloud-config\nContent-Disposition: attachment; filename=\"key1.cfg\"", "#cloud-config\nlaunch-index: 1\nruncmd: [k]"),
+            ("Content-Type: text/cloud-config\nLaunch-Index: 0\nContent-Disposition: attachment; filename=\"header0.cfg\"",
+             "#cloud-config\nlaunch-index: 1\nruncmd: [h]"),
+            ("Content-Type: text/x-shellscript\nLaunch-Index: x\nContent-Disposition: attachment; filename=\"bad.sh\"", "#!/bin/sh\necho bad"),
+            ("Content-Type: text/cloud-config-archive", "- {content: \"#!/bin/sh\\necho a0\", filename: a0.sh, launch-index: 0}\n"
+             + "- {content: \"#!/bin/sh\\necho a2\", filename: a2.sh, launch-index: 2}"),
+        ])
+        let theirs = try JSONSerialization.jsonObject(with: Data(try Self.ask("parts", userData: userData, launch.map { [$0] } ?? []).utf8))
+            as! [[String: String]]
+        let parsed = UserData.parse(userData, limits: UserDataSettings(), launchIndex: launch.flatMap { Int($0) })
+        #expect(parsed.parts.map(\.filename) == theirs.map { $0["filename"]! }, "\(String(describing: launch))")
+        #expect(parsed.parts.map(\.contentType) == theirs.map { $0["type"]! })
+        #expect(parsed.unsupported.isEmpty, "launch-index is the user-data's key, not an unsupported one: \(parsed.unsupported)")
     }
 
     /// An `#include` inside a `#cloud-config-archive` is not expanded (cloud-init has no handler

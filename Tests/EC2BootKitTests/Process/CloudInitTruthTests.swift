@@ -144,7 +144,7 @@ extension ProcessTier {
                 let implemented = Set(CloudConfig.modules.flatMap { $0.cloudConfigKeys } + CloudConfig.mappings.map(\.key)).union(CloudConfig.stageKeys)
                 // Top-level keys only (a mapped module's own keys without an equivalent, and a module list's entries, are warned about too).
                 let unsupported = Set(userData.unsupported.map { String($0.message.prefix { $0 != " " }) }.filter { !$0.contains(".") && !$0.hasSuffix(":") })
-                #expect(unsupported == Set(merged.keys).subtracting(implemented).subtracting(["merge_how", "merge_type"]), "\(name)")
+                #expect(unsupported == Set(merged.keys).subtracting(implemented).subtracting(["merge_how", "merge_type"]).subtracting(CloudConfig.userDataKeys), "\(name)")
                 for key in ["runcmd", "bootcmd"] where merged[key] != nil {
                     let script = try Self.ask("shellify", userData: raw, [key])
                     let node = try #require(userData.cloudActions.first { $0.node.mapping?["type"]?.string == key }?.node.mapping, "\(name) \(key)")

@@ -16,11 +16,13 @@ public struct RuncmdAction: CloudConfigModule {
         """, [
             .required("runcmd", .strings, "commands: a string is a line of shell, a list one command whose words are quoted"),
             .optional("runcmd_fail_fast", .boolean, default: "false", "stop at the first command that fails, and say which"),
+            .optional("once", .boolean, default: "false", "run once on this machine (scripts_user listed with frequency once runs it)"),
         ])
 
     public struct Params: Decodable, Sendable {
         public var runcmd: [ShellCommand]
         var runcmd_fail_fast: LooseBool?
+        var once: Bool?
     }
 
     static func applies(to keys: Node.Mapping) -> Bool { keys["runcmd"] != nil }
@@ -34,7 +36,10 @@ public struct RuncmdAction: CloudConfigModule {
     public static func run(_ params: Params, context: ActionContext) async -> ActionResult {
         let script = params.runcmd_fail_fast?.value == true ? Shellify.failFastScript(params.runcmd, name: "runcmd")
             : Shellify.script(params.runcmd)
-        return await ActionEnvironment.executeScript(script, interpreter: nil, environment: ActionEnvironment.base(context),
-                                                     directory: nil, timeout: nil, context: context)
+        let marker = ScriptAction.onceMarker(name: ScriptFolders.Folder.user.rawValue + "/runcmd", stateDir: context.run.paths.stateDir)
+        return await ScriptAction.onlyOnce(params.once == true, marker: (marker, [marker]), context: context) {
+            await ActionEnvironment.executeScript(script, interpreter: nil, environment: ActionEnvironment.base(context),
+                                                  directory: nil, timeout: nil, context: context)
+        }
     }
 }

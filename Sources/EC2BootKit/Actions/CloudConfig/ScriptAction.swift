@@ -28,10 +28,27 @@ public struct ScriptAction: Action {
 
     public static func run(_ params: Params, context: ActionContext) async -> ActionResult {
         let marker = onceMarker(params, stateDir: context.run.paths.stateDir)
-        if params.once == true, marker.previous.contains(where: FileSystem.exists) {
-            context.logger.info("skipped: a per-once script that ran on this machine before")
+        return await onlyOnce(params.once == true, marker: marker, context: context) { await execute(params, context: context) }
+    }
+
+    /// `body` run, or skipped when `once` and a marker says it ran on this machine before; its
+    /// success recorded in `marker.path` (cloud-init's per-once semaphore).
+    static func onlyOnce(_ once: Bool, marker: (path: String, previous: [String]), context: ActionContext,
+                         _ body: () async -> ActionResult) async -> ActionResult {
+        if once, marker.previous.contains(where: FileSystem.exists) {
+            context.logger.info("skipped: run once on this machine before")
             return ActionResult(.skipped, message: "ran once already")
         }
+        let result = await body()
+        if once, result.outcome == .ok {
+            do { try AtomicFile.write(Data(), to: marker.path, mode: 0o600, directoryMode: 0o700) } catch {
+                context.logger.warning("cannot record that it ran once: \(error)")
+            }
+        }
+        return result
+    }
+
+    private static func execute(_ params: Params, context: ActionContext) async -> ActionResult {
         var environment = ActionEnvironment.base(context)
         environment["INSTANCE_ID"] = context.run.metadata.leaves["instance-id"]
         let label = params.name ?? "the script"
@@ -41,14 +58,8 @@ public struct ScriptAction: Action {
         guard text.hasPrefix("#!") else {
             return ActionResult(.failed, message: "\(label) does not start with #!")
         }
-        let result = await ActionEnvironment.executeScript(text, interpreter: nil, environment: environment, directory: nil,
-                                                           timeout: nil, context: context)
-        if params.once == true, result.outcome == .ok {
-            do { try AtomicFile.write(Data(), to: marker.path, mode: 0o600, directoryMode: 0o700) } catch {
-                context.logger.warning("cannot record that the per-once script ran: \(error)")
-            }
-        }
-        return result
+        return await ActionEnvironment.executeScript(text, interpreter: nil, environment: environment, directory: nil,
+                                                     timeout: nil, context: context)
     }
 
     /// The file to run: the content, or a boothook's body, or nil when a boothook has none (a
@@ -80,7 +91,13 @@ public struct ScriptAction: Action {
     static func onceMarker(_ params: Params, stateDir: String) -> (path: String, previous: [String]) {
         let byText = stateDir + "/once/" + SHA256.hash(data: Data(params.content.utf8)).hex
         guard let name = params.name, !name.isEmpty else { return (byText, [byText]) }
-        let byName = stateDir + "/once/name-" + SHA256.hash(data: Data(name.utf8)).hex
+        let byName = onceMarker(name: name, stateDir: stateDir)
         return (byName, [byName, byText])
+    }
+
+    /// The marker of a script known by `name` (a folder's file: `x.sh`; another folder's under a
+    /// once list: `scripts_user/x.sh`, so the two never share one).
+    static func onceMarker(name: String, stateDir: String) -> String {
+        stateDir + "/once/name-" + SHA256.hash(data: Data(name.utf8)).hex
     }
 }
