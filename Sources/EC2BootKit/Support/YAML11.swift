@@ -2,18 +2,10 @@ import Yams
 /// YAML 1.1's reading of plain scalars as Python's YAML (PyYAML, which cloud-init uses) does
 /// it, where Yams and Python differ in what matters to a module's meaning.
 enum YAML11 {
-    /// PyYAML's bool: the words of YAML 1.1 (yes/no, on/off, true/false) in its three spellings.
-    static func bool(_ text: String) -> Bool? {
-        let words = ["yes": true, "no": false, "true": true, "false": false, "on": true, "off": false]
-        guard let value = words[text.lowercased()], [text.lowercased(), text.uppercased(), text.prefix(1).uppercased() + text.dropFirst().lowercased()].contains(text)
-        else { return nil }
-        return value
-    }
-
     /// A value cloud-init's schema takes as a boolean: a plain scalar PyYAML reads as one.
     static func isBoolean(_ node: Node) -> Bool {
         guard case .scalar(let scalar) = node, scalar.style == .plain else { return false }
-        return bool(scalar.string) != nil
+        return booleans.contains(scalar.string)
     }
 
     /// PyYAML's int: `0b1010`, `0644` (octal), `0x1F`, `1_000`, `1:30` (base 60), with a sign.
@@ -59,6 +51,37 @@ enum YAML11 {
 /// cloud-init's `shellify` quotes each word of a runcmd/bootcmd list: `1.20` → `1.2`, `0644` →
 /// `420`, `yes` → `True`, `~` → `None`, `2001-12-14` → itself; nil for a string (its text as written).
 extension YAML11 {
+    /// The same for a scalar as PyYAML constructs it: a plain one is resolved as `pythonString`
+    /// does; a quoted one is its text (nil), unless an explicit tag (`!!int "017"`, `!!float
+    /// '1.20'`, `!!bool 'yes'`) has its constructor decide. (A plain scalar's tag is not looked
+    /// at: Yams resolves plain tags by its own rules, which are not PyYAML's.)
+    static func pythonString(_ scalar: Node.Scalar) -> String? {
+        let text = scalar.string
+        guard scalar.style != .plain else { return pythonString(text) }
+        switch scalar.tag.rawValue {
+        case "tag:yaml.org,2002:int": return integer(text.replacingOccurrences(of: "_", with: "")).map(String.init)
+        case "tag:yaml.org,2002:float": return explicitFloat(text)?.description
+        case "tag:yaml.org,2002:bool":
+            let word = text.lowercased()
+            return booleans.contains(word) ? (["yes", "true", "on"].contains(word) ? "True" : "False") : nil
+        case "tag:yaml.org,2002:null": return "None"
+        case "tag:yaml.org,2002:timestamp": return timestamp(text)
+        default: return nil
+        }
+    }
+
+    /// PyYAML's `construct_yaml_float` for a `!!float`: underscores dropped, lower case, a sign,
+    /// `.inf`/`.nan`, base 60, else Python's `float()` (which takes `1e3`, unlike the resolver).
+    static func explicitFloat(_ text: String) -> Double? {
+        var value = Substring(text.replacingOccurrences(of: "_", with: "").lowercased())
+        let sign: Double = value.hasPrefix("-") ? -1 : 1
+        if value.hasPrefix("-") || value.hasPrefix("+") { value = value.dropFirst() }
+        if value == ".inf" { return sign * .infinity }
+        if value == ".nan" { return .nan }
+        if value.contains(":") { return float(String(value)).map { sign * $0 } }
+        return Double(String(value).trimmingWhitespace(newlines: true)).map { sign * $0 }
+    }
+
     static func pythonString(_ text: String) -> String? {
         if booleans.contains(text) { return ["yes", "true", "on"].contains(text.lowercased()) ? "True" : "False" }
         if ["", "~", "null", "Null", "NULL"].contains(text) { return "None" }

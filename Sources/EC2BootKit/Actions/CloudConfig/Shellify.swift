@@ -56,7 +56,7 @@ enum Shellify {
     }
 
     private static func pythonText(_ node: Node) -> Node {
-        guard case .scalar(let scalar) = node, scalar.style == .plain, let text = YAML11.pythonString(scalar.string) else { return node }
+        guard case .scalar(let scalar) = node, let text = YAML11.pythonString(scalar) else { return node }
         return .scalar(Node.Scalar(text, Tag(.str), .singleQuoted, scalar.mark))
     }
 }
