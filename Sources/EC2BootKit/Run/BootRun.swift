@@ -41,52 +41,24 @@ public struct BootRun: Sendable {
         }
         defer { withExtendedLifetime(lock) {} }
 
-        if case .offline(let reason) = Platform.decide(paths: paths, config: config) { return offline(reason) }
+        if case .offline(let reason) = Platform.decide(paths: paths, config: config) {
+            logger.info("not reading instance metadata: \(reason)")
+            return await carryOut(.decide(stage, .offline(reason)), view: nil)
+        }
         var missing = "nothing is cached"
         let before = stage == .actions ? nil : Essentials.Before(paths)   // read before this boot's fetch replaces the cache
         guard let data = stage == .actions ? readCache() : await fetchOrCache(why: &missing) else {
-            return noData(missing)
+            guard let signal = Interruption.signal else { return await carryOut(.decide(stage, .noData(missing)), view: nil) }
+            let reason = "stopped by signal \(signal) while waiting for instance data; nothing was changed"
+            logger.error("\(reason)")
+            return await carryOut(.decide(stage, .stopped(reason)), view: nil)
         }
         let view = InstanceView(data, config: config, actionsDir: paths.actionsDir)
-        let (userData, facts) = (view.userData, view.facts)
         if let before { await essentials(view, before: before) }
-        for problem in userData.problems { logger.error("invalid user-data: \(problem)") }
-        if !userData.problems.isEmpty, stage != .actions {
-            recordEarlyEnd(view.instanceID, errors: userData.problems.map {
-                RunStatus.RunError(source: "user-data", message: $0.message, location: $0.place)
-            })
-        }
-        if userData.isScript { logger.info("user-data is a script; it runs as one script action") }
-        if stage != .actions {
-            for problem in userData.unsupported { logger.warning("user-data: \(problem)") }
-            for part in userData.passedOver { logger.info("user-data: \(part)") }
-        }
-
-        if stage != .actions {
-            if let failed = writeFacts(facts) { return failed }
-        }
-        if stage == .data { return await endDataStage(view) }
-
-        if case .only(let types) = actions.selection, !view.plan.contains(where: { types.contains($0.type) }) {
-            let known = Set(view.plan.map(\.type)).sorted().joined(separator: ", ")
-            logger.error("--only \(types.sorted().joined(separator: ",")): no action of this user-data has that type (its types: \(known.isEmpty ? "none" : known)); nothing was run or recorded")
-            return .badInput
-        }
-        var failures: [String] = []
-        if userData.problems.isEmpty {
-            failures = await actions.run(view.plan, instanceID: view.instanceID, context: view.context(paths: paths, config: config),
-                                         logger: logger).failures
-        } else {
-            failures = [Self.invalidUserData]
-        }
-        do {
-            try MOTDWriter(paths: paths, logger: logger).write(facts: facts, metadata: data.metadata, failures: failures)
-        } catch {
-            logger.error("cannot write the MOTD: \(error)")
-            return .failed
-        }
-        if !userData.problems.isEmpty { return .badInput }
-        return failures.isEmpty ? .ok : .failed
+        logFindings(view.userData)
+        let invalid = !view.userData.problems.isEmpty
+        let pending = stage == .data && !invalid && actions.wouldRun(view.plan, instanceID: view.instanceID, paths: paths)
+        return await carryOut(.decide(stage, .data(invalid: invalid, selectionMatches: selectionMatches(view), actionsPending: pending)), view: view)
     }
 
     static let invalidUserData = "user-data is invalid (see: ec2-boot-init status)"
@@ -100,30 +72,57 @@ public struct BootRun: Sendable {
                                      paths: paths, config: config, logger: logger)
     }
 
-    /// Not EC2 and no seed: nothing to read, nothing waited for; the MOTD and `status` say why.
-    private func offline(_ reason: String) -> ExitStatus {
-        logger.info("not reading instance metadata: \(reason)")
-        if stage == .data { StageMarker.write(.done, paths: paths, logger: logger) }
-        if stage != .actions {
-            unprovisioned(reason)
-            recordEarlyEnd(nil, disabled: reason)
-        }
-        return .ok
+    private func logFindings(_ userData: UserData) {
+        for problem in userData.problems { logger.error("invalid user-data: \(problem)") }
+        if userData.isScript { logger.info("user-data is a script; it runs as one script action") }
+        guard stage != .actions else { return }
+        for problem in userData.unsupported { logger.warning("user-data: \(problem)") }
+        for part in userData.passedOver { logger.info("user-data: \(part)") }
     }
 
-    /// No instance data: none fetched (or a stop came while it was waited for) and none cached.
-    private func noData(_ why: String) -> ExitStatus {
-        if let signal = Interruption.signal {
-            let reason = "stopped by signal \(signal) while waiting for instance data; nothing was changed"
-            logger.error("\(reason)")
-            if stage != .actions { recordEarlyEnd(nil, errors: [.init(source: "signal", message: reason)]) }
+    /// Whether `--only` names a type the plan has (said when not: nothing is run or recorded).
+    private func selectionMatches(_ view: InstanceView) -> Bool {
+        guard case .only(let types) = actions.selection, !view.plan.contains(where: { types.contains($0.type) }) else { return true }
+        let known = Set(view.plan.map(\.type)).sorted().joined(separator: ", ")
+        logger.error("--only \(types.sorted().joined(separator: ",")): no action of this user-data has that type (its types: \(known.isEmpty ? "none" : known)); nothing was run or recorded")
+        return false
+    }
+
+    /// `end` carried out: the record, the facts, the marker, the actions, the MOTD, in that order.
+    private func carryOut(_ end: StageEnd, view: InstanceView?) async -> ExitStatus {
+        switch end.record {
+        case .none: break
+        case .disabled(let reason): recordEarlyEnd(nil, disabled: reason)
+        case .error(let source, let message): recordEarlyEnd(nil, errors: [.init(source: source, message: message)])
+        case .userDataProblems:
+            recordEarlyEnd(view?.instanceID, errors: (view?.userData.problems ?? []).map {
+                RunStatus.RunError(source: "user-data", message: $0.message, location: $0.place)
+            })
+        }
+        if end.facts, let view, let failed = writeFacts(view.facts) { return failed }
+        if let marker = end.marker { StageMarker.write(marker, paths: paths, logger: logger) }
+        var failures: [String] = []
+        if end.runActions, let view {
+            failures = await actions.run(view.plan, instanceID: view.instanceID, context: view.context(paths: paths, config: config),
+                                         logger: logger).failures
+        }
+        do {
+            let motd = MOTDWriter(paths: paths, logger: logger)
+            switch end.motd {
+            case .unchanged: break
+            case .unprovisioned(let reason): unprovisioned(reason)
+            case .inProgress: if let view { try motd.writeInProgress(facts: view.facts, metadata: view.data.metadata) }
+            case .final(let invalid):
+                if let view { try motd.write(facts: view.facts, metadata: view.data.metadata, failures: invalid ? [Self.invalidUserData] : failures) }
+            }
+        } catch {
+            logger.error("cannot write the MOTD: \(error)")
             return .failed
         }
-        if stage != .actions {
-            unprovisioned(why)
-            recordEarlyEnd(nil, errors: [.init(source: "metadata", message: "no instance data: \(why)")])
+        switch end.exit {
+        case .fixed(let status): return status
+        case .byActions: return failures.isEmpty ? .ok : .failed
         }
-        return .noDataSource
     }
 
     /// Every run that ends before its actions says why in `status` (the MOTD says it too).
@@ -133,39 +132,14 @@ public struct BootRun: Sendable {
         }
     }
 
-    /// The unprovisioned MOTD, with what went wrong, when there is no instance data to show.
+    /// The unprovisioned MOTD, with what went wrong, when there is no instance data to show
+    /// (a MOTD that cannot be written is said; the run's exit is what it found).
     private func unprovisioned(_ reason: String) {
         do {
             try MOTDWriter(paths: paths, logger: logger).writeNoData(reason)
         } catch {
             logger.error("cannot write the MOTD: \(error)")
         }
-    }
-
-    /// The data stage's end: whether actions are to come (for `status --wait` and the actions
-    /// unit's condition), and a MOTD that says so, or the final one when none are.
-    private func endDataStage(_ view: InstanceView) async -> ExitStatus {
-        let (userData, facts, metadata) = (view.userData, view.facts, view.data.metadata)
-        let pending = userData.problems.isEmpty && actions.wouldRun(view.plan, instanceID: view.instanceID, paths: paths)
-        StageMarker.write(pending ? .actionsPending : .done, paths: paths, logger: logger)
-        do {
-            let motd = MOTDWriter(paths: paths, logger: logger)
-            if pending {
-                try motd.writeInProgress(facts: facts, metadata: metadata)
-            } else if !userData.problems.isEmpty {
-                try motd.write(facts: facts, metadata: metadata, failures: [Self.invalidUserData])
-            } else {
-                // Nothing to run, so the actions unit is not started: the engine records that here
-                // (a first boot's "no actions", or the earlier run's failures), as that stage did.
-                let report = await actions.run(view.plan, instanceID: view.instanceID, context: view.context(paths: paths, config: config),
-                                               logger: logger)
-                try motd.write(facts: facts, metadata: metadata, failures: report.failures)
-            }
-        } catch {
-            logger.error("cannot write the MOTD: \(error)")
-            return .failed
-        }
-        return userData.problems.isEmpty ? .ok : .badInput
     }
 
     /// Facts and Facter facts; nil when written, else the exit status.
