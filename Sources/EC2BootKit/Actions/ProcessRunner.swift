@@ -90,10 +90,16 @@ public enum ProcessRunner {
         let env = environment.map { "\($0.key)=\($0.value)" }
         let program = resolve(argv[0], path: environment["PATH"] ?? "/usr/bin:/bin")
         var pid: pid_t = 0
-        let status = withCStrings(argv) { argvPointers in
-            withCStrings(env) { envPointers in posix_spawn(&pid, program, &actions, &attributes, argvPointers, envPointers) }
+        // A program just written may still be open for writing in a process that forked
+        // meanwhile (ETXTBSY until that one execs): a few short tries, a second at most.
+        for attempt in 0..<20 {
+            let status = withCStrings(argv) { argvPointers in
+                withCStrings(env) { envPointers in posix_spawn(&pid, program, &actions, &attributes, argvPointers, envPointers) }
+            }
+            if status == 0 { return pid }
+            guard status == ETXTBSY, attempt < 19 else { throw FileSystemError.posix("run \(argv[0])", status) }
+            usleep(50_000)
         }
-        guard status == 0 else { throw FileSystemError.posix("run \(argv[0])", status) }
         return pid
     }
 
