@@ -137,14 +137,15 @@ extension ProcessTier {
             #expect(try tool(["status", "--root", root]).status == 1)
         }
 
-        /// SIGTERM while the run waits on a dead metadata service, on a getactions server, or in a
+        /// SIGTERM (or Ctrl-C's SIGINT) while the run waits on a dead metadata service, on a getactions server, or in a
         /// request a server never answers (every meta-data GET hangs for 300 s: far past any time this
         /// test takes to see it in flight, even on a loaded machine): it ends within a second
         /// or two, says so, and records it; a retried wait said what it was for.
-        @Test(arguments: ["imds", "getactions", "hung"])
+        @Test(arguments: ["imds", "getactions", "hung", "imds by SIGINT"])
         func aSignalStopsEveryWait(_ kind: String) throws {
+            let (signo, number) = kind.hasSuffix("SIGINT") ? (SIGINT, "2") : (SIGTERM, "15")
             let root = try seededRoot("actions:\n  - {type: getactions, url: \"http://127.0.0.1:9/\", list: list.txt, deadline: 40}\n",
-                                      config: "imds:\n  deadline: 280\n  request_timeout: 250\n", name: "signal" + kind)
+                                      config: "imds:\n  deadline: 280\n  request_timeout: 250\n", name: "signal" + kind.filter(\.isLetter))
             let hung = kind == "hung" ? try Simulator(["--hang", "meta-data=1000", "--hang-seconds", "300"]) : nil
             let source = kind == "getactions" ? ["--seed", root + "/seed"] : ["--metadata-url", hung?.url ?? "http://127.0.0.1:9"]
             let log = root + "/run.log"
@@ -156,16 +157,16 @@ extension ProcessTier {
             // An unanswered request is named as a failed one is: what for, how long, how to stop it.
             #expect(eventually(30) { (TestEnv.read(log) ?? "").contains("waiting up to") }, "\(TestEnv.read(log) ?? "")")
             let signalled = Date()
-            process.signal(SIGTERM)
+            process.signal(signo)
             let status = process.exited(within: 20)
             // A bound far from the failure it guards: before, the run went on to its 40 s or 60 s deadline.
-            #expect(Date().timeIntervalSince(signalled) < 5, "ended \(Date().timeIntervalSince(signalled)) s after SIGTERM")
+            #expect(Date().timeIntervalSince(signalled) < 5, "ended \(Date().timeIntervalSince(signalled)) s after the signal")
             #expect(status == 1, "\(String(describing: status)) \(TestEnv.read(log) ?? "")")
             let text = TestEnv.read(log) ?? ""
-            #expect(text.contains("signal 15") && text.contains("(Ctrl-C or SIGTERM stops)"), "\(text)")
+            #expect(text.contains("signal \(number)") && text.contains("(Ctrl-C or SIGTERM stops)"), "\(text)")
             if kind == "hung" { #expect(text.contains("(Ctrl-C or SIGTERM stops): no answer yet"), "\(text)") }
             let recorded = try tool(["status", "--root", root]).stdout
-            #expect(recorded.contains(kind == "getactions" ? "interrupted" : "stopped by signal 15 while waiting for instance data"), "\(recorded)")
+            #expect(recorded.contains(kind == "getactions" ? "interrupted" : "stopped by signal \(number) while waiting for instance data"), "\(recorded)")
         }
 
         @Test func smallFailurePathsSayWhatHappened() throws {
