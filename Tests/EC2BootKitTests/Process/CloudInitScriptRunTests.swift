@@ -94,20 +94,25 @@ extension ProcessTier.CloudInitRunTests {
         let root = try seededRoot(Self.recipe)
         let userData = try #require(FileManager.default.contents(atPath: root + "/seed/user-data"))
         #expect(userData.contains(Data("\r\n".utf8)), "the user-data is CRLF")
+        let boots = try Self.threeBootsInCloudInitsOrder(root, userData: userData)
+        #expect(boots.first?.expected == "boothook i-1\n01-disks.sh\nJoin.sh\nnode-init.sh\nruncmd\nonce\nonce\n", "the list's order, not the default one")
+        #expect(boots.first?.result.stderr.contains("scripts_per_instance is in none of the stages' module lists: its scripts (left-out.sh) do not run") == true,
+                "\(boots.first?.result.stderr ?? "")")
+    }
+
+    /// A first boot, a reboot and a new instance of `root`'s user-data, each boot's order of
+    /// what ran compared with cloud-init's own (`cloudInitsOrder`); each boot's expected order and run.
+    static func threeBootsInCloudInitsOrder(_ root: String, userData: Data) throws -> [(expected: String, result: ToolResult)] {
         let boots: [(instance: String, firstOfInstance: Bool, firstOfMachine: Bool)] = [("i-1", true, true), ("i-1", false, false), ("i-2", true, false)]
-        for (number, boot) in boots.enumerated() {
+        return try boots.enumerated().map { number, boot in
             try "".write(toFile: root + "/order", atomically: true, encoding: .utf8)
             try TestEnv.write("{\"ami-id\": \"ami-1\", \"instance-id\": \"\(boot.instance)\"}", to: root + "/seed/meta-data.json")
             let result = try run(root)
             #expect(result.status == 0, "boot \(number + 1): \(result.stderr)")
-            let expected = try Self.cloudInitsOrder(userData, instance: boot.instance, firstOfInstance: boot.firstOfInstance,
-                                                    firstOfMachine: boot.firstOfMachine)
+            let expected = try cloudInitsOrder(userData, instance: boot.instance, firstOfInstance: boot.firstOfInstance,
+                                               firstOfMachine: boot.firstOfMachine)
             #expect(TestEnv.read(root + "/order") == expected, "boot \(number + 1)")
-            if number == 0 {
-                #expect(expected == "boothook i-1\n01-disks.sh\nJoin.sh\nnode-init.sh\nruncmd\nonce\nonce\n", "the list's order, not the default one")
-                #expect(result.stderr.contains("scripts_per_instance is in none of the stages' module lists: its scripts (left-out.sh) do not run"),
-                        "\(result.stderr)")
-            }
+            return (expected, result)
         }
     }
 
@@ -123,17 +128,8 @@ extension ProcessTier.CloudInitRunTests {
         ]
         let root = try seededRoot(Self.mime(parts))
         let userData = try #require(FileManager.default.contents(atPath: root + "/seed/user-data"))
-        let boots: [(instance: String, firstOfInstance: Bool, firstOfMachine: Bool)] = [("i-1", true, true), ("i-1", false, false), ("i-2", true, false)]
-        for (number, boot) in boots.enumerated() {
-            try "".write(toFile: root + "/order", atomically: true, encoding: .utf8)
-            try TestEnv.write("{\"ami-id\": \"ami-1\", \"instance-id\": \"\(boot.instance)\"}", to: root + "/seed/meta-data.json")
-            #expect(try run(root).status == 0, "boot \(number + 1)")
-            let expected = try Self.cloudInitsOrder(userData, instance: boot.instance, firstOfInstance: boot.firstOfInstance,
-                                                    firstOfMachine: boot.firstOfMachine)
-            #expect(TestEnv.read(root + "/order") == expected, "boot \(number + 1)")
-            if number == 0 { #expect(expected == "x.sh\nruncmd\nx.sh\ny.sh\n") }
-            if number == 2 { #expect(expected == "") }
-        }
+        let boots = try Self.threeBootsInCloudInitsOrder(root, userData: userData)
+        #expect(boots.map(\.expected) == ["x.sh\nruncmd\nx.sh\ny.sh\n", "", ""], "the first boot runs both x.sh; nothing later")
     }
 
     /// An empty boothook fails (never an "ok" that ran nothing); ssh keys with no account to take
