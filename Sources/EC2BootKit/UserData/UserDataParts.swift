@@ -108,7 +108,8 @@ public enum UserDataParts {
 
     /// A text/cloud-config part's top-level `launch-index:`; nil when it has none or is not YAML.
     static func configLaunchIndex(_ part: UserDataPart) -> String? {
-        guard part.contentType == "text/cloud-config",
+        // Parsed here only when the key is in the text: the plan parses every part once anyway.
+        guard part.contentType == "text/cloud-config", part.payload.range(of: Data("launch-index".utf8)) != nil,
               case .mapping(let top)? = try? YAMLDocument.parse(part.text, source: "", maxNodes: 100_000, rubySymbols: false) else { return nil }
         return top["launch-index"].flatMap(YAMLDocument.scalarText)
     }
