@@ -61,9 +61,7 @@ extension YAML11 {
         switch scalar.tag.rawValue {
         case "tag:yaml.org,2002:int": return integer(text.replacingOccurrences(of: "_", with: "")).map(String.init)
         case "tag:yaml.org,2002:float": return explicitFloat(text)?.description
-        case "tag:yaml.org,2002:bool":
-            let word = text.lowercased()
-            return booleans.contains(word) ? (["yes", "true", "on"].contains(word) ? "True" : "False") : nil
+        case "tag:yaml.org,2002:bool": return booleans.contains(text.lowercased()) ? pythonString(text.lowercased()) : nil
         case "tag:yaml.org,2002:null": return "None"
         case "tag:yaml.org,2002:timestamp": return timestamp(text)
         default: return nil
