@@ -12,13 +12,14 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
     ],
     targets: [
+        // The system's libyaml (libyaml-0-2): EC2BootKit's YAML reader builds its nodes from its events.
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         // zlib (gzip user-data) and syncfs(2), which the Glibc module hides.
         .systemLibrary(name: "CBootSystem", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // libcurl (HTTP), opened with dlopen on first use; its headers come from libcurl4-openssl-dev.
@@ -28,8 +29,7 @@ let package = Package(
         .target(
             name: "EC2BootKit",
             dependencies: [
-                "CBootSystem", "CBootArgs", "CCurl",
-                .product(name: "Yams", package: "Yams"),
+                "CBootSystem", "CBootArgs", "CCurl", "CYAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -44,7 +44,6 @@ let package = Package(
             name: "EC2BootCoordination",
             dependencies: [
                 "EC2BootKit", "CZooKeeper",
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -87,7 +86,7 @@ let package = Package(
         .testTarget(
             name: "EC2BootKitTests",
             dependencies: ["EC2BootKit", "EC2BootMessaging", "EC2BootCoordination", "CCurl", "EC2BootCLI",
-                           "ec2-boot-init", "ec2-boot-init-watch", "ec2-boot-init-broker", .product(name: "Yams", package: "Yams"),
+                           "ec2-boot-init", "ec2-boot-init-watch", "ec2-boot-init-broker",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
     ]

@@ -1,6 +1,5 @@
 import EC2BootKit
 import Foundation
-import Yams
 
 /// A command read from a `command` znode, checked before anything runs. It is either the Chef
 /// form (`{"run_list": [...], other first-boot attributes}`, which runs `chef_run`) or an action

@@ -1,6 +1,5 @@
 import EC2BootKit
 import Foundation
-import Yams
 
 /// The watch settings resolved for this node: config.yaml's `watch:`, user-data's `:watch:`
 /// over it key by key, and the defaults; the auth file and key files read and checked.

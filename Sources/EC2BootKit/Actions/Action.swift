@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Yams
 
 /// One action type: a typed parameter struct, decoded and checked before anything runs,
 /// and one entry point. Each type lives in its own file and is listed in `ActionRegistry`.

@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import Yams
 
 /// One action of the user-data, checked and ready to run.
 public struct PlannedAction: Sendable {

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Yams
 
 /// Settings from `/etc/ec2-boot-init/config.yaml`; every key is optional.
 /// Command-line options override what the file says.

@@ -1,4 +1,3 @@
-import Yams
 import Foundation
 
 /// `watch:` in config.yaml and `:watch:` in user-data: how `ec2-boot-init watch` finds its

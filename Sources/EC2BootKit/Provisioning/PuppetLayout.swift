@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// Where Puppet keeps its files: the puppetlabs layout when `/etc/puppetlabs/puppet` exists,
 /// else Debian's. Under a `--root` other than `/`, every folder is inside the root and the
@@ -90,8 +89,8 @@ public struct PuppetLayout: Sendable {
     /// `resources: failed:` from the agent's last run summary, when it wrote one.
     func failedResources() -> Int? {
         guard let data = FileSystem.read(publicdir + "/last_run_summary.yaml"),
-              let summary = try? Yams.load(yaml: String(decoding: data, as: UTF8.self)) as? [String: Any],
-              let resources = summary["resources"] as? [String: Any] else { return nil }
-        return resources["failed"] as? Int
+              let summary = try? YAMLDocument.parse(String(decoding: data, as: UTF8.self), source: "last_run_summary.yaml", maxNodes: 100_000)
+        else { return nil }
+        return summary["resources"]?["failed"]?.int
     }
 }

@@ -1,4 +1,3 @@
-import Yams
 
 /// `#cloud-config` parts: merged as cloud-init merges them (by default `dict(replace)`: a later
 /// part's top-level key replaces an earlier one's; `merge_how` and `Merge-Type` as cloud-init
@@ -184,7 +183,7 @@ enum CloudConfig {
         }
         // Once per instance unless a list says otherwise (cloud-init's chef runs every boot, but only to run it again: ours is a first boot).
         let pairs: [(Node, Node)] = [("type", .scalar(.init(mapping.type))), ("frequency", .scalar(.init(frequency.rawValue)))] + params
-        return [CloudAction(node: .mapping(Node.Mapping(pairs, .implicit, .block, entry.key.mark)), source: entry.source,
+        return [CloudAction(node: .mapping(Node.Mapping(pairs, Tag(.map), .block, entry.key.mark)), source: entry.source,
                             keyPrefix: mapping.key + ".")]
     }
 
@@ -194,6 +193,6 @@ enum CloudConfig {
         guard Module.applies(to: keys) else { return nil }
         var pairs: [(Node, Node)] = [("type", .scalar(.init(Module.type))), ("frequency", .scalar(.init(frequency.rawValue)))]
         pairs += Module.adapt(keys).map { ($0.key, $0.value) }
-        return .mapping(Node.Mapping(pairs, .implicit, .block, mark))
+        return .mapping(Node.Mapping(pairs, Tag(.map), .block, mark))
     }
 }

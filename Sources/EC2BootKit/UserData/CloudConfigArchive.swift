@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// `#cloud-config-archive`: a YAML list of parts, each a string (its content) or a mapping
 /// with `content`, `type` (read from the content's header when absent; else text/cloud-config)
@@ -20,7 +19,7 @@ enum CloudConfigArchive {
 
     static func entries(_ payload: Data, source: String) throws(YAMLProblem) -> [Entry] {
         let text = String(decoding: payload, as: UTF8.self)
-        guard let node = try YAMLDocument.parse(text, source: source, maxNodes: 100_000, rubySymbols: false) else { return [] }
+        guard let node = try YAMLDocument.parse(text, source: source, maxNodes: 100_000, dialect: .python) else { return [] }
         guard case .sequence(let list) = node else {
             throw YAMLProblem(source: source, mark: node.mark, message: "cloud-config-archive: expected a list of parts, found \(YAMLDocument.kind(node))")
         }

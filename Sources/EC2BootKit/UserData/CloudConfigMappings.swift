@@ -1,4 +1,3 @@
-import Yams
 
 /// cloud-config's `puppet`, `chef` and `mcollective`, mapped onto our built-in actions of those
 /// names (cloud-init's key names accepted): what maps is given to the built-in, whose schema then

@@ -1,4 +1,3 @@
-import Yams
 
 /// cloud-init's mergers (`cloudinit/mergers`), on YAML nodes: how a `#cloud-config` part merges
 /// into the ones before it. A part names its mergers in `merge_how` (else `merge_type`), as a
@@ -65,7 +64,6 @@ struct CloudConfigMerge {
         switch node {
         case .mapping: return .dict
         case .sequence: return .list
-        case .alias: return .other
         case .scalar(let scalar):
             guard scalar.style == .plain else { return .str }
             let text = scalar.string

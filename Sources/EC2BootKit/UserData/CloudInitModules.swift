@@ -1,4 +1,3 @@
-import Yams
 
 /// cloud-init's three module stages as Debian 12's /etc/cloud/cloud.cfg lists them, in the
 /// order they run. A cloud-config's `cloud_init_modules`, `cloud_config_modules` or
@@ -80,7 +79,7 @@ enum CloudInitModules {
         var entries: [Entry] = []
         var notes: [YAMLProblem] = []
         for item in list.sequence ?? [] {
-            let fields = item.mapping.map { [$0["name"] ?? "", $0["frequency"] ?? ""] } ?? item.sequence.map(Array.init) ?? [item]
+            let fields: [Node] = item.mapping.map { [$0["name"] ?? "", $0["frequency"] ?? ""] } ?? item.sequence.map { Array($0) } ?? [item]
             let words = fields.map { YAMLDocument.scalarText($0)?.trimmingWhitespace(newlines: true) ?? "" }
             let name = canonical(words.first ?? "")
             guard !name.isEmpty else { continue }

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// cloud-init's script folders, as its part handlers fill them and its final stage runs them:
 /// each script part is written under its file name (cleaned as `util.clean_filename` cleans it;

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// An action from cloud-init's formats: its mapping (with `type:`), how its problems name its
 /// part, and what its keys are under (`puppet.` for a mapped one, nothing for a module's own keys).
@@ -120,13 +119,13 @@ public struct UserData {
             return
         }
         for (key, value) in mapping {
-            guard let name = YAMLDocument.scalarText(key), !name.isEmpty else {
+            guard let name = YAMLDocument.rubyText(key), !name.isEmpty else {
                 problems.append(YAMLProblem(source: source, mark: key.mark, message: "facts: a fact name must be a non-empty string"))
                 continue
             }
             switch value {
             case .scalar:
-                facts.append((name, YAMLDocument.scalarText(value) ?? ""))
+                facts.append((name, YAMLDocument.rubyText(value) ?? ""))
             default:
                 problems.append(YAMLProblem(source: source, mark: value.mark,
                                             message: "facts.\(name): expected a single value, found \(YAMLDocument.kind(value))"))
@@ -181,8 +180,6 @@ public struct UserData {
             return object
         case .sequence(let sequence):
             return sequence.map(json)
-        case .alias:
-            return NSNull()
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// Each part's meaning, by its type, as cloud-init's handlers give it.
 extension UserData {
@@ -73,7 +72,7 @@ extension UserData {
     private mutating func readCloudConfig(_ part: UserDataPart, source: String, limits: UserDataSettings) -> Node.Mapping? {
         do {
             // Parsed as YAML, without the Ruby dialect: `:name` means nothing special to cloud-init.
-            guard let node = try YAMLDocument.parse(part.text, source: source, maxNodes: limits.maxNodes, rubySymbols: false) else { return nil }
+            guard let node = try YAMLDocument.parse(part.text, source: source, maxNodes: limits.maxNodes, dialect: .python) else { return nil }
             if case .scalar = node, YAMLDocument.scalarText(node) == nil { return nil }
             guard case .mapping(let mapping) = node else {
                 // cloud-init loads it, finds no mapping and goes on without it (its own archive example has such parts).

@@ -1,4 +1,3 @@
-import Yams
 import Foundation
 
 /// One part of user-data, as cloud-init's user-data processor splits it: a MIME multipart
@@ -110,7 +109,7 @@ public enum UserDataParts {
     static func configLaunchIndex(_ part: UserDataPart) -> String? {
         // Parsed here only when the key is in the text: the plan parses every part once anyway.
         guard part.contentType == "text/cloud-config", part.payload.range(of: Data("launch-index".utf8)) != nil,
-              case .mapping(let top)? = try? YAMLDocument.parse(part.text, source: "", maxNodes: 100_000, rubySymbols: false) else { return nil }
+              case .mapping(let top)? = try? YAMLDocument.parse(part.text, source: "", maxNodes: 100_000, dialect: .python) else { return nil }
         return top["launch-index"].flatMap(YAMLDocument.scalarText)
     }
 

@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import Yams
 @testable import EC2BootKit
 
 extension ProcessTier.CloudInitTruthTests {
@@ -101,7 +100,7 @@ extension ProcessTier.CloudInitTruthTests {
         let userData = Data(("#cloud-config\nruncmd: [date]\n" + lists).utf8)
         let theirs = (try JSONSerialization.jsonObject(with: Data(try Self.ask("modules", userData: userData).utf8)) as! [[String]])
         let parsed = UserData.parse(userData, limits: UserDataSettings())
-        let merged = try CloudConfig.merge([CloudConfig.Part(mapping: try #require(try Yams.compose(yaml: String(decoding: userData, as: UTF8.self))?.mapping),
+        let merged = try CloudConfig.merge([CloudConfig.Part(mapping: try #require(try YAMLDocument.parse(String(decoding: userData, as: UTF8.self), source: "t", maxNodes: 100_000, dialect: .python)?.mapping),
                                                              source: "t")])
         let ours = CloudInitModules.resolve(merged, carried: CloudConfig.carried).entries
         #expect(ours.map(\.name) == theirs.map { $0[1] }, "\(lists)")

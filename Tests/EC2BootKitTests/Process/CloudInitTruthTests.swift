@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import Testing
-import Yams
 @testable import EC2BootKit
 
 extension ProcessTier {
@@ -222,7 +221,7 @@ extension ProcessTier {
             let userData = UserData.parse(Self.cloudConfigs, limits: UserDataSettings())
             var parts: [CloudConfig.Part] = []
             for part in userData.parts {
-                let node = try #require(try Yams.compose(yaml: part.text))
+                let node = try #require(try YAMLDocument.parse(part.text, source: "t", maxNodes: 100_000, dialect: .python))
                 parts.append(CloudConfig.Part(mapping: try #require(node.mapping), source: part.filename))
             }
             let merged = try CloudConfig.merge(parts)
@@ -255,7 +254,7 @@ extension ProcessTier {
             let parsed = UserData.parse(userData, limits: UserDataSettings())
             var parts: [CloudConfig.Part] = []
             for part in parsed.parts {
-                let node = try #require(try Yams.compose(yaml: part.text))
+                let node = try #require(try YAMLDocument.parse(part.text, source: "t", maxNodes: 100_000, dialect: .python))
                 parts.append(CloudConfig.Part(mapping: try #require(node.mapping), source: part.filename, mergeHeader: part.mergeType))
             }
             let merged = try CloudConfig.merge(parts)

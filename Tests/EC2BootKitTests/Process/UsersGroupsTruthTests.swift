@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import Yams
 @testable import EC2BootKit
 
 extension ProcessTier {

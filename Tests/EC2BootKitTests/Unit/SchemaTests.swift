@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import Yams
 @testable import EC2BootKit
 
 extension UnitTier {
@@ -36,8 +35,9 @@ extension UnitTier {
 
         /// The type's example with `name` taken out, and `value` (YAML) put in its place if given.
         static func example(_ type: any Action.Type, without name: String, value: String? = nil) throws -> Node {
-            guard case .mapping(var mapping)? = try Yams.compose(yaml: type.schema.example) else { throw YAMLProblem(source: "", mark: nil, message: "") }
-            mapping[name] = try value.flatMap { try Yams.compose(yaml: $0) }
+            guard case .mapping(var mapping)? = try YAMLDocument.parse(type.schema.example, source: "t", maxNodes: 10_000)
+            else { throw YAMLProblem(source: "", mark: nil, message: "") }
+            mapping[name] = try value.flatMap { try YAMLDocument.parse($0, source: "t", maxNodes: 10_000) }
             return .mapping(mapping)
         }
 

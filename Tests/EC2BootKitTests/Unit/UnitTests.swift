@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 import CCurl
-import Yams
 @testable import EC2BootKit
 
 extension UnitTier {
@@ -121,16 +120,17 @@ extension UnitTier {
             #expect(pairs.map(\.1) == ["b", ":d", "f"])
         }
 
-        /// Yams reads `1:30` as base 60 and traps on overflow (found by scripts/fuzz.sh): an
-        /// overflowing one stays text, a typed reader says it wants a number, and nothing stops.
+        /// Psych reads `1:30` as base 60 by its own arithmetic (5400; `ruby -ryaml` prints the same) and
+        /// Yams trapped on overflow (found by scripts/fuzz.sh): an overflowing one stays text, a
+        /// typed reader says it wants a number, and nothing stops.
         @Test func base60NumbersTooLargeForAnIntStayText() throws {
             let text = "a: 899999999999999999:999999999:9\nb: 1:30\nc: 0:0:0:0:0:0:0:0:0:0:0:0\nd: -1:30\n"
             let node = try #require(try YAMLDocument.parse(text, source: "t", maxNodes: 1000))
             let json = try #require(UserData.json(node) as? [String: Any])
             #expect(json["a"] as? String == "899999999999999999:999999999:9")
-            #expect(json["b"] as? Int == 90)
+            #expect(json["b"] as? Int == 5400)
             #expect(json["c"] as? String == "0:0:0:0:0:0:0:0:0:0:0:0")
-            #expect(json["d"] as? Int == -90)
+            #expect(json["d"] as? Int == -1800)
             struct Numbers: Decodable { let a: Int }
             #expect(throws: YAMLProblem.self) { try YAMLDecoding.decode(Numbers.self, from: node, source: "t") }
             FuzzEntryPoints.userData(Data("#cloud-config\n:facts:\n  n: 899999999999999999:999999999:9\n".utf8))
@@ -156,9 +156,9 @@ extension UnitTier {
                           "nel\u{85}ls\u{2028}ps\u{2029}", "bom\u{feff}", "C:\\temp", "true", "0755", "", "emoji 🚀 é",
                           "\u{0}nul", "#not a comment", "- not a list", "{not: a map}"]
             for value in values {
-                let text = "k: " + FacterFactsWriter.quoted(value) + "\n"
-                let parsed = try Yams.load(yaml: text) as? [String: Any]
-                #expect(parsed?["k"] as? String == value, "\(text.debugDescription)")
+                let text = "k: " + YAMLWriting.quoted(value) + "\n"
+                let parsed = try YAMLDocument.parse(text, source: "t", maxNodes: 10, dialect: .python)
+                #expect(parsed?["k"]?.string == value, "\(text.debugDescription)")
                 #expect(!text.dropLast().contains("\n"), "one line: \(text.debugDescription)")
             }
         }

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// `type: puppet`: a Puppet agent's first boot. Writes `puppet.conf` (merged by section) and
 /// `csr_attributes.yaml` before the first agent run, since a certificate request made
@@ -171,6 +170,6 @@ public struct PuppetAction: Action {
         for (name, value) in p.extensionRequests { extensions[name] = value }
         var document: [String: [String: String]] = ["extension_requests": extensions]
         if !p.customAttributes.isEmpty { document["custom_attributes"] = Dictionary(uniqueKeysWithValues: p.customAttributes) }
-        return "# Written by ec2-boot-init before the first agent run.\n" + ((try? Yams.dump(object: document, sortKeys: true)) ?? "")
+        return "# Written by ec2-boot-init before the first agent run.\n" + YAMLWriting.sections(document)
     }
 }

@@ -1,4 +1,3 @@
-import Yams
 
 /// `bootcmd`: cloud-init's module: the commands as one `/bin/sh` script on every boot, early
 /// (before write_files), with INSTANCE_ID set.

@@ -1,4 +1,3 @@
-import Yams
 
 /// An action type that is one of cloud-init's config modules: it takes the top-level
 /// `#cloud-config` keys it names, under the same names, so `schema`, `validate` and the

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Yams
 
 /// What write_files and write_files_deferred share: cloud-init's `cc_write_files.write_files`,
 /// each file written atomically with its mode and owner.

@@ -1,4 +1,3 @@
-import Yams
 
 /// `growpart` and `resize_rootfs`: cloud-init's growpart and resizefs modules. The work is the
 /// data stage's, every boot before the facts (`GrowRoot`, one of the essentials): these keys

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Yams
 
 /// `hostname`, `fqdn`, `manage_etc_hosts`: cloud-init's set_hostname, update_hostname and
 /// update_etc_hosts, on every boot as theirs: `/etc/hostname` (the short name, or the fqdn with

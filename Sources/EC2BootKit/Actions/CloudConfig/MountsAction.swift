@@ -1,4 +1,3 @@
-import Yams
 
 /// `mounts`, `mount_default_fields`, `swap`: cloud-init's mounts module. The work is the data
 /// stage's, every boot before the facts (`Mounts`, one of the essentials, with the instance

@@ -1,4 +1,3 @@
-import Yams
 
 /// `packages`, `package_update`, `package_upgrade`: cloud-init's package_update_upgrade_install,
 /// with the system's package manager (`packages.manager`): refresh the package lists when

@@ -1,4 +1,3 @@
-import Yams
 
 /// `runcmd`: cloud-init's module. The commands become one `/bin/sh` script as cloud-init writes
 /// it (run once per instance, where cloud-init's scripts_user runs it); `runcmd_fail_fast: true`

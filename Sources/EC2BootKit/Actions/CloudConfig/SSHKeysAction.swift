@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Yams
 
 /// `ssh_authorized_keys`: cloud-init's ssh module's keys: the instance's key pair from metadata
 /// (`public-keys/*/openssh-key`) and the cloud-config's `ssh_authorized_keys`, into the default

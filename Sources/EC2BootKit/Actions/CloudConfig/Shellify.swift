@@ -1,4 +1,3 @@
-import Yams
 
 /// A runcmd or bootcmd entry: a string is a line of shell as it is; a list is one command whose
 /// words are each quoted (cloud-init's `util.shellify`).

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// `users` and `groups`: cloud-init's users-groups module, with its semantics. Groups first
 /// (`groupadd`, then members added with `usermod -a -G`), then each user: one that exists is kept

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// `write_files`: cloud-init's module, with its semantics: each entry's `path` (made absolute),
 /// `content` decoded by `encoding`, or fetched from `source.uri`, `permissions` (default 0644),

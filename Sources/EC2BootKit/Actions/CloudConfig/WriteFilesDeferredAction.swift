@@ -1,4 +1,3 @@
-import Yams
 
 /// `write_files_deferred`: the entries of `write_files` with `defer: true`, written in
 /// cloud-init's final stage (after packages and users exist, so an owner can be one of them).

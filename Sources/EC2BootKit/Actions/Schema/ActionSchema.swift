@@ -1,4 +1,3 @@
-import Yams
 
 /// What an action type takes, declared once beside its code, as cloud-init's modules declare
 /// their schema. The plan checks every action's keys against it (unknown, missing, the wrong
@@ -102,7 +101,7 @@ extension ActionSchema {
             guard mapping[target] == nil else {
                 throw YAMLProblem(source: source, mark: key.mark, message: "\(keyPrefix)\(name): another name for \(target); give one of them")
             }
-            pairs.append((.scalar(Node.Scalar(target, .implicit, .plain, key.mark)), value))
+            pairs.append((.scalar(Node.Scalar(target, Tag(.str), .plain, key.mark)), value))
         }
         return Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark)
     }
@@ -140,7 +139,6 @@ extension ActionSchema.Kind.Shape {
         case .scalar: self = .scalar
         case .sequence: self = .list
         case .mapping: self = .mapping
-        case .alias: return nil
         }
     }
 }

@@ -1,4 +1,3 @@
-import Yams
 /// YAML 1.1's reading of plain scalars as Python's YAML (PyYAML, which cloud-init uses) does
 /// it, where Yams and Python differ in what matters to a module's meaning.
 enum YAML11 {

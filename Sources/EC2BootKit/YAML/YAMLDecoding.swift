@@ -1,5 +1,3 @@
-import Foundation
-import Yams
 
 /// Decodes a typed struct from a YAML node and turns a `DecodingError` into a message that
 /// names the key and where it stands (`config.yaml:4:3: imds.deadline: expected a number`).
@@ -7,7 +5,7 @@ public enum YAMLDecoding {
     public static func decode<T: Decodable>(_ type: T.Type, from node: Node, source: String,
                                             keyPrefix: String = "") throws(YAMLProblem) -> T {
         do {
-            return try YAMLDecoder().decode(type, from: node)
+            return try NodeDecoder(node: node, codingPath: []).decode(type)
         } catch let error as DecodingError {
             throw problem(error, in: node, source: source, keyPrefix: keyPrefix)
         } catch let error as YAMLProblem {
