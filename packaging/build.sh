@@ -72,9 +72,6 @@ DOC
 printf 'ec2-boot-init (%s) unstable; urgency=medium\n\n  * Built from %s.\n\n -- ec2-boot-init developers <ec2-boot-init@users.noreply.github.com>  %s\n' \
   "$version" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" "$(date -R -d "$date")" | gzip -9n > "$stage"/usr/share/doc/ec2-boot-init/changelog.gz
 chmod 0644 "$stage"/usr/share/doc/ec2-boot-init/*
-# Lintian tags accepted, each with its reason in packaging/README.md.
-install -d -m 0755 "$stage"/usr/share/lintian/overrides
-install -m 0644 packaging/deb/lintian-overrides "$stage"/usr/share/lintian/overrides/ec2-boot-init
 
 # .deb
 deb=$dist/debroot

@@ -7,16 +7,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # facter: read back the Facter facts we write; ruby: Ruby tool actions through the shim; python3: the IMDS simulator; util-linux: flock
 # (lock test); gzip: compressed user-data; time: GNU time measures each run's peak memory; signify-openbsd: signs action lists and commands;
-# zlib1g-dev, libcurl4-openssl-dev, libzookeeper-mt-dev: headers for the build; puppetserver, puppet-agent, openssl, curl: the real Puppet
+# zlib1g-dev, libcurl4-openssl-dev, libzookeeper-mt-dev, libyaml-dev: headers for the build (libyaml: our YAML reader's parser); puppetserver, puppet-agent, openssl, curl: the real Puppet
 # server and agent the puppet action is tested against (openssl reads the CSR in its autosign policy and makes the brokers' test CA, curl
 # waits for servers to answer); rabbitmq-server, activemq: the real brokers the middleware actions and the STOMP client are tested against;
 # zookeeper: the real ensemble `watch` and `push` are tested against; python3-kazoo: a second ZooKeeper client that writes commands;
 # python3-venv: the virtual environment for moto; systemd: systemd-analyze verifies the units (a minimal root has no systemd);
 # cloud-init: its own Python is the reference the cloud-init format tests compare ours with (tools/cloud-init-truth), never run at boot here;
+# python3-yaml (PyYAML) and ruby's Psych: the two references our YAML reader is compared with (tools/yaml-truth);
 # openssh-client, passwd, fdisk, e2fsprogs: the real ssh-keygen, useradd, sfdisk, mkfs.ext4 the essentials tests run (host keys, default
 # user, a disk image's partition grown, an instance store's filesystem).
-build=(zlib1g-dev libcurl4-openssl-dev libzookeeper-mt-dev)
-packages=("${build[@]}" facter ruby python3 python3-venv python3-kazoo util-linux gzip time signify-openbsd systemd
+build=(zlib1g-dev libcurl4-openssl-dev libzookeeper-mt-dev libyaml-dev)
+packages=("${build[@]}" facter ruby python3 python3-yaml python3-venv python3-kazoo util-linux gzip time signify-openbsd systemd
           puppetserver puppet-agent openssl curl rabbitmq-server activemq zookeeper cloud-init openssh-client passwd fdisk e2fsprogs)
 if [ "${1:-}" = "--build" ]; then packages=("${build[@]}"); fi
 missing=()

@@ -7,7 +7,8 @@ enum Psych {
     }
 
     static func resolve(_ text: String) -> Tag.Name {
-        switch value(text) {
+        if text == "<<" { return .merge }   // revive_hash's merge key
+        return switch value(text) {
         case .null: .null
         case .bool: .bool
         case .int: .int
@@ -172,7 +173,7 @@ enum Psych {
 }
 
 /// Ruby's `Float#to_s`: the shortest digits that read back (as Swift's), fixed notation for
-/// 1e-4 ≤ |x| < 1e16, else `d.ddde+XX`; always a digit after the dot.
+/// 1e-4 ≤ |x| < 1e15, else `d.ddde+XX`; always a digit after the dot.
 enum RubyFloat {
     static func string(_ value: Double) -> String {
         if value.isNaN { return "NaN" }
@@ -181,7 +182,7 @@ enum RubyFloat {
         let (digits, exponent) = shortestDigits(abs(value))
         let sign = value < 0 ? "-" : ""
         let point = exponent + 1   // digits before the decimal point
-        if point > 16 || point < -3 {
+        if point > 15 || point < -3 {
             let rest = digits.dropFirst()
             let shown = exponent < 0 ? "-" + pad(-exponent) : "+" + pad(exponent)
             return sign + String(digits.first!) + "." + (rest.isEmpty ? "0" : String(rest)) + "e" + shown

@@ -43,20 +43,15 @@ public enum YAMLDocument {
         return dialect == .ruby ? symbolsAsStrings(node) : node
     }
 
-    /// Ruby symbols (`:name`, or tagged `!ruby/symbol name`) become plain strings.
-    /// Only plain (unquoted) scalars are symbols in Ruby, so `":x"` keeps its colon.
+    /// Ruby symbols (`:name`, or tagged `!ruby/symbol name`) become plain strings, named as
+    /// Psych names them: `::x` is `:x`, `:"a b"` is `a b`. Only plain (unquoted) scalars are
+    /// symbols in Ruby, so `":x"` keeps its colon.
     static func symbolsAsStrings(_ node: Node) -> Node {
         switch node {
         case .scalar(var scalar):
-            let rubySymbolTag = scalar.tag.rawValue.hasPrefix("!ruby/sym")
-            if rubySymbolTag || (scalar.style == .plain && isSymbol(scalar.string)) {
-                var text = scalar.string
-                if !rubySymbolTag {
-                    text.removeFirst()
-                    if text.hasSuffix(":") { text.removeLast() }
-                }
-                scalar = Node.Scalar(text, Tag(.str), .plain, scalar.mark, dialect: scalar.dialect)
-            }
+            let name = scalar.tag.rawValue.hasPrefix("!ruby/sym") ? scalar.string
+                : scalar.style == .plain && scalar.tag.name == .str ? symbolName(scalar.string) : nil
+            if let name { scalar = Node.Scalar(name, Tag(.str), .plain, scalar.mark, dialect: scalar.dialect) }
             return .scalar(scalar)
         case .mapping(let mapping):
             let pairs = mapping.map { (symbolsAsStrings($0.key), symbolsAsStrings($0.value)) }
@@ -66,8 +61,14 @@ public enum YAMLDocument {
         }
     }
 
-    private static func isSymbol(_ text: String) -> Bool {
-        text.count > 1 && text.first == ":" && text.dropFirst().first != ":"
+    /// Psych's `^:.` → `symbolize`: the text after the colon, or inside the quotes of `:"…"`/`:'…'`.
+    private static func symbolName(_ text: String) -> String? {
+        guard text.count > 1, text.first == ":" else { return nil }
+        let name = text.dropFirst()
+        if let quote = name.first, quote == "\"" || quote == "'", name.count >= 2, let close = name.lastIndex(of: quote), close != name.startIndex {
+            return String(name[name.index(after: name.startIndex)..<close])
+        }
+        return String(name)
     }
 
     /// Scalar text of a node, or nil for a mapping or sequence.

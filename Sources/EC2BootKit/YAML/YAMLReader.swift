@@ -167,8 +167,8 @@ struct YAMLReader {
                 (anchor, tag) = (Self.string(data.anchor), Self.string(data.tag))
                 value = String(decoding: UnsafeBufferPointer(start: data.value, count: data.length), as: UTF8.self)
                 style = Self.style(data.style)
-                // `! text` (the non-specific tag) is a string, as both dialects read it.
-                if tag == "!" { tag = Tag.Name.str.rawValue }
+                // `! 12` (the non-specific tag) is resolved as if it had none, as both dialects do.
+                if tag == "!" { tag = nil }
             case YAML_SEQUENCE_START_EVENT:
                 let data = raw.data.sequence_start
                 (anchor, tag, flow) = (Self.string(data.anchor), Self.string(data.tag), data.style == YAML_FLOW_SEQUENCE_STYLE)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import EC2BootKit
 
 /// Debian's real puppetserver, started once for the whole test process (it takes about 40 s on
 /// two cores), on a free 127.0.0.1 port with its files in a temp folder. Its autosign policy
@@ -85,9 +86,13 @@ extension PeerTier {
             #expect(conf.contains("[main]\nserver = localhost\ncertname = \(PuppetServer.signedInstance)\nserverport = "))
             #expect(conf.contains("[agent]\nenvironment = production\nruninterval = 3600\nreport = true\n"), "\(conf)")
             let csr = try #require(TestEnv.read(root + "/etc/puppet/csr_attributes.yaml"))
-            #expect(csr.contains("pp_instance_id: \(PuppetServer.signedInstance)"))
-            #expect(csr.contains("pp_region: eu-west-1") && csr.contains("pp_image_name: ami-") && csr.contains("pp_role: web"))
-            #expect(csr.contains("1.2.840.113549.1.9.7: a-challenge-password"))
+            // Read back as Puppet reads it (Psych); the agent's certificate below shows Puppet took it.
+            let attributes = try #require(try YAMLDocument.parse(csr, source: "csr_attributes.yaml", maxNodes: 1000))
+            let requests = try #require(attributes["extension_requests"])
+            #expect(requests["pp_instance_id"]?.string == PuppetServer.signedInstance)
+            #expect(requests["pp_region"]?.string == "eu-west-1" && requests["pp_image_name"]?.string?.hasPrefix("ami-") == true)
+            #expect(requests["pp_role"]?.string == "web")
+            #expect(attributes["custom_attributes"]?["1.2.840.113549.1.9.7"]?.string == "a-challenge-password")
             #expect(TestEnv.mode(root + "/etc/puppet/csr_attributes.yaml") == 0o640)
             // The agent's files stayed in the root: its certificate is there.
             #expect(FileManager.default.fileExists(atPath: root + "/var/lib/puppet/ssl/certs/\(PuppetServer.signedInstance).pem"))

@@ -36,6 +36,35 @@ extension ProcessTier {
             #expect(lines.last == "")
         }
 
+        /// facts.txt as the Ruby tool's `write_facts` wrote it (`puts "#{k}=#{v}"` over what Psych
+        /// read), the Ruby tool's own lines computed by the real `ruby` beside ours.
+        @Test func factsAreWhatTheRubyToolWrote() throws {
+            let userData = """
+                :facts:
+                  monitoring: yes
+                  port: 0x1F
+                  ratio: 3.10
+                  window: 1:30
+                  note: ~
+                  mode: 0644
+                  day: 2001-12-14
+                  at: 2001-12-14 21:59:43
+                  quoted: "0x1F"
+                  :sym: :value
+                  big: 1234567890123456.0
+
+                """
+            let root = try seededRoot(userData)
+            let result = try tool(["run", "--root", root, "--seed", root + "/seed"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let ours = try #require(TestEnv.read(root + "/etc/facts.txt")).split(separator: "\n").prefix(11).map(String.init)
+            let script = ##"YAML.unsafe_load($stdin.read)[:facts].each { |k, v| puts "#{k}=#{v}" }"##
+            let ruby = try runProcess("/usr/bin/env", ["TZ=UTC", "ruby", "-ryaml", "-e", script], stdin: userData)
+            try #require(ruby.status == 0, "\(ruby.stderr)")
+            #expect(ours == ruby.stdout.split(separator: "\n").map(String.init))
+            #expect(ours.prefix(3) == ["monitoring=true", "port=31", "ratio=3.1"])
+        }
+
         @Test func facterReadsTheFactsExactly() throws {
             let facter = try runProcess("/usr/bin/env", ["sh", "-c", "command -v facter"])
             try #require(facter.status == 0, "facter is not installed: the test script installs it (apt-get install facter)")
