@@ -1,5 +1,5 @@
-/// YAML 1.1's reading of plain scalars as Python's YAML (PyYAML, which cloud-init uses) does
-/// it, where Yams and Python differ in what matters to a module's meaning.
+/// YAML 1.1's reading of plain scalars as Python's YAML (PyYAML, which cloud-init uses) does it:
+/// the values behind `PyYAML.resolve`'s types, and what Python prints for them.
 enum YAML11 {
     /// A value cloud-init's schema takes as a boolean: a plain scalar PyYAML reads as one.
     static func isBoolean(_ node: Node) -> Bool {
@@ -52,8 +52,8 @@ enum YAML11 {
 extension YAML11 {
     /// The same for a scalar as PyYAML constructs it: a plain one is resolved as `pythonString`
     /// does; a quoted one is its text (nil), unless an explicit tag (`!!int "017"`, `!!float
-    /// '1.20'`, `!!bool 'yes'`) has its constructor decide. (A plain scalar's tag is not looked
-    /// at: Yams resolves plain tags by its own rules, which are not PyYAML's.)
+    /// '1.20'`, `!!bool 'yes'`) has its constructor decide. (A plain scalar is read by its
+    /// text, as `pythonString(_: String)` does.)
     static func pythonString(_ scalar: Node.Scalar) -> String? {
         let text = scalar.string
         guard scalar.style != .plain else { return pythonString(text) }
@@ -202,14 +202,9 @@ extension YAML11 {
         return shownSign + pad(total / 60, 2) + ":" + pad(total % 60, 2)
     }
 
-    private static func pad(_ value: Int, _ width: Int) -> String {
-        String(repeating: "0", count: max(0, width - String(value).count)) + String(value)
-    }
+    private static func pad(_ value: Int, _ width: Int) -> String { PsychTime.pad(value, width) }
 
     private static func validDate(_ year: Int, _ month: Int, _ day: Int) -> Bool {
-        guard year >= 1, (1...12).contains(month), day >= 1 else { return false }
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-        return day <= days
+        year >= 1 && (1...12).contains(month) && day >= 1 && day <= PsychTime.daysIn(month, year)
     }
 }
