@@ -9,12 +9,7 @@ enum YAML11 {
 
     /// PyYAML's int: `0b1010`, `0644` (octal), `0x1F`, `1_000`, `1:30` (base 60), with a sign.
     static func integer(_ text: String) -> Int? {
-        var body = Substring(text)
-        var sign = 1
-        if let first = body.first, first == "-" || first == "+" {
-            sign = first == "-" ? -1 : 1
-            body = body.dropFirst()
-        }
+        let (sign, body) = ASCIIClass.unsigned(text)
         guard let first = body.first, first.isASCII, first.isNumber else { return nil }
         let digits = body.replacingOccurrences(of: "_", with: "")
         let value: Int?
@@ -95,12 +90,8 @@ extension YAML11 {
     /// (base 60), `.inf` with a sign, `.nan`; underscores ignored. `1e5` has no dot: a string.
     static func float(_ text: String) -> Double? {
         if [".nan", ".NaN", ".NAN"].contains(text) { return .nan }
-        var body = Substring(text)
-        var sign = 1.0
-        if let first = body.first, first == "-" || first == "+" {
-            sign = first == "-" ? -1 : 1
-            body = body.dropFirst()
-        }
+        let (signum, body) = ASCIIClass.unsigned(text)
+        let sign = Double(signum)
         if [".inf", ".Inf", ".INF"].contains(body) { return sign * .infinity }
         let isDigit: (Character) -> Bool = { $0.isASCII && $0.isNumber }
         let leadingDot = body.first == "." && body.count == text.count && body.dropFirst().first.map(isDigit) == true

@@ -51,10 +51,11 @@ enum YAMLErrors {
 /// the last silently); a key given by hand over a merged one is what merging is for.
 enum YAMLMerge {
     static func checkDuplicates(_ keys: [Node], source: String) throws(YAMLProblem) {
-        var seen: [Node: Node] = [:]
-        var duplicates: [Node: Node] = [:]
+        var seen = Set<Node>()
+        var duplicates: [Node: Node] = [:]   // each key given twice, at its first place
         for key in keys where key.tag.name != .merge {
-            if let first = seen[key] { duplicates[key] = first } else { seen[key] = key }
+            let (new, first) = seen.insert(key)
+            if !new { duplicates[key] = first }
         }
         guard !duplicates.isEmpty else { return }
         let sorted = duplicates.values.sorted { ($0.string ?? "") < ($1.string ?? "") }
