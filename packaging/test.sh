@@ -37,7 +37,7 @@ for program in usr/sbin/ec2-boot-init usr/libexec/ec2-boot-init/ec2-boot-init-wa
 done
 grep -q '\./lib/systemd/system-generators/ec2-boot-init-generator -> /usr/sbin/ec2-boot-init$' <<< "$contents" || fail "the generator link"
 grep -q '^drwxr-xr-x root/root .* \./var/spool/ec2boot/$' <<< "$contents" || fail "cache folder mode"
-[ "$(dpkg-deb -f "$deb" Depends)" = "libc6 (>= 2.36), libcurl4 (>= 7.88), zlib1g (>= 1:1.2.13), libzookeeper-mt2 (>= 3.8.0)" ] || fail "Depends"
+[ "$(dpkg-deb -f "$deb" Depends)" = "libc6 (>= 2.36), libcurl4 (>= 7.88), zlib1g (>= 1:1.2.13), libzookeeper-mt2 (>= 3.8.0), libyaml-0-2 (>= 0.2.5)" ] || fail "Depends"
 grep -qx /etc/ec2-boot-init/config.yaml <<< "$(dpkg-deb -I "$deb" conffiles)" || fail "conffiles"
 # An upgrade restarts a running watcher on the new binary.
 grep -q 'try-restart ec2-boot-init-watch.service' <<< "$(dpkg-deb -I "$deb" postinst)" || fail "postinst: no try-restart of the watcher"
@@ -46,6 +46,7 @@ want=$(printf '/usr/lib/systemd/system/ec2-boot-init.service\n/usr/lib/systemd/s
   "$(echo "$expected_common" | sed 's|/$||; s|^|/|')" | sort)
 [ "$got" = "$want" ] || fail "the .rpm's files differ from the layout: $(diff <(echo "$want") <(echo "$got") || true)"
 grep -qx libcurl <<< "$(rpm -qp --requires "$rpm" 2>/dev/null)" || fail "rpm Requires libcurl"
+grep -qx libyaml <<< "$(rpm -qp --requires "$rpm" 2>/dev/null)" || fail "rpm Requires libyaml"
 grep -q 'try-restart ec2-boot-init-watch.service' <<< "$(rpm -qp --scripts "$rpm" 2>/dev/null)" || fail "rpm: no try-restart of the watcher"
 echo "layout ok: $(basename "$deb") $(du -k "$deb" | cut -f1) KiB, $(basename "$rpm") $(du -k "$rpm" | cut -f1) KiB"
 
@@ -68,7 +69,7 @@ echo "debootstrap: $(( $(date +%s) - start )) s"
 mount -t proc proc "$root/proc"
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "$@"; }
 in_root apt-get update -qq > dist/apt.log 2>&1
-in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libcurl4 zlib1g libzookeeper-mt2 >> dist/apt.log 2>&1
+in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libcurl4 zlib1g libzookeeper-mt2 libyaml-0-2 >> dist/apt.log 2>&1
 snapshot() { in_root find / -xdev \( -path /proc -o -path /var/cache -o -path /var/lib/apt -o -path /var/lib/dpkg -o -path /var/log -o -path /tmp -o -path /dev -o -path /run \) -prune -o -print | sort; }
 before=$(snapshot)
 cp "$deb" "$root/tmp/"

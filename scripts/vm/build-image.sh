@@ -31,7 +31,7 @@ start=$(date +%s)
 # openssh-server: its postinst makes the image's own host keys, which each instance must replace.
 # fdisk (sfdisk), as in every Debian image: what grows the root partition on a bigger disk.
 # curl, as cloud images have it: what the upgrade scenario's action fetches the new .deb with.
-debian_root "$base" systemd-sysv udev dbus linux-image-amd64 iproute2 e2fsprogs fdisk libcurl4 zlib1g libzookeeper-mt2 ca-certificates openssh-server curl
+debian_root "$base" systemd-sysv udev dbus linux-image-amd64 iproute2 e2fsprogs fdisk libcurl4 zlib1g libzookeeper-mt2 libyaml-0-2 ca-certificates openssh-server curl
 echo "vm: debootstrap $(( $(date +%s) - start )) s"
 
 # What a cloud image sets up, and what TCG needs to stay quick (see the notes in README's VM section).
