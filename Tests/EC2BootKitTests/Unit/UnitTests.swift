@@ -120,6 +120,16 @@ extension UnitTier {
             #expect(pairs.map(\.1) == ["b", ":d", "f"])
         }
 
+        /// The reader and every walk over its nodes recurse: nesting past 1,000 levels is refused
+        /// where it starts (libyaml itself has no bound; 100,000 `[` would overflow the stack).
+        @Test func nestingDeeperThanTheBoundIsRefusedWithItsPlace() throws {
+            let deep = "a: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n"
+            let problem = #expect(throws: YAMLProblem.self) { try YAMLDocument.parse(deep, source: "t", maxNodes: 1_000_000) }
+            #expect(problem?.description == "t:1:1003: invalid YAML: nested deeper than 1000 levels")
+            let fine = "a: " + String(repeating: "[", count: 999) + String(repeating: "]", count: 999) + "\n"
+            #expect(try YAMLDocument.parse(fine, source: "t", maxNodes: 1_000_000) != nil)
+        }
+
         /// Psych reads `1:30` as base 60 by its own arithmetic (5400; `ruby -ryaml` prints the same) and
         /// Yams trapped on overflow (found by scripts/fuzz.sh): an overflowing one stays text, a
         /// typed reader says it wants a number, and nothing stops.
