@@ -36,6 +36,11 @@ for program in usr/sbin/ec2-boot-init usr/libexec/ec2-boot-init/ec2-boot-init-wa
   grep -q "^-rwxr-xr-x root/root .* \./$program\$" <<< "$contents" || fail "$program's mode"
 done
 grep -q '\./lib/systemd/system-generators/ec2-boot-init-generator -> /usr/sbin/ec2-boot-init$' <<< "$contents" || fail "the generator link"
+# No ICU in the static programs (FoundationEssentials only): its data table is named icudt<N>.
+for program in ec2-boot-init ec2-boot-init-watch ec2-boot-init-broker; do
+  file=dist/stage/usr/sbin/$program; [ -e "$file" ] || file=dist/stage/usr/libexec/ec2-boot-init/$program
+  ! grep -aq -e icudt -e _FoundationICU "$file" || fail "$program carries ICU"
+done
 grep -q '^drwxr-xr-x root/root .* \./var/spool/ec2boot/$' <<< "$contents" || fail "cache folder mode"
 [ "$(dpkg-deb -f "$deb" Depends)" = "libc6 (>= 2.36), libcurl4 (>= 7.88), zlib1g (>= 1:1.2.13), libzookeeper-mt2 (>= 3.8.0), libyaml-0-2 (>= 0.2.5)" ] || fail "Depends"
 grep -qx /etc/ec2-boot-init/config.yaml <<< "$(dpkg-deb -I "$deb" conffiles)" || fail "conffiles"

@@ -1,6 +1,9 @@
 import ArgumentParser
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// What `ec2-boot-init` and `ec2-boot-init-watch` do before and around ArgumentParser.
 public enum CommandLineProgram {
@@ -9,7 +12,7 @@ public enum CommandLineProgram {
     public static func vector() -> [String] {
         guard let vector = ProcessArguments.all, !vector.isEmpty else {
             printError("ec2-boot-init: cannot read this process's arguments; nothing was run")
-            Foundation.exit(ExitStatus.badInput.rawValue)
+            Glibc.exit(ExitStatus.badInput.rawValue)
         }
         return vector
     }
@@ -21,7 +24,7 @@ public enum CommandLineProgram {
               !arguments.contains("--help"), !arguments.contains("-h"), arguments.first != "help" else { return }
         printError("ec2-boot-init: /proc is not mounted (a chroot?); only --version and --help run without it. "
                    + "Mount it (mount -t proc proc /proc) to run \(arguments.first ?? "run")")
-        Foundation.exit(ExitStatus.badInput.rawValue)
+        Glibc.exit(ExitStatus.badInput.rawValue)
     }
 
     /// ArgumentParser's own main, but a usage error exits 2 (its default is 64) as documented.

@@ -1,6 +1,9 @@
 import ArgumentParser
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// Options every subcommand takes; each also has a key in config.yaml.
@@ -66,7 +69,7 @@ public struct GlobalOptions: ParsableArguments {
 public let logger = Logger(label: "ec2-boot-init")
 
 public func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    try? FileSystem.writeAll(Data((message + "\n").utf8), to: STDERR_FILENO, path: "stderr")
 }
 
 extension ExitCode {

@@ -1,6 +1,9 @@
 import EC2BootKit
 import EC2BootMessaging
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// Runs one broker action (rabbitmq, activemq, mcollective_register) for `ec2-boot-init`'s
@@ -23,17 +26,18 @@ enum BrokerProgram {
         // process group of its own, as the engine stops its own; the engine kills us 2 s later.
         Interruption.install()
         // Bounded: the engine sends the run's actions, metadata and facts, never near this.
-        let input = (try? FileHandle.standardInput.read(upToCount: 64 << 20)) ?? Data()
+        let input = FileSystem.read(fd: STDIN_FILENO, maxBytes: 64 << 20).data ?? Data()
         let request = Result { try JSONDecoder().decode(BrokerHelper.Request.self, from: input) }
         LogSetup.bootstrap(level: (try? request.get())?.level ?? .info, syslog: false)
         let result = await run(request)
         let json = (try? JSONEncoder().encode(result)) ?? Data(#"{"outcome":"failed"}"#.utf8)
         guard let answer else {
             // Run by hand, without the engine's descriptor: the result is shown, and read by nobody.
-            FileHandle.standardOutput.write(Data("result: ".utf8) + json + Data("\n".utf8))
+            try? FileSystem.writeAll(Data("result: ".utf8) + json + Data("\n".utf8), to: STDOUT_FILENO, path: "stdout")
             return
         }
-        FileHandle(fileDescriptor: answer, closeOnDealloc: true).write(json)
+        try? FileSystem.writeAll(json, to: answer, path: "the engine's channel")
+        close(answer)
     }
 
     static func run(_ request: Result<BrokerHelper.Request, any Error>) async -> ActionResult {

@@ -2,7 +2,10 @@ import ArgumentParser
 import EC2BootCLI
 import EC2BootCoordination
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 struct NodesCommand: AsyncParsableCommand {
     static let configuration = HelperCommands.nodes
@@ -28,14 +31,9 @@ struct NodesCommand: AsyncParsableCommand {
             throw ExitCode(.failed)
         }
         if json {
-            let list: [[String: Any]] = entries.map { entry in
-                var object: [String: Any] = ["instance_id": entry.instanceID, "alive": entry.presence]
-                if let result = entry.lastResult, let data = try? JSONEncoder().encode(result) {
-                    object["last_result"] = try? JSONSerialization.jsonObject(with: data)
-                }
-                return object
-            }
-            print(String(decoding: try JSONSerialization.data(withJSONObject: list, options: [.sortedKeys]), as: UTF8.self))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(entries.map(Node.init)), as: UTF8.self))
             return
         }
         for entry in entries {
@@ -43,6 +41,17 @@ struct NodesCommand: AsyncParsableCommand {
             // Everything here was written by whoever can write ZooKeeper: no escape sequence reaches the terminal.
             print([entry.instanceID, entry.presence["hostname"] ?? "-"].map { Printable.escape($0, limit: 256) }.joined(separator: "\t")
                   + "\tsince \(Printable.escape(entry.presence["since"] ?? "-"))\tlast: \(last)")
+        }
+    }
+
+    /// One node in `nodes --json`: `last_result` left out before its first command.
+    private struct Node: Encodable {
+        let instance_id: String
+        let alive: [String: String]
+        let last_result: CommandResult?
+
+        init(_ entry: NodeList.Entry) {
+            (instance_id, alive, last_result) = (entry.instanceID, entry.presence, entry.lastResult)
         }
     }
 }

@@ -2,7 +2,10 @@ import ArgumentParser
 import EC2BootCLI
 import EC2BootCoordination
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 struct PushCommand: AsyncParsableCommand {
     static let configuration = HelperCommands.push
@@ -53,9 +56,9 @@ struct PushCommand: AsyncParsableCommand {
         let command: Data
         if let runList {
             let items = runList.split(separator: ",").map { $0.trimmingWhitespace() }
-            command = try JSONSerialization.data(withJSONObject: ["run_list": items])
+            command = JSONValue.object(["run_list": .array(items.map(JSONValue.string))]).encoded()
         } else {
-            guard let data = actions == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileSystem.read(actions!) else {
+            guard let data = actions == "-" ? FileSystem.read(fd: STDIN_FILENO, maxBytes: 64 << 20).data : FileSystem.read(actions!) else {
                 printError("ec2-boot-init: cannot read \(actions!)")
                 throw ExitCode(.badInput)
             }
@@ -85,7 +88,7 @@ struct PushCommand: AsyncParsableCommand {
             }
             let seconds = result.actions.compactMap(\.durationMS).reduce(0, +) / 1000
             // What a node wrote is shown with its control characters escaped: no escape sequence reaches the terminal.
-            var line = "\(Printable.escape(answer.instanceID, limit: 256))\t\(result.outcome.rawValue)\texit \(result.exit)\t\(String(format: "%.1f", seconds)) s"
+            var line = "\(Printable.escape(answer.instanceID, limit: 256))\t\(result.outcome.rawValue)\texit \(result.exit)\t\(NumberText.fixed(seconds, places: 1)) s"
             if let error = result.error { line += "\t\(Printable.escape(error, limit: 2000))" }
             print(line)
         }

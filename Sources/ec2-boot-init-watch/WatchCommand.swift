@@ -2,7 +2,10 @@ import ArgumentParser
 import EC2BootCLI
 import EC2BootCoordination
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = HelperCommands.watch

@@ -1,7 +1,10 @@
 import ArgumentParser
 import EC2BootKit
 import EC2BootCLI
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 @main
 struct EC2BootInit: AsyncParsableCommand {
@@ -22,7 +25,7 @@ struct EC2BootInit: AsyncParsableCommand {
     static func main() async {
         let vector = CommandLineProgram.vector()
         // systemd runs the generator as /usr/lib/systemd/system-generators/ec2-boot-init-generator, a link to this binary.
-        if vector[0].split(separator: "/").last == "ec2-boot-init-generator" { Foundation.exit(Generator.run(Array(vector.dropFirst()))) }
+        if vector[0].split(separator: "/").last == "ec2-boot-init-generator" { Glibc.exit(Generator.run(Array(vector.dropFirst()))) }
         var arguments = Array(vector.dropFirst())
         CommandLineProgram.requireProc(arguments)
         // The NumberFour fork's `ec2-boot-init --boot`: a whole boot, which is `run`.

@@ -1,7 +1,10 @@
 import ArgumentParser
 import EC2BootCLI
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 struct FetchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

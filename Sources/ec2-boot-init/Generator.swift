@@ -1,6 +1,9 @@
 import EC2BootCLI
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `ec2-boot-init-generator`: systemd runs it early in boot (systemd.generator(7)), before any
 /// unit, with the normal, early and late output folders. Off EC2 with nothing to read (see

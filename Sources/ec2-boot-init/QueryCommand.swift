@@ -1,7 +1,10 @@
 import ArgumentParser
 import EC2BootCLI
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 struct QueryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,7 +42,7 @@ struct QueryCommand: ParsableCommand {
         let hidden = access(global.paths.cacheDir + "/user-data.raw", R_OK) != 0 && errno == EACCES
         if json {
             guard !hidden else { throw Self.denied("the merged document holds the user-data, which is root's") }
-            FileHandle.standardOutput.write(try view.json() + Data("\n".utf8))
+            try FileSystem.writeAll(try view.json() + Data("\n".utf8), to: STDOUT_FILENO, path: "stdout")
             return
         }
         var values = view.lookup.values

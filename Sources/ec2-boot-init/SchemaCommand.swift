@@ -42,7 +42,7 @@ struct SchemaCommand: ParsableCommand {
         } else {
             let width = types.map { $0.type.count }.max() ?? 0
             for type in types {
-                print("\(type.type.padding(toLength: width, withPad: " ", startingAt: 0))  \(type.schema.summary)")
+                print("\(type.type.padded(to: width))  \(type.schema.summary)")
             }
         }
     }

@@ -1,7 +1,10 @@
 import ArgumentParser
 import EC2BootCLI
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -67,7 +70,7 @@ struct StatusCommand: AsyncParsableCommand {
         let found = RunStatus.loadForAnyone(paths, command ? .command : .boot)
         if found.denied {
             printError("ec2-boot-init: permission denied: the \(command ? "command's" : "run's") record in \(paths.stateDir) is root's: run as root (sudo)")
-            Foundation.exit(ExitStatus.busy.rawValue)
+            Glibc.exit(ExitStatus.busy.rawValue)
         }
         return (found.status, found.summary)
     }
@@ -86,7 +89,7 @@ struct StatusCommand: AsyncParsableCommand {
     static func emit(_ status: RunStatus) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        FileHandle.standardOutput.write(try encoder.encode(status) + Data("\n".utf8))
+        try FileSystem.writeAll(try encoder.encode(status) + Data("\n".utf8), to: STDOUT_FILENO, path: "stdout")
     }
 
     /// A run holds the lock, or the data stage left actions for an actions stage that may still come.

@@ -204,6 +204,7 @@ class Run:
         self.images = images
         self.work = tempfile.mkdtemp(prefix="ec2boot-vm-")
         self.failures = []
+        self.last_report = None   # a failed check prints the report of its scenario's last boot
         self.shared = {}
 
     def disk(self, name, image="agent", size=None):
@@ -234,7 +235,8 @@ class Run:
         start = time.monotonic()
         subprocess.run(argv, check=True)
         print("  %s: booted and powered off in %.1f s (host)" % (label, time.monotonic() - start), flush=True)
-        return Report(report)
+        self.last_report = Report(report)
+        return self.last_report
 
     def boot_served(self, disk, label, instance, user_data, extra=(), disk2=None):
         """One boot as EC2 with its own simulator serving `user_data`: the report, and what the
@@ -249,7 +251,9 @@ class Run:
         print("  %s %s" % ("ok  " if ok else "FAIL", what), flush=True)
         if not ok:
             self.failures.append("%s: %s" % (scenario, what))
+            report = report or self.last_report
             if report is not None:
+                print("---- status ----\n%s\n---- essentials ----\n%s" % (report.section("status"), report.section("essentials")))
                 print("---- report ----\n%s\n---- end ----" % report.text[-6000:], flush=True)
 
 

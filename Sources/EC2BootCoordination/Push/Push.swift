@@ -1,5 +1,8 @@
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// The operator's side: writes a command to a node's or a group's `command` znode, then waits
 /// for the answers, woken by watches on the result znodes (no polling).
@@ -39,7 +42,7 @@ public struct Push: Sendable {
 
         /// Time and randomness: unique without coordination between operators.
         static func newID() -> String {
-            Timestamp.now().filter(\.isNumber) + "-" + (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+            Timestamp.now().filter(\.isNumber) + "-" + (0..<8).map { _ in UInt8.random(in: 0...255) }.hex
         }
     }
 
@@ -67,7 +70,7 @@ public struct Push: Sendable {
         let commandPath = base + "/command"
         let members: [String]
         switch target {
-        case .node(let id): members = [id.hasPrefix("/") ? (id as NSString).lastPathComponent : id]
+        case .node(let id): members = [id.hasPrefix("/") ? id.baseName : id]
         case .group: members = (try? await session.children(base + "/members")) ?? []
         }
         let stat: ZKStat
@@ -116,7 +119,7 @@ public struct Push: Sendable {
     /// that may create in its folder (the fleet's and the operator's), as a node makes it; one
     /// made first by another client, with an ACL of its own, is not the node's word.
     func doubt(_ path: String) async -> String? {
-        let folder = (path as NSString).deletingLastPathComponent
+        let folder = path.parentFolder
         guard let (acl, _) = try? await session.getACL(path), let (folderACL, _) = try? await session.getACL(folder) else {
             return "its ACL could not be read"
         }
@@ -139,9 +142,8 @@ public struct NodeList: Sendable {
         var out: [Entry] = []
         for id in try await session.children(root).sorted() {
             guard let (data, _) = try? await session.get(root + "/\(id)/alive", limit: 64 * 1024) else { continue }
-            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
             var presence: [String: String] = [:]
-            for (key, value) in object where value is String { presence[key] = value as? String }
+            for (key, value) in JSONValue(json: data)?.object ?? [:] { presence[key] = value.string }
             let result = (try? await session.get(root + "/\(id)/result", limit: 1 << 20))
                 .flatMap { try? JSONDecoder().decode(CommandResult.self, from: $0.0) }
             out.append(Entry(instanceID: id, presence: presence, lastResult: result))

@@ -1,5 +1,8 @@
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// A command read from a `command` znode, checked before anything runs. It is either the Chef
 /// form (`{"run_list": [...], other first-boot attributes}`, which runs `chef_run`) or an action

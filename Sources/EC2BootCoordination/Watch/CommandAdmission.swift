@@ -1,5 +1,8 @@
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// What the watcher makes of a command znode's data, before anything runs.
 enum Admission {
@@ -26,7 +29,7 @@ extension WatchTarget {
         }
         let signed: SignedCommand
         do {
-            signed = try SignedCommand.open(data, keys: publicKeys, target: signedTarget((path as NSString).deletingLastPathComponent), now: now)
+            signed = try SignedCommand.open(data, keys: publicKeys, target: signedTarget(path.parentFolder), now: now)
         } catch {
             return .refuse(id: key.mzxid, reason: error.description, signed: false)
         }

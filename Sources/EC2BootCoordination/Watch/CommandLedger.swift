@@ -1,6 +1,9 @@
 import Crypto
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// Which commands this node has handled, kept in the state folder (`watch.json`, 0600), so a
 /// restarted watcher neither repeats a finished command nor forgets one it was running.

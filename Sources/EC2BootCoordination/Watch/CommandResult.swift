@@ -1,5 +1,8 @@
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// What a node writes to `<node>/result` (and `<group>/results/<instance-id>`) after a command.
@@ -58,7 +61,7 @@ public struct CommandResult: Codable, Sendable {
 /// A log handler that keeps the last lines logged through it, redacted and cut short, for a
 /// command's result; the lines still go to the usual handlers too.
 final class OutputTail: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var lines: [String] = []
 
     func logger(from base: Logger) -> Logger {

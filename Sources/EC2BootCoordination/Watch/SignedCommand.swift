@@ -1,5 +1,8 @@
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// A command signed by the operator: signify's embedded form (`signify-openbsd -S -e`) over a
 /// message of header lines that bind the command, a blank line, then the command itself:

@@ -1,5 +1,8 @@
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// The watch settings resolved for this node: config.yaml's `watch:`, user-data's `:watch:`
 /// over it key by key, and the defaults; the auth file and key files read and checked.

@@ -1,5 +1,8 @@
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// ACLs keep ZooKeeper usable (nobody else overwrites a node's command or presence, nobody makes

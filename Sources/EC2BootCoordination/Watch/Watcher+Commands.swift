@@ -1,5 +1,8 @@
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 extension Watcher {
@@ -117,7 +120,7 @@ extension Watcher {
         }
         if !fresh { return .refuse(id: id, reason: "command id \(id) already ran here (a replay)", signed: true) }
         if let (joined, issued) = early {
-            return .refuse(id: id, reason: "issued \(Timestamp.string(issued)), before this node joined \((path as NSString).deletingLastPathComponent) "
+            return .refuse(id: id, reason: "issued \(Timestamp.string(issued)), before this node joined \(path.parentFolder) "
                            + "at \(Timestamp.string(joined)); not run here", signed: true)
         }
         return admission
@@ -127,7 +130,7 @@ extension Watcher {
     /// node's first boot set it up), and its signed id taken, so the same bytes written back
     /// later are a replay, not a new command.
     func adopt(_ data: Data, stat: ZKStat, key: WriteKey, path: String, now: Date = Date()) {
-        let opened = try? SignedCommand.open(data, keys: target.publicKeys, target: target.signedTarget((path as NSString).deletingLastPathComponent),
+        let opened = try? SignedCommand.open(data, keys: target.publicKeys, target: target.signedTarget(path.parentFolder),
                                              now: now)
         logger.info("a command in \(path) predates this node; not run", metadata: ["write": "\(key.text)", "command": "\(opened?.id ?? "-")"])
         record { ledger in
@@ -150,7 +153,7 @@ extension Watcher {
     }
 
     func report(_ result: CommandResult, isGroup: Bool) async {
-        let path = isGroup ? (result.source as NSString).deletingLastPathComponent + "/results/" + instanceID : target.node + "/result"
+        let path = isGroup ? result.source.parentFolder + "/results/" + instanceID : target.node + "/result"
         logger.info("command done", metadata: ["command": "\(Printable.escape(result.command))", "outcome": "\(result.outcome.rawValue)",
                                                "result": "\(path)"])
         await write(result.json, to: path)

@@ -1,5 +1,8 @@
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// `ec2-boot-init watch`: keeps this node registered in ZooKeeper and runs the commands
@@ -145,11 +148,11 @@ public final class Watcher: @unchecked Sendable {
     }
 
     var presence: Data {
-        var object: [String: Any] = ["instance_id": instanceID, "hostname": ProcessInfo.processInfo.hostName,
-                                     "version": version, "since": since, "groups": target.groups]
-        var facts: [String: String] = [:]
-        for fact in instance.userData.facts { facts[fact.name] = fact.value }
-        object["facts"] = facts
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        var facts: [String: JSONValue] = [:]
+        for fact in instance.userData.facts { facts[fact.name] = .string(fact.value) }
+        let object: JSONValue = ["instance_id": .string(instanceID), "hostname": .string(ProcessInfo.processInfo.hostName),
+                                 "version": .string(version), "since": .string(since),
+                                 "groups": .array(target.groups.map(JSONValue.string)), "facts": .object(facts)]
+        return object.encoded()
     }
 }

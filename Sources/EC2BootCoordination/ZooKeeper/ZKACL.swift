@@ -1,5 +1,8 @@
 import CZooKeeper
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// Who may do what to a znode. Built here rather than from the C client's globals
 /// (`ZOO_OPEN_ACL_UNSAFE`), which Swift 6 refuses as shared mutable state.

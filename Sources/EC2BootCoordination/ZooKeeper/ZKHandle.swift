@@ -1,5 +1,8 @@
 import CZooKeeper
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// A znode's version stamp: `mzxid` names the write that set its data (unique across the
 /// ensemble), `version` is what a conditional set or delete must match.

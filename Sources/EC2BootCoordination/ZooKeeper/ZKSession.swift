@@ -1,5 +1,10 @@
 import Crypto
-import Foundation
+import EC2BootKit
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// A digest identity (`addauth digest user:password`). The password is a secret: it is only
@@ -37,7 +42,7 @@ public final class ZKSession: @unchecked Sendable {
     let digest: ZKDigest?
     public let events: AsyncStream<ZKEvent>
     private let continuation: AsyncStream<ZKEvent>.Continuation
-    private let lock = NSLock()
+    private let lock = Lock()
     private var handle: ZKHandle?
     private var sink: GenerationSink?
     private var connected = false

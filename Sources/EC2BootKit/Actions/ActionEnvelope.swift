@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// One entry of `actions:`, in user-data, a watch command or `validate`: the keys the engine
 /// reads (`type`, `on_failure`, `frequency`) and the rest, the action's own parameters.

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// What every action process gets, and how it is run and reported.
@@ -12,7 +15,7 @@ enum ActionEnvironment {
         // Scripts call `ec2-boot-init fetch` and `query`: this very binary, wherever it is installed.
         let program = HelperProgram.mainExecutable
         env["EC2BOOT_BIN"] = program
-        env["PATH"] = ((program as NSString).deletingLastPathComponent) + ":" + path
+        env["PATH"] = (program.parentFolder) + ":" + path
         env["EC2BOOT_ACTION"] = context.type
         env["EC2BOOT_ACTION_INDEX"] = String(context.index)
         env["EC2BOOT_METADATA_URL"] = context.run.config.metadataURL

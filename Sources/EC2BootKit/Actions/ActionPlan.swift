@@ -1,5 +1,8 @@
 import Crypto
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// One action of the user-data, checked and ready to run.
 public struct PlannedAction: Sendable {

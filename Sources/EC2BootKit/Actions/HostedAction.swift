@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// An action served from the actions folder (installed by getactions or baked in the
 /// image): an executable named `<type>` or `<type>.<ext>`, or a Ruby tool action file
@@ -41,10 +44,7 @@ enum HostedAction {
         return nil
     }
 
-    private static func isDirectory(_ path: String) -> Bool {
-        var isDir: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
-    }
+    private static func isDirectory(_ path: String) -> Bool { FileSystem.isDirectory(path) }
 
     var path: String {
         switch self {

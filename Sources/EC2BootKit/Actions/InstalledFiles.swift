@@ -1,5 +1,8 @@
 import Crypto
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// What getactions installed, and each answer's validators, so a re-run asks the server
 /// "changed since?" (If-None-Match / If-Modified-Since) and a 304 costs no body.

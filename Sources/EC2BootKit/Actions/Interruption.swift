@@ -1,6 +1,7 @@
 import Dispatch
 import Glibc
-import Foundation
+import Dispatch
+import FoundationEssentials
 
 /// SIGTERM or SIGINT to the agent (systemd stopping the unit, Ctrl-C on a manual run): the
 /// running action's whole process group gets SIGTERM (SIGKILL 2 s later), the engine records
@@ -46,7 +47,7 @@ public enum Interruption {
     }
 
     private final class State: @unchecked Sendable {
-        private let lock = NSLock()
+        private let lock = Lock()
         private var sources: [any DispatchSourceSignal] = []
         private var signo: Int32?
         private var handlers: [@Sendable () -> Void] = []

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// Actions written for the Ruby ec2-boot-init run unchanged through a small Ruby shim:
 /// `newaction("name") do |cmd, ud, md, config| … end`, with `EC2Boot::Util.get_url`
@@ -8,9 +11,23 @@ enum LegacyRuby {
     static func defines(_ type: String?, in path: String) -> Bool {
         guard let data = FileSystem.read(path), data.count < 1 << 20 else { return false }
         let text = String(decoding: data, as: UTF8.self)
-        let name = type.map(NSRegularExpression.escapedPattern(for:)) ?? "[^\"')]+"
-        let pattern = #"(^|\s)newaction\s*\(?\s*(["']|:)"# + name + #"["']?\s*\)?"#
-        return text.range(of: pattern, options: .regularExpression) != nil
+        var from = text.startIndex
+        while let found = text[from...].firstRange(of: "newaction") {
+            from = found.upperBound
+            if let before = text[..<found.lowerBound].last, !before.isWhitespace { continue }
+            if let name = quotedName(after: text[found.upperBound...]),
+               type.map({ name.hasPrefix($0) }) ?? !name.isEmpty { return true }
+        }
+        return false
+    }
+
+    /// What follows `newaction` when it opens a name: `("x`, `('x`, `(:x`, ` "x` (whitespace and
+    /// the parenthesis optional); the name runs to its closing quote or parenthesis.
+    private static func quotedName(after text: Substring) -> Substring? {
+        var rest = text.drop(while: \.isWhitespace)
+        if rest.first == "(" { rest = rest.dropFirst().drop(while: \.isWhitespace) }
+        guard let open = rest.first, "\"':".contains(open) else { return nil }
+        return rest.dropFirst().prefix { !"\"')".contains($0) }
     }
 
     /// Whether `path` is the Ruby package's own action file for a built-in (`getactions.rb`,

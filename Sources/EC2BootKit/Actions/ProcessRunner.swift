@@ -2,7 +2,8 @@
 import Glibc
 #endif
 import CBootSystem
-import Foundation
+import Dispatch
+import FoundationEssentials
 
 /// How a child process ended.
 public struct ProcessOutcome: Sendable {
@@ -46,7 +47,7 @@ public enum ProcessRunner {
         side?.start()
         // Fed from a thread: a child that never reads must not block us.
         let stdinFD = pipes.input.write, stdinData = stdin ?? Data()
-        Thread.detachNewThread {
+        startThread {
             signal(SIGPIPE, SIG_IGN)
             try? FileSystem.writeAll(stdinData, to: stdinFD, path: "stdin")
             close(stdinFD)
@@ -149,13 +150,13 @@ public enum ProcessRunner {
 /// waitpid(2) on a thread of its own, once; later calls get the same answer.
 private final class ExitWaiter: @unchecked Sendable {
     private let pid: pid_t
-    private let lock = NSLock()
+    private let lock = Lock()
     private var ending: ProcessOutcome.Ending?
     private var waiters: [CheckedContinuation<ProcessOutcome.Ending, Never>] = []
 
     init(pid: pid_t) {
         self.pid = pid
-        Thread.detachNewThread { [self] in
+        startThread { [self] in
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
             let result: ProcessOutcome.Ending = (status & 0x7f) == 0 ? .exited((status >> 8) & 0xff) : .signalled(status & 0x7f)
@@ -183,7 +184,7 @@ private final class ExitWaiter: @unchecked Sendable {
 /// The process groups of the actions running now, so a SIGTERM to the agent reaches them.
 final class RunningGroups: @unchecked Sendable {
     static let shared = RunningGroups()
-    private let lock = NSLock()
+    private let lock = Lock()
     private var groups: Set<pid_t> = []
 
     func add(_ pid: pid_t) { lock.withLock { _ = groups.insert(pid) } }
@@ -233,14 +234,14 @@ private struct ChildPipes {
 /// seconds at most, then the thread stops (it polls, never blocks in read) and closes its end.
 private final class PipeReader: @unchecked Sendable {
     private let fd: Int32
-    private let lock = NSLock()
+    private let lock = Lock()
     private var abandoned = false
     private let done = DispatchSemaphore(value: 0)
 
     init(fd: Int32) { self.fd = fd }
 
     func start(_ onBytes: @escaping @Sendable (ArraySlice<UInt8>) -> Void, atEnd: @escaping @Sendable () -> Void) {
-        Thread.detachNewThread { [self] in
+        startThread { [self] in
             var buffer = [UInt8](repeating: 0, count: 16384)
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             while !lock.withLock({ abandoned }) {
@@ -260,7 +261,7 @@ private final class PipeReader: @unchecked Sendable {
 
     func finish() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread { [self] in
+            startThread { [self] in
                 if done.wait(timeout: .now() + 2) == .timedOut {
                     lock.withLock { abandoned = true }
                     done.wait()  // within one poll interval
@@ -279,7 +280,7 @@ private final class LineReader: @unchecked Sendable {
     private let pipe: PipeReader
     private let keep: Int
     private let onLine: @Sendable (String) -> Void
-    private let lock = NSLock()
+    private let lock = Lock()
     private var tail: [String] = []
     // Touched by the reading thread only.
     private var line: [UInt8] = [], cut = false, pem = PEMFilter()
@@ -327,7 +328,7 @@ private final class LineReader: @unchecked Sendable {
 /// The channel's bytes, whole, or nil past `ProcessRunner.channelBytes`.
 private final class ChannelReader: @unchecked Sendable {
     private let pipe: PipeReader
-    private let lock = NSLock()
+    private let lock = Lock()
     private var data: Data? = Data()
 
     init(fd: Int32) { pipe = PipeReader(fd: fd) }
@@ -358,7 +359,7 @@ struct PEMFilter {
             if text.contains("-----END ") { inside = false }
             return nil
         }
-        guard let begin = text.range(of: "-----BEGIN "), text[begin.upperBound...].contains("-----") else { return line }
+        guard let begin = text.firstRange(of: "-----BEGIN "), text[begin.upperBound...].contains("-----") else { return line }
         inside = !text[begin.upperBound...].contains("-----END ")
         return Array((text[..<begin.lowerBound] + "-----BEGIN … <redacted PEM block>").utf8)
     }

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// What a run hands to the actions stage.
 public struct RunContext: Sendable {

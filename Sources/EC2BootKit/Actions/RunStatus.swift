@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// Where an action stands in a run's status, as status.json spells it.
 public enum ActionState: String, Codable, Sendable {

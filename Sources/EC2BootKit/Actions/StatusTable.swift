@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `status` as a person reads it.
 public enum StatusTable {
@@ -18,13 +21,13 @@ public enum StatusTable {
         guard !status.actions.isEmpty else { return (lines + ["no actions"]).joined(separator: "\n") }
         let rows = [["#", "TYPE", "RESULT", "EXIT", "TIME", "FREQUENCY", "DETAIL"]] + status.actions.map { action in
             [String(action.index), action.type, action.result.rawValue, action.exitCode.map(String.init) ?? "-",
-             action.durationMS.map { String(format: "%.1fs", $0 / 1000) } ?? "-", action.frequency?.rawValue ?? "-",
+             action.durationMS.map { NumberText.fixed($0 / 1000, places: 1) + "s" } ?? "-", action.frequency?.rawValue ?? "-",
              action.message.map { $0.count > detailWidth ? String($0.prefix(detailWidth)) + "…" : $0 } ?? ""]
         }
         let widths = (0..<6).map { column in rows.map { $0[column].count }.max() ?? 0 }
         lines.append("")
         for row in rows {
-            let padded = (0..<6).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+            let padded = (0..<6).map { row[$0].padded(to: widths[$0]) }
             lines.append((padded + [row[6]]).joined(separator: "  ").trimmingWhitespace())
         }
         let long = status.actions.filter { ($0.message?.count ?? 0) > detailWidth }

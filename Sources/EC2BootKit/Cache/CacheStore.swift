@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `/var/spool/ec2boot`, laid out as the Ruby tool did so its users' scripts still work:
 /// `user-data.raw`, and `meta-data/` with one file per metadata path; plus

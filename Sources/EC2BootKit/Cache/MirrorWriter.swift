@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
+import FoundationEssentials
 
 /// `meta-data/`, one file per metadata path, built in a fresh folder beside it while the crawl
 /// still waits on the network, then made durable by one syncfs and swapped in, so a reader never
@@ -12,7 +12,7 @@ import Foundation
 /// owns, so no path is walked from `/` again for each of the tree's files.
 public final class MirrorWriter: @unchecked Sendable {
     let cacheDir: String
-    private let lock = NSLock()
+    private let lock = Lock()
     private var staging: Int32
     private var folders: Set<String> = [""]
     private var written: Set<String> = []

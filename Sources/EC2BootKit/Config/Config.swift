@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// Settings from `/etc/ec2-boot-init/config.yaml`; every key is optional.

@@ -115,7 +115,7 @@ public enum ConfigKeys {
         for entry in all where examples || !entry.example {
             let indent = entry.section != nil && entry.key != nil ? "  " : ""
             let text = entry.key.map { "\(indent)\($0): \(entry.value ?? "")" } ?? "\(entry.section ?? ""):"
-            let padded = entry.note == nil ? text : text.padding(toLength: max(text.count + 1, 27), withPad: " ", startingAt: 0)
+            let padded = entry.note == nil ? text : text.padded(to: max(text.count + 1, 27))
             lines.append(mark + padded + (entry.note.map { "# \($0)" } ?? ""))
         }
         return lines.joined(separator: "\n") + "\n"

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `s3:` in the config file: where `s3://bucket/key` URLs go. Every key is optional; the
 /// defaults reach AWS's S3 in the instance's own region.

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `watch:` in config.yaml and `:watch:` in user-data: how `ec2-boot-init watch` finds its
 /// commands. Every key is optional here; user-data's keys win over config.yaml's, one by one

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// cloud-init's `growpart` and `resizefs`, every boot: an instance launched with a larger root
@@ -51,7 +54,7 @@ enum GrowRoot {
             guard let sectors = readNumber(resolved + "/size") else { return nil }
             return Disk(device: "/dev/" + name, partition: nil, partitionDevice: "/dev/" + name, bytes: UInt64(sectors) * 512)
         }
-        let parent = (resolved as NSString).deletingLastPathComponent
+        let parent = resolved.parentFolder
         guard let diskName = devName(parent), let sectors = readNumber(parent + "/size") else { return nil }
         return Disk(device: "/dev/" + diskName, partition: partition, partitionDevice: "/dev/" + name, bytes: UInt64(sectors) * 512)
     }

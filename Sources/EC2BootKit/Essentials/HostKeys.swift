@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// The instance's own SSH host keys, as cloud-init's ssh module makes them on each new instance
@@ -91,7 +94,7 @@ enum HostKeys {
                 problems.append("cannot write \(folder)/\(name): \(error)")
             }
         }
-        for key in keys.keys.sorted() where key.hasSuffix("_private") && keys[key.replacingOccurrences(of: "_private", with: "_public")] == nil {
+        for key in keys.keys.sorted() where key.hasSuffix("_private") && keys[key.replacing("_private", with: "_public")] == nil {
             guard let name = file(forKey: key) else { continue }
             // Its output is stdout and stderr together: the key is the line that is one.
             guard let (status, output) = await SystemCommand.capture([keygen, "-y", "-f", folder + "/" + name]), status == 0,

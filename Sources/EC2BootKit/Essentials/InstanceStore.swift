@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// The metadata's names for disks, as cloud-init's default `mounts` on EC2 use them: the instance
@@ -25,7 +28,8 @@ enum InstanceStore {
     /// one (`sdb`, `/dev/` dropped): a name from the network never makes a path.
     static func deviceName(_ metadata: MetadataTree, _ name: String) -> String? {
         guard let value = metadata.leaves["block-device-mapping/" + name] else { return nil }
-        let device = value.trimmingWhitespace(newlines: true).replacingOccurrences(of: "/dev/", with: "", options: .anchored)
+        let written = value.trimmingWhitespace(newlines: true)
+        let device = written.hasPrefix("/dev/") ? String(written.dropFirst(5)) : written
         guard device.count <= 32, !device.isEmpty, device.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) }) else { return nil }
         return device
     }

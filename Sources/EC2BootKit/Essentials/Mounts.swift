@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// cloud-init's mounts module (`mounts`, `mount_default_fields`, `swap`), every boot in the data

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// cloud-init's `swap`: a swap file (`filename`, default /swap.img) of `size` bytes (`512M`,
@@ -78,7 +81,7 @@ enum SwapFile {
     /// a file that looks made. Whether it was made; why not, in `problems` (or the log, for a size under 1 MiB).
     static func make(_ settings: SwapSettings, paths: Paths, deadline: Deadline, logger: Logger, problems: inout [String]) async -> Bool {
         let path = paths.host(settings.filename)
-        let folder = (path as NSString).deletingLastPathComponent
+        let folder = path.parentFolder
         do { try FileSystem.makeDirectories(folder, mode: 0o755) } catch {
             problems.append("swap: cannot make \(folder): \(error)")
             return false
@@ -109,7 +112,7 @@ enum SwapFile {
     /// The file made beside `path` (created empty, mode 0600, before a byte is in it), filled,
     /// given a swap signature, renamed to `path`; the temporary one removed on failure.
     private static func fill(_ path: String, mebibytes: UInt64, dd: Bool, deadline: Deadline) async -> String? {
-        let name = (path as NSString).lastPathComponent, folder = (path as NSString).deletingLastPathComponent
+        let name = path.baseName, folder = path.parentFolder
         let work = folder + "/." + name + ".ec2-boot-init"
         try? FileSystem.remove(work)
         let fd = open(work, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)

@@ -1,5 +1,8 @@
 import CCurl
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// libcurl's multi interface driven from one thread: every transfer of a client shares
 /// its connection cache (kept-alive connections, at most `maxConnections` to a host), and a
@@ -8,7 +11,7 @@ final class CurlMulti: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
     /// Why libcurl could not be loaded (no libcurl4 installed); nil when it was.
     static let unavailable: String? = ccurl_load().map { String(cString: $0) }
-    private let lock = NSLock()
+    private let lock = Lock()
     private var incoming: [CurlTransfer] = []
     private var cancelled: [CurlTransfer] = []
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
@@ -20,9 +23,7 @@ final class CurlMulti: @unchecked Sendable {
         self.multi = multi
         ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxConnections)
         ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxConnections)
-        let thread = Thread { [self] in loop() }
-        thread.name = "curl"
-        thread.start()
+        startThread { [self] in loop() }
         // A stop ends every transfer at once (each caller gets `FetchError.interrupted`), and any
         // submitted later: no wait on a server outlives SIGTERM.
         Interruption.onStop { [weak self] in self?.interrupt() }

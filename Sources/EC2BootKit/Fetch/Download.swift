@@ -1,5 +1,8 @@
 import Crypto
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// GETs of what the operator hosts (action lists, action files, `fetch`): retried under one
@@ -152,19 +155,6 @@ public struct Validators: Codable, Sendable, Equatable {
     /// An HTTP date is short printable ASCII (spaces allowed).
     static func isDate(_ value: String) -> Bool {
         !value.isEmpty && value.utf8.count <= 64 && value.utf8.allSatisfy { (0x20...0x7e).contains($0) }
-    }
-}
-
-extension Sequence where Element == UInt8 {
-    /// Lower-case hex, as `sha256sum` prints it.
-    public var hex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in self {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xf)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

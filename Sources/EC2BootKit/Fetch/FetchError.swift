@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// Why a request failed, and whether trying again can help.
 public enum FetchError: Error, CustomStringConvertible, Sendable {

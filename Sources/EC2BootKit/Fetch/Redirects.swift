@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// Which redirects a transfer may follow. Metadata and token requests follow none (real IMDS
 /// never redirects, and the token must reach the metadata host alone); action lists, action

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// The few response headers the client acts on, read as curl hands over each header line:
 /// validators for a later conditional GET, and how long a busy server asks us to wait.

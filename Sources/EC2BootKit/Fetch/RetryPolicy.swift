@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// When and how long to retry: exponential backoff with full jitter, within one overall deadline.
@@ -92,7 +95,7 @@ final class RetryNotices: @unchecked Sendable {
             } while (try? await Task.sleep(for: .seconds(1))) != nil
         }
     }
-    private let lock = NSLock()
+    private let lock = Lock()
     private var next = ContinuousClock.now
 
     func due() -> Bool {

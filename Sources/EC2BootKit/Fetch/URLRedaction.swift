@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 extension URL {
     /// The URL without user, password, query or fragment: those may hold secrets

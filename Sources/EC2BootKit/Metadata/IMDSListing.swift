@@ -27,4 +27,7 @@ enum IMDSListingEntry: Equatable {
     }
 }
 
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// EC2's instance metadata service: user-data, the identity document and the whole
@@ -197,13 +200,5 @@ struct IMDSCrawl: Sendable {
             .map { PercentEncoding.encode($0, keeping: PercentEncoding.isPathSegment) }
             .joined(separator: "/")
         return URL(string: baseURL.absoluteString.trimmingSuffix("/") + "/latest/" + encoded)!
-    }
-}
-
-extension String {
-    func trimmingSuffix(_ suffix: String) -> String {
-        var text = self
-        while text.hasSuffix(suffix) { text.removeLast(suffix.count) }
-        return text
     }
 }

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// The instance metadata as leaf paths (`placement/availability-zone`) and their values.
 public struct MetadataTree: Sendable, Equatable {

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// Whether this machine is EC2, decided from DMI before any network is waited for, so an image
 /// booted elsewhere does not wait out the metadata deadline (cloud-init decides the same way, in

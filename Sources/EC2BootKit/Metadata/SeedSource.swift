@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// A local folder standing in for IMDS: `user-data` and `meta-data.json` (the metadata tree
@@ -40,14 +43,8 @@ public struct SeedSource: MetadataSource {
     /// Why `json` did not read, in one line with its line and column, not the decoder's dump.
     static func describe(_ json: Data, _ error: Error) -> String {
         guard case DecodingError.dataCorrupted = error else { return "\(error)" }
-        do { _ = try JSONSerialization.jsonObject(with: json) } catch {
-            // "Invalid value around character 35." → "Invalid value around line 2, column 13"
-            let said = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "not valid JSON"
-            guard let mark = said.range(of: "character "), let offset = Int(said[mark.upperBound...].prefix(while: \.isNumber)) else { return said }
-            let before = json.prefix(offset)
-            let lineStart = before.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
-            return said[..<mark.lowerBound] + "line \(before.filter { $0 == 0x0A }.count + 1), column \(offset - lineStart + 1)"
-        }
-        return "\(error)"
+        let bytes = [UInt8](json)
+        guard let offset = JSONSyntax.firstError(in: bytes) else { return "\(error)" }
+        return "not valid JSON at " + JSONSyntax.place(offset, in: bytes)
     }
 }

@@ -43,10 +43,10 @@ public struct MOTD: Sendable {
         var out = ""
         var unknown: [String] = []
         var rest = template[...]
-        while let open = rest.range(of: "@@") {
+        while let open = rest.firstRange(of: "@@") {
             out += rest[..<open.lowerBound]
             let after = rest[open.upperBound...]
-            guard let close = after.range(of: "@@"), Self.isName(after[..<close.lowerBound]) else {
+            guard let close = after.firstRange(of: "@@"), Self.isName(after[..<close.lowerBound]) else {
                 out += "@@"
                 rest = after
                 continue

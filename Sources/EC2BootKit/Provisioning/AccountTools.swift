@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// Groups and users as cloud-init's distro makes them (`create_group`, `add_user`,

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `~/.ssh/authorized_keys` as cloud-init's `ssh_util.setup_user_keys` keeps it: a line whose key
 /// (its base64 part) is given again is replaced, other lines kept, new keys appended; the file

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+import FoundationEssentials
 
 /// Merges settings into a config file that others edit too (the package's defaults, an
 /// operator's comments): a key we set is replaced where it stands, a key we do not set is
@@ -24,7 +24,7 @@ public enum ConfigMerge {
     /// `text` with `settings` merged in. Later duplicates of a key we set are dropped, so the
     /// program reading the file cannot pick an older value.
     public static func merge(_ text: String, _ settings: [Setting]) -> String {
-        var lines = text.isEmpty ? [] : text.components(separatedBy: "\n")
+        var lines = text.isEmpty ? [] : text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
         // A key given twice (a default, then the user's value): the later one wins, written once.
         var pending: [Setting] = []

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `%i` instance-id, `%f` fqdn, `%h` short host name, `%r` region, `%%` a percent sign:
 /// what `identity`, `certname` and `node_name` may contain, so one user-data names each

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+import FoundationEssentials
 
 /// A file's owner as cloud-init writes it (`util.extract_usergroup`, `chownbyname`):
 /// `user:group`, `user` alone; an empty, `-1` or `none` side is left as it is.

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// Installs the packages a built-in action needs, only those missing, with the system's
@@ -28,7 +31,7 @@ public struct PackageManager: Sendable {
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
             let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, parts[0] == "ID" || parts[0] == "ID_LIKE" else { continue }
-            let words = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"'")).split(separator: " ").map(String.init)
+            let words = parts[1].trimming("\"'").split(separator: " ").map(String.init)
             if parts[0] == "ID" { ids.insert(contentsOf: words, at: 0) } else { ids += words }
         }
         for id in ids {

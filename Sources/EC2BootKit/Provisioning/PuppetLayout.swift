@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// Where Puppet keeps its files: the puppetlabs layout when `/etc/puppetlabs/puppet` exists,
 /// else Debian's. Under a `--root` other than `/`, every folder is inside the root and the
@@ -16,7 +19,7 @@ public struct PuppetLayout: Sendable {
     /// What must exist before the agent runs: the confdir, and the parents of the folders the
     /// agent makes itself (with modes of its own).
     var folders: [String] {
-        explicit ? [confdir] + [vardir, ssldir, rundir, logdir, publicdir].map { ($0 as NSString).deletingLastPathComponent } : [confdir]
+        explicit ? [confdir] + [vardir, ssldir, rundir, logdir, publicdir].map { $0.parentFolder } : [confdir]
     }
 
     var agentFlags: [String] {

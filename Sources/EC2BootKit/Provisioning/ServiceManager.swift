@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// Enables and (re)starts the service a built-in action configured.
 public struct ServiceManager: Sendable {

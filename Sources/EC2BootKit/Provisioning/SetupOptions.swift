@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// What every provisioning action takes: `install` (default true), `package` and `version`
 /// to override the package's name or pin its version, and `service` (default true) to enable
@@ -73,6 +76,6 @@ public enum NameCheck {
     /// Non-empty, only ASCII letters, digits and `marks`, not starting with `-` (an option).
     public static func valid(_ text: String, marks: String) -> Bool {
         guard let first = text.unicodeScalars.first, first != "-" else { return false }
-        return text.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || marks.unicodeScalars.contains($0)) }
+        return text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || marks.unicodeScalars.contains($0)) }
     }
 }

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// The sudo rules ec2-boot-init gives accounts (the default user's `default_user.sudo`, each of
 /// user-data's `users` with `sudo`), in one 0440 file of ours in /etc/sudoers.d, in cloud-init's

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// A short command whose output we read rather than log (`dpkg-query`, `puppet config print`,
 /// `hostname -f`).
@@ -40,7 +43,7 @@ extension SystemCommand {
 
 /// Output lines gathered from ProcessRunner's reader thread.
 final class LineCollector: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var lines: [String] = []
 
     func append(_ line: String) { lock.withLock { lines.append(line) } }

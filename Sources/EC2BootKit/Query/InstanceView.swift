@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// One instance as every command sees it: its data (fetched, cached, or only user-data to
 /// check), the user-data parsed with the plan's problems added, the actions planned, the facts.
@@ -43,15 +46,15 @@ public struct InstanceView {
 
     /// The merged document: metadata tree, identity document, parsed user-data, facts.
     public func json() throws -> Data {
-        let metadata = try JSONSerialization.jsonObject(with: try MetadataTree(leaves: Facts.publicLeaves(data.metadata)).nestedJSON())
-        var document: [String: Any] = [
+        let metadata = JSONValue(json: try MetadataTree(leaves: Facts.publicLeaves(data.metadata)).nestedJSON()) ?? [:]
+        var document: [String: JSONValue] = [
             "metadata": metadata,
-            "user_data": userData.jsonObject,
-            "facts": Dictionary(facts.entries.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 }),
+            "user_data": userData.json,
+            "facts": .object(Dictionary(facts.entries.map { ($0.name, .string($0.value)) }, uniquingKeysWith: { $1 })),
         ]
-        if let identity = data.identityDocument, let object = try? JSONSerialization.jsonObject(with: identity) {
+        if let identity = data.identityDocument, let object = JSONValue(json: identity) {
             document["instance_identity"] = object
         }
-        return try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+        return JSONValue.object(document).encoded(pretty: true)
     }
 }

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// One boot: fetch → cache → parse user-data → facts → actions → MOTD.
@@ -193,7 +196,7 @@ public struct BootRun: Sendable {
             why = "\(error); nothing is cached"
             do {
                 if let cached = try cache.read() {
-                    let when = cache.modified.map { ISO8601DateFormatter().string(from: $0) } ?? "?"
+                    let when = cache.modified.map(Timestamp.string) ?? "?"
                     logger.warning("\(error); going on from the cache written \(when)")
                     return cached
                 }

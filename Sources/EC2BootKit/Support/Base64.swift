@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// Base64 as Python reads it, where cloud-init's formats are Python's: characters outside the
 /// alphabet are dropped (line breaks, the `...` of a shortened example).

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
+import FoundationEssentials
 import Logging
 
 public struct LockTimeout: Error, CustomStringConvertible {
@@ -25,7 +25,7 @@ public final class FileLock: Sendable {
     /// Waits up to `timeout` seconds for the lock, saying at once who holds it and how long
     /// the wait may last, then every `reminderInterval`.
     public init(path: String, timeout: Double, logger: Logger? = nil, reminderInterval: Duration = .seconds(30)) throws {
-        try FileSystem.makeDirectories((path as NSString).deletingLastPathComponent, mode: 0o755)
+        try FileSystem.makeDirectories(path.parentFolder, mode: 0o755)
         let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw FileSystemError.posix("open lock \(path)", errno) }
         let start = ContinuousClock.now

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
+import FoundationEssentials
 import CBootSystem
 
 public enum FileSystemError: Error, CustomStringConvertible {
@@ -111,6 +111,12 @@ public enum FileSystem {
         case data(Data)
         case tooLarge
         case unreadable(Int32)
+
+        /// What was read; nil when too large or unreadable.
+        public var data: Data? {
+            if case .data(let data) = self { return data }
+            return nil
+        }
     }
 
     /// `rm -rf`; a missing path is fine.
@@ -124,7 +130,7 @@ public enum FileSystem {
 
 extension FileSystem {
     /// write(2) until all of `data` is written.
-    static func writeAll(_ data: Data, to fd: Int32, path: String) throws {
+    public static func writeAll(_ data: Data, to fd: Int32, path: String) throws {
         try data.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// Raw bytes into each parser that user-data or a server feeds, for the fuzz targets in
 /// `fuzz/` (they build as a separate package, so these must be public).
@@ -13,7 +16,7 @@ public enum FuzzEntryPoints {
         let view = InstanceView(BootData(userData: data, metadata: MetadataTree(leaves: ["instance-id": "i-1"]), identityDocument: nil),
                                 config: config)
         _ = view.plan.map(\.fingerprint)
-        _ = view.userData.jsonObject
+        _ = view.userData.json
         // Text as a boothook's and as a runcmd word's: the header strip and PyYAML's scalar types.
         let text = String(decoding: data.prefix(4096), as: UTF8.self)
         _ = ScriptAction.runnable(text)

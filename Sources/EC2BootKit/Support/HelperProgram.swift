@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// The executables that carry what the boot path never loads: `ec2-boot-init-watch` (ZooKeeper:
 /// `watch`, `push`, `nodes`) and `ec2-boot-init-broker` (SwiftNIO and TLS: the broker actions).
@@ -13,7 +16,7 @@ public enum HelperProgram: String, CaseIterable, Sendable {
 
     /// Where it is, or nil (with the places looked in) when it is not installed.
     public func locate() -> Result<String, HelperMissing> {
-        let folder = (Self.currentExecutable as NSString).deletingLastPathComponent
+        let folder = Self.currentExecutable.parentFolder
         let places = [folder + "/" + rawValue, folder + "/../libexec/ec2-boot-init/" + rawValue]
         if let found = places.first(where: { access($0, X_OK) == 0 }) { return .success(found) }
         return .failure(HelperMissing(program: rawValue, places: places))

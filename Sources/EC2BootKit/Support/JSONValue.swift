@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// A free-form value from user-data or a command (Chef's attributes, a hosted action's
 /// parameters), held typed: read once from YAML or JSON, never re-parsed from bytes.
@@ -70,6 +73,11 @@ public enum JSONValue: Sendable, Equatable, Codable {
         }
     }
 
+    public var string: String? {
+        if case .string(let text) = self { return text }
+        return nil
+    }
+
     public var number: Double? {
         switch self {
         case .int(let value): return Double(value)
@@ -85,5 +93,23 @@ public enum JSONValue: Sendable, Equatable, Codable {
         encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted] : [.sortedKeys]
         // Every case encodes: no NaN or infinity is ever held.
         return (try? encoder.encode(self)) ?? Data("null".utf8)
+    }
+
+    /// The JSON document in `data`; nil when it is not JSON.
+    public init?(json data: Data) {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: data) else { return nil }
+        self = value
+    }
+}
+
+/// Literals, so a document is written as it reads: `["type": .string(kind), "durable": true]`.
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int) { self = .int(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
 }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// Log lines go to stderr (time, level, message) and to syslog, which journald collects.
@@ -51,7 +51,7 @@ public struct StderrLogHandler: LogHandler {
         let stamp = Timestamp.now(milliseconds: true)
         let text = LogFormat.oneLine(Redaction.redact("\(event.message)\(LogFormat.metadata(metadata, event.metadata))"))
         let line = journal ? "<\(SyslogLogHandler.priority(event.level))>\(event.level): \(text)\n" : "\(stamp) \(event.level): \(text)\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        try? FileSystem.writeAll(Data(line.utf8), to: STDERR_FILENO, path: "stderr")
     }
 }
 
@@ -83,38 +83,7 @@ public struct SyslogLogHandler: LogHandler {
     public func log(event: LogEvent) {
         let priority = Self.priority(event.level)
         let text = LogFormat.oneLine(Redaction.redact("\(event.message)\(LogFormat.metadata(metadata, event.metadata))"))
-        withVaList([text]) { vsyslog(priority, "%s", $0) }
-    }
-}
-
-/// UTC timestamps in ISO 8601, without Foundation's date formatting machinery
-/// (a formatter costs a megabyte of memory at start-up).
-public enum Timestamp {
-    public static func now(milliseconds: Bool = false) -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let base = seconds(now.tv_sec)
-        return milliseconds ? base + String(format: ".%03dZ", Int(now.tv_nsec / 1_000_000)) : base + "Z"
-    }
-
-    /// `2026-12-05T10:00:00Z`.
-    public static func string(_ date: Date) -> String {
-        seconds(time_t(date.timeIntervalSince1970.rounded(.down))) + "Z"
-    }
-
-    /// `2026-12-05T10:00:00`, UTC, without the zone letter.
-    private static func seconds(_ time: time_t) -> String {
-        var seconds = time
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1,
-                      parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec)
-    }
-
-    /// An RFC 3339 time (`2026-12-05T10:00:00Z`, or with an offset), or nil. Only `watch` reads
-    /// times (a signed command's expiry), so the formatter is paid for there, never on the boot path.
-    public static func parse(_ text: String) -> Date? {
-        ISO8601DateFormatter().date(from: text)
+        text.withCString { line in withVaList([line]) { vsyslog(priority, "%s", $0) } }
     }
 }
 
@@ -123,7 +92,7 @@ enum LogFormat {
     static func parse(_ line: String) -> (Logger.Level, String)? {
         guard line.count > 26, line.first?.isNumber == true,
               let space = line.firstIndex(of: " "), line[line.index(before: space)] == "Z",
-              let colon = line[space...].range(of: ": ") else { return nil }
+              let colon = line[space...].firstRange(of: ": ") else { return nil }
         guard let level = Logger.Level(rawValue: String(line[line.index(after: space)..<colon.lowerBound])) else { return nil }
         return (level, String(line[colon.upperBound...]))
     }

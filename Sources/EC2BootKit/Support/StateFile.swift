@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// A JSON file of the agent's own state (status.json, installed-actions.json, watch.json):
 /// pretty-printed with sorted keys, so a person can read and diff it; written atomically,

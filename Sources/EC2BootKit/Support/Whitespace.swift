@@ -8,6 +8,19 @@ extension StringProtocol {
         let last = scalars.lastIndex(where: { !Whitespace.contains($0, newlines: newlines) })!
         return String(String.UnicodeScalarView(scalars[first...last]))
     }
+
+    /// The text without any of `characters` at either end (`"'rhel'"`, `"'` → `rhel`).
+    public func trimming(_ characters: String) -> Substring {
+        let text = Substring(self)
+        guard let first = text.firstIndex(where: { !characters.contains($0) }),
+              let last = text.lastIndex(where: { !characters.contains($0) }) else { return "" }
+        return text[first...last]
+    }
+
+    /// Spaces added up to `width` characters, as a column of a table (longer text is left whole).
+    public func padded(to width: Int) -> String {
+        String(self) + String(repeating: " ", count: Swift.max(0, width - count))
+    }
 }
 
 enum Whitespace {

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
+import FoundationEssentials
 
 /// Writes files so a reader (or a power cut) sees the old content or the new, never half:
 /// a temp file beside the target, fsync, rename, fsync of the folder. The folder is opened
@@ -24,8 +24,8 @@ public final class AtomicFileWriter {
     public init(path: String, mode: mode_t, directoryMode: mode_t = 0o755, ownedFolder: Bool = false,
                 owner: (uid_t, gid_t)? = nil) throws {
         self.path = path
-        let dir = (path as NSString).deletingLastPathComponent
-        name = (path as NSString).lastPathComponent
+        let dir = path.parentFolder
+        name = path.baseName
         dirFD = try SafeDirectory.open(dir.isEmpty ? "." : dir, mode: directoryMode, owned: ownedFolder)
         var fd: Int32 = -1
         var tempName = ""

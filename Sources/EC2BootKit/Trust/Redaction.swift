@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// Keeps secrets out of log lines, syslog, `status.json` and failure reports. Each rule keeps
 /// the name and replaces the value with `<redacted>`:
@@ -13,29 +16,20 @@ import Foundation
 /// - PEM blocks (private keys, certificates), whole: an action's output lines go through
 ///   `PEMFilter` too, which sees a block across lines.
 public enum Redaction {
-    // Bounded name parts and anchored starts: a 64 KiB line of dots or dashes costs linear time.
-    private static let secretName = #"[\w.-]{0,64}(?:pass(?:word|wd)?|psk|secret|token|api[_-]?key|private[_-]?key|credentials?|access[_-]?key)[\w.-]{0,64}"#
-
-    private static let rules: [(NSRegularExpression, String)] = [
-        (#"-----BEGIN [A-Z0-9 ]{1,64}-----[\s\S]*?(?:-----END [A-Z0-9 ]{1,64}-----|$)"#, "-----BEGIN … <redacted PEM block>"),
-        (#"(?i)(authorization["']?\s*[:=]\s*)[^\r\n]*"#, "$1<redacted>"),
-        (#"(?i)(://[^/\s:@]+:)[^/\s@]+(@)"#, "$1<redacted>$2"),
-        (#"(?i)(x-amz-(?:signature|credential|security-token)=)[^&\s"']+"#, "$1<redacted>"),
-        (#"(?i)((?<![\w.-])--?"# + secretName + #"(?:=|\s+))("[^"]*"|'[^']*'|[^\s-]\S*)"#, "$1<redacted>"),
-        // Not after a `/`: `…/latest/api/token: Failed to connect` names a URL path, not a secret.
-        (#"(?i)((?<![\w./-])"# + secretName + #"["']?\s*[:=]\s*)("[^"]*"|'[^']*'|\S+)"#, "$1<redacted>"),
-    ].map { (try! NSRegularExpression(pattern: $0.0), $0.1) }
-
     public static func redact(_ line: String) -> String {
         mayHoldSecret(line) ? applyRules(line) : line
     }
 
+    /// The rules in order, each over the last one's output. Each is a scan with bounded look-ahead,
+    /// written out rather than as regular expressions (ICU's, or the standard library's, which
+    /// backtracks: a 64 KiB line of dots or dashes must cost linear time).
     static func applyRules(_ line: String) -> String {
-        var text = line
-        for (pattern, template) in rules {
-            text = pattern.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: template)
+        var text = Array(line.utf8)
+        for rule in [RedactionRules.pemBlock, RedactionRules.authorization, RedactionRules.urlPassword,
+                     RedactionRules.presignedPart, RedactionRules.flag, RedactionRules.assignment] {
+            text = RedactionRules.replacing(text, rule)
         }
-        return text
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Where every rule's match starts from, in ASCII lower case: "-----begin", "authorization",

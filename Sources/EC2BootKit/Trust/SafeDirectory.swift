@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+import FoundationEssentials
 
 /// The one way folders are opened and made as root. It walks the path from `/` (or the working
 /// folder) with openat, so every step is the folder it checked:

@@ -1,5 +1,8 @@
 import Crypto
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// OpenBSD signify's Ed25519 files, so operators sign with Debian's `signify-openbsd`: a public
 /// key is `Ed` + an 8-byte key number + the 32-byte key, a signature `Ed` + the key number + the
@@ -56,7 +59,7 @@ public enum Signify {
         let bytes = try decode(String(decoding: signature, as: UTF8.self), length: 74, what: "signature")
         let number = bytes[2..<10]
         guard let key = keys.first(where: { $0.number == number }) else {
-            throw Problem(description: "signed with key \(number.map { String(format: "%02x", $0) }.joined()), which is not in \(keysName)")
+            throw Problem(description: "signed with key \(number.hex), which is not in \(keysName)")
         }
         guard key.key.isValidSignature(bytes[10...], for: message) else {
             throw Problem(description: "the signature does not match the \(signed)")

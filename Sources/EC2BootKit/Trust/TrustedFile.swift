@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+import FoundationEssentials
 
 /// Reads a file that decides what root does: the ZooKeeper password (`watch.auth_file`) or a
 /// key whose signatures root obeys (`watch.public_keys` as a path). Whoever could change such a

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `#cloud-config-archive`: a YAML list of parts, each a string (its content) or a mapping
 /// with `content`, `type` (read from the content's header when absent; else text/cloud-config)

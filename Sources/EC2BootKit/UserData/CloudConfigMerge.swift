@@ -20,7 +20,7 @@ struct CloudConfigMerge {
     static func parse(_ text: String) throws(MergeError) -> [Merger] {
         var mergers: [Merger] = []
         for piece in text.split(separator: "+") {
-            let item = piece.trimmingWhitespace().lowercased().replacingOccurrences(of: "-", with: "_")
+            let item = piece.trimmingWhitespace().lowercased().replacing("-", with: "_")
             if item.isEmpty { continue }
             guard let open = item.firstIndex(of: "("), item.hasSuffix(")") else {
                 throw MergeError(description: "merger \(item) is not in the form name(options)")
@@ -40,7 +40,7 @@ struct CloudConfigMerge {
         for item in items {
             if case .mapping(let entry) = item, let name = entry["name"]?.string {
                 let options = entry["settings"]?.sequence?.compactMap(\.string) ?? []
-                mergers.append(try merger(name.replacingOccurrences(of: "-", with: "_").trimmingWhitespace(), options))
+                mergers.append(try merger(name.replacing("-", with: "_").trimmingWhitespace(), options))
             } else if case .sequence(let words) = item, let name = words.first?.string {
                 mergers.append(try merger(name, words.dropFirst().compactMap(\.string)))
             } else {

@@ -109,7 +109,7 @@ enum CloudInitModules {
 
     /// A module's name as cloud-init's `form_module_name` makes it: `-` is `_`, no `.py`, no `cc_`.
     static func canonical(_ name: String) -> String {
-        var canon = name.replacingOccurrences(of: "-", with: "_")
+        var canon = name.replacing("-", with: "_")
         if canon.lowercased().hasSuffix(".py") { canon = String(canon.dropLast(3)) }
         canon = canon.trimmingWhitespace()
         return canon.hasPrefix("cc_") ? String(canon.dropFirst(3)) : canon

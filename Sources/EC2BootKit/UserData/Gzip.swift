@@ -1,5 +1,8 @@
 import CBootSystem
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 enum Gzip {
     static func isCompressed(_ data: Data) -> Bool {

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// The fetch stage's half of `#include`: the URLs the user-data (and what it includes) lists,
@@ -17,8 +20,8 @@ enum IncludeFetcher {
         }
         // Most user-data includes nothing: one scan, instead of splitting it a second time.
         // (A MIME message may hide one in a base64 or gzip part: it is always split.)
-        guard MIMEMessage.isMIME(userData) || userData.range(of: Data("nclude".utf8)) != nil
-                || userData.range(of: Data("NCLUDE".utf8)) != nil else { return }
+        guard MIMEMessage.isMIME(userData) || userData.firstRange(of: Data("nclude".utf8)) != nil
+                || userData.firstRange(of: Data("NCLUDE".utf8)) != nil else { return }
         var included: [String: UserDataParts.Included] = [:]
         let policy = config.imds.downloadPolicy(deadline: 60)
         let deadline = Deadline(seconds: policy.deadline)

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// The part of RFC 2045/2046 that user-data uses: headers (folded lines joined), a
 /// Content-Type with its parameters, multipart bodies split on their boundary (nested too),

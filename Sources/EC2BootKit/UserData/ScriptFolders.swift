@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// cloud-init's script folders, as its part handlers fill them and its final stage runs them:
 /// each script part is written under its file name (cleaned as `util.clean_filename` cleans it;

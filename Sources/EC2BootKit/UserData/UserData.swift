@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// An action from cloud-init's formats: its mapping (with `type:`), how its problems name its
 /// part, and what its keys are under (`puppet.` for a mapped one, nothing for a module's own keys).
@@ -155,31 +158,32 @@ public struct UserData {
     }
 
     /// The document as JSON-ready values, for `query --json`.
-    public var jsonObject: Any {
+    public var json: JSONValue {
         switch content {
-        case .empty: return NSNull()
+        case .empty: return .null
         case .script: return ["script": true]
         case .document(let node): return Self.json(node)
-        case .cloudInit: return ["parts": parts.map { ["type": $0.contentType, "filename": $0.filename] }]
+        case .cloudInit: return ["parts": .array(parts.map { ["type": .string($0.contentType), "filename": .string($0.filename)] })]
         }
     }
 
-    static func json(_ node: Node) -> Any {
+    /// JSON has no NaN or infinity: such a float stays the text it was.
+    static func json(_ node: Node) -> JSONValue {
         switch node {
         case .scalar:
-            guard let text = YAMLDocument.scalarText(node) else { return NSNull() }
+            guard let text = YAMLDocument.scalarText(node) else { return .null }
             if case .scalar(let scalar) = node, scalar.style == .plain {
-                if let int = node.int { return int }
-                if let bool = node.bool { return bool }
-                if let double = node.float { return double }
+                if let int = node.int { return .int(int) }
+                if let bool = node.bool { return .bool(bool) }
+                if let double = node.float, double.isFinite { return .double(double) }
             }
-            return text
+            return .string(text)
         case .mapping(let mapping):
-            var object: [String: Any] = [:]
+            var object: [String: JSONValue] = [:]
             for (key, value) in mapping { object[key.string ?? "\(key)"] = json(value) }
-            return object
+            return .object(object)
         case .sequence(let sequence):
-            return sequence.map(json)
+            return .array(sequence.map(json))
         }
     }
 }

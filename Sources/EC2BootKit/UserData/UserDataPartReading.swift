@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// Each part's meaning, by its type, as cloud-init's handlers give it.
 extension UserData {

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// One part of user-data, as cloud-init's user-data processor splits it: a MIME multipart
 /// message gives one part per leaf, anything else is one part; each part's type is read from
@@ -108,7 +111,7 @@ public enum UserDataParts {
     /// A text/cloud-config part's top-level `launch-index:`; nil when it has none or is not YAML.
     static func configLaunchIndex(_ part: UserDataPart) -> String? {
         // Parsed here only when the key is in the text: the plan parses every part once anyway.
-        guard part.contentType == "text/cloud-config", part.payload.range(of: Data("launch-index".utf8)) != nil,
+        guard part.contentType == "text/cloud-config", part.payload.firstRange(of: Data("launch-index".utf8)) != nil,
               case .mapping(let top)? = try? YAMLDocument.parse(part.text, source: "", maxNodes: 100_000, dialect: .python) else { return nil }
         return top["launch-index"].flatMap(YAMLDocument.scalarText)
     }
@@ -209,5 +212,5 @@ public enum UserDataParts {
     }
 
     /// cloud-init's name for the part at `index` that has none of its own.
-    static func name(_ index: Int) -> String { String(format: "part-%03d", index + 1) }
+    static func name(_ index: Int) -> String { "part-" + NumberText.padded(index + 1, 3) }
 }

@@ -129,7 +129,7 @@ enum Psych {
         }
         if whole.isEmpty && fraction.isEmpty && rest.isEmpty { return .string(text) }
         let cleaned = String(text.filter { $0 != "_" && $0 != "," })
-        guard let number = Double(cleaned.replacingOccurrences(of: ".e", with: "e").replacingOccurrences(of: ".E", with: "E"))
+        guard let number = Double(cleaned.replacing(".e", with: "e").replacing(".E", with: "E"))
                 ?? Double(cleaned + "0") else { return .string(text) }
         return .float(number)
     }
@@ -184,7 +184,7 @@ enum RubyFloat {
         let point = exponent + 1   // digits before the decimal point
         if point > 15 || point < -3 {
             let rest = digits.dropFirst()
-            let shown = exponent < 0 ? "-" + pad(-exponent) : "+" + pad(exponent)
+            let shown = exponent < 0 ? "-" + NumberText.padded(-exponent, 2) : "+" + NumberText.padded(exponent, 2)
             return sign + String(digits.first!) + "." + (rest.isEmpty ? "0" : String(rest)) + "e" + shown
         }
         if point <= 0 { return sign + "0." + String(repeating: "0", count: -point) + digits }
@@ -207,5 +207,4 @@ enum RubyFloat {
         return (digits, exponent)
     }
 
-    private static func pad(_ exponent: Int) -> String { exponent < 10 ? "0\(exponent)" : "\(exponent)" }
 }

@@ -14,7 +14,7 @@ enum PsychTime {
               ASCIIClass.digits(parts[1]), ASCIIClass.digits(parts[2]),
               let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]) else { return nil }
         guard (1...12).contains(month), day >= 1, day <= daysIn(month, year) else { return .string(text) }
-        return .date(pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2))
+        return .date(NumberText.padded(year, 4) + "-" + NumberText.padded(month, 2) + "-" + NumberText.padded(day, 2))
     }
 
     /// TIME: `-?YYYY-M-D` then `T`, `t` or blanks, `H:MM:SS`, an optional fraction, then an
@@ -50,21 +50,16 @@ enum PsychTime {
         var seconds = timegm(&fields)
         var out = tm()
         gmtime_r(&seconds, &out)
-        let clock = pad(Int(out.tm_year) + 1900, 4) + "-" + pad(Int(out.tm_mon) + 1, 2) + "-" + pad(Int(out.tm_mday), 2)
-            + " " + pad(Int(out.tm_hour), 2) + ":" + pad(Int(out.tm_min), 2) + ":" + pad(Int(out.tm_sec), 2)
+        let clock = NumberText.padded(Int(out.tm_year) + 1900, 4) + "-" + NumberText.padded(Int(out.tm_mon) + 1, 2) + "-" + NumberText.padded(Int(out.tm_mday), 2)
+            + " " + NumberText.padded(Int(out.tm_hour), 2) + ":" + NumberText.padded(Int(out.tm_min), 2) + ":" + NumberText.padded(Int(out.tm_sec), 2)
         guard let zone else { return clock + " +0000" }
         if zone == Int.min { return clock + " UTC" }
-        return clock + " " + (zone < 0 ? "-" : "+") + pad(abs(zone) / 3600, 2) + pad(abs(zone) % 3600 / 60, 2)
+        return clock + " " + (zone < 0 ? "-" : "+") + NumberText.padded(abs(zone) / 3600, 2) + NumberText.padded(abs(zone) % 3600 / 60, 2)
     }
 
     static func daysIn(_ month: Int, _ year: Int) -> Int {
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
         return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-    }
-
-    static func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 
     /// A cursor over ASCII bytes.

@@ -11,7 +11,7 @@ enum YAML11 {
     static func integer(_ text: String) -> Int? {
         let (sign, body) = ASCIIClass.unsigned(text)
         guard let first = body.first, first.isASCII, first.isNumber else { return nil }
-        let digits = body.replacingOccurrences(of: "_", with: "")
+        let digits = String(body.replacing("_", with: ""))
         let value: Int?
         if body.hasPrefix("0b") {
             value = Int(digits.dropFirst(2), radix: 2)
@@ -53,7 +53,7 @@ extension YAML11 {
         let text = scalar.string
         guard scalar.style != .plain else { return pythonString(text) }
         switch scalar.tag.rawValue {
-        case "tag:yaml.org,2002:int": return integer(text.replacingOccurrences(of: "_", with: "")).map(String.init)
+        case "tag:yaml.org,2002:int": return integer(text.replacing("_", with: "")).map(String.init)
         case "tag:yaml.org,2002:float": return explicitFloat(text)?.description
         case "tag:yaml.org,2002:bool": return booleans.contains(text.lowercased()) ? pythonString(text.lowercased()) : nil
         case "tag:yaml.org,2002:null": return "None"
@@ -65,7 +65,7 @@ extension YAML11 {
     /// PyYAML's `construct_yaml_float` for a `!!float`: underscores dropped, lower case, a sign,
     /// `.inf`/`.nan`, base 60, else Python's `float()` (which takes `1e3`, unlike the resolver).
     static func explicitFloat(_ text: String) -> Double? {
-        var value = Substring(text.replacingOccurrences(of: "_", with: "").lowercased())
+        var value = Substring(text.replacing("_", with: "").lowercased())
         let sign: Double = value.hasPrefix("-") ? -1 : 1
         if value.hasPrefix("-") || value.hasPrefix("+") { value = value.dropFirst() }
         if value == ".inf" { return sign * .infinity }
@@ -174,7 +174,7 @@ extension YAML11 {
         }
         guard validDate(date.0, date.1, date.2), time.0 < 24, time.1 < 60, time.2 < 60 else { return nil }
         let micro = String((fraction.prefix(6) + String(repeating: "0", count: max(0, 6 - fraction.count))))
-        var printed = "\(pad(date.0, 4))-\(pad(date.1, 2))-\(pad(date.2, 2)) \(pad(time.0, 2)):\(pad(time.1, 2)):\(pad(time.2, 2))"
+        var printed = "\(NumberText.padded(date.0, 4))-\(NumberText.padded(date.1, 2))-\(NumberText.padded(date.2, 2)) \(NumberText.padded(time.0, 2)):\(NumberText.padded(time.1, 2)):\(NumberText.padded(time.2, 2))"
         if Int(micro) ?? 0 != 0 { printed += "." + micro }
         return printed + zone
     }
@@ -190,10 +190,9 @@ extension YAML11 {
         let total = hours * 60 + minutes
         guard total < 24 * 60 else { return nil }
         let shownSign = sign == "-" && total != 0 ? "-" : "+"
-        return shownSign + pad(total / 60, 2) + ":" + pad(total % 60, 2)
+        return shownSign + NumberText.padded(total / 60, 2) + ":" + NumberText.padded(total % 60, 2)
     }
 
-    private static func pad(_ value: Int, _ width: Int) -> String { PsychTime.pad(value, width) }
 
     private static func validDate(_ year: Int, _ month: Int, _ day: Int) -> Bool {
         year >= 1 && (1...12).contains(month) && day >= 1 && day <= PsychTime.daysIn(month, year)

@@ -24,7 +24,7 @@ public enum YAMLDialect: Sendable {
     /// The value of a scalar resolved as an integer; nil past Int's range.
     public func int(_ text: String) -> Int? {
         switch self {
-        case .python: YAML11.integer(text.replacingOccurrences(of: "_", with: ""))
+        case .python: YAML11.integer(text.replacing("_", with: ""))
         case .ruby: Psych.int(text)
         }
     }

@@ -1,5 +1,8 @@
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// What `ActiveMQAction` does, in the broker helper.
 extension ActiveMQAction {
@@ -14,14 +17,14 @@ extension ActiveMQAction {
             let uid = stat(file, &info) == 0 ? info.st_uid : 0
             let gid = getgrnam("activemq").map { $0.pointee.gr_gid } ?? (uid == 0 ? 0 : info.st_gid)
             let owner: (uid_t, gid_t)? = (uid, gid)
-            try FileSystem.makeDirectories((file as NSString).deletingLastPathComponent, mode: 0o755)
+            try FileSystem.makeDirectories(file.parentFolder, mode: 0o755)
             try AtomicFile.write(xml(params), to: file, mode: 0o640, owner: owner)
             if params.configPath.hasPrefix("/etc/activemq/instances-available/") {
-                let instance = (params.configPath as NSString).deletingLastPathComponent
-                let link = paths.host("/etc/activemq/instances-enabled/" + (instance as NSString).lastPathComponent)
+                let instance = params.configPath.parentFolder
+                let link = paths.host("/etc/activemq/instances-enabled/" + instance.baseName)
                 if !FileSystem.exists(link) {
-                    try FileSystem.makeDirectories((link as NSString).deletingLastPathComponent, mode: 0o755)
-                    guard symlink("../instances-available/" + (instance as NSString).lastPathComponent, link) == 0 else {
+                    try FileSystem.makeDirectories(link.parentFolder, mode: 0o755)
+                    guard symlink("../instances-available/" + instance.baseName, link) == 0 else {
                         throw FileSystemError.posix("enable the instance at \(link)", errno)
                     }
                 }

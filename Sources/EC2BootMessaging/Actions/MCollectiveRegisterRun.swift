@@ -1,6 +1,9 @@
 import Crypto
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// What `MCollectiveRegisterAction` does, in the broker helper.
 extension MCollectiveRegisterAction {
@@ -43,14 +46,10 @@ extension MCollectiveRegisterAction {
         if !params.verify { context.logger.warning("verify: false: the broker's certificate is not checked") }
         // One message per collective, made once, whichever host of the pool takes them.
         var messages: [(collective: String, body: [UInt8])] = []
-        do {
-            var document = registration(identity: identity, names: names, classesFile: settings.classesFile, context: context)
-            for collective in settings.collectives {
-                document["collective"] = collective
-                messages.append((collective, Array(try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]))))
-            }
-        } catch {
-            return ActionResult(.failed, message: "cannot make the registration: \(error)")
+        var document = registration(identity: identity, names: names, classesFile: settings.classesFile, context: context)
+        for collective in settings.collectives {
+            document["collective"] = .string(collective)
+            messages.append((collective, Array(JSONValue.object(document).encoded())))
         }
         let deadline = ContinuousClock.now + .seconds(params.deadline)
         var lastError = ""
@@ -118,23 +117,23 @@ extension MCollectiveRegisterAction {
 
     /// Hex HMAC-SHA256 of the body with the PSK: a consumer holding the PSK tells a forged one.
     static func signature(_ body: [UInt8], psk: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(psk.utf8))).map { String(format: "%02x", $0) }.joined()
+        HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(psk.utf8))).hex
     }
 
     /// The registration's fields; `collective` is set per message.
-    static func registration(identity: String, names: NameTemplate, classesFile: String, context: ActionContext) -> [String: Any] {
+    static func registration(identity: String, names: NameTemplate, classesFile: String, context: ActionContext) -> [String: JSONValue] {
         let leaves = context.run.metadata.leaves
-        var facts: [String: String] = [:]
-        for fact in context.run.facts.entries { facts[fact.name] = fact.value }
+        var facts: [String: JSONValue] = [:]
+        for fact in context.run.facts.entries { facts[fact.name] = .string(fact.value) }
         // The Puppet classes of this node, when Puppet ran before (MCollective's classesfile).
         let classes = FileSystem.read(context.run.paths.host(classesFile))
             .map { String(decoding: $0, as: UTF8.self).split(separator: "\n").map(String.init) } ?? []
-        let document: [String: Any] = [
-            "identity": identity, "instance_id": names.instanceID, "hostname": names.fqdn, "collective": "",
-            "facts": facts, "classes": classes, "agentlist": [String](),
-            "ec2": ["region": names.region, "availability_zone": leaves["placement/availability-zone"] ?? "",
-                    "instance_type": leaves["instance-type"] ?? "", "ami_id": leaves["ami-id"] ?? ""],
-            "booted_at": bootTime(), "agent": "ec2-boot-init", "version": EC2BootVersion.string,
+        let document: [String: JSONValue] = [
+            "identity": .string(identity), "instance_id": .string(names.instanceID), "hostname": .string(names.fqdn), "collective": "",
+            "facts": .object(facts), "classes": .array(classes.map(JSONValue.string)), "agentlist": [],
+            "ec2": ["region": .string(names.region), "availability_zone": .string(leaves["placement/availability-zone"] ?? ""),
+                    "instance_type": .string(leaves["instance-type"] ?? ""), "ami_id": .string(leaves["ami-id"] ?? "")],
+            "booted_at": .string(bootTime()), "agent": "ec2-boot-init", "version": .string(EC2BootVersion.string),
         ]
         return document
     }
@@ -143,7 +142,7 @@ extension MCollectiveRegisterAction {
     static func bootTime() -> String {
         let stat = (try? String(contentsOfFile: "/proc/stat", encoding: .utf8)) ?? ""
         let seconds = stat.split(separator: "\n").first { $0.hasPrefix("btime ") }.flatMap { Double($0.dropFirst(6)) }
-        return ISO8601DateFormatter().string(from: seconds.map(Date.init(timeIntervalSince1970:)) ?? Date())
+        return Timestamp.string(seconds.map(Date.init(timeIntervalSince1970:)) ?? Date())
     }
 }
 

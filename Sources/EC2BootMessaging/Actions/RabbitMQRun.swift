@@ -1,5 +1,8 @@
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// What `RabbitMQAction` does, in the broker helper.
 extension RabbitMQAction {
@@ -57,14 +60,14 @@ extension RabbitMQAction {
             let current = try await api.get(path)
             let tags = Set(user.tags)
             if current == nil || !ManagementAPI.passwordMatches(current!, user.password) || ManagementAPI.tags(current!) != tags {
-                try await api.put(path, ["password": user.password, "tags": user.tags.joined(separator: ",")], what: "user \(user.name)")
+                try await api.put(path, ["password": .string(user.password), "tags": .string(user.tags.joined(separator: ","))], what: "user \(user.name)")
                 changes.append("user \(user.name)")
             }
             let permissions = "permissions/\(vhost)/\(ManagementAPI.segment(user.name))"
-            let wanted = ["configure": user.configure, "write": user.write, "read": user.read]
+            let wanted: [String: JSONValue] = ["configure": .string(user.configure), "write": .string(user.write), "read": .string(user.read)]
             let have = try await api.get(permissions)
-            if have.map({ current in wanted.allSatisfy { current[$0.key] as? String == $0.value } }) != true {
-                try await api.put(permissions, wanted, what: "permissions of \(user.name) on \(p.vhost)")
+            if have.map({ current in wanted.allSatisfy { current[$0.key] == $0.value } }) != true {
+                try await api.put(permissions, .object(wanted), what: "permissions of \(user.name) on \(p.vhost)")
                 changes.append("permissions of \(user.name)")
             }
         }
@@ -74,12 +77,12 @@ extension RabbitMQAction {
             for (name, kind) in [("\(collective)_broadcast", "topic"), ("\(collective)_directed", "direct")] {
                 let path = "exchanges/\(vhost)/\(ManagementAPI.segment(name))"
                 if let current = try await api.get(path) {
-                    guard current["type"] as? String == kind else {
-                        throw ManagementAPI.Failure("exchange \(name) exists as \(current["type"] ?? "?"), not \(kind); delete it first")
+                    guard current["type"]?.string == kind else {
+                        throw ManagementAPI.Failure("exchange \(name) exists as \(current["type"]?.scalarText ?? "?"), not \(kind); delete it first")
                     }
                     continue
                 }
-                try await api.put(path, ["type": kind, "durable": true], what: "exchange \(name)")
+                try await api.put(path, ["type": .string(kind), "durable": true], what: "exchange \(name)")
                 changes.append("exchange \(name)")
             }
         }

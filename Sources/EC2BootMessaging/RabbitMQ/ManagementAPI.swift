@@ -1,6 +1,9 @@
 import Crypto
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// The RabbitMQ management HTTP API, as much as the rabbitmq action needs: JSON GET, PUT and
@@ -25,13 +28,7 @@ final class ManagementAPI: @unchecked Sendable {
 
     /// `/` and other reserved characters percent-encoded, as the API wants names in paths.
     static func segment(_ name: String) -> String {
-        // ASCII only: Foundation's alphanumerics would let other letters through unencoded.
-        var out = ""
-        for byte in name.utf8 {
-            let c = Character(Unicode.Scalar(byte))
-            if byte < 0x80 && (c.isLetter || c.isNumber || "-._~".contains(c)) { out.append(c) } else { out += String(format: "%%%02X", byte) }
-        }
-        return out
+        PercentEncoding.encode(name, keeping: PercentEncoding.isUnreserved)
     }
 
     /// Waits until the API answers, then picks the credentials: the admin when it already
@@ -60,15 +57,15 @@ final class ManagementAPI: @unchecked Sendable {
     }
 
     /// The object, or nil for 404.
-    func get(_ path: String) async throws -> [String: Any]? {
+    func get(_ path: String) async throws -> [String: JSONValue]? {
         let response = try await request("GET", path, body: nil)
         if response.status == 404 { return nil }
         guard response.status == 200 else { throw Failure("reading \(Self.describe(path)): HTTP \(response.status)") }
-        return (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any] ?? [:]
+        return JSONValue(json: response.body)?.object ?? [:]
     }
 
-    func put(_ path: String, _ object: [String: Any], what: String) async throws {
-        let body = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    func put(_ path: String, _ object: JSONValue, what: String) async throws {
+        let body = object.encoded()
         let response = try await request("PUT", path, body: body)
         guard [200, 201, 204].contains(response.status) else {
             throw Failure("cannot create or update \(what): HTTP \(response.status)\(Self.reason(response.body))")
@@ -84,7 +81,7 @@ final class ManagementAPI: @unchecked Sendable {
 
     private func request(_ method: String, _ path: String, body: Data?) async throws(FetchError) -> HTTPResponse {
         // Path segments are encoded already: appended as text, not through appendingPathComponent.
-        guard let url = URL(string: base.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/api/" + path) else {
+        guard let url = URL(string: base.absoluteString.trimmingSuffix("/") + "/api/" + path) else {
             throw FetchError.unsupportedURL(base.absoluteString + "/api/…")
         }
         let auth = Data("\(credentials.user):\(credentials.password)".utf8).base64EncodedString()
@@ -96,19 +93,19 @@ final class ManagementAPI: @unchecked Sendable {
 
     /// The API's own `reason`, which names what it refused (never our request's values).
     static func reason(_ body: Data) -> String {
-        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any], let reason = object["reason"] as? String else { return "" }
+        guard let reason = JSONValue(json: body)?["reason"]?.string else { return "" }
         return ": " + Redaction.redact(String(reason.prefix(300)))
     }
 
-    static func describe(_ path: String) -> String { path.removingPercentEncoding ?? path }
+    static func describe(_ path: String) -> String { PercentEncoding.decode(path) ?? path }
 
     /// Whether `password` is the one the broker stores: its hash is base64(salt + H(salt + password)),
     /// salt 4 bytes, H by `hashing_algorithm` (SHA-256 by default, SHA-512, or MD5 on old brokers).
-    static func passwordMatches(_ user: [String: Any], _ password: String) -> Bool {
-        guard let text = user["password_hash"] as? String, let hash = Data(base64Encoded: text), hash.count > 4 else { return false }
+    static func passwordMatches(_ user: [String: JSONValue], _ password: String) -> Bool {
+        guard let text = user["password_hash"]?.string, let hash = Data(base64Encoded: text), hash.count > 4 else { return false }
         let salt = hash.prefix(4), stored = Data(hash.dropFirst(4))
         let input = salt + Data(password.utf8)
-        switch user["hashing_algorithm"] as? String ?? "rabbit_password_hashing_sha256" {
+        switch user["hashing_algorithm"]?.string ?? "rabbit_password_hashing_sha256" {
         case "rabbit_password_hashing_sha512": return Data(SHA512.hash(data: input)) == stored
         case "rabbit_password_hashing_md5": return Data(Insecure.MD5.hash(data: input)) == stored
         default: return Data(SHA256.hash(data: input)) == stored
@@ -116,8 +113,8 @@ final class ManagementAPI: @unchecked Sendable {
     }
 
     /// Tags as a set: a list on newer brokers, a comma-separated string on older ones.
-    static func tags(_ user: [String: Any]) -> Set<String> {
-        if let list = user["tags"] as? [String] { return Set(list) }
-        return Set(((user["tags"] as? String) ?? "").split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty })
+    static func tags(_ user: [String: JSONValue]) -> Set<String> {
+        if case .array(let list)? = user["tags"] { return Set(list.compactMap(\.string)) }
+        return Set((user["tags"]?.string ?? "").split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty })
     }
 }

@@ -1,5 +1,8 @@
 import EC2BootKit
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 import NIOCore
 import NIOPosix

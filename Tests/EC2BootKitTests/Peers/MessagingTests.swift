@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOEmbedded
 import Testing
+import EC2BootKit
 @testable import EC2BootMessaging
 
 /// Debian's real rabbitmq-server, started once for the whole test process on free 127.0.0.1
@@ -25,10 +26,10 @@ enum RabbitMQ {
     }()
 
     /// The management API's view of an object (curl, not our client).
-    static func get(_ path: String) throws -> [String: Any]? {
+    static func get(_ path: String) throws -> [String: JSONValue]? {
         let broker = try started.get()
         let result = try runProcess("/usr/bin/curl", ["-s", "-u", "\(admin.user):\(admin.password)", "http://127.0.0.1:\(broker.management)/api/\(path)"])
-        return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        return JSONValue(json: Data(result.stdout.utf8))?.object
     }
 }
 
@@ -185,18 +186,18 @@ extension PeerTier {
                 """)
             let first = try boot(root)
             #expect(first.status == 0, "\(first.stderr)")
-            #expect(try RabbitMQ.get("vhosts/%2Fmcollective")?["name"] as? String == "/mcollective")
+            #expect(try RabbitMQ.get("vhosts/%2Fmcollective")?["name"]?.string == "/mcollective")
             let mco = try #require(try RabbitMQ.get("users/mcollective"))
             #expect(ManagementAPI.tags(mco) == ["management"])
             #expect(ManagementAPI.passwordMatches(mco, "mco-Pass-2") && !ManagementAPI.passwordMatches(mco, "other"))
-            #expect(try RabbitMQ.get("permissions/%2Fmcollective/mcollective")?["configure"] as? String == "^mcollective")
+            #expect(try RabbitMQ.get("permissions/%2Fmcollective/mcollective")?["configure"]?.string == "^mcollective")
             #expect(ManagementAPI.tags(try #require(try RabbitMQ.get("users/admin"))) == ["administrator"])
             for (name, kind) in [("mcollective_broadcast", "topic"), ("mcollective_directed", "direct"),
                                  ("eu_collective_broadcast", "topic"), ("eu_collective_directed", "direct")] {
                 let exchange = try #require(try RabbitMQ.get("exchanges/%2Fmcollective/\(name)"), "\(name)")
-                #expect(exchange["type"] as? String == kind && exchange["durable"] as? Bool == true)
+                #expect(exchange["type"]?.string == kind && exchange["durable"] == .bool(true))
             }
-            #expect(try RabbitMQ.get("users/guest")?["error"] as? String == "Object Not Found", "guest deleted")
+            #expect(try RabbitMQ.get("users/guest")?["error"]?.string == "Object Not Found", "guest deleted")
             #expect(first.stderr.contains("deleted guest"))
             #expect(TestEnv.read(root + "/etc/rabbitmq/rabbitmq.conf") == "stomp.listeners.tcp.1 = 0.0.0.0:61613\n")
             let second = try boot(root, ["--force"])

@@ -250,7 +250,7 @@ extension ProcessTier {
                 + "puppet:\n  conf: {agent: {server: b}}\n  version: '7'\nbootcmd: ~\ncount: 2\npackages: [vim]\n"
             let userData = Data(("Content-Type: multipart/mixed; boundary=\"B\"\nMIME-Version: 1.0\n\n--B\nContent-Type: text/cloud-config\n\n"
                                  + first + "\n--B\nContent-Type: text/cloud-config\n" + header + "\n" + second + "\n--B--\n").utf8)
-            let theirs = try JSONSerialization.jsonObject(with: Data(try Self.ask("merged", userData: userData).utf8))
+            let theirs = try #require(JSONValue(json: Data(try Self.ask("merged", userData: userData).utf8)))
             let parsed = UserData.parse(userData, limits: UserDataSettings())
             var parts: [CloudConfig.Part] = []
             for part in parsed.parts {
@@ -259,9 +259,8 @@ extension ProcessTier {
             }
             let merged = try CloudConfig.merge(parts)
             let ours = Node.Mapping(merged.map { ($0.key, $0.value) })
-            let encode = { (value: Any) in try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) }
-            #expect(String(decoding: try encode(UserData.json(.mapping(ours))), as: UTF8.self)
-                    == String(decoding: try encode(theirs), as: UTF8.self), "\(how)\(header)")
+            #expect(String(decoding: UserData.json(.mapping(ours)).encoded(), as: UTF8.self)
+                    == String(decoding: theirs.encoded(), as: UTF8.self), "\(how)\(header)")
         }
 
         @Test func runcmdScriptIsCloudInitsByteForByte() throws {

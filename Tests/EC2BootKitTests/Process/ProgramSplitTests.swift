@@ -47,6 +47,20 @@ extension ProcessTier {
             #expect(try Self.contains("ec2-boot-init-broker", "NIOPosix"))
         }
 
+        /// None of the three programs links ICU (34 MB of data in each static program): they import
+        /// FoundationEssentials, never Foundation, whose FoundationInternationalization brings it.
+        /// Built for tests, the programs link Swift's libraries dynamically, so ldd names each;
+        /// packaging/test.sh checks the static release programs for ICU's symbols.
+        @Test(arguments: ["ec2-boot-init", "ec2-boot-init-watch", "ec2-boot-init-broker"])
+        func noProgramLinksICU(_ program: String) throws {
+            let linked = try runProcess("/usr/bin/ldd", [Self.folder + "/" + program])
+            #expect(linked.status == 0 && linked.stdout.contains("libFoundationEssentials"), "\(linked.stdout)")
+            for library in ["libFoundation.so", "libFoundationInternationalization", "lib_FoundationICU", "libicu"] {
+                #expect(!linked.stdout.contains(library), "\(program) links \(library)")
+            }
+            #expect(try !Self.contains(program, "icudt"))
+        }
+
         /// The dynamic loader's own account (LD_DEBUG=files) of what each run opened.
         @Test func aSeedBootNeverLoadsLibcurlAndAMetadataServiceBootDoes() throws {
             var environment = ProcessInfo.processInfo.environment

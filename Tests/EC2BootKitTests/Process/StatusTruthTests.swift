@@ -46,7 +46,7 @@ extension ProcessTier {
         /// No data source, a missing seed, a seed whose JSON is broken: each recorded, each said plainly.
         @Test(arguments: [("imds", "the metadata service at http://127.0.0.1:9 did not answer"),
                           ("no seed", "the seed folder ROOT/nothere does not exist"),
-                          ("bad seed", "meta-data.json is not a JSON object of metadata: Invalid value around line 2, column 13")])
+                          ("bad seed", "meta-data.json is not a JSON object of metadata: not valid JSON at line 2, column 13")])
         func noInstanceDataIsRecorded(_ kind: String, _ reason: String) throws {
             let root = try makeRoot("nodata" + kind.filter(\.isLetter), config: "imds:\n  deadline: 1\n")
             try TestEnv.write("{\"instance-id\": \"i-1\",\n  \"ami-id\": x}\n", to: root + "/seed/meta-data.json")

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `type: activemq`: makes this node the MCollective middleware with ActiveMQ. Writes a complete
 /// `activemq.xml` (the broker starts from it alone): users and groups, an authorization map

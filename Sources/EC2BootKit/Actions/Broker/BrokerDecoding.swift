@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 extension KeyedDecodingContainer {
     /// A broker user's name: it goes into a URL path (RabbitMQ) or an XML attribute (ActiveMQ).

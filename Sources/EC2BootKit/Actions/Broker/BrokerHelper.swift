@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// The broker actions run in `ec2-boot-init-broker`, so a boot never loads SwiftNIO and TLS.
@@ -87,7 +90,7 @@ public enum BrokerHelper {
 
 /// The result, once the helper's channel has been read.
 private final class Reported: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var value: Data?
     var data: Data? {
         get { lock.withLock { value } }

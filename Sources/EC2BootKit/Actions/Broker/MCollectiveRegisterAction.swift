@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `type: mcollective_register`: proves on the first boot that this node reaches the broker
 /// with its credentials, by publishing its registration to every collective and waiting for

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `type: rabbitmq`: makes this node the MCollective middleware. Enables the STOMP and
 /// management plugins, writes the STOMP listeners to `rabbitmq.conf` (merged), restarts the

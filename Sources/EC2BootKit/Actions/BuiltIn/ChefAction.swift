@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `type: chef`: a Chef node's first boot. Writes `client.rb` (every value a Ruby string
 /// literal nothing can break out of), the validation key and the data bag secret (0600),
@@ -90,7 +93,7 @@ public struct ChefAction: Action {
                 throw DecodingError.dataCorruptedError(forKey: .validationKey, in: c, debugDescription: "expected a PEM private key")
             }
             nodeName = try c.decodeIfPresent(String.self, forKey: .nodeName) ?? nodeName
-            if let problem = NameTemplate.check(nodeName) ?? (ChefAction.validName(nodeName.replacingOccurrences(of: "%", with: "x"))
+            if let problem = NameTemplate.check(nodeName) ?? (ChefAction.validName(nodeName.replacing("%", with: "x"))
                                                               ? nil : "expected letters, digits, _ . : -") {
                 throw DecodingError.dataCorruptedError(forKey: .nodeName, in: c, debugDescription: problem)
             }

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `type: chef_run`: one `chef-client` run against the server the `chef` action configured
 /// (its `client.rb`), with exactly the run list given: what `watch` runs for a Chef command.

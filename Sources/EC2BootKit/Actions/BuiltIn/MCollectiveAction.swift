@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `type: mcollective`: installs an MCollective server, points it at the middleware and
 /// gives it this node's facts. `server.cfg` is merged (keys we do not set are kept);
@@ -153,7 +156,7 @@ public struct MCollectiveAction: Action {
                 throw DecodingError.dataCorruptedError(forKey: .psk, in: c, debugDescription: "expected a pre-shared key, not nothing")
             }
             identity = try c.decodeIfPresent(String.self, forKey: .identity) ?? identity
-            if let problem = NameTemplate.check(identity) ?? (!Self.validIdentity(identity.replacingOccurrences(of: "%", with: "x"))
+            if let problem = NameTemplate.check(identity) ?? (!Self.validIdentity(identity.replacing("%", with: "x"))
                                                               ? "must match ^[\\w.-]+$" : nil) {
                 throw DecodingError.dataCorruptedError(forKey: .identity, in: c, debugDescription: problem)
             }

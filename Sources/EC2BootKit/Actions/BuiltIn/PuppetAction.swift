@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `type: puppet`: a Puppet agent's first boot. Writes `puppet.conf` (merged by section) and
 /// `csr_attributes.yaml` before the first agent run, since a certificate request made
@@ -64,7 +67,7 @@ public struct PuppetAction: Action {
             if let problem = NameTemplate.check(certname) {
                 throw DecodingError.dataCorruptedError(forKey: .certname, in: c, debugDescription: problem)
             }
-            if !PuppetAction.validCertname(certname.replacingOccurrences(of: "%", with: "x").lowercased()) {
+            if !PuppetAction.validCertname(certname.replacing("%", with: "x").lowercased()) {
                 throw DecodingError.dataCorruptedError(forKey: .certname, in: c, debugDescription: "Puppet accepts only a-z 0-9 . _ -")
             }
             waitForCert = try c.positive(.waitForCert) ?? waitForCert

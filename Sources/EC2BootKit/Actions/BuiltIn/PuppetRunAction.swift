@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `type: puppet_run`: one `puppet agent --onetime --no-daemonize` run against the server the
 /// `puppet` action configured, optionally limited to some tags: what `watch` runs for a

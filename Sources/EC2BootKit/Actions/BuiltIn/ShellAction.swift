@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `type: shell`: runs `command` with `/bin/sh`, from a private file rather than argv.
 public struct ShellAction: Action {

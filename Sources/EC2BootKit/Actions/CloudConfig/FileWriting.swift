@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// What write_files and write_files_deferred share: cloud-init's `cc_write_files.write_files`,
@@ -162,7 +165,7 @@ enum FileWriting {
         if digits.hasPrefix("+") { digits = digits.dropFirst() }
         if digits.lowercased().hasPrefix("0o") { digits = digits.dropFirst(2) }
         guard !digits.isEmpty, !digits.hasPrefix("_"), !digits.hasSuffix("_"), !digits.contains("__") else { return nil }
-        return Int(digits.replacingOccurrences(of: "_", with: ""), radix: 8)
+        return Int(digits.replacing("_", with: ""), radix: 8)
     }
 
     /// Each entry as Python reads it: a plain YAML 1.1 number in `permissions` (`644`, `0644`)

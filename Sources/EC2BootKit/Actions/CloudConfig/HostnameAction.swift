@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// `hostname`, `fqdn`, `manage_etc_hosts`: cloud-init's set_hostname, update_hostname and

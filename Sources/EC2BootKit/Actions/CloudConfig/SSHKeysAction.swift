@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// `ssh_authorized_keys`: cloud-init's ssh module's keys: the instance's key pair from metadata

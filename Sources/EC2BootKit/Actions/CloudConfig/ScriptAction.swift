@@ -1,5 +1,8 @@
 import Crypto
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `type: script`: a user-data script (`#!` user-data, a MIME part of type text/x-shellscript,
 /// a `#cloud-boothook`), run as the file it is, so its `#!` line picks the interpreter.

@@ -40,7 +40,7 @@ enum Shellify {
     }
 
     static func quote(_ word: String) -> String {
-        "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        "'" + word.replacing("'", with: "'\\''") + "'"
     }
 
     /// Values as Python's str() prints them inside a list entry (`1.20` → `1.2`, `0644` → `420`,

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `users` and `groups`: cloud-init's users-groups module, with its semantics. Groups first
 /// (`groupadd`, then members added with `usermod -a -G`), then each user: one that exists is kept

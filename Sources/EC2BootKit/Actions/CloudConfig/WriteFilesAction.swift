@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// `write_files`: cloud-init's module, with its semantics: each entry's `path` (made absolute),
 /// `content` decoded by `encoding`, or fetched from `source.uri`, `permissions` (default 0644),

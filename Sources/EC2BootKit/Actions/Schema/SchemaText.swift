@@ -6,7 +6,7 @@ public enum SchemaText {
         var lines = ["\(type.type) (\(type.frequency.rawValue)): \(schema.summary)", ""]
         let width = schema.parameters.map(\.name.count).max() ?? 0
         for p in schema.parameters {
-            let name = p.name.padding(toLength: width, withPad: " ", startingAt: 0)
+            let name = p.name.padded(to: width)
             lines.append("  \(name)  \(p.kind.name)\(p.secret ? ", secret" : "")")
             lines.append("  \(String(repeating: " ", count: width))  \(p.description); \(requirement(p))")
         }
@@ -42,6 +42,6 @@ public enum SchemaText {
     }
 
     private static func cell(_ text: String) -> String {
-        text.replacingOccurrences(of: "|", with: "\\|")
+        text.replacing("|", with: "\\|")
     }
 }

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// The instance role's temporary keys, from IMDS (`iam/security-credentials/<role>`), held in

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 
 /// Turns `s3://bucket/key` into the endpoint's URL and a signer holding the instance role's keys.

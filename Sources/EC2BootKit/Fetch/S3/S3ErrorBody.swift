@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// S3 explains a refusal in a small XML body: `<Error><Code>NoSuchKey</Code><Message>…</Message>`.
 /// Only those two elements are read, from a body already cut to a few KiB; nothing is parsed
@@ -14,8 +17,8 @@ enum S3ErrorBody {
     }
 
     static func element(_ name: String, in text: String) -> String? {
-        guard let open = text.range(of: "<\(name)>"),
-              let close = text.range(of: "</\(name)>", range: open.upperBound..<text.endIndex) else { return nil }
+        guard let open = text.firstRange(of: "<\(name)>"),
+              let close = text[open.upperBound...].firstRange(of: "</\(name)>") else { return nil }
         let value = MetadataPath.printable(String(text[open.upperBound..<close.lowerBound]))  // cut at 80 characters
         return value.isEmpty ? nil : value
     }

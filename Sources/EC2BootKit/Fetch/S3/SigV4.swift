@@ -1,5 +1,8 @@
 import Crypto
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// AWS credentials: a key pair, and the session token that comes with a role's temporary keys.
 public struct AWSCredentials: Sendable {
