@@ -16,5 +16,8 @@ esac
 
 bash scripts/deps.sh
 
+# CONTRIBUTING.md's rule: no function or closure in Sources/ over 60 lines (fails before the build).
+python3 scripts/function-length.py
+
 swift build --build-tests
 swift test "${skip[@]}"
