@@ -37,9 +37,9 @@ struct StatusCommand: AsyncParsableCommand {
         let config = try global.load()
         let paths = global.paths
         var (status, summary) = load(paths)
-        let giveUp = timeout.map { ContinuousClock.now + .seconds($0) }
+        let giveUp = timeout.map { Deadline(seconds: $0) }
         while wait, await Self.stillComing(paths) {
-            if let giveUp, ContinuousClock.now >= giveUp {
+            if let giveUp, giveUp.passed {
                 printError("ec2-boot-init: still running after \(timeout!) s")
                 throw ExitCode(.busy)
             }

@@ -84,9 +84,9 @@ public struct Push: Sendable {
             return base + "/result"
         }
         var answers: [String: CommandResult] = [:], ignored: [String: String] = [:]
-        let deadline = ContinuousClock.now + .milliseconds(Int64(wait * 1000))
+        let deadline = Deadline(seconds: wait)
         let timer = Task { [session] in
-            try? await Task.sleep(until: deadline)
+            try? await Task.sleep(until: deadline.end)
             session.finish()
         }
         defer { timer.cancel() }

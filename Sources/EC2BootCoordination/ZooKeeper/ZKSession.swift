@@ -89,9 +89,9 @@ public final class ZKSession: @unchecked Sendable {
     /// True once connected, false after `timeout` seconds without. Checks every 20 ms: only
     /// while connecting, never while a watcher idles.
     public func waitUntilConnected(timeout: Double) async -> Bool {
-        let end = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
+        let deadline = Deadline(seconds: timeout)
         while !isConnected {
-            guard ContinuousClock.now < end else { return false }
+            guard !deadline.passed else { return false }
             try? await Task.sleep(for: .milliseconds(20))
         }
         return true

@@ -33,9 +33,9 @@ public enum Interruption {
     /// Sleeps `seconds`, or less: a stop ends the sleep within a tenth of a second, so no wait
     /// (a retry's backoff, a lock's) outlives `systemctl stop`.
     public static func sleep(_ seconds: Double) async {
-        let end = ContinuousClock.now + .milliseconds(Int64(max(0, seconds) * 1000))
-        while signal == nil, ContinuousClock.now < end {
-            try? await Task.sleep(for: min(.milliseconds(100), end - .now))
+        let deadline = Deadline(seconds: max(0, seconds))
+        while signal == nil, !deadline.passed {
+            try? await Task.sleep(for: deadline.sleepTime(atMost: 0.1))
         }
     }
 

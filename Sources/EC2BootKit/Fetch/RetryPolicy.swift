@@ -27,21 +27,6 @@ public struct RetryPolicy: Sendable {
     }
 }
 
-/// A point in time after which no more attempts start.
-public struct Deadline: Sendable {
-    public let end: ContinuousClock.Instant
-
-    public init(seconds: Double) {
-        end = .now + .milliseconds(Int64(seconds * 1000))
-    }
-
-    public var remaining: Double {
-        max(0, (end - .now).inSeconds)
-    }
-
-    public var passed: Bool { remaining <= 0 }
-}
-
 /// The retry loop every fetch shares.
 public enum Retry {
     public static func run<T>(isolation: isolated (any Actor)? = #isolation,

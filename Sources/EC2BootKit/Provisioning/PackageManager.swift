@@ -67,14 +67,14 @@ public struct PackageManager: Sendable {
             _ = await ActionEnvironment.execute(["apt-get", "update", "-q"], environment: environment, directory: nil,
                                                 timeout: nil, context: context)
         }
-        let deadline = ContinuousClock.now + .seconds(lockWait)
+        let deadline = Deadline(seconds: lockWait)
         var pause = 2.0
         while true {
             let result = await ActionEnvironment.execute(installArgv(name, version: version), environment: environment,
                                                          directory: nil, timeout: nil, context: context)
             if result.outcome == .ok { return nil }
             let message = result.message ?? result.outcome.rawValue
-            guard isLocked(result), ContinuousClock.now + .seconds(pause) < deadline, Interruption.signal == nil else {
+            guard isLocked(result), pause < deadline.remaining, Interruption.signal == nil else {
                 return "cannot install \(wanted): \(message)"
             }
             logger.notice("the package database is locked by another job; trying again in \(Int(pause)) s")

@@ -51,7 +51,7 @@ extension MCollectiveRegisterAction {
             document["collective"] = .string(collective)
             messages.append((collective, Array(JSONValue.object(document).encoded())))
         }
-        let deadline = ContinuousClock.now + .seconds(params.deadline)
+        let deadline = Deadline(seconds: params.deadline)
         var lastError = ""
         // The pool's hosts in order, as MCollective tries them: the first that takes every registration.
         for host in settings.hosts {
@@ -59,7 +59,7 @@ extension MCollectiveRegisterAction {
             let endpoint = StompEndpoint(host: host.host, port: host.port, login: host.user, passcode: host.password,
                                          virtualHost: settings.connector == .rabbitmq ? settings.vhost : host.host, tls: hostTLS)
             do {
-                let left = max(0.1, StompClient.seconds(until: deadline))
+                let left = max(0.1, deadline.remaining)
                 try await StompClient.withSession(endpoint, deadline: left, logger: context.logger) { session in
                     for (collective, message) in messages {
                         var headers = [("content-type", "application/json"), ("persistent", "true")]

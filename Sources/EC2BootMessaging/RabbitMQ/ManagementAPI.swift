@@ -34,9 +34,9 @@ final class ManagementAPI: @unchecked Sendable {
     /// Waits until the API answers, then picks the credentials: the admin when it already
     /// exists (a later run), else guest (a fresh broker, from loopback only).
     func waitUntilUp(admin: (user: String, password: String), seconds: Double) async throws {
-        let deadline = ContinuousClock.now + .seconds(seconds)
+        let deadline = Deadline(seconds: seconds)
         var last = ""
-        while ContinuousClock.now < deadline {
+        while !deadline.passed {
             do {
                 credentials = admin
                 if try await status("whoami") == 200 { return }

@@ -53,16 +53,16 @@ public enum StompClient {
     /// Connects, runs `body`, disconnects. `deadline` bounds everything, retries included.
     public static func withSession<T: Sendable>(_ endpoint: StompEndpoint, deadline total: Double, connectTimeout: Double = 10,
                                                 logger: Logger, _ body: (StompSession) async throws -> T) async throws -> T {
-        let deadline = ContinuousClock.now + .seconds(total)
+        let deadline = Deadline(seconds: total)
         let tlsContext = try endpoint.tls.map(makeContext)
         var attempt = 0
         while true {
             attempt += 1
             do {
                 let channel = try await connect(endpoint, tlsContext: tlsContext,
-                                                timeout: min(connectTimeout, max(0.05, seconds(until: deadline))))
+                                                timeout: min(connectTimeout, max(0.05, deadline.remaining)))
                 // Whatever happens, nothing outlives the deadline: the channel is closed then.
-                let guardTask = channel.channel.eventLoop.scheduleTask(in: .milliseconds(Int64(max(0, seconds(until: deadline)) * 1000))) {
+                let guardTask = channel.channel.eventLoop.scheduleTask(in: .milliseconds(Int64(deadline.remaining * 1000))) {
                     channel.channel.close(promise: nil)
                 }
                 defer { guardTask.cancel() }
@@ -98,9 +98,9 @@ public enum StompClient {
 
     /// Waits before the next attempt (backoff with full jitter), never past the deadline;
     /// throws once the deadline has come.
-    static func pause(after error: any Error, attempt: Int, deadline: ContinuousClock.Instant, endpoint: StompEndpoint,
+    static func pause(after error: any Error, attempt: Int, deadline: Deadline, endpoint: StompEndpoint,
                       logger: Logger) async throws {
-        let left = seconds(until: deadline)
+        let left = deadline.remaining
         // A connection closed at the deadline was closed by us: the broker never answered.
         if left <= 0.01, case StompError.closed(let what)? = error as? StompError {
             throw StompError.timedOut("\(what) from \(endpoint.name): no answer before the deadline, after \(attempt) attempts")
@@ -120,10 +120,6 @@ public enum StompClient {
     static func describe(_ error: any Error) -> String {
         if let failed = error as? NIOConnectionError, let first = failed.connectionErrors.first { return "\(first.error)" }
         return "\(error)"
-    }
-
-    static func seconds(until deadline: ContinuousClock.Instant) -> Double {
-        (deadline - ContinuousClock.now).inSeconds
     }
 
     typealias Channel = NIOAsyncChannel<StompFrame, StompFrame>
