@@ -10,18 +10,14 @@ import FoundationEssentials
 struct NodesCommand: AsyncParsableCommand {
     static let configuration = HelperCommands.nodes
 
-    @Option(help: ArgumentHelp("ZooKeeper servers, host:port[,host:port][/chroot].", valueName: "HOSTS"))
-    var zookeeper: String
-
-    @Option(help: ArgumentHelp("A file holding the digest identity, user:password.", valueName: "FILE"))
-    var authFile: String?
+    @OptionGroup var server: ZooKeeperOptions
 
     @Flag(help: "Print a JSON list.")
     var json = false
 
     func run() async throws {
         LogSetup.bootstrap(level: .warning, syslog: false)
-        let session = try await ZooKeeperOptions.connect(zookeeper, authFile: authFile)
+        let session = try await server.connect()
         defer { session.close() }
         let entries: [NodeList.Entry]
         do { entries = try await NodeList.read(session) } catch where error.code == ZKError.noNode {

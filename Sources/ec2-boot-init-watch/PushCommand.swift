@@ -10,8 +10,7 @@ import FoundationEssentials
 struct PushCommand: AsyncParsableCommand {
     static let configuration = HelperCommands.push
 
-    @Option(help: ArgumentHelp("ZooKeeper servers, host:port[,host:port][/chroot].", valueName: "HOSTS"))
-    var zookeeper: String
+    @OptionGroup var server: ZooKeeperOptions
 
     @Option(help: ArgumentHelp("The node's instance id (its znode is /ec2boot/nodes/ID), or a znode path.", valueName: "ID"))
     var node: String?
@@ -27,9 +26,6 @@ struct PushCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Seconds to wait for the results.", valueName: "SECONDS"))
     var wait: Double = 600
-
-    @Option(help: ArgumentHelp("A file holding the digest identity, user:password (never on the command line).", valueName: "FILE"))
-    var authFile: String?
 
     @Option(help: ArgumentHelp("Sign the command with this signify secret key (signify-openbsd -G -n; no passphrase).", valueName: "FILE"))
     var signKey: String?
@@ -70,11 +66,11 @@ struct PushCommand: AsyncParsableCommand {
             throw ExitCode(.badInput)
         }
         let signing = try signKey.map { Push.Signing(key: try Self.secretKey($0), lifetime: expires, id: id) }
-        let session = try await ZooKeeperOptions.connect(zookeeper, authFile: authFile)
+        let session = try await server.connect()
         defer { session.close() }
         let answers: [Push.Answer]
         do {
-            answers = try await Push(session: session, hosts: zookeeper)
+            answers = try await Push(session: session, hosts: server.zookeeper)
                 .send(command, to: node.map { .node($0) } ?? .group(group!), signing: signing, wait: wait)
         } catch {
             printError("ec2-boot-init: \(error)")
@@ -108,27 +104,5 @@ extension PushCommand {
             printError("ec2-boot-init: \(file): \(error)")
             throw ExitCode(.badInput)
         }
-    }
-}
-
-/// Connecting from the operator's side: `--zookeeper` and `--auth-file`.
-enum ZooKeeperOptions {
-    static func connect(_ hosts: String, authFile: String?, timeout: Double = 15) async throws -> ZKSession {
-        var digest: ZKDigest?
-        if let authFile {
-            guard let data = FileSystem.read(authFile),
-                  let parsed = ZKDigest(String(decoding: data, as: UTF8.self).trimmingWhitespace(newlines: true)) else {
-                printError("ec2-boot-init: \(authFile): expected user:password")
-                throw ExitCode(.badInput)
-            }
-            digest = parsed
-        }
-        let session = ZKSession(hosts: hosts, sessionTimeout: 10, digest: digest)
-        try session.renew()
-        guard await session.waitUntilConnected(timeout: timeout) else {
-            printError("ec2-boot-init: ZooKeeper at \(hosts) did not answer within \(Int(timeout)) s")
-            throw ExitCode(.failed)
-        }
-        return session
     }
 }
