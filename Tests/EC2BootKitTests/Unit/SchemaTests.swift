@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import EC2BootKit
+@testable import EC2BootMessaging
 
 extension UnitTier {
     /// The declared schemas against the code that decodes and the docs that print them (unit tier).
@@ -12,6 +13,17 @@ extension UnitTier {
             let indented = params.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
             let userData = UserData.parse(Data("actions:\n  - type: \(type)\n\(indented)\n".utf8), limits: UserDataSettings())
             return ActionPlan.make(userData)
+        }
+
+        /// Each action whose run is the broker program's has its row there, and only those: a missing
+        /// row would fail only when a boot runs that action.
+        @Test func everyBrokerActionHasItsBodyInTheBrokerProgram() {
+            let declared = Set(Self.types.compactMap { type -> String? in
+                guard let broker = type as? any BrokerAction.Type else { return nil }
+                return broker.type
+            })
+            #expect(declared == BrokerActions.types)
+            #expect(declared == ["rabbitmq", "activemq", "mcollective_register"])
         }
 
         @Test func everyAliasNamesADeclaredParameterAndIsNotOne() {

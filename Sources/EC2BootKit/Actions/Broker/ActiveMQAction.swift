@@ -8,7 +8,7 @@ import FoundationEssentials
 /// that gives the `mcollective` group its collectives' topics and queues and everyone the
 /// advisory topics and nothing else, and the STOMP connector. Then (re)starts the broker and
 /// waits until STOMP takes a CONNECT.
-public struct ActiveMQAction: Action {
+public struct ActiveMQAction: BrokerAction {
     public static let type = "activemq"
     public static let frequency = ActionFrequency.perInstance
 
@@ -114,10 +114,5 @@ public struct ActiveMQAction: Action {
             wait = try c.positive(.wait) ?? wait
             setup = try SetupOptions(c, package: "activemq", keys: (.install, .package, .version, .service))
         }
-    }
-
-    /// Runs in `ec2-boot-init-broker` (SwiftNIO and TLS stay out of the boot path).
-    public static func run(_ params: Params, context: ActionContext) async -> ActionResult {
-        await BrokerHelper.run(context)
     }
 }

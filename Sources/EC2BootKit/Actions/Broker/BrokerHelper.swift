@@ -10,6 +10,17 @@ import Logging
 /// action's lines, and answers with its result, as JSON, on descriptor 3: a channel of its own,
 /// so nothing the action logs (a broker's reply, a package manager's output) can forge it or
 /// hide it.
+/// An action whose body is in `ec2-boot-init-broker`: conforming is what makes its `run` hand
+/// the context to that program, and `BrokerActions` there has one row for each (a unit test
+/// holds the two lists equal).
+public protocol BrokerAction: Action {}
+
+extension BrokerAction {
+    public static func run(_ params: Params, context: ActionContext) async -> ActionResult {
+        await BrokerHelper.run(context)
+    }
+}
+
 public enum BrokerHelper {
     /// The descriptor the helper answers on.
     public static let resultFD: Int32 = 3

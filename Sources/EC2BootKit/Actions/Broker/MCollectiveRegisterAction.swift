@@ -7,7 +7,7 @@ import FoundationEssentials
 /// with its credentials, by publishing its registration to every collective and waiting for
 /// the broker's receipt of each. Parameters not given come from the user-data's `mcollective`
 /// action.
-public struct MCollectiveRegisterAction: Action {
+public struct MCollectiveRegisterAction: BrokerAction {
     public static let type = "mcollective_register"
     public static let frequency = ActionFrequency.perInstance
 
@@ -89,10 +89,5 @@ public struct MCollectiveRegisterAction: Action {
             deadline = try c.positive(.deadline) ?? deadline
             expires = try c.integer(.expires, in: 1...86_400_000)
         }
-    }
-
-    /// Runs in `ec2-boot-init-broker` (SwiftNIO and TLS stay out of the boot path).
-    public static func run(_ params: Params, context: ActionContext) async -> ActionResult {
-        await BrokerHelper.run(context)
     }
 }

@@ -8,7 +8,7 @@ import FoundationEssentials
 /// broker, then creates through the management API, idempotently: the vhost, the users with
 /// their tags and permissions, and per collective the `<c>_broadcast` (topic) and
 /// `<c>_directed` (direct) exchanges. A second run changes nothing and says so.
-public struct RabbitMQAction: Action {
+public struct RabbitMQAction: BrokerAction {
     public static let type = "rabbitmq"
     public static let frequency = ActionFrequency.perInstance
 
@@ -126,10 +126,5 @@ public struct RabbitMQAction: Action {
                 users.append(User(name: admin.user, password: admin.password, tags: ["administrator"]))
             }
         }
-    }
-
-    /// Runs in `ec2-boot-init-broker` (SwiftNIO and TLS stay out of the boot path).
-    public static func run(_ params: Params, context: ActionContext) async -> ActionResult {
-        await BrokerHelper.run(context)
     }
 }
