@@ -1,11 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import EC2BootKit
 import FoundationEssentials
 
 /// `status` as a person reads it.
-public enum StatusTable {
-    public static func render(_ status: RunStatus, running: Bool) -> String {
+enum StatusTable {
+    static func render(_ status: RunStatus, running: Bool) -> String {
         var lines = [
             "status:   \(status.summary(running: running))",
             "instance: \(status.instanceID.isEmpty ? "(no instance data)" : status.instanceID)",
