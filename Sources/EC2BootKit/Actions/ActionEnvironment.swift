@@ -15,7 +15,7 @@ enum ActionEnvironment {
         // Scripts call `ec2-boot-init fetch` and `query`: this very binary, wherever it is installed.
         let program = HelperProgram.mainExecutable
         env["EC2BOOT_BIN"] = program
-        env["PATH"] = (program.parentFolder) + ":" + path
+        env["PATH"] = program.parentFolder + ":" + path
         env["EC2BOOT_ACTION"] = context.type
         env["EC2BOOT_ACTION_INDEX"] = String(context.index)
         env["EC2BOOT_METADATA_URL"] = context.run.config.metadataURL

@@ -30,7 +30,7 @@ enum HostedAction {
             let path = folder + "/" + name
             if name.hasSuffix(".rb") { rubyFiles.append(path) }
             let matches = name == type || (name.hasPrefix(type + ".") && !name.dropFirst(type.count + 1).contains("."))
-            guard matches, access(path, X_OK) == 0, !isDirectory(path) else { continue }
+            guard matches, access(path, X_OK) == 0, !FileSystem.isDirectory(path) else { continue }
             if name.hasSuffix(".rb"), LegacyRuby.defines(nil, in: path) { continue }
             return .executable(path)
         }
@@ -43,8 +43,6 @@ enum HostedAction {
         }
         return nil
     }
-
-    private static func isDirectory(_ path: String) -> Bool { FileSystem.isDirectory(path) }
 
     var path: String {
         switch self {
